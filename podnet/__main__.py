@@ -1,0 +1,3 @@
+from podnet.cli.app import main
+
+main()

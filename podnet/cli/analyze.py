@@ -1,0 +1,100 @@
+"""``podnet analyze``: what the input holds and what the model made of it."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import typer
+from rich.table import Table
+
+from podnet.cli.common import (
+    ClusterCidrOpt,
+    CniOpt,
+    FileOpt,
+    NodesOpt,
+    OutputOpt,
+    ServiceCidrOpt,
+    check_format,
+    load_cluster,
+)
+from podnet.cli.output import console, emit_json
+from podnet.model.cluster import Cluster
+from podnet.policy import compile_policies
+from podnet.policy.verdict import target_selects
+
+
+def summary(cluster: Cluster) -> dict[str, object]:
+    compiled = compile_policies(cluster.policies)
+    isolated_in = isolated_eg = unprotected = 0
+    for p in cluster.pods:
+        i = any(target_selects(t, p) for t in compiled.ingress)
+        e = any(target_selects(t, p) for t in compiled.egress)
+        isolated_in += i
+        isolated_eg += e
+        unprotected += not i and not e
+    kinds = Counter(o.kind for o in cluster.ignored)
+    net = cluster.net
+    return {
+        "namespaces": len(cluster.namespaces),
+        "nodes": [{"name": n.name, "ip": n.internal_ip, "podCIDR": n.pod_cidr}
+                  for n in cluster.nodes],
+        "pods": len(cluster.pods),
+        "workloads": len(cluster.workloads),
+        "services": len(cluster.services),
+        "networkPolicies": len(cluster.policies),
+        "ingresses": len(cluster.ingresses),
+        "isolatedForIngress": isolated_in,
+        "isolatedForEgress": isolated_eg,
+        "unprotectedPods": unprotected,
+        "ignoredKinds": dict(sorted(kinds.items())),
+        "network": {
+            "clusterCIDR": net.cluster_cidr, "serviceCIDR": net.service_cidr,
+            "cni": net.cni, "cniPlugin": net.cni_plugin, "proxyMode": net.proxy_mode,
+            "dnsDomain": net.dns_domain, "underlayMTU": net.underlay_mtu,
+            "podMTU": net.pod_mtu,
+            "origin": dict(sorted(net.origin.items())),
+        },
+        "warnings": list(cluster.warnings),
+    }
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def analyze(filename: FileOpt = [], output: OutputOpt = "table",  # noqa: B006
+                nodes: NodesOpt = 3, cluster_cidr: ClusterCidrOpt = None,
+                service_cidr: ServiceCidrOpt = None, cni: CniOpt = None) -> None:
+        """Summarise the cluster: objects, pods, policies, isolation, ignored kinds, network."""
+        check_format(output, ("table", "json"))
+        cluster = load_cluster(filename, nodes, cluster_cidr=cluster_cidr,
+                               service_cidr=service_cidr, cni=cni)
+        data = summary(cluster)
+        if output == "json":
+            emit_json(data)
+            return
+        t = Table(title="podnet analyze", show_header=False)
+        t.add_column("what")
+        t.add_column("value")
+        for key in ("namespaces", "pods", "workloads", "services", "networkPolicies",
+                    "ingresses", "isolatedForIngress", "isolatedForEgress", "unprotectedPods"):
+            t.add_row(key, str(data[key]))
+        t.add_row("nodes", ", ".join(f"{n.name} {n.internal_ip} {n.pod_cidr}"
+                                     for n in cluster.nodes))
+        net = data["network"]
+        assert isinstance(net, dict)
+        origin = net["origin"]
+        for key in ("clusterCIDR", "serviceCIDR", "cni", "cniPlugin", "proxyMode", "dnsDomain",
+                    "underlayMTU", "podMTU"):
+            src = {"clusterCIDR": "cluster_cidr", "serviceCIDR": "service_cidr", "cni": "cni",
+                   "cniPlugin": "cni_plugin", "proxyMode": "proxy_mode",
+                   "dnsDomain": "dns_domain", "underlayMTU": "underlay_mtu",
+                   "podMTU": "pod_mtu"}[key]
+            value = net[key]
+            t.add_row(key, f"{value if value is not None else 'CNI default'}"
+                           f"  ({origin.get(src, 'default')})")
+        ignored = data["ignoredKinds"]
+        assert isinstance(ignored, dict)
+        t.add_row("ignored kinds", ", ".join(f"{k} ({v})" for k, v in ignored.items()) or "none")
+        c = console()
+        c.print(t)
+        for w in cluster.warnings:
+            c.print(f"warning: {w}")

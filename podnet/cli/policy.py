@@ -1,0 +1,166 @@
+"""``podnet reach`` and ``podnet explain``: NetworkPolicy answers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.table import Table
+
+from podnet.cli.common import FileOpt, NodesOpt, OutputOpt, check_format, load_cluster
+from podnet.cli.output import console, emit_json, emit_lines
+from podnet.model.objects import Pod
+from podnet.policy import class_matrix, compile_policies, count_allowed, pod_matrix
+from podnet.policy.classes import classify
+from podnet.policy.connlist import connlist
+from podnet.policy.query import find_endpoint, parse_port, parse_ports, select_pods
+from podnet.policy.verdict import DirectionResult, Evaluator, Verdict
+
+REACH_FORMATS = ("table", "json", "csv", "dot", "connlist", "summary")
+NoIpblockOpt = Annotated[bool, typer.Option(
+    "--no-ipblock-matches-pods", help="ipBlocks select only IPs outside the cluster "
+    "(netpol-analyzer's and Cilium's reading); by default they also select pod IPs, as the "
+    "upstream e2e suite expects.")]
+
+
+def _label(pod: Pod | str) -> str:
+    return pod.key if isinstance(pod, Pod) else pod
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def reach(filename: FileOpt = [],  # noqa: B006
+              ports: Annotated[str | None, typer.Option(
+                  "--ports", help="e.g. 80/TCP,53/UDP; default: every declared container port")
+              ] = None,
+              src: Annotated[str | None, typer.Option(
+                  "--from", help="sources: NS/POD, NS/, NS/LABELS or LABELS")] = None,
+              dst: Annotated[str | None, typer.Option("--to", help="destinations, as --from")
+                             ] = None,
+              output: OutputOpt = "table", nodes: NodesOpt = 3,
+              no_ipblock_matches_pods: NoIpblockOpt = False) -> None:
+        """Who may open a connection to whom, on each port (NetworkPolicy)."""
+        check_format(output, REACH_FORMATS)
+        cluster = load_cluster(filename, nodes)
+        compiled = compile_policies(cluster.policies,
+                                    ipblock_matches_pods=not no_ipblock_matches_pods)
+        if output == "connlist":
+            emit_lines(connlist(cluster, Evaluator(cluster, compiled)))
+            return
+        port_list = parse_ports(ports, cluster)
+        classes = classify(cluster.pods, compiled)
+        cm = class_matrix(cluster, compiled, port_list, classes)
+        if output == "summary":
+            n = len(cluster.pods)
+            data: dict[str, object] = {
+                "pods": n, "classes": len(classes), "policies": len(cluster.policies),
+                "ports": {f"{p}/{proto}": {"allowed": count_allowed(cm, (p, proto)),
+                                           "pairs": n * (n - 1)} for p, proto in port_list}}
+            emit_json(data)
+            return
+        rows = np.array(select_pods(cluster, src), dtype=np.int64)
+        cols = np.array(select_pods(cluster, dst), dtype=np.int64)
+        names = [p.key for p in cluster.pods]
+        mats = {f"{p}/{proto}": pod_matrix(cm, (p, proto), rows, cols) for p, proto in port_list}
+        if output == "json":
+            out: dict[str, object] = {"pods": [names[i] for i in rows]}
+            if src or dst:
+                out["destinations"] = [names[j] for j in cols]
+            out["ports"] = list(mats)
+            out["matrix"] = {k: m.tolist() for k, m in mats.items()}
+            emit_json(out)
+        elif output == "csv":
+            lines = ["port,from,to,allowed"]
+            for k, m in mats.items():
+                for a, i in enumerate(rows):
+                    for b, j in enumerate(cols):
+                        lines.append(f"{k},{names[i]},{names[j]},{str(bool(m[a, b])).lower()}")
+            emit_lines(lines)
+        elif output == "dot":
+            lines = ["digraph reach {", "  rankdir=LR;", "  node [shape=box];"]
+            for i in sorted(set(rows.tolist()) | set(cols.tolist())):
+                lines.append(f'  "{names[i]}";')
+            edges: dict[tuple[int, int], list[str]] = {}
+            for k, m in mats.items():
+                for a, b in zip(*np.nonzero(m), strict=True):
+                    if rows[a] != cols[b]:
+                        edges.setdefault((int(rows[a]), int(cols[b])), []).append(k)
+            for (i, j), ks in sorted(edges.items()):
+                lines.append(f'  "{names[i]}" -> "{names[j]}" [label="{",".join(ks)}"];')
+            lines.append("}")
+            emit_lines(lines)
+        else:
+            c = console()
+            for k, m in mats.items():
+                t = Table(title=f"reach {k}  (row may connect to column)")
+                t.add_column("from \\ to")
+                for j in range(len(cols)):
+                    t.add_column(str(j), justify="center")
+                for a, i in enumerate(rows):
+                    t.add_row(names[i], *("✓" if m[a, b] else "·" for b in range(len(cols))))
+                c.print(t)
+            c.print("columns: " + ", ".join(f"{j}={names[i]}" for j, i in enumerate(cols)))
+
+    @app.command()
+    def explain(filename: FileOpt = [],  # noqa: B006
+                src: Annotated[str, typer.Option("--from", help="NS/POD or IP")] = "",
+                dst: Annotated[str, typer.Option("--to", help="NS/POD or IP")] = "",
+                port: Annotated[str, typer.Option("--port", help="e.g. 8080/TCP")] = "",
+                output: OutputOpt = "table", nodes: NodesOpt = 3,
+                no_ipblock_matches_pods: NoIpblockOpt = False) -> None:
+        """Why one flow is allowed or denied: per side, the selecting policies and rules."""
+        check_format(output, ("table", "json"))
+        cluster = load_cluster(filename, nodes)
+        from podnet.errors import UsageError
+
+        if not src or not dst or not port:
+            raise UsageError("explain needs --from, --to and --port")
+        number, proto = parse_port(port)
+        compiled = compile_policies(cluster.policies,
+                                    ipblock_matches_pods=not no_ipblock_matches_pods)
+        ev = Evaluator(cluster, compiled)
+        v = ev.verdict(find_endpoint(cluster, src), find_endpoint(cluster, dst))
+        data = explain_data(v, number, proto)
+        if output == "json":
+            emit_json(data)
+            return
+        c = console()
+        c.print(f"{data['from']} -> {data['to']} {port}: "
+                f"{'ALLOWED' if data['allowed'] else 'DENIED'}")
+        if v.self_traffic:
+            c.print("  a pod may always reach itself")
+        for side in ("egress", "ingress"):
+            d = data[side]
+            assert isinstance(d, dict)
+            c.print(f"  {side} of {d['pod']}: {d['summary']}")
+            for pol in d["policies"]:
+                rules = ", ".join(pol["allowedBy"]) or "no rule matches this flow"
+                c.print(f"    {pol['policy']}: {'allows' if pol['allows'] else 'denies'}"
+                        f" ({rules}); lets {pol['connections']} through for this pair")
+
+
+def _side(d: DirectionResult, subject: Pod | str, number: int, proto: str) -> dict[str, object]:
+    pols = []
+    for t in d.selecting:
+        allowing = [str(m.origin) for m in t.matches if m.allowed.allows(proto, number)]
+        pols.append({"policy": t.policy, "allows": bool(allowing), "allowedBy": allowing,
+                     "connections": str(t.allowed)})
+    if not d.applies:
+        summary = "outside the cluster: no policy applies"
+    elif not d.isolated:
+        summary = f"not isolated for {d.direction}: allowed"
+    else:
+        ok = d.allowed.allows(proto, number)
+        summary = (f"isolated by {len(d.selecting)} polic{'y' if len(d.selecting) == 1 else 'ies'}"
+                   f"; {'allowed' if ok else 'no policy allows this flow'}")
+    return {"pod": _label(subject), "isolated": d.isolated, "allowed": d.allowed.allows(proto, number),
+            "summary": summary, "policies": pols}
+
+
+def explain_data(v: Verdict, number: int, proto: str) -> dict[str, object]:
+    return {"from": _label(v.src), "to": _label(v.dst), "port": f"{number}/{proto}",
+            "allowed": v.allowed.allows(proto, number), "selfTraffic": v.self_traffic,
+            "connections": str(v.allowed),
+            "egress": _side(v.egress, v.src, number, proto),
+            "ingress": _side(v.ingress, v.dst, number, proto)}

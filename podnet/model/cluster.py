@@ -1,0 +1,237 @@
+"""The immutable ``Cluster``: every object, defaulted, addressed and indexed.
+
+``build`` is the one way in: raw documents → parse → implicit namespaces → nodes →
+workload pods → scheduling → IPAM. Every command starts from its result.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+
+from podnet import names
+from podnet.errors import InputError, SourceRef
+from podnet.model import defaults, ipam, netconfig
+from podnet.model.load import RawDoc
+from podnet.model.objects import (
+    EndpointGroup,
+    Ingress,
+    Namespace,
+    NetworkPolicy,
+    Node,
+    Other,
+    Pod,
+    Service,
+    frozen_map,
+)
+from podnet.model.parse import CONFIG_KINDS, Workload, parse
+
+DEFAULT_NODES = 3
+
+
+@dataclass(frozen=True)
+class Cluster:
+    namespaces: Mapping[str, Namespace]
+    nodes: tuple[Node, ...]
+    pods: tuple[Pod, ...]  # sorted by namespace/name
+    services: tuple[Service, ...]
+    endpoint_groups: tuple[EndpointGroup, ...]
+    policies: tuple[NetworkPolicy, ...]
+    ingresses: tuple[Ingress, ...]
+    configs: tuple[Other, ...]
+    ignored: tuple[Other, ...]
+    workloads: tuple[Workload, ...]
+    net: netconfig.NetConfig
+    warnings: tuple[str, ...] = ()
+    _pod_index: Mapping[str, int] = field(default_factory=dict, repr=False)
+
+    def pod(self, key: str) -> Pod | None:
+        i = self._pod_index.get(key)
+        return None if i is None else self.pods[i]
+
+    def pod_by_ip(self, ip: str) -> Pod | None:
+        for p in self.pods:
+            if p.ip == ip and not p.host_network:
+                return p
+        return None
+
+    def node(self, name: str) -> Node | None:
+        for n in self.nodes:
+            if n.name == name:
+                return n
+        return None
+
+    def namespace_labels(self, ns: str) -> Mapping[str, str]:
+        n = self.namespaces.get(ns)
+        return n.labels if n else frozen_map({defaults.NAMESPACE_NAME_LABEL: ns})
+
+
+Objects = list[object]
+
+
+def _check_duplicates(parsed: Sequence[object]) -> None:
+    seen: dict[tuple[str, str, str], SourceRef] = {}
+    for obj in parsed:
+        src: SourceRef = getattr(obj, "source")  # noqa: B009 - every parsed object has one
+        if isinstance(obj, EndpointGroup):
+            continue
+        key = (src.kind, src.namespace, src.name)
+        if not src.name:
+            continue
+        if key in seen:
+            first = seen[key]
+            raise InputError(src, "metadata.name",
+                             f"{src.object()} is defined twice (first in {first.file}, "
+                             f"document {first.doc + 1})")
+        seen[key] = src
+
+
+def _nodes(explicit: list[Node], pods: Iterable[Pod], count: int,
+           net: netconfig.NetConfig) -> list[Node]:
+    by_name = {n.name: n for n in explicit}
+    for p in pods:
+        if p.node and p.node not in by_name:
+            by_name[p.node] = Node(p.node, frozen_map({"kubernetes.io/hostname": p.node}),
+                                   replace(p.source, kind="Node", namespace="", name=p.node))
+    if not by_name:
+        for i in range(count):
+            name = names.synthetic_node(i)
+            by_name[name] = Node(name, frozen_map({"kubernetes.io/hostname": name}),
+                                 SourceRef(file="<synthesised>", kind="Node", name=name))
+    nodes = sorted(by_name.values(), key=lambda n: n.name)
+    cidrs = iter(ipam.node_cidrs(net.cluster_cidr, sum(1 for n in nodes if not n.pod_cidr),
+                                 [n.pod_cidr for n in nodes if n.pod_cidr]))
+    ips = ipam.Pool(net.node_cidr, 1, "nodes")
+    for n in nodes:
+        if n.internal_ip:
+            ips.reserve(n.internal_ip)
+    out = []
+    for n in nodes:
+        out.append(replace(n, pod_cidr=n.pod_cidr or next(cidrs),
+                           internal_ip=n.internal_ip or ips.allocate()))
+    return out
+
+
+def _schedule_and_address(pods: list[Pod], nodes: list[Node]) -> list[Pod]:
+    pods.sort(key=lambda p: (p.namespace, p.name))
+    node_by_name = {n.name: n for n in nodes}
+    pools: dict[str, ipam.Pool] = {}
+    for n in nodes:
+        pools[n.name] = ipam.Pool(n.pod_cidr or "", 2, f"pods on node {n.name}")
+    for p in pods:
+        if p.ip and not p.host_network:
+            for n in nodes:
+                if ipaddress.IPv4Address(p.ip) in ipaddress.ip_network(n.pod_cidr or ""):
+                    pools[n.name].reserve(p.ip)
+    out: list[Pod] = []
+    rr = 0
+    for p in pods:
+        node = p.node
+        if not node:
+            node = nodes[rr % len(nodes)].name
+            rr += 1
+        ip = p.ip
+        if p.host_network:
+            ip = node_by_name[node].internal_ip or ""
+        elif not ip:
+            ip = pools[node].allocate()
+        out.append(replace(p, node=node, ip=ip))
+    return out
+
+
+def _service_ips(services: list[Service], net: netconfig.NetConfig) -> list[Service]:
+    pool = ipam.Pool(net.service_cidr, 11, "Services")
+    fixed = {("default", "kubernetes"): pool.offset(1),
+             ("kube-system", "kube-dns"): net.dns_service_ip or pool.offset(10)}
+    for s in services:
+        if s.cluster_ip and s.cluster_ip != "None":
+            pool.reserve(s.cluster_ip)
+    for ip in fixed.values():
+        pool.reserve(ip)
+    out = []
+    for s in sorted(services, key=lambda s: (s.namespace, s.name)):
+        if s.type == "ExternalName" or s.cluster_ip:
+            out.append(s)
+            continue
+        ip = fixed.get((s.namespace, s.name)) or pool.allocate()
+        out.append(replace(s, cluster_ip=ip))
+    return out
+
+
+def build(docs: Sequence[RawDoc], *, nodes: int = DEFAULT_NODES,
+          overrides: Mapping[str, object] | None = None) -> Cluster:
+    """Build the immutable cluster model from raw documents."""
+    parsed = [parse(d) for d in docs]
+    _check_duplicates(parsed)
+    namespaces: dict[str, Namespace] = {}
+    explicit_nodes: list[Node] = []
+    pods: list[Pod] = []
+    workloads: list[Workload] = []
+    services: list[Service] = []
+    groups: list[EndpointGroup] = []
+    policies: list[NetworkPolicy] = []
+    ingresses: list[Ingress] = []
+    configs: list[Other] = []
+    ignored: list[Other] = []
+    owned_rs: set[tuple[str, str]] = set()
+    for obj in parsed:
+        if isinstance(obj, Namespace):
+            namespaces[obj.name] = obj
+        elif isinstance(obj, Node):
+            explicit_nodes.append(obj)
+        elif isinstance(obj, Pod):
+            pods.append(obj)
+        elif isinstance(obj, Workload):
+            workloads.append(obj)
+        elif isinstance(obj, Service):
+            services.append(obj)
+        elif isinstance(obj, EndpointGroup):
+            groups.append(obj)
+        elif isinstance(obj, NetworkPolicy):
+            policies.append(obj)
+        elif isinstance(obj, Ingress):
+            ingresses.append(obj)
+        elif isinstance(obj, Other):
+            (configs if obj.kind in CONFIG_KINDS else ignored).append(obj)
+    for d in docs:
+        if d.body.get("kind") == "ReplicaSet":
+            meta = d.body.get("metadata") or {}
+            for ref in meta.get("ownerReferences") or []:
+                if isinstance(ref, dict) and ref.get("kind") == "Deployment":
+                    owned_rs.add((meta.get("namespace") or "default", meta.get("name", "")))
+    net = netconfig.read(configs, workloads).with_overrides(**(overrides or {}))
+    for text, key in ((net.cluster_cidr, "cluster CIDR"), (net.service_cidr, "service CIDR")):
+        try:
+            ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            raise InputError(SourceRef(file=net.origin.get(key.split()[0], "<defaults>")), key,
+                             f"{text!r} is not a valid CIDR") from None
+    node_list = _nodes(explicit_nodes, pods, nodes, net)
+    pods = pods + ipam_free_expand(workloads, pods, node_list, owned_rs)
+    pods = _schedule_and_address(pods, node_list)
+    scoped: list[Service | NetworkPolicy | Other | Ingress | EndpointGroup] = [
+        *services, *policies, *configs, *ingresses, *groups]
+    for ns in {p.namespace for p in pods} | {o.namespace for o in scoped}:
+        if ns and ns not in namespaces:
+            namespaces[ns] = Namespace(ns, frozen_map({defaults.NAMESPACE_NAME_LABEL: ns}),
+                                       SourceRef(file="<implicit>", kind="Namespace", name=ns),
+                                       implicit=True)
+    index = {p.key: i for i, p in enumerate(pods)}
+    return Cluster(
+        namespaces=MappingProxyType(dict(sorted(namespaces.items()))),
+        nodes=tuple(node_list), pods=tuple(pods),
+        services=tuple(_service_ips(services, net)), endpoint_groups=tuple(groups),
+        policies=tuple(sorted(policies, key=lambda p: (p.namespace, p.name))),
+        ingresses=tuple(sorted(ingresses, key=lambda i: (i.namespace, i.name))),
+        configs=tuple(configs), ignored=tuple(ignored), workloads=tuple(workloads), net=net,
+        warnings=tuple(getattr(docs, "warnings", ())),
+        _pod_index=MappingProxyType(index))
+
+
+def ipam_free_expand(workloads: Sequence[Workload], pods: Sequence[Pod], nodes: Sequence[Node],
+                     owned_rs: set[tuple[str, str]]) -> list[Pod]:
+    from podnet.model.workloads import expand
+
+    return expand(workloads, pods, nodes, owned_rs)

@@ -1,0 +1,138 @@
+"""The cluster's network configuration, read from the objects that set it in real clusters.
+
+Sources, in order of precedence (later wins within a field only when earlier said nothing):
+kubeadm ``ClusterConfiguration`` (podSubnet, serviceSubnet, dnsDomain), ``KubeProxyConfiguration``
+(mode, clusterCIDR), ``KubeletConfiguration`` (clusterDomain, clusterDNS), Flannel's
+``kube-flannel-cfg`` ConfigMap (``net-conf.json``: Network, Backend.Type), Calico's
+``calico-config`` ConfigMap (``veth_mtu``), the calico-node DaemonSet env
+(``CALICO_IPV4POOL_CIDR``, ``CALICO_IPV4POOL_IPIP``, ``CALICO_IPV4POOL_VXLAN``) and Calico
+``IPPool`` objects. Anything still unset takes the defaults below, and every field records
+where its value came from so ``podnet analyze`` can say so.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from podnet.errors import InputError
+from podnet.model.objects import Other
+from podnet.model.parse import Workload
+
+CNI_MODES = ("vxlan", "host-gw", "bgp", "ipip", "wireguard")
+PROXY_MODES = ("iptables", "nftables", "ipvs")
+DEFAULT_CLUSTER_CIDR = "10.244.0.0/16"
+DEFAULT_SERVICE_CIDR = "10.96.0.0/12"
+DEFAULT_DOMAIN = "cluster.local"
+DEFAULT_UNDERLAY_MTU = 1500
+DEFAULT_NODE_CIDR = "10.0.0.0/24"
+
+
+@dataclass(frozen=True, slots=True)
+class NetConfig:
+    cluster_cidr: str = DEFAULT_CLUSTER_CIDR
+    service_cidr: str = DEFAULT_SERVICE_CIDR
+    node_cidr: str = DEFAULT_NODE_CIDR
+    dns_domain: str = DEFAULT_DOMAIN
+    cni: str = "vxlan"
+    proxy_mode: str = "iptables"
+    underlay_mtu: int = DEFAULT_UNDERLAY_MTU
+    pod_mtu: int | None = None  # None: what the CNI derives from the underlay
+    cni_plugin: str = "flannel"
+    dns_service_ip: str = ""
+    origin: Mapping[str, str] = field(default_factory=dict)
+
+    def with_overrides(self, **values: Any) -> NetConfig:
+        given = {k: v for k, v in values.items() if v is not None}
+        origin = dict(self.origin)
+        origin.update({k: "command line" for k in given})
+        return replace(self, origin=origin, **given)
+
+
+def _get(body: Mapping[str, Any], *path: str) -> Any:
+    cur: Any = body
+    for key in path:
+        if not isinstance(cur, Mapping):
+            return None
+        cur = cur.get(key)
+    return cur
+
+
+def read(others: Iterable[Other], workloads: Iterable[Workload]) -> NetConfig:
+    """Derive the network configuration from config objects in the input."""
+    values: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+
+    def put(key: str, value: Any, where: str) -> None:
+        if value in (None, "") or key in values:
+            return
+        values[key] = value
+        origin[key] = where
+
+    for o in others:
+        where = o.source.object()
+        b = o.body
+        if o.kind == "ClusterConfiguration":
+            put("cluster_cidr", _get(b, "networking", "podSubnet"), where)
+            put("service_cidr", _get(b, "networking", "serviceSubnet"), where)
+            put("dns_domain", _get(b, "networking", "dnsDomain"), where)
+        elif o.kind == "KubeProxyConfiguration":
+            mode = _get(b, "mode") or "iptables"
+            if mode not in PROXY_MODES:
+                raise InputError(o.source, "mode", f"{mode!r} is not one of {', '.join(PROXY_MODES)}")
+            put("proxy_mode", mode, where)
+            put("cluster_cidr", _get(b, "clusterCIDR"), where)
+        elif o.kind == "KubeletConfiguration":
+            put("dns_domain", _get(b, "clusterDomain"), where)
+            dns = _get(b, "clusterDNS")
+            if isinstance(dns, list | tuple) and dns:
+                put("dns_service_ip", str(dns[0]), where)
+        elif o.kind == "ConfigMap" and "net-conf.json" in (_get(b, "data") or {}):
+            raw = _get(b, "data", "net-conf.json")
+            try:
+                conf = json.loads(raw)
+            except (TypeError, json.JSONDecodeError) as e:
+                raise InputError(o.source, "data.net-conf.json", f"invalid JSON: {e}") from None
+            put("cni_plugin", "flannel", where)
+            put("cluster_cidr", conf.get("Network"), where)
+            backend = str(_get(conf, "Backend", "Type") or "vxlan").lower()
+            put("cni", {"host-gw": "host-gw", "wireguard": "wireguard"}.get(backend, "vxlan"), where)
+            mtu = _get(conf, "MTU")
+            if mtu:
+                put("pod_mtu", int(mtu), where)
+        elif o.kind == "ConfigMap" and o.name == "calico-config":
+            put("cni_plugin", "calico", where)
+            mtu = _get(b, "data", "veth_mtu")
+            if mtu not in (None, ""):
+                try:
+                    put("pod_mtu", int(str(mtu).strip()), where)
+                except ValueError:
+                    raise InputError(o.source, "data.veth_mtu",
+                                     f"{mtu!r} is not a number") from None
+        elif o.kind == "IPPool":
+            put("cni_plugin", "calico", where)
+            put("cluster_cidr", _get(b, "spec", "cidr"), where)
+            if _get(b, "spec", "ipipMode") in ("Always", "CrossSubnet"):
+                put("cni", "ipip", where)
+            elif _get(b, "spec", "vxlanMode") in ("Always", "CrossSubnet"):
+                put("cni", "vxlan", where)
+    for w in workloads:
+        if w.kind != "DaemonSet" or not any(k.startswith("CALICO_") for k in w.env):
+            continue
+        where = w.source.object()
+        put("cni_plugin", "calico", where)
+        put("cluster_cidr", w.env.get("CALICO_IPV4POOL_CIDR"), where)
+        ipip = w.env.get("CALICO_IPV4POOL_IPIP", "")
+        vxlan = w.env.get("CALICO_IPV4POOL_VXLAN", "")
+        if ipip in ("Always", "CrossSubnet"):
+            put("cni", "ipip", where)
+        elif vxlan in ("Always", "CrossSubnet"):
+            put("cni", "vxlan", where)
+        else:
+            put("cni", "bgp", where)
+    if values.get("cni_plugin") == "calico" and "cni" not in values:
+        values["cni"] = "ipip"  # calico's manifest default pool is IPIP Always
+        origin["cni"] = "Calico default (IPIP)"
+    return NetConfig(origin=origin, **values)

@@ -1,0 +1,249 @@
+"""The typed, frozen subset of Kubernetes that podnet reasons about.
+
+Every object keeps the ``SourceRef`` it was read from so findings and errors can point at it.
+Fields are already defaulted the way the API server would (see ``defaults.py``); collections
+are tuples, label maps are read-only mappings, so a ``Cluster`` cannot be mutated by accident.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from podnet.errors import SourceRef
+from podnet.model.selectors import LabelSelector
+
+PROTOCOLS = ("TCP", "UDP", "SCTP")
+EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
+def frozen_map(data: Mapping[str, str] | None) -> Mapping[str, str]:
+    return MappingProxyType(dict(sorted((data or {}).items())))
+
+
+@dataclass(frozen=True, slots=True)
+class Namespace:
+    name: str
+    labels: Mapping[str, str]
+    source: SourceRef
+    implicit: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    name: str
+    labels: Mapping[str, str]
+    source: SourceRef
+    pod_cidr: str | None = None
+    internal_ip: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerPort:
+    port: int
+    protocol: str = "TCP"
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DNSConfig:
+    nameservers: tuple[str, ...] = ()
+    searches: tuple[str, ...] = ()
+    options: tuple[tuple[str, str | None], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Pod:
+    namespace: str
+    name: str
+    labels: Mapping[str, str]
+    source: SourceRef
+    node: str = ""
+    ip: str = ""
+    ports: tuple[ContainerPort, ...] = ()
+    host_network: bool = False
+    owner_kind: str = "Pod"
+    owner_name: str = ""
+    dns_policy: str = "ClusterFirst"
+    dns_config: DNSConfig | None = None
+    hostname: str = ""
+    subdomain: str = ""
+    ready: bool = True
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    def named_port(self, name: str, protocol: str) -> int | None:
+        for p in self.ports:
+            if p.name == name and p.protocol == protocol:
+                return p.port
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class ServicePort:
+    port: int
+    protocol: str = "TCP"
+    name: str = ""
+    target_port: int | str = 0
+    node_port: int | None = None
+    app_protocol: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    namespace: str
+    name: str
+    source: SourceRef
+    type: str = "ClusterIP"
+    selector: Mapping[str, str] | None = None
+    cluster_ip: str = ""
+    ports: tuple[ServicePort, ...] = ()
+    external_name: str = ""
+    external_ips: tuple[str, ...] = ()
+    session_affinity: str = "None"
+    affinity_timeout: int = 10800
+    external_traffic_policy: str = "Cluster"
+    internal_traffic_policy: str = "Cluster"
+    load_balancer_ip: str = ""
+    load_balancer_source_ranges: tuple[str, ...] = ()
+    status_lb_ips: tuple[str, ...] = ()
+    health_check_node_port: int | None = None
+    publish_not_ready: bool = False
+    labels: Mapping[str, str] = field(default_factory=lambda: EMPTY)
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    @property
+    def headless(self) -> bool:
+        return self.cluster_ip == "None"
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    ip: str
+    ready: bool = True
+    node: str = ""
+    target: str = ""  # ns/pod when the endpoint is a known pod
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointPort:
+    port: int
+    protocol: str = "TCP"
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointGroup:
+    """Endpoints or one EndpointSlice given in the input, for the Service named ``service``."""
+
+    namespace: str
+    service: str
+    source: SourceRef
+    endpoints: tuple[Endpoint, ...] = ()
+    ports: tuple[EndpointPort, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class IPBlock:
+    cidr: str
+    excepts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Peer:
+    """One ``from``/``to`` element: pod+namespace selectors (None = absent), or an ipBlock."""
+
+    pod_selector: LabelSelector | None = None
+    namespace_selector: LabelSelector | None = None
+    ip_block: IPBlock | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyPort:
+    protocol: str = "TCP"
+    port: int | str | None = None  # None: every port of the protocol
+    end_port: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRule:
+    """An ingress or egress rule. Empty ``peers`` or ``ports`` mean all (absent == empty)."""
+
+    peers: tuple[Peer, ...] = ()
+    ports: tuple[PolicyPort, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkPolicy:
+    namespace: str
+    name: str
+    source: SourceRef
+    pod_selector: LabelSelector
+    policy_types: tuple[str, ...]
+    ingress: tuple[PolicyRule, ...] = ()
+    egress: tuple[PolicyRule, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class IngressBackend:
+    service: str = ""
+    port_number: int | None = None
+    port_name: str = ""
+    resource: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class IngressPath:
+    path: str
+    path_type: str
+    backend: IngressBackend
+
+
+@dataclass(frozen=True, slots=True)
+class IngressRule:
+    host: str = ""
+    paths: tuple[IngressPath, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class IngressTLS:
+    hosts: tuple[str, ...] = ()
+    secret_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Ingress:
+    """An Ingress in networking.k8s.io/v1 form; legacy apiVersions are upgraded on load."""
+
+    namespace: str
+    name: str
+    source: SourceRef
+    api_version: str
+    ingress_class: str = ""
+    annotations: Mapping[str, str] = field(default_factory=lambda: EMPTY)
+    default_backend: IngressBackend | None = None
+    rules: tuple[IngressRule, ...] = ()
+    tls: tuple[IngressTLS, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Other:
+    """Any other object: kept whole (read-only) for config readers, or listed as ignored."""
+
+    kind: str
+    api_version: str
+    namespace: str
+    name: str
+    source: SourceRef
+    body: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))

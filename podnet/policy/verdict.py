@@ -1,0 +1,159 @@
+"""The per-flow verdict: the reference semantics, with the explanation a person needs.
+
+For a source and a destination (a pod, or an IP outside the cluster) the allowed connections
+are the egress set of the source AND the ingress set of the destination. A side is isolated
+when at least one policy of that direction selects the pod; then its set is the union of what
+the selecting policies' rules allow, else everything. An IP outside the cluster is never
+isolated. A pod may always reach itself.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+from podnet.model.cluster import Cluster
+from podnet.model.objects import IPBlock, Pod, PolicyPort
+from podnet.policy.compile import Compiled
+from podnet.policy.connset import ALL, NONE, ConnSet
+from podnet.policy.matcher import AllPeers, ExactNamespace, IPPeer, Origin, PodPeer, Rule, Target
+
+Endpoint = Pod | str  # a pod, or an IP address outside the cluster
+
+
+@lru_cache(maxsize=4096)
+def _block_nets(block: IPBlock) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network,
+                                         tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]]:
+    return (ipaddress.ip_network(block.cidr, strict=False),
+            tuple(ipaddress.ip_network(e, strict=False) for e in block.excepts))
+
+
+def block_contains(block: IPBlock, ip: str) -> bool:
+    addr = ipaddress.ip_address(ip)
+    net, excepts = _block_nets(block)
+    if addr.version != net.version or addr not in net:
+        return False
+    return not any(addr in e for e in excepts)
+
+
+def target_selects(target: Target, pod: Pod) -> bool:
+    return pod.namespace == target.namespace and target.pod_selector.matches(pod.labels)
+
+
+def peer_matches(peer: AllPeers | PodPeer | IPPeer, ep: Endpoint,
+                 ns_labels: Mapping[str, Mapping[str, str]], ipblock_matches_pods: bool) -> bool:
+    if isinstance(peer, AllPeers):
+        return True
+    if isinstance(peer, IPPeer):
+        if isinstance(ep, str):
+            return block_contains(peer.block, ep)
+        return ipblock_matches_pods and bool(ep.ip) and block_contains(peer.block, ep.ip)
+    if isinstance(ep, str):
+        return False
+    if isinstance(peer.namespaces, ExactNamespace):
+        if ep.namespace != peer.namespaces.name:
+            return False
+    elif not peer.namespaces.selector.matches(ns_labels.get(ep.namespace, {})):
+        return False
+    return peer.pods.matches(ep.labels)
+
+
+def port_set(port: PolicyPort, dst: Endpoint) -> ConnSet:
+    """What one ``ports`` entry admits towards ``dst`` (named ports resolve on the dst pod)."""
+    if port.port is None:
+        return ConnSet.port(port.protocol, 1, 65535)
+    if isinstance(port.port, int):
+        return ConnSet.port(port.protocol, port.port, port.end_port)
+    if isinstance(dst, str):
+        return NONE
+    number = dst.named_port(port.port, port.protocol)
+    return NONE if number is None else ConnSet.port(port.protocol, number)
+
+
+def rule_ports(rule: Rule, dst: Endpoint) -> ConnSet:
+    if not rule.ports:
+        return ALL
+    out = NONE
+    for p in rule.ports:
+        out = out | port_set(p, dst)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class RuleMatch:
+    origin: Origin  # the peer (or the rule, for an empty from/to) that matched
+    allowed: ConnSet
+
+
+@dataclass(frozen=True, slots=True)
+class TargetResult:
+    policy: str
+    matches: tuple[RuleMatch, ...]
+    allowed: ConnSet
+
+
+@dataclass(frozen=True, slots=True)
+class DirectionResult:
+    direction: str
+    applies: bool  # False when the pod is outside the cluster
+    selecting: tuple[TargetResult, ...]
+    allowed: ConnSet
+
+    @property
+    def isolated(self) -> bool:
+        return bool(self.selecting)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    src: Endpoint
+    dst: Endpoint
+    egress: DirectionResult
+    ingress: DirectionResult
+    allowed: ConnSet
+    self_traffic: bool = False
+
+
+class Evaluator:
+    """Answers flows against compiled policies for one cluster."""
+
+    def __init__(self, cluster: Cluster, compiled: Compiled) -> None:
+        self.cluster = cluster
+        self.compiled = compiled
+        self.ns_labels = {n: ns.labels for n, ns in cluster.namespaces.items()}
+
+    def _side(self, targets: tuple[Target, ...], direction: str, subject: Endpoint,
+              peer: Endpoint, dst: Endpoint) -> DirectionResult:
+        if isinstance(subject, str):
+            return DirectionResult(direction, False, (), ALL)
+        results = []
+        total = NONE
+        for t in targets:
+            if not target_selects(t, subject):
+                continue
+            matches = []
+            allowed = NONE
+            for rule in t.rules:
+                for pm in rule.peers:
+                    if peer_matches(pm, peer, self.ns_labels, self.compiled.ipblock_matches_pods):
+                        ports = rule_ports(rule, dst)
+                        matches.append(RuleMatch(pm.origin, ports))
+                        allowed = allowed | ports
+                        break
+            results.append(TargetResult(t.policy, tuple(matches), allowed))
+            total = total | allowed
+        if not results:
+            return DirectionResult(direction, True, (), ALL)
+        return DirectionResult(direction, True, tuple(results), total)
+
+    def verdict(self, src: Endpoint, dst: Endpoint) -> Verdict:
+        egress = self._side(self.compiled.egress, "egress", src, dst, dst)
+        ingress = self._side(self.compiled.ingress, "ingress", dst, src, dst)
+        same = isinstance(src, Pod) and isinstance(dst, Pod) and src.key == dst.key
+        allowed = ALL if same else egress.allowed & ingress.allowed
+        return Verdict(src, dst, egress, ingress, allowed, same)
+
+    def allowed(self, src: Endpoint, dst: Endpoint) -> ConnSet:
+        return self.verdict(src, dst).allowed

@@ -1,0 +1,24 @@
+"""Builders for test clusters from inline YAML."""
+
+from __future__ import annotations
+
+import textwrap
+
+from podnet.model import Cluster, build, read_texts
+
+
+def cluster_of(yaml_text: str, nodes: int = 3) -> Cluster:
+    return build(read_texts([("test.yaml", textwrap.dedent(yaml_text))]), nodes=nodes)
+
+
+def pod(ns: str, name: str, labels: dict[str, str], ports: str = "", ip: str = "") -> str:
+    lab = ", ".join(f"{k}: {v!r}" for k, v in labels.items())
+    status = f"\nstatus: {{podIP: {ip}}}" if ip else ""
+    return (f"apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: {ns}, "
+            f"labels: {{{lab}}}}}\nspec:\n  containers:\n  - name: c\n    ports: [{ports}]"
+            f"{status}\n---\n")
+
+
+def namespace(name: str, labels: dict[str, str]) -> str:
+    lab = ", ".join(f"{k}: {v!r}" for k, v in labels.items())
+    return f"apiVersion: v1\nkind: Namespace\nmetadata: {{name: {name}, labels: {{{lab}}}}}\n---\n"
