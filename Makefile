@@ -24,7 +24,7 @@ test: install lint
 	$(BIN)/python -m pytest -q
 
 lint: install
-	$(BIN)/ruff check podnet tests bench
+	$(BIN)/ruff check podnet tests $(wildcard bench)
 	$(BIN)/mypy podnet
 
 conformance: install
