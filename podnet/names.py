@@ -10,6 +10,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
+
 
 def qualified(namespace: str, name: str) -> str:
     return f"{namespace}/{name}" if namespace else name
@@ -25,3 +28,54 @@ def daemonset_pod(daemonset: str, node: str) -> str:
 
 def synthetic_node(index: int) -> str:
     return f"node-{index + 1}"
+
+
+# Lab naming. Network namespaces: ``pn-<lab>-fabric``, ``pn-<lab>-external``,
+# ``pn-<lab>-n-<node>`` and ``pn-<lab>-p-<namespace>-<pod>``; every name starts with
+# ``pn-<lab>-`` so a lab's objects are recognisable, but teardown only ever removes what the
+# ledger recorded. Interface names must fit IFNAMSIZ (15 characters): the node side of a pod's
+# veth is ``cali`` + 11 hex digits of a hash of the pod (Calico's shape), the fabric side of a
+# node's link ``fab`` + 12 hex digits; inside a pod or node the interface is ``eth0``.
+
+
+IFNAMSIZ = 15
+_LAB_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?$")
+
+
+def lab_name_error(lab: str) -> str | None:
+    if not _LAB_NAME.match(lab):
+        return (f"lab name {lab!r} must be 1-12 characters of lowercase letters, digits and '-', "
+                "starting and ending with a letter or digit")
+    return None
+
+
+def _digest(text: str, n: int) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:n]
+
+
+def lab_prefix(lab: str) -> str:
+    return f"pn-{lab}-"
+
+
+def fabric_netns(lab: str) -> str:
+    return f"pn-{lab}-fabric"
+
+
+def external_netns(lab: str) -> str:
+    return f"pn-{lab}-external"
+
+
+def node_netns(lab: str, node: str) -> str:
+    return f"pn-{lab}-n-{node}"
+
+
+def pod_netns(lab: str, namespace: str, pod: str) -> str:
+    return f"pn-{lab}-p-{namespace}-{pod}"
+
+
+def pod_veth(namespace: str, pod: str) -> str:
+    return "cali" + _digest(f"{namespace}/{pod}", 11)
+
+
+def fabric_port(name: str) -> str:
+    return "fab" + _digest(name, 12)

@@ -1,0 +1,185 @@
+"""``podnet lab``: build the cluster in network namespaces, probe it, compare, tear it down."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+
+from podnet.cli.common import CniOpt, FileOpt, NodesOpt, OutputOpt, check_format, load_cluster
+from podnet.cli.output import console, emit_json
+from podnet.errors import LabPrerequisiteError, UsageError
+from podnet.model import build
+from podnet.model.load import RawDoc, read_paths
+from podnet.policy import class_matrix, compile_policies, pod_matrix
+from podnet.policy.query import parse_ports
+
+lab_app = typer.Typer(no_args_is_help=True, help="Build the cluster for real in network namespaces.")
+NameOpt = Annotated[str, typer.Option("--name", help="Lab name (1-12 of a-z, 0-9, -).")]
+
+
+def _lab_modules() -> Any:
+    # Imported lazily: the analyzer commands must work where pyroute2 or root are missing.
+    from podnet.lab import apply, ledger, plan, teardown
+
+    return apply, ledger, plan, teardown
+
+
+def _cluster_of(state: dict[str, Any]) -> Any:
+    docs = [RawDoc(d["file"], d["doc"], d["body"]) for d in state["docs"]]
+    return build(docs, nodes=state["nodes"], overrides=state.get("overrides") or {})
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(lab_app, name="lab")
+
+
+@lab_app.command("up")
+def up(filename: FileOpt = [], name: NameOpt = "",  # noqa: B006
+       cni: CniOpt = None, nodes: NodesOpt = 3,
+       proxy: Annotated[str | None, typer.Option("--proxy", help="iptables|nftables")] = None,
+       dry_run: Annotated[bool, typer.Option("--dry-run", help="print the steps only")] = False
+       ) -> None:
+    """Build the cluster's network: fabric, nodes, pods, routes, workloads."""
+    if not name:
+        raise UsageError("lab up needs --name")
+    if proxy is not None:
+        raise LabPrerequisiteError("kube-proxy rules are not loaded by the lab yet; "
+                                   "omit --proxy (Services are not built in this version)")
+    cluster = load_cluster(filename, nodes)
+    apply, _, plan_mod, _ = _lab_modules()
+    plan = plan_mod.build_plan(cluster, name, cni or "host-gw")
+    if dry_run:
+        sys.stdout.write(plan.text())
+        return
+    docs = read_paths(filename)
+    state = {"docs": [{"file": d.file, "doc": d.doc, "body": d.body} for d in docs],
+             "nodes": nodes, "overrides": {}, "created": time.time()}
+    took = apply.up(plan, state)
+    console().print(f"lab {name} up: {len(cluster.nodes)} nodes, {len(plan.pods)} pods, "
+                    f"cni {plan.cni}, in {took:.2f} s")
+
+
+@lab_app.command("probe")
+def probe_cmd(name: NameOpt = "",
+              ports: Annotated[str | None, typer.Option("--ports")] = None,
+              output: OutputOpt = "table",
+              timeout: Annotated[float, typer.Option("--timeout", help="seconds per probe")] = 1.0
+              ) -> None:
+    """Probe every pod to every pod on every port; compare with the analyzer's prediction."""
+    check_format(output, ("table", "json"))
+    _, ledger_mod, _, _ = _lab_modules()
+    from podnet.lab.probe import Target, probe
+
+    if not ledger_mod.exists(name):
+        raise LabPrerequisiteError(f"no lab named {name!r} is up")
+    led = ledger_mod.Ledger(name)
+    cluster = _cluster_of(led.read_state("lab.json"))
+    places = {p["key"]: p for p in led.read_state("pods.json")}
+    port_list = parse_ports(ports, cluster)
+    probed = [(p, proto) for p, proto in port_list if proto != "SCTP"]
+    pods = list(cluster.pods)
+    keys = [p.key for p in pods]
+    groups: dict[str, list[Any]] = {}
+    for i, src in enumerate(pods):
+        for j, dst in enumerate(pods):
+            if i == j:
+                continue
+            for port, proto in probed:
+                t = Target(i, j, dst.ip, port, proto)
+                groups.setdefault(places[src.key]["netns"], []).append(t)
+    start = time.monotonic()
+    results = probe(groups, timeout=timeout)
+    took = time.monotonic() - start
+    compiled = compile_policies(cluster.policies)
+    cm = class_matrix(cluster, compiled, probed)
+    idx = np.arange(len(pods))
+    observed: dict[str, list[list[bool]]] = {}
+    mismatches = []
+    for port, proto in probed:
+        k = f"{port}/{proto}"
+        want = pod_matrix(cm, (port, proto), idx, idx)
+        m = [[i == j for j in range(len(pods))] for i in range(len(pods))]
+        for t, ok in results.items():
+            if (t.port, t.proto) == (port, proto):
+                m[t.src][t.dst] = ok
+                if ok != bool(want[t.src, t.dst]):
+                    mismatches.append({"from": keys[t.src], "to": keys[t.dst], "port": k,
+                                       "predicted": bool(want[t.src, t.dst]), "observed": ok})
+        observed[k] = m
+    data = {"pods": keys, "ports": list(observed), "matrix": observed,
+            "mismatches": mismatches, "probes": len(results), "seconds": round(took, 2)}
+    if output == "json":
+        emit_json(data)
+    else:
+        c = console()
+        c.print(f"{len(results)} probes in {took:.2f} s; {len(mismatches)} mismatches")
+        for mm in mismatches:
+            c.print(f"  {mm['from']} -> {mm['to']} {mm['port']}: predicted "
+                    f"{'allowed' if mm['predicted'] else 'denied'}, observed "
+                    f"{'reachable' if mm['observed'] else 'dropped'}")
+    if mismatches:
+        raise typer.Exit(1)
+
+
+@lab_app.command("status")
+def status(output: OutputOpt = "table") -> None:
+    """The labs that are up, and what each holds."""
+    _, ledger_mod, _, _ = _lab_modules()
+    data = []
+    for lab in ledger_mod.labs():
+        led = ledger_mod.Ledger(lab)
+        entries = list(led.entries())
+        data.append({"name": lab, "netns": sum(e["kind"] == "netns" for e in entries),
+                     "processes": sum(e["kind"] == "process" for e in entries)})
+    if output == "json":
+        emit_json(data)
+        return
+    c = console()
+    if not data:
+        c.print("no lab is up")
+    for d in data:
+        c.print(f"{d['name']}: {d['netns']} namespaces, {d['processes']} processes")
+
+
+@lab_app.command("exec", context_settings={"allow_extra_args": True,
+                                           "ignore_unknown_options": True})
+def exec_cmd(ctx: typer.Context, name: NameOpt = "",
+             pod: Annotated[str, typer.Argument(help="NS/POD")] = "") -> None:
+    """Run a command inside a pod's namespace: podnet lab exec --name N NS/POD -- CMD..."""
+    _, ledger_mod, _, _ = _lab_modules()
+    if not ledger_mod.exists(name):
+        raise LabPrerequisiteError(f"no lab named {name!r} is up")
+    places = {p["key"]: p for p in ledger_mod.Ledger(name).read_state("pods.json")}
+    if pod not in places:
+        raise UsageError(f"{pod!r} is not a pod of lab {name!r}")
+    cmd = [a for a in ctx.args if a != "--"]
+    if not cmd:
+        raise UsageError("give a command after --")
+    os.execvp("ip", ["ip", "netns", "exec", places[pod]["netns"], *cmd])
+
+
+@lab_app.command("down")
+def down(name: NameOpt = "") -> None:
+    """Tear a lab down: exactly what its ledger recorded. Idempotent."""
+    if not name:
+        raise UsageError("lab down needs --name")
+    apply, _, _, teardown = _lab_modules()
+    apply.check_prerequisites()
+    removed = teardown.down(name)
+    console().print(f"lab {name}: removed {len(removed)} objects")
+
+
+@lab_app.command("clean")
+def clean() -> None:
+    """Tear down every lab podnet knows of."""
+    apply, _, _, teardown = _lab_modules()
+    apply.check_prerequisites()
+    for lab, removed in teardown.clean().items():
+        console().print(f"lab {lab}: removed {len(removed)} objects")
+
+

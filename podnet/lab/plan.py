@@ -1,0 +1,170 @@
+"""Cluster → the ordered steps that build it in network namespaces. Pure: no kernel here.
+
+Topology (DESIGN.md, "The lab's shape"): a ``fabric`` namespace holds the underlay bridge;
+each node is a namespace whose ``eth0`` is plugged into that bridge with the node IP; each pod
+is a namespace whose ``eth0`` is one end of a veth to its node. Pods are wired Calico-style:
+the pod's address is a /32, its default route goes to the link-local 169.254.1.1 on eth0, and
+the node holds that address on ``lo`` and answers ARP for it, so routing, not bridging, moves pod traffic.
+An ``external`` namespace on the underlay plays the outside client.
+
+``str(step)`` is a readable line; ``lab up --dry-run`` prints them (golden-tested).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from podnet import names
+from podnet.errors import LabPrerequisiteError
+from podnet.model.cluster import Cluster
+
+LAB_CNI_MODES = ("host-gw",)  # modes the lab builds so far; the analyzer models more
+POD_GATEWAY = "169.254.1.1"
+
+
+@dataclass(frozen=True, slots=True)
+class AddNetns:
+    name: str
+
+    def __str__(self) -> str:
+        return f"netns add {self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class AddBridge:
+    netns: str
+    ifname: str
+
+    def __str__(self) -> str:
+        return f"[{self.netns}] link add {self.ifname} type bridge; up"
+
+
+@dataclass(frozen=True, slots=True)
+class AddVeth:
+    netns: str
+    ifname: str
+    peer_netns: str
+    peer_ifname: str
+    mtu: int
+    master: str = ""  # bridge to enslave the first end to
+
+    def __str__(self) -> str:
+        m = f" master {self.master}" if self.master else ""
+        return (f"[{self.netns}] link add {self.ifname} mtu {self.mtu}{m} type veth peer "
+                f"{self.peer_ifname} netns {self.peer_netns}; up both")
+
+
+@dataclass(frozen=True, slots=True)
+class AddAddress:
+    netns: str
+    ifname: str
+    cidr: str
+
+    def __str__(self) -> str:
+        return f"[{self.netns}] addr add {self.cidr} dev {self.ifname}"
+
+
+@dataclass(frozen=True, slots=True)
+class AddRoute:
+    netns: str
+    dst: str
+    ifname: str
+    via: str = ""
+    scope_link: bool = False
+
+    def __str__(self) -> str:
+        via = f" via {self.via}" if self.via else ""
+        scope = " scope link" if self.scope_link else ""
+        return f"[{self.netns}] route add {self.dst}{via} dev {self.ifname}{scope}"
+
+
+@dataclass(frozen=True, slots=True)
+class Sysctl:
+    netns: str
+    settings: tuple[tuple[str, str], ...]
+
+    def __str__(self) -> str:
+        return f"[{self.netns}] sysctl " + " ".join(f"{k}={v}" for k, v in self.settings)
+
+
+Step = AddNetns | AddBridge | AddVeth | AddAddress | AddRoute | Sysctl
+
+
+@dataclass(frozen=True)
+class PodPlace:
+    key: str  # namespace/name
+    netns: str
+    ip: str
+    node: str
+    ports: tuple[tuple[int, str], ...]
+
+
+@dataclass(frozen=True)
+class LabPlan:
+    lab: str
+    cni: str
+    steps: tuple[Step, ...]
+    pods: tuple[PodPlace, ...]
+    external_ip: str
+
+    def text(self) -> str:
+        return "".join(f"{s}\n" for s in self.steps)
+
+
+def build_plan(cluster: Cluster, lab: str, cni: str | None = None) -> LabPlan:
+    why = names.lab_name_error(lab)
+    if why:
+        raise LabPrerequisiteError(why)
+    mode = cni or cluster.net.cni
+    if mode not in LAB_CNI_MODES:
+        raise LabPrerequisiteError(
+            f"the lab builds --cni {', '.join(LAB_CNI_MODES)} so far; {mode!r} is modelled by "
+            f"the analyzer but not built yet (pass --cni host-gw)")
+    underlay = ipaddress.ip_network(cluster.net.node_cidr, strict=False)
+    mtu = cluster.net.underlay_mtu
+    pod_mtu = cluster.net.pod_mtu or mtu
+    fabric = names.fabric_netns(lab)
+    steps: list[Step] = [AddNetns(fabric), AddBridge(fabric, "br0")]
+    for node in cluster.nodes:
+        ip = ipaddress.ip_address(node.internal_ip or "")
+        if ip not in underlay:
+            raise LabPrerequisiteError(
+                f"node {node.name} has IP {ip}, outside the lab underlay {underlay}: host-gw "
+                f"needs every node on one L2 segment")
+        ns = names.node_netns(lab, node.name)
+        steps += [AddNetns(ns),
+                  AddVeth(fabric, names.fabric_port(node.name), ns, "eth0", mtu, master="br0"),
+                  AddAddress(ns, "eth0", f"{ip}/{underlay.prefixlen}"),
+                  # The pods' gateway is a local address of the node, so the node answers
+                  # their ARP for it on every veth (arp_ignore=0) without proxy_arp, which
+                  # would need a default route the lab's nodes must not have.
+                  AddAddress(ns, "lo", f"{POD_GATEWAY}/32"),
+                  Sysctl(ns, (("net.ipv4.ip_forward", "1"),))]
+    places: list[PodPlace] = []
+    for pod in cluster.pods:
+        ports = tuple(sorted({(c.port, c.protocol) for c in pod.ports}))
+        node_ns = names.node_netns(lab, pod.node)
+        if pod.host_network:
+            places.append(PodPlace(pod.key, node_ns, pod.ip, pod.node, ports))
+            continue
+        ns = names.pod_netns(lab, pod.namespace, pod.name)
+        veth = names.pod_veth(pod.namespace, pod.name)
+        steps += [AddNetns(ns),
+                  AddVeth(node_ns, veth, ns, "eth0", pod_mtu),
+                  AddAddress(ns, "eth0", f"{pod.ip}/32"),
+                  AddRoute(ns, f"{POD_GATEWAY}/32", "eth0", scope_link=True),
+                  AddRoute(ns, "0.0.0.0/0", "eth0", via=POD_GATEWAY),
+                  AddRoute(node_ns, f"{pod.ip}/32", veth, scope_link=True)]
+        places.append(PodPlace(pod.key, ns, pod.ip, pod.node, ports))
+    for node in cluster.nodes:
+        for other in cluster.nodes:
+            if other.name != node.name:
+                steps.append(AddRoute(names.node_netns(lab, node.name), other.pod_cidr or "",
+                                      "eth0", via=other.internal_ip or ""))
+    ext_ip = str(underlay.broadcast_address - 1)
+    ext = names.external_netns(lab)
+    steps += [AddNetns(ext), AddVeth(fabric, names.fabric_port("external"), ext, "eth0", mtu,
+                                     master="br0"),
+              AddAddress(ext, "eth0", f"{ext_ip}/{underlay.prefixlen}")]
+    return LabPlan(lab, mode, tuple(steps), tuple(places), ext_ip)

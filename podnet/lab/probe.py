@@ -1,0 +1,92 @@
+"""Real connections from every pod to every pod on every port, in parallel, short timeouts.
+
+A flow counts as *reachable* when the destination answered at all: the workload's reply, or a
+refusal (TCP RST / ICMP port unreachable) from a port nobody listens on, since both prove the
+packets crossed the network and its policies. Silence within the timeout means dropped.
+Sockets are created inside the source pod's namespace and then driven from one event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import resource
+import socket
+from dataclasses import dataclass
+
+from podnet.lab.nsenter import inside
+
+
+@dataclass(frozen=True)
+class Target:
+    src: int
+    dst: int
+    ip: str
+    port: int
+    proto: str
+
+
+async def _tcp(sock: socket.socket, ip: str, port: int, timeout: float) -> bool:
+    loop = asyncio.get_running_loop()
+    try:
+        await asyncio.wait_for(loop.sock_connect(sock, (ip, port)), timeout)
+        return True
+    except ConnectionRefusedError:
+        return True
+    except (TimeoutError, OSError):
+        return False
+    finally:
+        sock.close()
+
+
+async def _udp(sock: socket.socket, ip: str, port: int, timeout: float) -> bool:
+    loop = asyncio.get_running_loop()
+    try:
+        sock.connect((ip, port))
+        for _ in range(2):  # one retry: a first datagram can race neighbour resolution
+            sock.send(b"probe")
+            try:
+                await asyncio.wait_for(loop.sock_recv(sock, 512), timeout / 2)
+                return True
+            except ConnectionRefusedError:
+                return True
+            except TimeoutError:
+                continue
+        return False
+    except OSError:
+        return False
+    finally:
+        sock.close()
+
+
+def _raise_fd_limit() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+async def _run(groups: dict[str, list[Target]], timeout: float, parallel: int) -> dict[Target, bool]:
+    results: dict[Target, bool] = {}
+    sem = asyncio.Semaphore(parallel)
+
+    async def one_source(netns: str, targets: list[Target]) -> None:
+        async with sem:
+            socks = []
+            with inside(netns):
+                for t in targets:
+                    kind = socket.SOCK_STREAM if t.proto == "TCP" else socket.SOCK_DGRAM
+                    s = socket.socket(socket.AF_INET, kind)
+                    s.setblocking(False)
+                    socks.append(s)
+            coros = [(_tcp if t.proto == "TCP" else _udp)(s, t.ip, t.port, timeout)
+                     for s, t in zip(socks, targets, strict=True)]
+            for t, ok in zip(targets, await asyncio.gather(*coros), strict=True):
+                results[t] = ok
+
+    await asyncio.gather(*(one_source(ns, ts) for ns, ts in groups.items()))
+    return results
+
+
+def probe(groups: dict[str, list[Target]], timeout: float = 1.0, parallel: int = 8) -> dict[Target, bool]:
+    """Probe every target, grouped by source namespace; returns reachability per target."""
+    _raise_fd_limit()
+    return asyncio.run(_run(groups, timeout, parallel))

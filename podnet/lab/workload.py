@@ -1,0 +1,90 @@
+"""One asyncio process that serves every pod's declared ports from sockets opened inside each
+pod's namespace, answering with the pod's name so a probe knows who it reached.
+
+Run as ``python -m podnet.lab.workload <state-dir>``; it reads ``pods.json`` there, binds
+everything, then writes ``workload.ready``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import json
+import signal
+import socket
+import sys
+from pathlib import Path
+
+from podnet.lab.nsenter import inside
+
+
+class _Udp(asyncio.DatagramProtocol):
+    def __init__(self, reply: bytes) -> None:
+        self.reply = reply
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport):  # type: ignore[no-untyped-def]
+        self.transport = transport
+
+    def datagram_received(self, data, addr):  # type: ignore[no-untyped-def]
+        if self.transport is not None:
+            self.transport.sendto(self.reply, addr)
+
+
+def _open(pods: list[dict]) -> list[tuple[socket.socket, str, bytes]]:
+    socks = []
+    for p in pods:
+        reply = (p["key"] + "\n").encode()
+        with inside(p["netns"]):
+            for port, proto in p["ports"]:
+                kind = socket.SOCK_STREAM if proto == "TCP" else socket.SOCK_DGRAM
+                if proto == "SCTP":
+                    continue  # SCTP needs the kernel module; probes skip it too
+                s = socket.socket(socket.AF_INET, kind)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    s.bind(("0.0.0.0", port))
+                except OSError as e:
+                    s.close()
+                    if e.errno == errno.EADDRINUSE:  # two hostNetwork pods on one node
+                        continue
+                    raise
+                if proto == "TCP":
+                    s.listen(512)
+                s.setblocking(False)
+                socks.append((s, proto, reply))
+    return socks
+
+
+async def _serve(socks: list[tuple[socket.socket, str, bytes]], ready: Path) -> None:
+    loop = asyncio.get_running_loop()
+
+    def handler(reply: bytes):  # type: ignore[no-untyped-def]
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            writer.write(reply)
+            try:
+                await writer.drain()
+            finally:
+                writer.close()
+        return handle
+
+    for s, proto, reply in socks:
+        if proto == "TCP":
+            await asyncio.start_server(handler(reply), sock=s)
+        else:
+            await loop.create_datagram_endpoint(lambda r=reply: _Udp(r), sock=s)
+    stop = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    ready.write_text("ready\n")
+    await stop.wait()
+
+
+def main() -> None:
+    state = Path(sys.argv[1])
+    pods = json.loads((state / "pods.json").read_text())
+    socks = _open(pods)
+    asyncio.run(_serve(socks, state / "workload.ready"))
+
+
+if __name__ == "__main__":
+    main()

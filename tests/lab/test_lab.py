@@ -1,0 +1,98 @@
+"""Bring labs up for real, probe them, break them, kill them halfway, tear them down."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from podnet.errors import LabError, LabPrerequisiteError
+from podnet.lab import apply, ledger
+from podnet.lab.plan import AddRoute, build_plan
+from podnet.model import load
+from tests.conftest import ROOT
+from tests.lab.conftest import netns_names
+
+BASIC = str(ROOT / "tests" / "manifests" / "lab-basic")
+
+
+def podnet(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "podnet", *args], capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_up_probe_down(lab_name):
+    r = podnet("lab", "up", "-f", BASIC, "--name", lab_name, "--nodes", "2")
+    assert r.returncode == 0, r.stderr
+    assert len([n for n in netns_names() if n.startswith(f"pn-{lab_name}-")]) == 8
+    r = podnet("lab", "probe", "--name", lab_name, "-o", "json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    data = json.loads(r.stdout)
+    assert data["mismatches"] == []
+    assert data["ports"] == ["80/TCP", "5432/TCP", "53/UDP"]
+    assert all(all(row) for row in data["matrix"]["80/TCP"])
+    # The workload server answers with the pod's name, from inside the destination pod.
+    places = {p["key"]: p for p in ledger.Ledger(lab_name).read_state("pods.json")}
+    dst = places["shop/db-1"]
+    code = (f"import socket; s = socket.create_connection(('{dst['ip']}', 5432), 2); "
+            "print(s.recv(100).decode().strip())")
+    r = podnet("lab", "exec", "--name", lab_name, "shop/web-0", "--", sys.executable, "-c", code)
+    assert r.stdout.strip() == "shop/db-1", r.stderr
+    r = podnet("lab", "down", "--name", lab_name)
+    assert r.returncode == 0
+    assert not [n for n in netns_names() if n.startswith(f"pn-{lab_name}-")]
+    assert podnet("lab", "down", "--name", lab_name).returncode == 0  # idempotent
+
+
+def test_probe_sees_a_broken_route(lab_name):
+    assert podnet("lab", "up", "-f", BASIC, "--name", lab_name, "--nodes", "2").returncode == 0
+    cluster = load([BASIC], nodes=2)
+    victim = cluster.nodes[1]
+    subprocess.run(["ip", "netns", "exec", f"pn-{lab_name}-n-{cluster.nodes[0].name}", "ip", "route",
+                    "del", victim.pod_cidr or ""], check=True)
+    r = podnet("lab", "probe", "--name", lab_name, "-o", "json", "--ports", "80/TCP",
+               "--timeout", "0.5")
+    assert r.returncode == 1
+    mism = json.loads(r.stdout)["mismatches"]
+    assert mism and all(m["predicted"] and not m["observed"] for m in mism)
+
+
+def test_second_up_is_refused(lab_name):
+    assert podnet("lab", "up", "-f", BASIC, "--name", lab_name, "--nodes", "2").returncode == 0
+    r = podnet("lab", "up", "-f", BASIC, "--name", lab_name, "--nodes", "2")
+    assert r.returncode == 2 and "already up" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_failed_up_leaves_nothing(lab_name):
+    plan = build_plan(load([BASIC], nodes=2), lab_name, "host-gw")
+    broken = plan.__class__(plan.lab, plan.cni, (*plan.steps, AddRoute(
+        f"pn-{lab_name}-fabric", "10.99.0.0/16", "no-such-if0")), plan.pods, plan.external_ip)
+    with pytest.raises(LabError) as e:
+        apply.up(broken, {"docs": [], "nodes": 2})
+    assert "no-such-if0" in str(e.value)
+    assert not [n for n in netns_names() if n.startswith(f"pn-{lab_name}-")]
+    assert not ledger.exists(lab_name)
+
+
+def test_killed_up_is_cleaned_by_down(lab_name):
+    proc = subprocess.Popen([sys.executable, "-m", "podnet", "lab", "up", "-f", BASIC, "--name",
+                             lab_name, "--nodes", "2"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while len([n for n in netns_names() if n.startswith(f"pn-{lab_name}-")]) < 4:
+        assert time.monotonic() < deadline and proc.poll() is None, "up finished before the kill"
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert [n for n in netns_names() if n.startswith(f"pn-{lab_name}-")]
+    assert podnet("lab", "down", "--name", lab_name).returncode == 0
+    assert not [n for n in netns_names() if n.startswith(f"pn-{lab_name}-")]
+
+
+def test_lab_refuses_modes_it_does_not_build_yet():
+    with pytest.raises(LabPrerequisiteError, match="host-gw"):
+        build_plan(load([BASIC], nodes=2), "x", "vxlan")
