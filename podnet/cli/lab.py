@@ -82,7 +82,10 @@ def probe_cmd(name: NameOpt = "",
     places = {p["key"]: p for p in led.read_state("pods.json")}
     port_list = parse_ports(ports, cluster)
     probed = [(p, proto) for p, proto in port_list if proto != "SCTP"]
-    pods = list(cluster.pods)
+    # hostNetwork pods live in their node's namespace; traffic between a node and its own pods
+    # is always allowed and never crosses the forward hook, so they are not probed here.
+    pods = [p for p in cluster.pods if not p.host_network]
+    index = {p.key: i for i, p in enumerate(cluster.pods)}
     keys = [p.key for p in pods]
     groups: dict[str, list[Any]] = {}
     for i, src in enumerate(pods):
@@ -97,7 +100,7 @@ def probe_cmd(name: NameOpt = "",
     took = time.monotonic() - start
     compiled = compile_policies(cluster.policies)
     cm = class_matrix(cluster, compiled, probed)
-    idx = np.arange(len(pods))
+    idx = np.array([index[p.key] for p in pods], dtype=np.int64)
     observed: dict[str, list[list[bool]]] = {}
     mismatches = []
     for port, proto in probed:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -14,15 +15,27 @@ from typing import Any
 from podnet.errors import LabError, LabPrerequisiteError
 from podnet.lab import netns, teardown
 from podnet.lab.ledger import Ledger, exists
-from podnet.lab.plan import AddAddress, AddBridge, AddNetns, AddRoute, AddVeth, LabPlan, Step, Sysctl
+from podnet.lab.plan import (
+    AddAddress,
+    AddBridge,
+    AddNetns,
+    AddRoute,
+    AddVeth,
+    LabPlan,
+    LoadRules,
+    Step,
+    Sysctl,
+)
 
 
 def check_prerequisites() -> None:
     if not netns.is_root():
         raise LabPrerequisiteError("the lab needs root (network namespaces, links, routes): "
                                    "run podnet lab as root")
-    if not os.path.isdir("/proc/self/ns") or not os.path.exists("/proc/self/ns/net"):
+    if not os.path.exists("/proc/self/ns/net"):
         raise LabPrerequisiteError("this kernel has no network namespaces")
+    if shutil.which("nft") is None:
+        raise LabPrerequisiteError("the lab needs nft (Debian package nftables): run make install")
 
 
 def _run(step: Step, ledger: Ledger) -> None:
@@ -40,6 +53,8 @@ def _run(step: Step, ledger: Ledger) -> None:
         netns.add_route(step.netns, step.dst, step.ifname, step.via, step.scope_link)
     elif isinstance(step, Sysctl):
         netns.sysctl(step.netns, step.settings)
+    elif isinstance(step, LoadRules):
+        netns.nft_load(step.netns, step.text)
 
 
 def _start_workload(ledger: Ledger, timeout: float = 30.0) -> None:

@@ -90,3 +90,10 @@ def sysctl(ns: str, settings: tuple[tuple[str, str], ...]) -> None:
 
 def is_root() -> bool:
     return os.geteuid() == 0
+
+
+def nft_load(ns: str, text: str) -> None:
+    r = subprocess.run(["ip", "netns", "exec", ns, "nft", "-f", "-"], input=text,
+                       capture_output=True, text=True, check=False)
+    if r.returncode:
+        raise LabError(f"[{ns}] nft -f", r.stderr.strip() or f"exit {r.returncode}")

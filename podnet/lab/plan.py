@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from podnet import names
 from podnet.errors import LabPrerequisiteError
 from podnet.model.cluster import Cluster
+from podnet.policy.compile import compile_policies
+from podnet.policy.nft import render_node
 
 LAB_CNI_MODES = ("host-gw",)  # modes the lab builds so far; the analyzer models more
 POD_GATEWAY = "169.254.1.1"
@@ -88,7 +90,18 @@ class Sysctl:
         return f"[{self.netns}] sysctl " + " ".join(f"{k}={v}" for k, v in self.settings)
 
 
-Step = AddNetns | AddBridge | AddVeth | AddAddress | AddRoute | Sysctl
+@dataclass(frozen=True, slots=True)
+class LoadRules:
+    netns: str
+    what: str  # "policy" or a kube-proxy mode
+    text: str  # nft -f input
+
+    def __str__(self) -> str:
+        lines = self.text.count("\n")
+        return f"[{self.netns}] nft -f <{self.what} rules, {lines} lines>"
+
+
+Step = AddNetns | AddBridge | AddVeth | AddAddress | AddRoute | Sysctl | LoadRules
 
 
 @dataclass(frozen=True)
@@ -162,6 +175,10 @@ def build_plan(cluster: Cluster, lab: str, cni: str | None = None) -> LabPlan:
             if other.name != node.name:
                 steps.append(AddRoute(names.node_netns(lab, node.name), other.pod_cidr or "",
                                       "eth0", via=other.internal_ip or ""))
+    compiled = compile_policies(cluster.policies)
+    for node in cluster.nodes:
+        steps.append(LoadRules(names.node_netns(lab, node.name), "policy",
+                               render_node(cluster, compiled, node.name)))
     ext_ip = str(underlay.broadcast_address - 1)
     ext = names.external_netns(lab)
     steps += [AddNetns(ext), AddVeth(fabric, names.fabric_port("external"), ext, "eth0", mtu,

@@ -96,3 +96,21 @@ def test_killed_up_is_cleaned_by_down(lab_name):
 def test_lab_refuses_modes_it_does_not_build_yet():
     with pytest.raises(LabPrerequisiteError, match="host-gw"):
         build_plan(load([BASIC], nodes=2), "x", "vxlan")
+
+
+def test_oslo_policies_enforced_for_real(lab_name):
+    oslo = str(ROOT / "examples" / "oslo")
+    r = podnet("lab", "up", "-f", oslo, "--name", lab_name, "--cni", "host-gw")
+    assert r.returncode == 0, r.stderr
+    r = podnet("lab", "probe", "--name", lab_name, "-o", "json", "--ports", "8080/TCP,80/TCP,53/UDP",
+               "--timeout", "0.5")
+    data = json.loads(r.stdout)
+    assert r.returncode == 0 and data["mismatches"] == [], data["mismatches"]
+    pods = data["pods"]
+    m = data["matrix"]["8080/TCP"]
+    fe, be, db = (pods.index(p) for p in ("production/frontend-0", "production/backend-1",
+                                          "production/database-0"))
+    assert m[fe][be] is True  # allow-frontend-to-backend, across nodes
+    assert m[db][be] is False  # default-deny, dropped by the node's nft rules
+    denied = sum(not v for row in m for v in row)
+    assert denied > 10

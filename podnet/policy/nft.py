@@ -1,0 +1,181 @@
+"""Per-node NetworkPolicy enforcement as an nftables ruleset, in the style of Calico Felix.
+
+One table ``inet podnet-policy`` per node. Its ``forward`` base chain accepts established and
+related traffic, then sends packets *from* a local pod's veth to that pod's egress chain
+(``fw-<veth>``, Felix's from-workload) and packets *to* a local pod's veth to its ingress chain
+(``tw-<veth>``, to-workload), dispatching on the interface name with verdict maps. A pod
+chain exists only for pods some policy isolates in that direction: each rule of each
+selecting policy becomes ``<peer addresses> <ports> return`` with a comment naming the policy
+rule and peer, and the chain ends in ``drop``. Peers are resolved to pod IPs now (as Felix
+fills ipsets); named ports resolve on the destination pod, so an egress rule with a named port
+is split by the number each destination pod gives that name.
+
+Traffic between a node and its own pods never crosses ``forward``: it is allowed, as the
+Kubernetes documentation says traffic to and from the node is.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import defaultdict
+from collections.abc import Iterable
+
+from podnet import names
+from podnet.model.cluster import Cluster
+from podnet.model.objects import Pod, PolicyPort
+from podnet.policy.compile import Compiled
+from podnet.policy.matcher import AllPeers, IPPeer, PeerMatcher, Rule, Target
+from podnet.policy.verdict import peer_matches, target_selects
+
+TABLE = "podnet-policy"
+L4 = {"TCP": "tcp", "UDP": "udp", "SCTP": "sctp"}
+
+
+def _set(items: Iterable[str]) -> str:
+    values = sorted(set(items), key=lambda a: (ipaddress.ip_network(a, strict=False), a))
+    return values[0] if len(values) == 1 else "{ " + ", ".join(values) + " }"
+
+
+def _port_match(p: PolicyPort, number: int | None) -> str:
+    proto = L4[p.protocol]
+    if p.port is None:
+        return f"meta l4proto {proto}"
+    if isinstance(p.port, int):
+        ports = f"{p.port}-{p.end_port}" if p.end_port and p.end_port != p.port else f"{p.port}"
+        return f"meta l4proto {proto} th dport {ports}"
+    return f"meta l4proto {proto} th dport {number}"
+
+
+class _Renderer:
+    def __init__(self, cluster: Cluster, compiled: Compiled) -> None:
+        self.cluster = cluster
+        self.compiled = compiled
+        self.ns_labels = {n: ns.labels for n, ns in cluster.namespaces.items()}
+        self.pods = [p for p in cluster.pods if not p.host_network and p.ip]
+
+    def _peer_ips(self, pm: PeerMatcher) -> list[str] | None:
+        """Pod IPs a pod peer matches; None for 'any address' (an empty from/to)."""
+        if isinstance(pm, AllPeers):
+            return None
+        return [p.ip for p in self.pods
+                if peer_matches(pm, p, self.ns_labels, self.compiled.ipblock_matches_pods)]
+
+    @staticmethod
+    def _block(pm: IPPeer, field: str) -> str:
+        m = f"ip {field} {pm.block.cidr}"
+        if pm.block.excepts:
+            m += f" ip {field} != {_set(pm.block.excepts)}"
+        return m
+
+    def _ingress_rule(self, rule: Rule, pod: Pod) -> list[str]:
+        lines = []
+        for pm in rule.peers:
+            if isinstance(pm, IPPeer):
+                if ":" in pm.block.cidr:
+                    continue
+                peer = self._block(pm, "saddr")
+            else:
+                ips = self._peer_ips(pm)
+                if ips is not None and not ips:
+                    lines.append(f"# {pm.origin}: selects no pod")
+                    continue
+                peer = "" if ips is None else f"ip saddr {_set(ips)}"
+            for ports in self._ports(rule.ports, pod):
+                match = " ".join(x for x in (peer, ports) if x)
+                lines.append(f'{match + " " if match else ""}return comment "{pm.origin}"')
+        return lines
+
+    def _ports(self, ports: tuple[PolicyPort, ...], dst: Pod) -> list[str]:
+        if not ports:
+            return [""]
+        out = []
+        for p in ports:
+            number = dst.named_port(p.port, p.protocol) if isinstance(p.port, str) else None
+            if isinstance(p.port, str) and number is None:
+                continue
+            out.append(_port_match(p, number))
+        return out
+
+    def _egress_rule(self, rule: Rule) -> list[str]:
+        lines = []
+        for pm in rule.peers:
+            named = any(isinstance(p.port, str) for p in rule.ports)
+            if isinstance(pm, IPPeer) and ":" in pm.block.cidr:
+                continue
+            if not named:
+                if isinstance(pm, IPPeer):
+                    peer = self._block(pm, "daddr")
+                else:
+                    ips = self._peer_ips(pm)
+                    if ips is not None and not ips:
+                        lines.append(f"# {pm.origin}: selects no pod")
+                        continue
+                    peer = "" if ips is None else f"ip daddr {_set(ips)}"
+                for p in rule.ports or (None,):
+                    m = " ".join(x for x in (peer, _port_match(p, None) if p else "") if x)
+                    lines.append(f'{m + " " if m else ""}return comment "{pm.origin}"')
+                continue
+            # Named ports: the number depends on the destination pod, so group destinations.
+            by_match: dict[str, list[str]] = defaultdict(list)
+            for dst in self.pods:
+                if not peer_matches(pm, dst, self.ns_labels, self.compiled.ipblock_matches_pods):
+                    continue
+                for p in rule.ports:
+                    number = dst.named_port(p.port, p.protocol) if isinstance(p.port, str) else None
+                    if isinstance(p.port, str) and number is None:
+                        continue
+                    by_match[_port_match(p, number)].append(dst.ip)
+            for ports, ips in sorted(by_match.items()):
+                lines.append(f'ip daddr {_set(ips)} {ports} return comment "{pm.origin}"')
+            if not by_match:
+                lines.append(f"# {pm.origin}: no destination pod has these named ports")
+        return lines
+
+    def chain(self, pod: Pod, targets: tuple[Target, ...], ingress: bool) -> list[str] | None:
+        selecting = [t for t in targets if target_selects(t, pod)]
+        if not selecting:
+            return None
+        body = []
+        for t in selecting:
+            if not t.rules:
+                body.append(f"# {t.policy}: no {t.direction} rule, isolates only")
+            for rule in t.rules:
+                body += self._ingress_rule(rule, pod) if ingress else self._egress_rule(rule)
+        body.append(f'drop comment "no policy allows this {"ingress" if ingress else "egress"}"')
+        return body
+
+
+def render_node(cluster: Cluster, compiled: Compiled, node: str) -> str:
+    """The enforcement ruleset for one node's pods, as ``nft -f`` input."""
+    r = _Renderer(cluster, compiled)
+    local = [p for p in r.pods if p.node == node]
+    chains: list[tuple[str, list[str]]] = []
+    to_map: list[str] = []
+    from_map: list[str] = []
+    for pod in local:
+        veth = names.pod_veth(pod.namespace, pod.name)
+        eg = r.chain(pod, compiled.egress, ingress=False)
+        if eg is not None:
+            chains.append((f"fw-{veth}", [f"# egress of {pod.key}", *eg]))
+            from_map.append(f'"{veth}" : jump fw-{veth}')
+        ing = r.chain(pod, compiled.ingress, ingress=True)
+        if ing is not None:
+            chains.append((f"tw-{veth}", [f"# ingress of {pod.key}", *ing]))
+            to_map.append(f'"{veth}" : jump tw-{veth}')
+    out = [f"# NetworkPolicy enforcement for node {node} (podnet)", f"table inet {TABLE} {{"]
+    fwd = ["type filter hook forward priority filter; policy accept;",
+           "ct state established,related accept",
+           "ct state invalid drop"]
+    if from_map:
+        fwd.append("iifname vmap { " + ", ".join(from_map) + " }")
+    if to_map:
+        fwd.append("oifname vmap { " + ", ".join(to_map) + " }")
+    out.append("\tchain forward {")
+    out += [f"\t\t{line}" for line in fwd]
+    out.append("\t}")
+    for name, body in chains:
+        out.append(f"\tchain {name} {{")
+        out += [f"\t\t{line}" for line in body]
+        out.append("\t}")
+    out.append("}")
+    return "\n".join(out) + "\n"
