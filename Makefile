@@ -9,7 +9,15 @@ SHARED ?= ../shared
 
 install: $(STAMP)
 
+# Debian packages the lab needs (nft for policy and kube-proxy rules, iproute2 for ip netns).
+DEB_TOOLS := nft:nftables ip:iproute2
+
 $(STAMP): pyproject.toml
+	@for pair in $(DEB_TOOLS); do cmd=$${pair%%:*}; pkg=$${pair#*:}; \
+	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	  if [ -n "$$missing" ]; then \
+	    if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	    else echo "make install: run as root to install$$missing (needed by the lab)"; fi; fi
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
@@ -19,6 +27,12 @@ demo: install
 	$(BIN)/podnet analyze -f examples/oslo
 	$(BIN)/podnet reach -f examples/oslo --ports 8080/TCP,80/TCP,5432/TCP
 	$(BIN)/podnet explain -f examples/oslo --from production/frontend-0 --to production/backend-0 --port 8080/TCP
+	@if [ "$$(id -u)" = 0 ]; then \
+	  $(BIN)/podnet lab down --name oslo >/dev/null; \
+	  $(BIN)/podnet lab up -f examples/oslo --name oslo --cni host-gw && \
+	  $(BIN)/podnet lab probe --name oslo --ports 8080/TCP,80/TCP,53/UDP; rc=$$?; \
+	  $(BIN)/podnet lab down --name oslo; exit $$rc; \
+	else echo "(not root: skipping the lab part of the demo)"; fi
 
 test: install lint
 	$(BIN)/python -m pytest -q
@@ -31,7 +45,8 @@ conformance: install
 	$(BIN)/python -m podnet.conformance $(SHARED)/conformance/netpol-analyzer
 
 bench: install
-	$(BIN)/python bench/run.py
+	@if [ -f bench/run.py ]; then $(BIN)/python bench/run.py; fi
+	@if [ "$$(id -u)" = 0 ]; then $(BIN)/python bench/lab.py; else echo "(not root: lab benchmarks skipped)"; fi
 
 clean:
 	rm -rf $(VENV) build *.egg-info

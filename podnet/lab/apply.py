@@ -38,19 +38,19 @@ def check_prerequisites() -> None:
         raise LabPrerequisiteError("the lab needs nft (Debian package nftables): run make install")
 
 
-def _run(step: Step, ledger: Ledger) -> None:
+def _run(step: Step, ledger: Ledger, k: netns.Kernel) -> None:
     if isinstance(step, AddNetns):
         ledger.record("netns", name=step.name)
-        netns.create(step.name)
+        k.create(step.name)
     elif isinstance(step, AddBridge):
-        netns.add_bridge(step.netns, step.ifname)
+        k.add_bridge(step.netns, step.ifname)
     elif isinstance(step, AddVeth):
-        netns.add_veth(step.netns, step.ifname, step.peer_netns, step.peer_ifname, step.mtu,
-                       step.master)
+        k.add_veth(step.netns, step.ifname, step.peer_netns, step.peer_ifname, step.mtu,
+                   step.master)
     elif isinstance(step, AddAddress):
-        netns.add_address(step.netns, step.ifname, step.cidr)
+        k.add_address(step.netns, step.ifname, step.cidr)
     elif isinstance(step, AddRoute):
-        netns.add_route(step.netns, step.dst, step.ifname, step.via, step.scope_link)
+        k.add_route(step.netns, step.dst, step.ifname, step.via, step.scope_link)
     elif isinstance(step, Sysctl):
         netns.sysctl(step.netns, step.settings)
     elif isinstance(step, LoadRules):
@@ -90,8 +90,9 @@ def up(plan: LabPlan, state: dict[str, Any]) -> float:
         ledger.write_state("pods.json", [
             {"key": p.key, "netns": p.netns, "ip": p.ip, "node": p.node,
              "ports": [list(x) for x in p.ports]} for p in plan.pods])
-        for step in plan.steps:
-            _run(step, ledger)
+        with netns.Kernel() as kernel:
+            for step in plan.steps:
+                _run(step, ledger, kernel)
         step = "start workload server"
         _start_workload(ledger)
     except BaseException as e:
