@@ -163,7 +163,8 @@ def _service_ips(services: list[Service], net: netconfig.NetConfig) -> list[Serv
 def build(docs: Sequence[RawDoc], *, nodes: int = DEFAULT_NODES,
           overrides: Mapping[str, object] | None = None) -> Cluster:
     """Build the immutable cluster model from raw documents."""
-    parsed = [parse(d) for d in docs]
+    warnings: list[str] = list(getattr(docs, "warnings", ()))
+    parsed = [parse(d, warnings) for d in docs]
     _check_duplicates(parsed)
     namespaces: dict[str, Namespace] = {}
     explicit_nodes: list[Node] = []
@@ -226,7 +227,7 @@ def build(docs: Sequence[RawDoc], *, nodes: int = DEFAULT_NODES,
         policies=tuple(sorted(policies, key=lambda p: (p.namespace, p.name))),
         ingresses=tuple(sorted(ingresses, key=lambda i: (i.namespace, i.name))),
         configs=tuple(configs), ignored=tuple(ignored), workloads=tuple(workloads), net=net,
-        warnings=tuple(getattr(docs, "warnings", ())),
+        warnings=tuple(warnings),
         _pod_index=MappingProxyType(index))
 
 

@@ -60,12 +60,16 @@ def _parse_text(text: str, name: str) -> list[Any]:
         raise InputError(SourceRef(file=name), "", f"invalid YAML{line}: {problem}") from None
 
 
-def _expand(body: Any, name: str, index: int) -> Iterator[RawDoc]:
+def _expand(body: Any, name: str, index: int, item_kind: str = "",
+            item_api: str = "") -> Iterator[RawDoc]:
     if body is None:
         return
     if not isinstance(body, dict):
         raise InputError(SourceRef(file=name, doc=index), "",
                          f"expected a Kubernetes object, found {type(body).__name__}")
+    if item_kind and not body.get("kind"):
+        # Items of a typed list (PodList from the API) carry no kind of their own.
+        body = {"kind": item_kind, "apiVersion": item_api, **body}
     kind = body.get("kind")
     if not isinstance(kind, str) or not kind:
         raise InputError(SourceRef(file=name, doc=index), "kind",
@@ -75,8 +79,9 @@ def _expand(body: Any, name: str, index: int) -> Iterator[RawDoc]:
         if not isinstance(items, list):
             raise InputError(SourceRef(file=name, doc=index, kind=kind), "items",
                              "must be a list")
+        typed = kind[: -len("List")] if kind != "List" else ""
         for item in items:
-            yield from _expand(item, name, index)
+            yield from _expand(item, name, index, typed, str(body.get("apiVersion", "")))
         return
     yield RawDoc(name, index, body)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -69,6 +70,18 @@ class Workload:
     template: Pod
     node_selector: Mapping[str, str]
     env: Mapping[str, str]
+
+
+# Problems the API server would reject but that leave network semantics clear are reported as
+# warnings, not errors: dumps from tools and test corpora carry them, and the analysis of
+# everything else in the file still holds.
+_warnings: ContextVar[list[str] | None] = ContextVar("podnet_parse_warnings", default=None)
+
+
+def _warn(f: Fields, key: str, message: str) -> None:
+    sink = _warnings.get()
+    if sink is not None:
+        sink.append(f"{f.source.where()}, field {f.at(key)}: {message}")
 
 
 Parsed = (Namespace | Node | Pod | Workload | Service | EndpointGroup | NetworkPolicy | Ingress
@@ -165,7 +178,8 @@ def _container_ports(spec: Fields) -> tuple[ContainerPort, ...]:
         for p in c.items("ports"):
             number = p.int("containerPort")
             if number is None:
-                raise p.error("containerPort", "is required")
+                _warn(p, "containerPort", "is missing (the API server requires it); port ignored")
+                continue
             why = validate.port_number_error(number)
             if why:
                 raise p.error("containerPort", why)
@@ -206,7 +220,7 @@ def _pod(doc: RawDoc) -> Pod:
     owner_kind, owner_name = "Pod", name
     for ref in meta.items("ownerReferences"):
         if ref.bool("controller", True):
-            owner_kind, owner_name = ref.str("kind", "Pod"), ref.str("name", name)
+            owner_kind, owner_name = ref.str("kind"), ref.str("name", name)
             break
     ready = True
     for cond in status.items("conditions"):
@@ -352,7 +366,8 @@ def _service(doc: RawDoc) -> Service:
                                  defaults.target_port(number, tp), node_port or None,
                                  p.str("appProtocol")))
     if len(ports) > 1 and any(not p.name for p in ports):
-        raise spec.error("ports", "every port must be named when there is more than one")
+        _warn(spec, "ports", "every port must be named when there is more than one "
+              "(the API server requires it)")
     cluster_ip = spec.str("clusterIP")
     if cluster_ip and cluster_ip != "None":
         why = validate.ip_error(cluster_ip)
@@ -509,8 +524,19 @@ _PARSERS: dict[str, Callable[[RawDoc], Parsed]] = {
 }
 
 
-def parse(doc: RawDoc) -> Parsed:
-    """Turn one raw document into its typed object (``Other`` for kinds podnet only keeps)."""
+def parse(doc: RawDoc, warnings: list[str] | None = None) -> Parsed:
+    """Turn one raw document into its typed object (``Other`` for kinds podnet only keeps).
+
+    Problems that do not change network semantics are appended to ``warnings``.
+    """
+    token = _warnings.set(warnings)
+    try:
+        return _parse(doc)
+    finally:
+        _warnings.reset(token)
+
+
+def _parse(doc: RawDoc) -> Parsed:
     kind = str(doc.body["kind"])
     if kind in _PARSERS:
         return _PARSERS[kind](doc)

@@ -96,7 +96,7 @@ class ConnSet:
         if self.is_empty():
             return "No Connections"
         parts = []
-        for proto in PROTOCOLS:
+        for proto in sorted(PROTOCOLS):  # SCTP, TCP, UDP: netpol-analyzer's order
             ranges = self.ports.get(proto)
             if ranges:
                 text = ",".join(f"{lo}" if lo == hi else f"{lo}-{hi}" for lo, hi in ranges)

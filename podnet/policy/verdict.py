@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from podnet.model.cluster import Cluster
+from podnet.model.defaults import NAMESPACE_NAME_LABEL
 from podnet.model.objects import IPBlock, Pod, PolicyPort
 from podnet.policy.compile import Compiled
 from podnet.policy.connset import ALL, NONE, ConnSet
@@ -55,7 +56,8 @@ def peer_matches(peer: AllPeers | PodPeer | IPPeer, ep: Endpoint,
     if isinstance(peer.namespaces, ExactNamespace):
         if ep.namespace != peer.namespaces.name:
             return False
-    elif not peer.namespaces.selector.matches(ns_labels.get(ep.namespace, {})):
+    elif not peer.namespaces.selector.matches(
+            ns_labels.get(ep.namespace) or {NAMESPACE_NAME_LABEL: ep.namespace}):
         return False
     return peer.pods.matches(ep.labels)
 
