@@ -17,8 +17,8 @@ from types import MappingProxyType
 from podnet.errors import SourceRef
 from podnet.model.cluster import Cluster
 from podnet.model.objects import Pod, Service
-from podnet.policy.connset import NONE, ConnSet
 from podnet.policy.compile import Compiled
+from podnet.policy.connset import NONE, ConnSet
 from podnet.policy.matcher import IPPeer, Target
 from podnet.policy.verdict import Evaluator, block_contains
 
