@@ -89,7 +89,7 @@ def test_named_port_resolves_on_destination_with_protocol():
 
 def test_end_port_range():
     pol = peers("[]", "ports: [{port: 1000, endPort: 2000, protocol: UDP}, {protocol: SCTP}]")
-    assert run(pol, "x/a", "x/b") == "UDP 1000-2000,SCTP 1-65535"
+    assert run(pol, "x/a", "x/b") == "SCTP 1-65535,UDP 1000-2000"
 
 
 def test_ipblock_with_except_and_pods():
