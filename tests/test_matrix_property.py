@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from podnet.model import build, read_texts
-from podnet.policy import Evaluator, class_matrix, compile_policies, pod_matrix
+from podnet.policy import Evaluator, class_matrix, compile_policies, count_allowed, pod_matrix
 
 APPS = ["a", "b", "c"]
 NSS = ["x", "y"]
@@ -82,6 +82,7 @@ def test_matrix_equals_reference(pods, policies, ipb):
     idx = np.arange(len(cluster.pods))
     for port in ports:
         m = pod_matrix(cm, port, idx, idx)
+        assert count_allowed(cm, port) == int(m.sum()) - len(idx)
         for i, s in enumerate(cluster.pods):
             for j, d in enumerate(cluster.pods):
                 assert m[i, j] == ev.allowed(s, d).allows(port[1], port[0]), (s.key, d.key, port)

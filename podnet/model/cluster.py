@@ -24,6 +24,7 @@ from podnet.model.objects import (
     Other,
     Pod,
     Service,
+    evolve,
     frozen_map,
 )
 from podnet.model.parse import CONFIG_KINDS, Workload, parse
@@ -137,7 +138,7 @@ def _schedule_and_address(pods: list[Pod], nodes: list[Node]) -> list[Pod]:
             ip = node_by_name[node].internal_ip or ""
         elif not ip:
             ip = pools[node].allocate()
-        out.append(replace(p, node=node, ip=ip))
+        out.append(evolve(p, node=node, ip=ip))
     return out
 
 

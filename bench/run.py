@@ -1,0 +1,70 @@
+"""Scale benchmarks of the analyzer (``make bench``): load, compile and matrix, time and memory.
+
+Each stage runs in a fresh process so its peak RSS is its own; ``reach -o summary`` is also
+timed end to end as a user runs it. Prints a markdown table (copied into docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+import gen  # noqa: E402
+
+SIZES = (("10k pods / 200 ns / 1k policies", 10_000, 200, 1_000),
+         ("150k pods / 5k ns / 10k policies", 150_000, 5_000, 10_000))
+
+STAGE = r"""
+import json, resource, sys, time
+from podnet.model import build, read_paths
+from podnet.policy import class_matrix, compile_policies, count_allowed
+from podnet.policy.classes import classify
+from podnet.policy.query import parse_ports
+t0 = time.perf_counter(); docs = read_paths([sys.argv[1]]); t1 = time.perf_counter()
+cluster = build(docs); t2 = time.perf_counter()
+compiled = compile_policies(cluster.policies); t3 = time.perf_counter()
+ports = parse_ports("8080/TCP,9090/TCP,53/UDP", cluster)
+classes = classify(cluster.pods, compiled); t4 = time.perf_counter()
+cm = class_matrix(cluster, compiled, ports, classes)
+counts = {p: count_allowed(cm, p) for p in ports}; t5 = time.perf_counter()
+print(json.dumps({"read": t1 - t0, "build": t2 - t1, "compile": t3 - t2, "classify": t4 - t3,
+                  "matrix": t5 - t4, "pods": len(cluster.pods), "classes": len(classes),
+                  "policies": len(cluster.policies),
+                  "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def main() -> None:
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, pods, nss, pols in SIZES:
+            path = os.path.join(tmp, f"c{pods}.json")
+            gen.write(path, pods, nss, pols)
+            out = subprocess.run([sys.executable, "-c", STAGE, path], capture_output=True, text=True,
+                                 check=True).stdout
+            st = json.loads(out)
+            before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "podnet", "reach", "-f", path, "-o", "summary",
+                            "--ports", "8080/TCP,9090/TCP,53/UDP"], check=True, capture_output=True)
+            total = time.perf_counter() - t0
+            rss = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+            rows.append((label, st, total, rss))
+    print("| cluster | pods | classes | read | build | compile | classify | matrix (3 ports) "
+          "| stages peak RSS | `reach -o summary` | its peak RSS |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for label, st, total, rss in rows:
+        print(f"| {label} | {st['pods']:,} | {st['classes']:,} | {st['read']:.2f} s | "
+              f"{st['build']:.2f} s | {st['compile']:.2f} s | {st['classify']:.2f} s | "
+              f"{st['matrix']:.2f} s | {st['rss_mib']:.0f} MiB | {total:.2f} s | {rss:.0f} MiB |")
+
+
+if __name__ == "__main__":
+    main()
