@@ -7,6 +7,7 @@ expanded only when none of its pods is in the input, so a dump is not counted tw
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+
 from podnet import names
 from podnet.model.objects import Node, Pod, evolve
 from podnet.model.parse import Workload
