@@ -9,8 +9,8 @@ SHARED ?= ../shared
 
 install: $(STAMP)
 
-# Debian packages the lab needs (nft for policy and kube-proxy rules, iproute2 for ip netns).
-DEB_TOOLS := nft:nftables ip:iproute2
+# Debian packages the lab needs: nft (policy and kube-proxy rules), iproute2 (ip netns), BIRD (bgp).
+DEB_TOOLS := nft:nftables ip:iproute2 bird:bird2 birdc:bird2
 
 $(STAMP): pyproject.toml
 	@for pair in $(DEB_TOOLS); do cmd=$${pair%%:*}; pkg=$${pair#*:}; \

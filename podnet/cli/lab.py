@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import numpy as np
 import typer
+from rich.table import Table
 
 from podnet.cli.common import CniOpt, FileOpt, NodesOpt, OutputOpt, check_format, load_cluster
 from podnet.cli.output import console, emit_json
@@ -186,3 +187,25 @@ def clean() -> None:
         console().print(f"lab {lab}: removed {len(removed)} objects")
 
 
+
+
+@lab_app.command("bgp")
+def bgp(name: NameOpt = "", output: OutputOpt = "table") -> None:
+    """BGP peers of every node, like `calicoctl node status` (bgp mode)."""
+    check_format(output, ("table", "json"))
+    _, ledger_mod, _, _ = _lab_modules()
+    from podnet.lab.bgp import peers
+
+    if not ledger_mod.exists(name):
+        raise LabPrerequisiteError(f"no lab named {name!r} is up")
+    data = peers(ledger_mod.Ledger(name))
+    if output == "json":
+        emit_json(data)
+        return
+    c = console()
+    for node, rows in data.items():
+        c.print(f"node {node}\nIPv4 BGP status")
+        t = Table("PEER ADDRESS", "PEER TYPE", "STATE", "SINCE", "INFO")
+        for r in rows:
+            t.add_row(r["peer"], "node-to-node mesh", r["state"], r["since"], r["info"])
+        c.print(t)

@@ -18,13 +18,18 @@ from podnet.lab.ledger import Ledger, exists
 from podnet.lab.plan import (
     AddAddress,
     AddBridge,
+    AddFdb,
+    AddNeighbour,
     AddNetns,
     AddRoute,
     AddVeth,
+    AddVxlan,
     LabPlan,
     LoadRules,
+    StartBird,
     Step,
     Sysctl,
+    WaitRoutes,
 )
 
 
@@ -50,20 +55,60 @@ def _run(step: Step, ledger: Ledger, k: netns.Kernel) -> None:
     elif isinstance(step, AddAddress):
         k.add_address(step.netns, step.ifname, step.cidr)
     elif isinstance(step, AddRoute):
-        k.add_route(step.netns, step.dst, step.ifname, step.via, step.scope_link)
+        k.add_route(step.netns, step.dst, step.ifname, step.via, step.scope_link, step.onlink)
+    elif isinstance(step, AddVxlan):
+        d = step.device
+        k.add_vxlan(step.netns, d.name, d.vni, d.local, d.port, d.mac, d.mtu, d.address)
+    elif isinstance(step, AddNeighbour):
+        k.add_neighbour(step.netns, step.entry.ip, step.entry.mac, step.entry.dev)
+    elif isinstance(step, AddFdb):
+        k.add_fdb(step.netns, step.entry.mac, step.entry.dst, step.entry.dev)
+    elif isinstance(step, StartBird):
+        _start_bird(step, ledger)
+    elif isinstance(step, WaitRoutes):
+        _wait_routes(step, k)
     elif isinstance(step, Sysctl):
         netns.sysctl(step.netns, step.settings)
     elif isinstance(step, LoadRules):
         netns.nft_load(step.netns, step.text)
 
 
-def _start_workload(ledger: Ledger, timeout: float = 30.0) -> None:
-    ledger.record("process", name="workload", pidfile="workload.pid")
-    proc = subprocess.Popen([sys.executable, "-m", "podnet.lab.workload", str(ledger.dir)],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=open(ledger.dir / "workload.log", "w"),  # noqa: SIM115
+def _spawn(ledger: Ledger, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
+    """Start a lab daemon; its pidfile is named in the ledger before it exists."""
+    ledger.record("process", name=name, pidfile=f"{name}.pid", match=argv[-1])
+    log = open(ledger.dir / f"{name}.log", "wb")  # noqa: SIM115 - the child keeps it
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                             start_new_session=True)
-    (ledger.dir / "workload.pid").write_text(f"{proc.pid}\n")
+    (ledger.dir / f"{name}.pid").write_text(f"{proc.pid}\n")
+    return proc
+
+
+def _start_bird(step: StartBird, ledger: Ledger) -> None:
+    if shutil.which("bird") is None:
+        raise LabPrerequisiteError("bgp mode needs BIRD (Debian package bird2): run make install")
+    conf = ledger.dir / f"bird-{step.node}.conf"
+    conf.write_text(step.config)
+    sock = ledger.dir / f"bird-{step.node}.ctl"
+    _spawn(ledger, f"bird-{step.node}", ["ip", "netns", "exec", step.netns, "bird", "-f",
+                                        "-c", str(conf), "-s", str(sock)])
+
+
+def _wait_routes(step: WaitRoutes, k: netns.Kernel, timeout: float = 60.0) -> None:
+    """BGP converges in about a second; poll the kernel rather than sleep a guess."""
+    deadline = time.monotonic() + timeout
+    want = set(step.prefixes)
+    while True:
+        missing = want - set(k.routes(step.netns))
+        if not missing:
+            return
+        if time.monotonic() > deadline:
+            raise LabError(str(step), f"BIRD did not install {' '.join(sorted(missing))}")
+        time.sleep(0.05)
+
+
+def _start_workload(ledger: Ledger, timeout: float = 30.0) -> None:
+    proc = _spawn(ledger, "workload", [sys.executable, "-m", "podnet.lab.workload",
+                                       str(ledger.dir)])
     ready = ledger.dir / "workload.ready"
     deadline = time.monotonic() + timeout
     while not ready.exists():

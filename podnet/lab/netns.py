@@ -11,8 +11,11 @@ import os
 import subprocess
 
 from pyroute2 import IPRoute, NetlinkError, netns
+from pyroute2.netlink.rtnl import ndmsg
 
 from podnet.errors import LabError
+
+RTNH_F_ONLINK = 4
 
 
 class Kernel:
@@ -70,18 +73,52 @@ class Kernel:
         ipr = self.ipr(ns)
         ipr.addr("add", index=_index(ipr, ifname), address=address, prefixlen=int(plen))
 
-    def add_route(self, ns: str, dst: str, ifname: str, via: str, scope_link: bool) -> None:
+    def add_route(self, ns: str, dst: str, ifname: str, via: str, scope_link: bool,
+                  onlink: bool = False) -> None:
         ipr = self.ipr(ns)
         spec: dict[str, object] = {"dst": dst, "oif": _index(ipr, ifname)}
         if via:
             spec["gateway"] = via
         if scope_link:
             spec["scope"] = 253
+        if onlink:
+            spec["flags"] = RTNH_F_ONLINK
         try:
             ipr.route("add", **spec)
         except NetlinkError as e:
             if e.code != errno.EEXIST:
                 raise
+
+
+    def add_vxlan(self, ns: str, name: str, vni: int, local: str, port: int, mac: str, mtu: int,
+                  address: str) -> None:
+        ipr = self.ipr(ns)
+        ipr.link("add", ifname=name, kind="vxlan", vxlan_id=vni, vxlan_local=local,
+                 vxlan_port=port, vxlan_learning=0, vxlan_link=_index(ipr, "eth0"),
+                 address=mac, mtu=mtu)
+        idx = _index(ipr, name)
+        ipr.link("set", index=idx, state="up")
+        if address:
+            addr, _, plen = address.partition("/")
+            ipr.addr("add", index=idx, address=addr, prefixlen=int(plen))
+
+    def add_neighbour(self, ns: str, ip: str, mac: str, dev: str) -> None:
+        ipr = self.ipr(ns)
+        ipr.neigh("add", dst=ip, lladdr=mac, ifindex=_index(ipr, dev),
+                  state=ndmsg.states["permanent"])
+
+    def add_fdb(self, ns: str, mac: str, dst: str, dev: str) -> None:
+        ipr = self.ipr(ns)
+        ipr.fdb("add", ifindex=_index(ipr, dev), lladdr=mac, dst=dst)
+
+    def routes(self, ns: str) -> list[str]:
+        """Destinations (CIDR) of the main table's IPv4 routes."""
+        out = []
+        for r in self.ipr(ns).get_routes(family=2, table=254):
+            dst = r.get_attr("RTA_DST")
+            if dst:
+                out.append(f"{dst}/{r['dst_len']}")
+        return out
 
 
 def remove(name: str) -> None:

@@ -16,12 +16,14 @@ import ipaddress
 from dataclasses import dataclass
 
 from podnet import names
+from podnet.dataplane import bird
+from podnet.dataplane.cni import Device, Fdb, Neighbour, desired_state
 from podnet.errors import LabPrerequisiteError
 from podnet.model.cluster import Cluster
 from podnet.policy.compile import compile_policies
 from podnet.policy.nft import render_node
 
-LAB_CNI_MODES = ("host-gw",)  # modes the lab builds so far; the analyzer models more
+LAB_CNI_MODES = ("vxlan", "host-gw", "bgp")  # the analyzer also models ipip and wireguard
 POD_GATEWAY = "169.254.1.1"
 
 
@@ -74,11 +76,60 @@ class AddRoute:
     ifname: str
     via: str = ""
     scope_link: bool = False
+    onlink: bool = False
 
     def __str__(self) -> str:
         via = f" via {self.via}" if self.via else ""
         scope = " scope link" if self.scope_link else ""
-        return f"[{self.netns}] route add {self.dst}{via} dev {self.ifname}{scope}"
+        onlink = " onlink" if self.onlink else ""
+        return f"[{self.netns}] route add {self.dst}{via} dev {self.ifname}{scope}{onlink}"
+
+
+@dataclass(frozen=True, slots=True)
+class AddVxlan:
+    netns: str
+    device: Device
+
+    def __str__(self) -> str:
+        return f"[{self.netns}] {self.device}"
+
+
+@dataclass(frozen=True, slots=True)
+class AddNeighbour:
+    netns: str
+    entry: Neighbour
+
+    def __str__(self) -> str:
+        return f"[{self.netns}] {self.entry}"
+
+
+@dataclass(frozen=True, slots=True)
+class AddFdb:
+    netns: str
+    entry: Fdb
+
+    def __str__(self) -> str:
+        return f"[{self.netns}] {self.entry}"
+
+
+@dataclass(frozen=True, slots=True)
+class StartBird:
+    netns: str
+    node: str
+    config: str
+
+    def __str__(self) -> str:
+        peers = self.config.count("protocol bgp ")
+        return f"[{self.netns}] start bird (node {self.node}, {peers} BGP peers)"
+
+
+@dataclass(frozen=True, slots=True)
+class WaitRoutes:
+    netns: str
+    prefixes: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"[{self.netns}] wait for learned routes {' '.join(self.prefixes)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +152,8 @@ class LoadRules:
         return f"[{self.netns}] nft -f <{self.what} rules, {lines} lines>"
 
 
-Step = AddNetns | AddBridge | AddVeth | AddAddress | AddRoute | Sysctl | LoadRules
+Step = (AddNetns | AddBridge | AddVeth | AddAddress | AddRoute | Sysctl | LoadRules | AddVxlan
+        | AddNeighbour | AddFdb | StartBird | WaitRoutes)
 
 
 @dataclass(frozen=True)
@@ -133,18 +185,19 @@ def build_plan(cluster: Cluster, lab: str, cni: str | None = None) -> LabPlan:
     if mode not in LAB_CNI_MODES:
         raise LabPrerequisiteError(
             f"the lab builds --cni {', '.join(LAB_CNI_MODES)} so far; {mode!r} is modelled by "
-            f"the analyzer but not built yet (pass --cni host-gw)")
+            f"the analyzer but not built by the lab (pass --cni vxlan, host-gw or bgp)")
     underlay = ipaddress.ip_network(cluster.net.node_cidr, strict=False)
     mtu = cluster.net.underlay_mtu
-    pod_mtu = cluster.net.pod_mtu or mtu
+    states = desired_state(cluster, mode)
+    pod_mtu = states[0].pod_mtu if states else mtu
     fabric = names.fabric_netns(lab)
     steps: list[Step] = [AddNetns(fabric), AddBridge(fabric, "br0")]
     for node in cluster.nodes:
         ip = ipaddress.ip_address(node.internal_ip or "")
         if ip not in underlay:
             raise LabPrerequisiteError(
-                f"node {node.name} has IP {ip}, outside the lab underlay {underlay}: host-gw "
-                f"needs every node on one L2 segment")
+                f"node {node.name} has IP {ip}, outside the lab's underlay {underlay}: the lab "
+                f"puts every node on that one segment")
         ns = names.node_netns(lab, node.name)
         steps += [AddNetns(ns),
                   AddVeth(fabric, names.fabric_port(node.name), ns, "eth0", mtu, master="br0"),
@@ -170,11 +223,21 @@ def build_plan(cluster: Cluster, lab: str, cni: str | None = None) -> LabPlan:
                   AddRoute(ns, "0.0.0.0/0", "eth0", via=POD_GATEWAY),
                   AddRoute(node_ns, f"{pod.ip}/32", veth, scope_link=True)]
         places.append(PodPlace(pod.key, ns, pod.ip, pod.node, ports))
-    for node in cluster.nodes:
-        for other in cluster.nodes:
-            if other.name != node.name:
-                steps.append(AddRoute(names.node_netns(lab, node.name), other.pod_cidr or "",
-                                      "eth0", via=other.internal_ip or ""))
+    for st in states:
+        ns = names.node_netns(lab, st.node)
+        for dev in st.devices:
+            steps.append(AddVxlan(ns, dev))
+        for r in st.routes:
+            if r.proto != "bird":  # BGP routes are learned by BIRD, never written
+                steps.append(AddRoute(ns, r.dst, r.dev, via=r.via, onlink=r.onlink))
+        steps += [AddNeighbour(ns, n) for n in st.neighbours]
+        steps += [AddFdb(ns, f) for f in st.fdb]
+    if mode == "bgp":
+        steps += [StartBird(names.node_netns(lab, st.node), st.node, bird.render(st))
+                  for st in states]
+        steps += [WaitRoutes(names.node_netns(lab, st.node),
+                             tuple(r.dst for r in st.routes if r.proto == "bird" and not r.blackhole))
+                  for st in states]
     compiled = compile_policies(cluster.policies)
     for node in cluster.nodes:
         steps.append(LoadRules(names.node_netns(lab, node.name), "policy",

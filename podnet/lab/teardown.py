@@ -10,6 +10,16 @@ from podnet.lab import netns
 from podnet.lab.ledger import Ledger, labs
 
 
+def _ours(pid: int, match: str) -> bool:
+    """The pid still runs the command the ledger recorded (pids get reused)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmdline = f.read().decode(errors="replace")
+    except OSError:
+        return False
+    return not match or match in cmdline
+
+
 def _stop(pid: int) -> None:
     try:
         os.kill(pid, signal.SIGTERM)
@@ -38,8 +48,10 @@ def down(lab: str) -> list[str]:
         if e["kind"] == "process":
             pid_file = ledger.dir / e["pidfile"]
             if pid_file.exists():
-                _stop(int(pid_file.read_text().strip()))
-                removed.append(f"process {e['name']}")
+                pid = int(pid_file.read_text().strip())
+                if _ours(pid, e.get("match", "")):
+                    _stop(pid)
+                    removed.append(f"process {e['name']}")
     present = set(netns.listed())
     for e in reversed(entries):
         if e["kind"] == "netns" and e["name"] in present:

@@ -93,15 +93,31 @@ def test_killed_up_is_cleaned_by_down(lab_name):
     assert not [n for n in netns_names() if n.startswith(f"pn-{lab_name}-")]
 
 
-def test_lab_refuses_modes_it_does_not_build_yet():
-    with pytest.raises(LabPrerequisiteError, match="host-gw"):
-        build_plan(load([BASIC], nodes=2), "x", "vxlan")
+@pytest.mark.parametrize("cni", ["ipip", "wireguard"])
+def test_lab_refuses_modes_it_does_not_build_yet(cni):
+    with pytest.raises(LabPrerequisiteError, match="not built by the lab"):
+        build_plan(load([BASIC], nodes=2), "x", cni)
+    r = podnet("lab", "up", "-f", BASIC, "--name", "x", "--cni", cni)
+    assert r.returncode == 2 and "not built by the lab" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_oslo_policies_enforced_for_real(lab_name):
+@pytest.mark.parametrize("cni", ["host-gw", "vxlan", "bgp"])
+def test_oslo_policies_enforced_for_real(lab_name, cni):
     oslo = str(ROOT / "examples" / "oslo")
-    r = podnet("lab", "up", "-f", oslo, "--name", lab_name, "--cni", "host-gw")
+    r = podnet("lab", "up", "-f", oslo, "--name", lab_name, "--cni", cni)
     assert r.returncode == 0, r.stderr
+    node1 = f"pn-{lab_name}-n-oslo-1"
+    routes = subprocess.run(["ip", "netns", "exec", node1, "ip", "route"], capture_output=True,
+                            text=True, check=True).stdout
+    if cni == "vxlan":
+        assert "10.244.1.0/24 via 10.244.1.0 dev flannel.1 proto static onlink" in routes
+    elif cni == "bgp":
+        assert "10.244.1.0/24 via 10.0.0.2 dev eth0 proto bird" in routes  # learned, not written
+        peers = json.loads(podnet("lab", "bgp", "--name", lab_name, "-o", "json").stdout)
+        assert {p["peer"]: p["info"] for p in peers["oslo-1"]} == {
+            "10.0.0.2": "Established", "10.0.0.3": "Established"}
+    else:
+        assert "10.244.1.0/24 via 10.0.0.2 dev eth0 proto static" in routes
     r = podnet("lab", "probe", "--name", lab_name, "-o", "json", "--ports", "8080/TCP,80/TCP,53/UDP",
                "--timeout", "0.5")
     data = json.loads(r.stdout)
