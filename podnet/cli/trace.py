@@ -1,0 +1,65 @@
+"""``podnet trace``: the hop-by-hop path of one flow, with MTU on each hop."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from podnet.cli.common import ClusterCidrOpt, FileOpt, NodesOpt, OutputOpt, check_format, load_cluster
+from podnet.cli.output import console, emit_json
+from podnet.dataplane.path import trace
+from podnet.errors import UsageError
+from podnet.model.objects import Pod
+from podnet.policy import compile_policies
+from podnet.policy.query import find_endpoint, parse_port
+
+
+def _split_target(text: str) -> tuple[str, str]:
+    """``NS/POD:80/TCP`` or ``IP:80/TCP`` → (endpoint, port)."""
+    head, sep, port = text.rpartition(":")
+    if not sep or "/" not in port and not port.isdigit():
+        raise UsageError(f"--to {text!r}: write NS/POD:PORT/PROTO or IP:PORT/PROTO")
+    return head, port
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("trace")
+    def trace_cmd(filename: FileOpt = [],  # noqa: B006
+                  src: Annotated[str, typer.Option("--from", help="NS/POD")] = "",
+                  dst: Annotated[str, typer.Option("--to", help="NS/POD:PORT/PROTO or IP:PORT/PROTO")] = "",
+                  cni: Annotated[str | None, typer.Option("--cni", help="vxlan|host-gw|bgp|ipip|wireguard")
+                                 ] = None,
+                  underlay_mtu: Annotated[int | None, typer.Option("--underlay-mtu")] = None,
+                  cluster_cidr: ClusterCidrOpt = None, output: OutputOpt = "table",
+                  nodes: NodesOpt = 3) -> None:
+        """The path of one flow: veth, routing, tunnel and encapsulation, policy, MTU per hop."""
+        check_format(output, ("table", "json"))
+        if not src or not dst:
+            raise UsageError("trace needs --from NS/POD and --to TARGET:PORT/PROTO")
+        if cni is not None and cni not in ("vxlan", "host-gw", "bgp", "ipip", "wireguard"):
+            raise UsageError(f"--cni {cni}: choose vxlan, host-gw, bgp, ipip or wireguard")
+        cluster = load_cluster(filename, nodes, cluster_cidr=cluster_cidr, cni=cni,
+                               underlay_mtu=underlay_mtu)
+        source = find_endpoint(cluster, src)
+        if not isinstance(source, Pod):
+            raise UsageError(f"--from {src!r} must be a pod of the input (NS/NAME)")
+        target, port = _split_target(dst)
+        number, proto = parse_port(port)
+        path = trace(cluster, compile_policies(cluster.policies), source,
+                     find_endpoint(cluster, target), number, proto)
+        if output == "json":
+            emit_json(path.as_dict())
+            return
+        t = Table(title=f"trace {path.src} -> {path.dst} {path.port}")
+        for col in ("#", "where", "device", "MTU", "what happens"):
+            t.add_column(col)
+        for i, h in enumerate(path.hops, 1):
+            t.add_row(str(i), h.at, h.device, str(h.mtu or ""), h.action)
+        c = console()
+        c.print(t)
+        c.print(f"verdict: {path.verdict}" + (f" (by {path.dropped_by})" if path.dropped_by else "")
+                + f"; path MTU {path.path_mtu}; encapsulation {path.encapsulation}")
+        for n in path.notes:
+            c.print(f"note: {n}")

@@ -1,0 +1,129 @@
+"""The hop-by-hop path of one flow through the modelled data plane, with MTU on each hop.
+
+Built from the same desired state the lab applies (``cni.desired_state``) and the same policy
+verdicts the analyzer gives (``verdict.Evaluator``): pod eth0 → veth to its node → the node's
+egress policy → same node: the destination's veth; other node: the mode's tunnel device and
+encapsulation (or a plain routed hop), the underlay, the remote node → the destination's
+ingress policy → the destination pod. Service targets (DNAT by kube-proxy) plug in through
+``dnat``: callers resolve the Service to an endpoint first and pass it here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from podnet import names
+from podnet.dataplane.cni import VXLAN_PORT, VXLAN_VNI, NodeState, desired_state
+from podnet.dataplane.mtu import ENCAPSULATION, budget
+from podnet.model.cluster import Cluster
+from podnet.model.objects import Pod
+from podnet.policy.compile import Compiled
+from podnet.policy.verdict import DirectionResult, Evaluator
+
+
+@dataclass(frozen=True)
+class Hop:
+    at: str  # where: pod, node or underlay
+    device: str
+    mtu: int | None  # None where the hop is a decision, not a link
+    action: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"at": self.at, "device": self.device, "mtu": self.mtu, "action": self.action}
+
+
+@dataclass(frozen=True)
+class Path:
+    src: str
+    dst: str
+    port: str
+    hops: tuple[Hop, ...]
+    path_mtu: int
+    encapsulation: str
+    verdict: str  # delivered | dropped | rejected
+    dropped_by: str | None
+    notes: tuple[str, ...] = field(default=())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"from": self.src, "to": self.dst, "port": self.port,
+                "hops": [h.as_dict() for h in self.hops], "path_mtu": self.path_mtu,
+                "encapsulation": self.encapsulation, "verdict": self.verdict,
+                "dropped_by": self.dropped_by, "notes": list(self.notes)}
+
+
+def _policy_hop(node: str, side: DirectionResult, subject: str, number: int, proto: str) -> Hop:
+    ok = side.allowed.allows(proto, number)
+    if not side.isolated:
+        action = f"{side.direction} of {subject}: no policy selects it, allowed"
+    elif ok:
+        who = [str(m.origin) for t in side.selecting for m in t.matches
+               if m.allowed.allows(proto, number)]
+        action = f"{side.direction} of {subject}: allowed by {', '.join(who)}"
+    else:
+        pols = ", ".join(t.policy for t in side.selecting)
+        action = f"{side.direction} of {subject}: DROPPED, isolated by {pols} and no rule allows it"
+    return Hop(f"node {node}", "nft forward", None, action)
+
+
+def trace(cluster: Cluster, compiled: Compiled, src: Pod, dst: Pod | str, number: int,
+          proto: str, mode: str | None = None) -> Path:
+    mode = mode or cluster.net.cni
+    states = {s.node: s for s in desired_state(cluster, mode)}
+    b = budget(cluster.net, mode)
+    ev = Evaluator(cluster, compiled)
+    verdict = ev.verdict(src, dst)
+    port = f"{number}/{proto}"
+    dst_name = dst.key if isinstance(dst, Pod) else dst
+    a: NodeState = states[src.node]
+    hops = [Hop(f"pod {src.key}", "eth0", b.pod_mtu,
+                f"{src.ip} -> {dst.ip if isinstance(dst, Pod) else dst} {port}, default route "
+                "via 169.254.1.1"),
+            Hop(f"node {a.node}", names.pod_veth(src.namespace, src.name), b.pod_mtu,
+                "veth from the pod; the node routes it")]
+    notes: list[str] = []
+    if b.problem:
+        notes.append(b.problem)
+    hops.append(_policy_hop(a.node, verdict.egress, src.key, number, proto))
+    encapsulation = "none"
+    path_mtu = b.pod_mtu
+    if not verdict.egress.allowed.allows(proto, number) and not verdict.self_traffic:
+        return Path(src.key, dst_name, port, tuple(hops), path_mtu, encapsulation, "dropped",
+                    f"egress policy of {src.key}", tuple(notes))
+    if isinstance(dst, str):
+        hops.append(Hop(f"node {a.node}", "eth0", b.underlay_mtu,
+                        f"leaves the cluster towards {dst} (no route to it inside the model)"))
+        return Path(src.key, dst_name, port, tuple(hops), min(b.pod_mtu, b.underlay_mtu),
+                    encapsulation, "delivered", None, tuple(notes))
+    z = states[dst.node]
+    if dst.node != src.node:
+        enc = ENCAPSULATION[mode]
+        if mode == "vxlan":
+            dev = a.devices[0]
+            hops.append(Hop(f"node {a.node}", dev.name, dev.mtu,
+                            f"route {z.pod_cidr} via {z.pod_cidr.split('/')[0]} onlink; VXLAN "
+                            f"VNI {VXLAN_VNI}, UDP {VXLAN_PORT}, outer {a.ip} -> {z.ip} "
+                            f"(+{b.overhead} bytes)"))
+        elif mode in ("ipip", "wireguard"):
+            dev = a.devices[0]
+            hops.append(Hop(f"node {a.node}", dev.name, dev.mtu,
+                            f"{enc} encapsulation, outer {a.ip} -> {z.ip} (+{b.overhead} bytes)"))
+        else:
+            how = "learned by BGP (proto bird)" if mode == "bgp" else "host-gw route"
+            hops.append(Hop(f"node {a.node}", "eth0", b.underlay_mtu,
+                            f"route {z.pod_cidr} via {z.ip} ({how}), no encapsulation"))
+        hops.append(Hop("underlay", "br0", b.underlay_mtu, f"{a.ip} -> {z.ip}"))
+        if enc != "none":
+            hops.append(Hop(f"node {z.node}", z.devices[0].name, z.devices[0].mtu,
+                            f"{enc} decapsulation"))
+        encapsulation = enc
+        path_mtu = b.cross_node_path_mtu
+    hops.append(_policy_hop(z.node, verdict.ingress, dst.key, number, proto))
+    if not verdict.allowed.allows(proto, number):
+        return Path(src.key, dst_name, port, tuple(hops), path_mtu, encapsulation, "dropped",
+                    f"ingress policy of {dst.key}", tuple(notes))
+    hops += [Hop(f"node {z.node}", names.pod_veth(dst.namespace, dst.name), b.pod_mtu,
+                 f"route {dst.ip}/32 to the pod's veth"),
+             Hop(f"pod {dst.key}", "eth0", b.pod_mtu, "delivered")]
+    return Path(src.key, dst_name, port, tuple(hops), path_mtu, encapsulation, "delivered", None,
+                tuple(notes))
