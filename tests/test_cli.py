@@ -124,3 +124,11 @@ def test_missing_file_and_bad_yaml(tmp_path):
 def test_bad_port_argument():
     r = podnet("reach", "-f", OSLO, "--ports", "http")
     assert r.returncode == 2 and "NUMBER/PROTOCOL" in r.stderr
+
+
+def test_analyze_reports_mtu_problem():
+    ok = json.loads(podnet("analyze", "-f", OSLO, "-o", "json").stdout)["network"]["mtu"]
+    assert ok["problem"] is None and ok["crossNodePathMTU"] == 1440
+    bad = json.loads(podnet("analyze", "-f", OSLO, "--cni", "vxlan", "--underlay-mtu", "1450",
+                            "-o", "json").stdout)["network"]["mtu"]
+    assert bad["tunnelMTU"] == 1400 and "exceeds" in bad["problem"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -18,6 +19,7 @@ from podnet.cli.common import (
     load_cluster,
 )
 from podnet.cli.output import console, emit_json
+from podnet.dataplane.mtu import budget
 from podnet.model.cluster import Cluster
 from podnet.policy import compile_policies
 from podnet.policy.verdict import target_selects
@@ -34,6 +36,7 @@ def summary(cluster: Cluster) -> dict[str, object]:
         unprotected += not i and not e
     kinds = Counter(o.kind for o in cluster.ignored)
     net = cluster.net
+    mtu = budget(net)
     return {
         "namespaces": len(cluster.namespaces),
         "nodes": [{"name": n.name, "ip": n.internal_ip, "podCIDR": n.pod_cidr}
@@ -53,6 +56,9 @@ def summary(cluster: Cluster) -> dict[str, object]:
             "dnsDomain": net.dns_domain, "underlayMTU": net.underlay_mtu,
             "podMTU": net.pod_mtu,
             "origin": dict(sorted(net.origin.items())),
+            "mtu": {"podMTU": mtu.pod_mtu, "overhead": mtu.overhead,
+                    "tunnelMTU": mtu.tunnel_mtu, "crossNodePathMTU": mtu.cross_node_path_mtu,
+                    "problem": mtu.problem},
         },
         "warnings": list(cluster.warnings),
     }
@@ -62,11 +68,13 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def analyze(filename: FileOpt = [], output: OutputOpt = "table",  # noqa: B006
                 nodes: NodesOpt = 3, cluster_cidr: ClusterCidrOpt = None,
-                service_cidr: ServiceCidrOpt = None, cni: CniOpt = None) -> None:
+                service_cidr: ServiceCidrOpt = None, cni: CniOpt = None,
+                underlay_mtu: Annotated[int | None, typer.Option("--underlay-mtu")] = None
+                ) -> None:
         """Summarise the cluster: objects, pods, policies, isolation, ignored kinds, network."""
         check_format(output, ("table", "json"))
         cluster = load_cluster(filename, nodes, cluster_cidr=cluster_cidr,
-                               service_cidr=service_cidr, cni=cni)
+                               service_cidr=service_cidr, cni=cni, underlay_mtu=underlay_mtu)
         data = summary(cluster)
         if output == "json":
             emit_json(data)
@@ -91,6 +99,10 @@ def register(app: typer.Typer) -> None:
             value = net[key]
             t.add_row(key, f"{value if value is not None else 'CNI default'}"
                            f"  ({origin.get(src, 'default')})")
+        m = net["mtu"]
+        t.add_row("MTU budget", f"pod {m['podMTU']}, {cluster.net.cni} overhead {m['overhead']}, "
+                                f"cross-node path {m['crossNodePathMTU']}"
+                                + (f"  PROBLEM: {m['problem']}" if m["problem"] else ""))
         ignored = data["ignoredKinds"]
         assert isinstance(ignored, dict)
         t.add_row("ignored kinds", ", ".join(f"{k} ({v})" for k, v in ignored.items()) or "none")
