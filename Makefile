@@ -10,7 +10,7 @@ SHARED ?= ../shared
 install: $(STAMP)
 
 # Debian packages the lab needs: nft (policy and kube-proxy rules), iproute2 (ip netns), BIRD (bgp).
-DEB_TOOLS := nft:nftables ip:iproute2 bird:bird2 birdc:bird2
+DEB_TOOLS := nft:nftables iptables-restore:iptables ip:iproute2 bird:bird2 birdc:bird2
 
 $(STAMP): pyproject.toml
 	@for pair in $(DEB_TOOLS); do cmd=$${pair%%:*}; pkg=$${pair#*:}; \

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 
@@ -79,3 +80,39 @@ def pod_veth(namespace: str, pod: str) -> str:
 
 def fabric_port(name: str) -> str:
     return "fab" + _digest(name, 12)
+
+
+# kube-proxy (pkg/proxy/iptables/proxier.go): per service-port chains are a prefix plus the
+# first 16 characters of base32(sha256(servicePortName + lower-case protocol)), endpoint
+# chains hash the endpoint "IP:port" in too; 9 + 16 characters fit iptables' 28-char limit.
+
+
+_B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_B32_PAIRS = tuple(a + b for a in _B32 for b in _B32)  # 10 bits -> 2 characters
+
+
+def _hash16(text: str) -> str:
+    # 16 base32 characters are exactly the first 80 bits of the digest; slicing those out of
+    # one integer is much faster than base64.b32encode (it matters at 100,000 endpoints).
+    n = int.from_bytes(hashlib.sha256(text.encode()).digest()[:10], "big")
+    p = _B32_PAIRS
+    return (p[n >> 70] + p[(n >> 60) & 1023] + p[(n >> 50) & 1023] + p[(n >> 40) & 1023]
+            + p[(n >> 30) & 1023] + p[(n >> 20) & 1023] + p[(n >> 10) & 1023] + p[n & 1023])
+
+
+def port_proto_hash(service_port_name: str, protocol: str) -> str:
+    return _hash16(service_port_name + protocol.lower())
+
+
+def service_port_name(namespace: str, name: str, port_name: str) -> str:
+    """kube-proxy's ServicePortName string: ``ns/name`` plus ``:port`` for a named port."""
+    return f"{namespace}/{name}:{port_name}" if port_name else f"{namespace}/{name}"
+
+
+def kube_chain(prefix: str, spn: str, protocol: str) -> str:
+    return f"{prefix}{port_proto_hash(spn, protocol)}"
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def kube_sep_chain(spn: str, protocol: str, endpoint: str) -> str:
+    return "KUBE-SEP-" + _hash16(spn + protocol.lower() + endpoint)

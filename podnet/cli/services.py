@@ -1,0 +1,78 @@
+"""``podnet services``: the Service table, or the exact ruleset kube-proxy would load."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from podnet.cli.common import FileOpt, NodesOpt, OutputOpt, check_format, load_cluster
+from podnet.cli.output import console, emit_json
+from podnet.errors import UsageError
+from podnet.services import IptablesOptions, render_iptables, resolve
+from podnet.services.stats import costs
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def services(filename: FileOpt = [],  # noqa: B006
+                 render: Annotated[str | None, typer.Option(
+                     "--render", help="iptables (nftables and ipvs: see the open issue)")] = None,
+                 node: Annotated[str | None, typer.Option("--node", help="node to render for")] = None,
+                 cluster_cidr: Annotated[str | None, typer.Option(
+                     "--cluster-cidr", help="pod CIDR of kube-proxy's local-traffic detector")] = None,
+                 stats: Annotated[bool, typer.Option("--stats", help="cost of a new connection "
+                                                     "per service, iptables vs nftables/IPVS")] = False,
+                 output: OutputOpt = "table", nodes: NodesOpt = 3) -> None:
+        """Services as kube-proxy programs them."""
+        check_format(output, ("table", "json"))
+        cluster = load_cluster(filename, nodes, cluster_cidr=cluster_cidr)
+        node_name = node or (cluster.nodes[0].name if cluster.nodes else "")
+        if cluster.node(node_name) is None:
+            raise UsageError(f"--node {node_name}: no such node "
+                             f"({', '.join(n.name for n in cluster.nodes)})")
+        plans = resolve(cluster)
+        opts = IptablesOptions(node_name, cluster.net.cluster_cidr)
+        if render is not None:
+            if render != "iptables":
+                raise UsageError(f"--render {render}: podnet renders iptables so far "
+                                 "(nftables and ipvs are not built yet)")
+            typer.echo(render_iptables(plans, opts), nl=False)
+            return
+        if stats:
+            data: list[dict[str, Any]] = [{"service": c.service, "position": c.position,
+                     "iptablesRules": c.iptables_rules, "nftablesLookups": c.nftables_lookups,
+                     "ipvsLookups": c.ipvs_lookups}
+                    for c in costs(render_iptables(plans, opts), plans)]
+            if output == "json":
+                emit_json({"node": node_name, "services": data})
+                return
+            t = Table(title=f"new-connection cost on {node_name}")
+            for col in ("service", "KUBE-SERVICES position", "iptables rules (expected)",
+                        "nftables lookups", "IPVS lookups"):
+                t.add_column(col)
+            for d in data:
+                t.add_row(d["service"], str(d["position"]), f"{d['iptablesRules']:.1f}",
+                          str(d["nftablesLookups"]), str(d["ipvsLookups"]))
+            console().print(t)
+            return
+        rows: list[dict[str, Any]] = [{"service": p.key, "type": p.type, "clusterIP": p.cluster_ip,
+                 "port": f"{p.port}/{p.protocol}", "nodePort": p.node_port,
+                 "externalIPs": list(p.external_ips), "loadBalancerIPs": list(p.load_balancer_ips),
+                 "endpoints": [e.address for e in p.endpoints],
+                 "localEndpoints": [e.address for e in p.local_endpoints(node_name)],
+                 "affinity": p.affinity_timeout, "externalTrafficPolicy":
+                 "Local" if p.external_local else "Cluster",
+                 "internalTrafficPolicy": "Local" if p.internal_local else "Cluster"}
+                for p in plans]
+        if output == "json":
+            emit_json({"node": node_name, "services": rows})
+            return
+        t = Table(title=f"services (as kube-proxy on {node_name} sees them)")
+        for col in ("service", "type", "cluster IP", "port", "node port", "endpoints"):
+            t.add_column(col)
+        for r in rows:
+            t.add_row(r["service"], r["type"], r["clusterIP"], r["port"], str(r["nodePort"] or ""),
+                      ", ".join(r["endpoints"]) or "none (REJECT)")
+        console().print(t)

@@ -1,0 +1,6 @@
+"""Services as kube-proxy sees them: per-port plans, and the rules each proxy mode writes."""
+
+from podnet.services.iptables import IptablesOptions, render_iptables
+from podnet.services.resolve import EndpointPlan, ServicePlan, resolve
+
+__all__ = ["EndpointPlan", "IptablesOptions", "ServicePlan", "render_iptables", "resolve"]

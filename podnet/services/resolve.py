@@ -1,0 +1,158 @@
+"""Service → one frozen ``ServicePlan`` per port: the desired state every proxy mode renders.
+
+This plays the role of kube-proxy's ServicePortMap + EndpointsMap + ``CategorizeEndpoints``
+(``pkg/proxy/topology.go``), with no rule text: ClusterIP, NodePort (allocated
+deterministically in 30000-32767 when absent, as the API server would have), LoadBalancer
+(ingress IPs from status), externalIPs, ExternalName and headless (no rules), targetPort by
+number or by name per endpoint pod, endpoints from the selector (ready pods) or from given
+Endpoints/EndpointSlices, ClientIP affinity, traffic policies, loadBalancerSourceRanges.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from podnet import names
+from podnet.model.cluster import Cluster
+from podnet.model.objects import Pod, Service, ServicePort
+
+NODEPORT_RANGE = (30000, 32767)
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointPlan:
+    ip: str
+    port: int
+    node: str
+    ready: bool = True
+    pod: str = ""  # ns/name when the endpoint is a pod of the model
+
+    @property
+    def address(self) -> str:
+        return f"{self.ip}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class ServicePlan:
+    namespace: str
+    name: str
+    port_name: str
+    protocol: str
+    port: int
+    cluster_ip: str
+    type: str
+    node_port: int | None
+    external_ips: tuple[str, ...]
+    load_balancer_ips: tuple[str, ...]
+    source_ranges: tuple[str, ...]
+    affinity_timeout: int | None  # seconds when sessionAffinity is ClientIP
+    external_local: bool  # externalTrafficPolicy: Local (NodePort/LB/external IPs)
+    internal_local: bool  # internalTrafficPolicy: Local
+    health_check_node_port: int | None
+    endpoints: tuple[EndpointPlan, ...]  # ready endpoints, sorted by IP then port
+
+    @property
+    def spn(self) -> str:
+        return names.service_port_name(self.namespace, self.name, self.port_name)
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}:{self.port_name or self.port}"
+
+    @property
+    def external(self) -> bool:
+        return bool(self.node_port or self.external_ips or self.load_balancer_ips)
+
+    def local_endpoints(self, node: str) -> tuple[EndpointPlan, ...]:
+        return tuple(e for e in self.endpoints if e.node == node)
+
+
+def _ip_key(ip: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in ip.split(".")) if "." in ip else (0,)
+
+
+def _target(sp: ServicePort, pod: Pod) -> int | None:
+    if isinstance(sp.target_port, int):
+        return sp.target_port
+    return pod.named_port(sp.target_port, sp.protocol)
+
+
+def _selector_endpoints(cluster: Cluster, svc: Service, sp: ServicePort) -> list[EndpointPlan]:
+    sel = dict(svc.selector or {})
+    if not sel:  # an empty selector selects nothing for Services (unlike NetworkPolicy)
+        return []
+    out = []
+    for pod in cluster.pods:
+        if pod.namespace != svc.namespace or not pod.ip:
+            continue
+        if any(pod.labels.get(k) != v for k, v in sel.items()):
+            continue
+        if not (pod.ready or svc.publish_not_ready):
+            continue
+        port = _target(sp, pod)
+        if port is not None:  # a pod without the named port is not an endpoint of this port
+            out.append(EndpointPlan(pod.ip, port, pod.node, True, pod.key))
+    return out
+
+
+def _given_endpoints(cluster: Cluster, svc: Service, sp: ServicePort) -> list[EndpointPlan] | None:
+    groups = [g for g in cluster.endpoint_groups if g.namespace == svc.namespace
+              and g.service == svc.name]
+    if not groups:
+        return None
+    out = []
+    for g in groups:
+        ports = [p for p in g.ports if p.name == sp.name and p.protocol == sp.protocol]
+        if not ports:
+            continue
+        for e in g.endpoints:
+            if e.ready or svc.publish_not_ready:
+                out.append(EndpointPlan(e.ip, ports[0].port, e.node, True, e.target))
+    return out
+
+
+def _node_port(svc: Service, sp: ServicePort, taken: set[int]) -> int:
+    """A stable NodePort for a port that has none: hash of its name, probing past taken ones."""
+    lo, hi = NODEPORT_RANGE
+    span = hi - lo + 1
+    seed = int(hashlib.sha256(f"{svc.namespace}/{svc.name}:{sp.port}/{sp.protocol}".encode())
+               .hexdigest(), 16)
+    for i in range(span):
+        candidate = lo + (seed + i) % span
+        if candidate not in taken:
+            taken.add(candidate)
+            return candidate
+    raise ValueError("NodePort range exhausted")
+
+
+def resolve(cluster: Cluster) -> tuple[ServicePlan, ...]:
+    """A plan per Service port that kube-proxy programs (sorted by service port name)."""
+    taken = {sp.node_port for s in cluster.services for sp in s.ports if sp.node_port}
+    plans = []
+    for svc in sorted(cluster.services, key=lambda s: (s.namespace, s.name)):
+        if svc.type == "ExternalName" or svc.headless or not svc.cluster_ip:
+            continue
+        for sp in sorted(svc.ports, key=lambda p: (p.name, p.port, p.protocol)):
+            given = _given_endpoints(cluster, svc, sp) if svc.selector is None else None
+            eps = given if given is not None else _selector_endpoints(cluster, svc, sp)
+            eps = sorted(set(eps), key=lambda e: (_ip_key(e.ip), e.port))
+            node_port = sp.node_port
+            if svc.type in ("NodePort", "LoadBalancer") and node_port is None:
+                node_port = _node_port(svc, sp, taken)
+            external_local = (svc.external_traffic_policy == "Local"
+                              and (svc.type in ("NodePort", "LoadBalancer") or bool(svc.external_ips)))
+            lb_ips = svc.status_lb_ips if svc.type == "LoadBalancer" else ()
+            plans.append(ServicePlan(
+                namespace=svc.namespace, name=svc.name, port_name=sp.name, protocol=sp.protocol,
+                port=sp.port, cluster_ip=svc.cluster_ip, type=svc.type,
+                node_port=node_port if svc.type in ("NodePort", "LoadBalancer") else None,
+                external_ips=svc.external_ips, load_balancer_ips=lb_ips,
+                source_ranges=svc.load_balancer_source_ranges if lb_ips else (),
+                affinity_timeout=svc.affinity_timeout if svc.session_affinity == "ClientIP" else None,
+                external_local=external_local,
+                internal_local=svc.internal_traffic_policy == "Local",
+                health_check_node_port=(svc.health_check_node_port if external_local
+                                        and svc.type == "LoadBalancer" else None),
+                endpoints=tuple(eps)))
+    return tuple(plans)
