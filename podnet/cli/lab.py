@@ -48,12 +48,9 @@ def up(filename: FileOpt = [], name: NameOpt = "",  # noqa: B006
     """Build the cluster's network: fabric, nodes, pods, routes, workloads."""
     if not name:
         raise UsageError("lab up needs --name")
-    if proxy is not None:
-        raise LabPrerequisiteError("kube-proxy rules are not loaded by the lab yet; "
-                                   "omit --proxy (Services are not built in this version)")
     cluster = load_cluster(filename, nodes)
     apply, _, plan_mod, _ = _lab_modules()
-    plan = plan_mod.build_plan(cluster, name, cni or "host-gw")
+    plan = plan_mod.build_plan(cluster, name, cni or cluster.net.cni, proxy or "iptables")
     if dry_run:
         sys.stdout.write(plan.text())
         return
@@ -62,7 +59,7 @@ def up(filename: FileOpt = [], name: NameOpt = "",  # noqa: B006
              "nodes": nodes, "overrides": {}, "created": time.time()}
     took = apply.up(plan, state)
     console().print(f"lab {name} up: {len(cluster.nodes)} nodes, {len(plan.pods)} pods, "
-                    f"cni {plan.cni}, in {took:.2f} s")
+                    f"cni {plan.cni}, kube-proxy {plan.proxy}, in {took:.2f} s")
 
 
 @lab_app.command("probe")
@@ -98,7 +95,6 @@ def probe_cmd(name: NameOpt = "",
                 groups.setdefault(places[src.key]["netns"], []).append(t)
     start = time.monotonic()
     results = probe(groups, timeout=timeout)
-    took = time.monotonic() - start
     compiled = compile_policies(cluster.policies)
     cm = class_matrix(cluster, compiled, probed)
     idx = np.array([index[p.key] for p in pods], dtype=np.int64)
@@ -115,19 +111,64 @@ def probe_cmd(name: NameOpt = "",
                     mismatches.append({"from": keys[t.src], "to": keys[t.dst], "port": k,
                                        "predicted": bool(want[t.src, t.dst]), "observed": ok})
         observed[k] = m
-    data = {"pods": keys, "ports": list(observed), "matrix": observed,
-            "mismatches": mismatches, "probes": len(results), "seconds": round(took, 2)}
+    services = _probe_services(cluster, pods, places, timeout)
+    mismatches += [{"from": s["from"], "to": s["service"], "port": s["port"],
+                    "predicted": s["predicted"], "observed": s["observed"]}
+                   for s in services if not s["agrees"]]
+    data = {"pods": keys, "ports": list(observed), "matrix": observed, "services": services,
+            "mismatches": mismatches, "probes": len(results) + len(services),
+            "seconds": round(time.monotonic() - start, 2)}
     if output == "json":
         emit_json(data)
     else:
         c = console()
-        c.print(f"{len(results)} probes in {took:.2f} s; {len(mismatches)} mismatches")
+        served = sum(1 for s in services if s["observed"] not in ("dropped", "rejected"))
+        c.print(f"{data['probes']} probes ({len(services)} to Service IPs, {served} answered) in "
+                f"{data['seconds']:.2f} s; {len(mismatches)} mismatches")
         for mm in mismatches:
-            c.print(f"  {mm['from']} -> {mm['to']} {mm['port']}: predicted "
-                    f"{'allowed' if mm['predicted'] else 'denied'}, observed "
-                    f"{'reachable' if mm['observed'] else 'dropped'}")
+            want, got = mm["predicted"], mm["observed"]
+            if isinstance(want, bool):
+                want, got = ("allowed" if want else "denied"), ("reachable" if got else "dropped")
+            c.print(f"  {mm['from']} -> {mm['to']} {mm['port']}: predicted {want}, observed {got}")
     if mismatches:
         raise typer.Exit(1)
+
+
+def _probe_services(cluster: Any, pods: list[Any], places: dict[str, Any],
+                    timeout: float) -> list[dict[str, Any]]:
+    """Every pod to every Service cluster IP once: which endpoint answered, and whether the
+    analyzer allows that (the DNAT happens before NetworkPolicy, which judges the endpoint)."""
+    from podnet.lab.probe import ServiceTarget, probe_services
+    from podnet.policy.verdict import Evaluator
+    from podnet.services import resolve
+
+    plans = [p for p in resolve(cluster) if p.protocol in ("TCP", "UDP")]
+    ev = Evaluator(cluster, compile_policies(cluster.policies))
+    groups: dict[str, list[Any]] = {}
+    for i, src in enumerate(pods):
+        for p in plans:
+            groups.setdefault(places[src.key]["netns"], []).append(
+                ServiceTarget(i, p.key, p.cluster_ip, p.port, p.protocol))
+    answers = probe_services(groups, timeout=timeout)
+    by_key = {p.key: p for p in plans}
+    out = []
+    for t, answer in sorted(answers.items(), key=lambda kv: (kv[0].src, kv[0].service)):
+        plan = by_key[t.service]
+        src = pods[t.src]
+        allowed = {e.pod for e in plan.endpoints if e.pod and cluster.pod(e.pod) is not None
+                   and ev.allowed(src, cluster.pod(e.pod)).allows(plan.protocol, e.port)}
+        if not plan.endpoints:
+            predicted, agrees = "rejected", answer == "rejected"
+        elif answer in ("dropped", "rejected"):
+            predicted = "allowed" if len(allowed) == len(plan.endpoints) else (
+                "denied" if not allowed else "partly allowed")
+            agrees = len(allowed) < len(plan.endpoints)
+        else:
+            predicted = "allowed" if answer in allowed else "denied"
+            agrees = answer in allowed
+        out.append({"from": src.key, "service": t.service, "port": f"{t.port}/{t.proto}",
+                    "predicted": predicted, "observed": answer, "agrees": agrees})
+    return out
 
 
 @lab_app.command("status")

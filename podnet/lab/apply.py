@@ -25,6 +25,7 @@ from podnet.lab.plan import (
     AddVeth,
     AddVxlan,
     LabPlan,
+    LoadIptables,
     LoadRules,
     StartBird,
     Step,
@@ -39,8 +40,10 @@ def check_prerequisites() -> None:
                                    "run podnet lab as root")
     if not os.path.exists("/proc/self/ns/net"):
         raise LabPrerequisiteError("this kernel has no network namespaces")
-    if shutil.which("nft") is None:
-        raise LabPrerequisiteError("the lab needs nft (Debian package nftables): run make install")
+    for tool, pkg in (("nft", "nftables"), ("iptables-restore", "iptables")):
+        if shutil.which(tool) is None:
+            raise LabPrerequisiteError(f"the lab needs {tool} (Debian package {pkg}): "
+                                       "run make install")
 
 
 def _run(step: Step, ledger: Ledger, k: netns.Kernel) -> None:
@@ -71,6 +74,8 @@ def _run(step: Step, ledger: Ledger, k: netns.Kernel) -> None:
         netns.sysctl(step.netns, step.settings)
     elif isinstance(step, LoadRules):
         netns.nft_load(step.netns, step.text)
+    elif isinstance(step, LoadIptables):
+        netns.iptables_load(step.netns, step.text)
 
 
 def _spawn(ledger: Ledger, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
@@ -131,7 +136,8 @@ def up(plan: LabPlan, state: dict[str, Any]) -> float:
     start = time.monotonic()
     step: Step | str = "prepare"
     try:
-        ledger.write_state("lab.json", {**state, "cni": plan.cni, "external_ip": plan.external_ip})
+        ledger.write_state("lab.json", {**state, "cni": plan.cni, "proxy": plan.proxy,
+                                        "external_ip": plan.external_ip})
         ledger.write_state("pods.json", [
             {"key": p.key, "netns": p.netns, "ip": p.ip, "node": p.node,
              "ports": [list(x) for x in p.ports]} for p in plan.pods])

@@ -155,3 +155,10 @@ def nft_load(ns: str, text: str) -> None:
                        capture_output=True, text=True, check=False)
     if r.returncode:
         raise LabError(f"[{ns}] nft -f", r.stderr.strip() or f"exit {r.returncode}")
+
+
+def iptables_load(ns: str, text: str) -> None:
+    r = subprocess.run(["ip", "netns", "exec", ns, "iptables-restore", "--noflush"], input=text,
+                       capture_output=True, text=True, check=False)
+    if r.returncode:
+        raise LabError(f"[{ns}] iptables-restore", r.stderr.strip() or f"exit {r.returncode}")

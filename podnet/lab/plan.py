@@ -22,6 +22,8 @@ from podnet.errors import LabPrerequisiteError
 from podnet.model.cluster import Cluster
 from podnet.policy.compile import compile_policies
 from podnet.policy.nft import render_node
+from podnet.services import IptablesOptions, render_iptables, resolve
+from podnet.services.iptables import render_jumps
 
 LAB_CNI_MODES = ("vxlan", "host-gw", "bgp")  # the analyzer also models ipip and wireguard
 POD_GATEWAY = "169.254.1.1"
@@ -83,6 +85,15 @@ class AddRoute:
         scope = " scope link" if self.scope_link else ""
         onlink = " onlink" if self.onlink else ""
         return f"[{self.netns}] route add {self.dst}{via} dev {self.ifname}{scope}{onlink}"
+
+
+@dataclass(frozen=True, slots=True)
+class LoadIptables:
+    netns: str
+    text: str  # iptables-restore --noflush input
+
+    def __str__(self) -> str:
+        return f"[{self.netns}] iptables-restore --noflush <{self.text.count(chr(10))} lines>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +164,7 @@ class LoadRules:
 
 
 Step = (AddNetns | AddBridge | AddVeth | AddAddress | AddRoute | Sysctl | LoadRules | AddVxlan
-        | AddNeighbour | AddFdb | StartBird | WaitRoutes)
+        | AddNeighbour | AddFdb | StartBird | WaitRoutes | LoadIptables)
 
 
 @dataclass(frozen=True)
@@ -172,12 +183,17 @@ class LabPlan:
     steps: tuple[Step, ...]
     pods: tuple[PodPlace, ...]
     external_ip: str
+    proxy: str = "iptables"
 
     def text(self) -> str:
         return "".join(f"{s}\n" for s in self.steps)
 
 
-def build_plan(cluster: Cluster, lab: str, cni: str | None = None) -> LabPlan:
+LAB_PROXY_MODES = ("iptables",)
+
+
+def build_plan(cluster: Cluster, lab: str, cni: str | None = None,
+               proxy: str = "iptables") -> LabPlan:
     why = names.lab_name_error(lab)
     if why:
         raise LabPrerequisiteError(why)
@@ -186,6 +202,10 @@ def build_plan(cluster: Cluster, lab: str, cni: str | None = None) -> LabPlan:
         raise LabPrerequisiteError(
             f"the lab builds --cni {', '.join(LAB_CNI_MODES)} so far; {mode!r} is modelled by "
             f"the analyzer but not built by the lab (pass --cni vxlan, host-gw or bgp)")
+    if proxy not in LAB_PROXY_MODES:
+        raise LabPrerequisiteError(
+            f"the lab loads kube-proxy's {', '.join(LAB_PROXY_MODES)} rules so far; --proxy "
+            f"{proxy} is not rendered yet")
     underlay = ipaddress.ip_network(cluster.net.node_cidr, strict=False)
     mtu = cluster.net.underlay_mtu
     states = desired_state(cluster, mode)
@@ -239,12 +259,15 @@ def build_plan(cluster: Cluster, lab: str, cni: str | None = None) -> LabPlan:
                              tuple(r.dst for r in st.routes if r.proto == "bird" and not r.blackhole))
                   for st in states]
     compiled = compile_policies(cluster.policies)
+    service_plans = resolve(cluster)
     for node in cluster.nodes:
-        steps.append(LoadRules(names.node_netns(lab, node.name), "policy",
-                               render_node(cluster, compiled, node.name)))
+        ns = names.node_netns(lab, node.name)
+        steps.append(LoadRules(ns, "policy", render_node(cluster, compiled, node.name)))
+        opts = IptablesOptions(node.name, cluster.net.cluster_cidr)
+        steps.append(LoadIptables(ns, render_iptables(service_plans, opts) + render_jumps()))
     ext_ip = str(underlay.broadcast_address - 1)
     ext = names.external_netns(lab)
     steps += [AddNetns(ext), AddVeth(fabric, names.fabric_port("external"), ext, "eth0", mtu,
                                      master="br0"),
               AddAddress(ext, "eth0", f"{ext_ip}/{underlay.prefixlen}")]
-    return LabPlan(lab, mode, tuple(steps), tuple(places), ext_ip)
+    return LabPlan(lab, mode, tuple(steps), tuple(places), ext_ip, proxy)

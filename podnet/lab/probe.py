@@ -90,3 +90,60 @@ def probe(groups: dict[str, list[Target]], timeout: float = 1.0, parallel: int =
     """Probe every target, grouped by source namespace; returns reachability per target."""
     _raise_fd_limit()
     return asyncio.run(_run(groups, timeout, parallel))
+
+
+@dataclass(frozen=True)
+class ServiceTarget:
+    src: int  # pod index
+    service: str  # ns/name:port
+    ip: str
+    port: int
+    proto: str
+
+
+async def _ask(sock: socket.socket, t: ServiceTarget, timeout: float) -> str:
+    """'<ns/pod>' that answered, 'rejected', or 'dropped'."""
+    loop = asyncio.get_running_loop()
+    try:
+        if t.proto == "TCP":
+            await asyncio.wait_for(loop.sock_connect(sock, (t.ip, t.port)), timeout)
+            data = await asyncio.wait_for(loop.sock_recv(sock, 256), timeout)
+        else:
+            sock.connect((t.ip, t.port))
+            sock.send(b"probe")
+            data = await asyncio.wait_for(loop.sock_recv(sock, 256), timeout)
+        return data.decode(errors="replace").strip() or "rejected"
+    except ConnectionRefusedError:
+        return "rejected"
+    except (TimeoutError, OSError):
+        return "dropped"
+    finally:
+        sock.close()
+
+
+def probe_services(groups: dict[str, list[ServiceTarget]], timeout: float = 1.0,
+                   parallel: int = 8) -> dict[ServiceTarget, str]:
+    """Connect to Service IPs from inside pods; report which pod answered each time."""
+    _raise_fd_limit()
+
+    async def run() -> dict[ServiceTarget, str]:
+        results: dict[ServiceTarget, str] = {}
+        sem = asyncio.Semaphore(parallel)
+
+        async def one(netns: str, targets: list[ServiceTarget]) -> None:
+            async with sem:
+                socks = []
+                with inside(netns):
+                    for t in targets:
+                        kind = socket.SOCK_STREAM if t.proto == "TCP" else socket.SOCK_DGRAM
+                        s = socket.socket(socket.AF_INET, kind)
+                        s.setblocking(False)
+                        socks.append(s)
+                answers = await asyncio.gather(*(_ask(s, t, timeout)
+                                                 for s, t in zip(socks, targets, strict=True)))
+                results.update(zip(targets, answers, strict=True))
+
+        await asyncio.gather(*(one(ns, ts) for ns, ts in groups.items()))
+        return results
+
+    return asyncio.run(run())

@@ -160,7 +160,9 @@ def render_node(cluster: Cluster, compiled: Compiled, node: str) -> str:
             from_map.append(f'"{veth}" : jump fw-{veth}')
         ing = r.chain(pod, compiled.ingress, ingress=True)
         if ing is not None:
-            chains.append((f"tw-{veth}", [f"# ingress of {pod.key}", *ing]))
+            # A pod may always reach itself, also when a Service sends it back to itself.
+            hairpin = f'iifname "{veth}" return comment "{pod.key} reaching itself"'
+            chains.append((f"tw-{veth}", [f"# ingress of {pod.key}", hairpin, *ing]))
             to_map.append(f'"{veth}" : jump tw-{veth}')
     out = [f"# NetworkPolicy enforcement for node {node} (podnet)", f"table inet {TABLE} {{"]
     fwd = ["type filter hook forward priority filter; policy accept;",

@@ -210,3 +210,41 @@ def render_iptables(plans: tuple[ServicePlan, ...], opts: IptablesOptions) -> st
     t.add("filter", "KUBE-FORWARD", f"{_c('kubernetes forwarding conntrack rule')} -m conntrack "
                                     "--ctstate RELATED,ESTABLISHED -j ACCEPT")
     return t.text()
+
+
+# kube-proxy installs these with `iptables -I` on full syncs (iptablesJumpChains); they are not
+# part of the restore payload, so the lab loads them as a second, --noflush payload.
+JUMP_CHAINS = (
+    ("filter", "INPUT", "KUBE-EXTERNAL-SERVICES", "kubernetes externally-visible service portals",
+     "-m conntrack --ctstate NEW"),
+    ("filter", "FORWARD", "KUBE-EXTERNAL-SERVICES", "kubernetes externally-visible service portals",
+     "-m conntrack --ctstate NEW"),
+    ("filter", "INPUT", "KUBE-NODEPORTS", "kubernetes health check service ports", ""),
+    ("filter", "FORWARD", "KUBE-SERVICES", "kubernetes service portals", "-m conntrack --ctstate NEW"),
+    ("filter", "OUTPUT", "KUBE-SERVICES", "kubernetes service portals", "-m conntrack --ctstate NEW"),
+    ("filter", "FORWARD", "KUBE-FORWARD", "kubernetes forwarding rules", ""),
+    ("filter", "INPUT", "KUBE-PROXY-FIREWALL", "kubernetes load balancer firewall",
+     "-m conntrack --ctstate NEW"),
+    ("filter", "OUTPUT", "KUBE-PROXY-FIREWALL", "kubernetes load balancer firewall",
+     "-m conntrack --ctstate NEW"),
+    ("filter", "FORWARD", "KUBE-PROXY-FIREWALL", "kubernetes load balancer firewall",
+     "-m conntrack --ctstate NEW"),
+    ("nat", "OUTPUT", "KUBE-SERVICES", "kubernetes service portals", ""),
+    ("nat", "PREROUTING", "KUBE-SERVICES", "kubernetes service portals", ""),
+    ("nat", "POSTROUTING", "KUBE-POSTROUTING", "kubernetes postrouting rules", ""),
+    ("filter", "INPUT", "KUBE-FIREWALL", "", ""),
+    ("filter", "OUTPUT", "KUBE-FIREWALL", "", ""),
+)
+
+
+def render_jumps() -> str:
+    """The jump rules from the built-in chains, as an iptables-restore --noflush payload."""
+    out = []
+    for table in ("filter", "nat"):
+        out.append(f"*{table}")
+        for tbl, src, dst, comment, extra in JUMP_CHAINS:
+            if tbl == table:
+                parts = [f"-I {src}", _c(comment) if comment else "", extra, f"-j {dst}"]
+                out.append(" ".join(p for p in parts if p))
+        out.append("COMMIT")
+    return "\n".join(out) + "\n"

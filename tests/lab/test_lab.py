@@ -130,3 +130,11 @@ def test_oslo_policies_enforced_for_real(lab_name, cni):
     assert m[db][be] is False  # default-deny, dropped by the node's nft rules
     denied = sum(not v for row in m for v in row)
     assert denied > 10
+    # kube-proxy's own rules DNAT the ClusterIP; the answer names the endpoint that served it
+    svc = {(s["from"], s["service"]): s for s in data["services"]}
+    fe = svc[("production/frontend-0", "production/backend-service:http")]
+    assert fe["observed"] in ("production/backend-0", "production/backend-1") and fe["agrees"]
+    db = svc[("production/database-0", "production/backend-service:http")]
+    assert db["observed"] == "dropped" and db["predicted"] == "denied"
+    dns = svc[("production/frontend-0", "kube-system/kube-dns:dns")]
+    assert dns["observed"].startswith("kube-system/coredns-")
