@@ -99,7 +99,7 @@ def probe_cmd(name: NameOpt = "",
     cm = class_matrix(cluster, compiled, probed)
     idx = np.array([index[p.key] for p in pods], dtype=np.int64)
     observed: dict[str, list[list[bool]]] = {}
-    mismatches = []
+    mismatches: list[dict[str, Any]] = []
     for port, proto in probed:
         k = f"{port}/{proto}"
         want = pod_matrix(cm, (port, proto), idx, idx)
@@ -126,10 +126,10 @@ def probe_cmd(name: NameOpt = "",
         c.print(f"{data['probes']} probes ({len(services)} to Service IPs, {served} answered) in "
                 f"{data['seconds']:.2f} s; {len(mismatches)} mismatches")
         for mm in mismatches:
-            want, got = mm["predicted"], mm["observed"]
-            if isinstance(want, bool):
-                want, got = ("allowed" if want else "denied"), ("reachable" if got else "dropped")
-            c.print(f"  {mm['from']} -> {mm['to']} {mm['port']}: predicted {want}, observed {got}")
+            pred, obs = mm["predicted"], mm["observed"]
+            if isinstance(pred, bool):
+                pred, obs = ("allowed" if pred else "denied"), ("reachable" if obs else "dropped")
+            c.print(f"  {mm['from']} -> {mm['to']} {mm['port']}: predicted {pred}, observed {obs}")
     if mismatches:
         raise typer.Exit(1)
 
