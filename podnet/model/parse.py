@@ -257,6 +257,9 @@ def _workload(doc: RawDoc) -> Workload:
         raise spec.error("replicas", "must be zero or more")
     pspec = template.sub("spec")
     pod = _pod_from_spec(ns, name, labels, pspec, src, kind, name)
+    if kind == "StatefulSet" and spec.str("serviceName") and not pod.subdomain:
+        # the StatefulSet controller sets each pod's subdomain to its governing Service
+        pod = pod._replace(subdomain=spec.str("serviceName"))
     env: dict[str, str] = {}
     for c in pspec.items("containers"):
         for e in c.items("env"):

@@ -1,0 +1,10 @@
+"""Cluster DNS: the zone the Kubernetes DNS spec defines, kubelet's resolv.conf, and the
+glibc and musl search algorithms, as pure functions."""
+
+from podnet.dns.records import Record, Zone, build_zone
+from podnet.dns.resolvconf import ResolvConf, resolv_conf
+from podnet.dns.resolver import Lookup, lookup
+from podnet.dns.server import Answer, answer
+
+__all__ = ["Answer", "Lookup", "Record", "ResolvConf", "Zone", "answer", "build_zone", "lookup",
+           "resolv_conf"]

@@ -1,0 +1,168 @@
+"""Cluster DNS: zone and resolv.conf goldens, glibc/musl expansion tables, the CLI contract."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from podnet.dns import answer, build_zone, lookup, resolv_conf
+from podnet.dns.resolvconf import ResolvConf
+from podnet.model import load
+from tests.conftest import EXAMPLES
+from tests.helpers import cluster_of
+
+OSLO = str(EXAMPLES / "oslo")
+
+
+def test_zone_golden(golden):
+    golden("dns/oslo.zone", build_zone(load([OSLO])).text())
+
+
+def test_resolv_conf_goldens(golden):
+    cluster = load([OSLO])
+    text = "".join(f"# {p.key} (dnsPolicy {p.dns_policy}{', hostNetwork' if p.host_network else ''})\n"
+                   f"{resolv_conf(cluster, p).text()}\n" for p in cluster.pods)
+    golden("dns/oslo.resolv.conf", text)
+
+
+SEARCH = ("ns.svc.cluster.local", "svc.cluster.local", "cluster.local")
+
+
+def rc(ndots: int) -> ResolvConf:
+    return ResolvConf(("10.96.0.10",), SEARCH, (("ndots", str(ndots)),))
+
+
+def fake(exists: dict[str, str]):  # name -> "A" (has an address), "NODATA"
+    from podnet.dns.records import Record
+    from podnet.dns.server import Answer
+
+    def ask(name: str, qtype: str) -> Answer:
+        kind = exists.get(name)
+        if kind is None:
+            return Answer("NXDOMAIN", (), "test")
+        if kind == "A" and qtype == "A":
+            return Answer("NOERROR", (Record(name, "A", "192.0.2.1"),), "test")
+        return Answer("NOERROR", (), "test")
+    return ask
+
+
+@pytest.mark.parametrize("libc,name,ndots,exists,expected", [
+    # one dot, ndots 5: search list first, absolute last (both libcs)
+    ("glibc", "google.com", 5, {"google.com.": "A"},
+     ["google.com.ns.svc.cluster.local.", "google.com.svc.cluster.local.", "google.com.cluster.local.",
+      "google.com."]),
+    ("musl", "google.com", 5, {"google.com.": "A"},
+     ["google.com.ns.svc.cluster.local.", "google.com.svc.cluster.local.", "google.com.cluster.local.",
+      "google.com."]),
+    # the seed's ndots:2 does not make google.com absolute: one dot is fewer than two
+    ("glibc", "google.com", 2, {"google.com.": "A"},
+     ["google.com.ns.svc.cluster.local.", "google.com.svc.cluster.local.", "google.com.cluster.local.",
+      "google.com."]),
+    # dots >= ndots: absolute first
+    ("glibc", "api.github.com", 2, {"api.github.com.": "A"}, ["api.github.com."]),
+    # glibc falls back to the search list when the absolute name fails; musl does not
+    ("glibc", "db.team", 1, {"db.team.ns.svc.cluster.local.": "A"},
+     ["db.team.", "db.team.ns.svc.cluster.local."]),
+    ("musl", "db.team", 1, {"db.team.ns.svc.cluster.local.": "A"}, ["db.team."]),
+    # trailing dot: the name alone
+    ("glibc", "web.", 5, {"web.ns.svc.cluster.local.": "A"}, ["web."]),
+    ("musl", "web.", 5, {}, ["web."]),
+    # NODATA: glibc keeps searching, musl stops
+    ("glibc", "web", 5, {"web.ns.svc.cluster.local.": "NODATA", "web.svc.cluster.local.": "A"},
+     ["web.ns.svc.cluster.local.", "web.svc.cluster.local."]),
+    ("musl", "web", 5, {"web.ns.svc.cluster.local.": "NODATA", "web.svc.cluster.local.": "A"},
+     ["web.ns.svc.cluster.local."]),
+])
+def test_expansion_tables(libc, name, ndots, exists, expected):
+    result = lookup(name, rc(ndots), fake(exists), libc)
+    names = list(dict.fromkeys(q.name for q in result.queries))
+    assert names == expected
+    assert {q.type for q in result.queries} == {"A", "AAAA"}
+
+
+def test_cluster_answers():
+    zone = build_zone(load([OSLO]))
+    assert answer(zone, "backend-service.production.svc.cluster.local.", "A").records[0].value == "10.96.0.11"
+    assert answer(zone, "backend-service.production.svc.cluster.local.", "AAAA").rcode == "NOERROR"
+    assert answer(zone, "nope.production.svc.cluster.local.", "A").rcode == "NXDOMAIN"
+    assert answer(zone, "10-244-0-4.production.pod.cluster.local.", "A").records[0].value == "10.244.0.4"
+    srv = answer(zone, "_dns._udp.kube-dns.kube-system.svc.cluster.local.", "SRV").records
+    assert srv[0].value == "0 100 53 kube-dns.kube-system.svc.cluster.local."
+    headless = {r.value for r in answer(zone, "database.production.svc.cluster.local.", "A").records}
+    assert headless == {"10.244.2.3"}
+    stateful = answer(zone, "database-0.database.production.svc.cluster.local.", "A").records
+    assert [r.value for r in stateful] == ["10.244.2.3"]  # StatefulSet hostname.subdomain
+    assert answer(zone, "google.com.", "A").records[0].value.split(".")[0] in ("192", "198", "203")
+
+
+def test_statefulset_pod_hostname_under_headless_service():
+    c = cluster_of("""
+    apiVersion: apps/v1
+    kind: StatefulSet
+    metadata: {name: db, namespace: x}
+    spec:
+      serviceName: db
+      replicas: 2
+      selector: {matchLabels: {app: db}}
+      template:
+        metadata: {labels: {app: db}}
+        spec:
+          subdomain: db
+          containers: [{name: c, ports: [{name: pg, containerPort: 5432}]}]
+    ---
+    apiVersion: v1
+    kind: Service
+    metadata: {name: db, namespace: x}
+    spec: {clusterIP: None, selector: {app: db}, ports: [{name: pg, port: 5432}]}
+    """)
+    zone = build_zone(c)
+    ip = c.pod("x/db-1").ip
+    assert answer(zone, "db-1.db.x.svc.cluster.local.", "A").records[0].value == ip
+
+
+def test_resolv_conf_policies_and_limits():
+    c = cluster_of("""
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: host, namespace: x}
+    spec: {hostNetwork: true, containers: [{name: c}]}
+    ---
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: custom, namespace: x}
+    spec:
+      dnsPolicy: None
+      dnsConfig:
+        nameservers: [1.1.1.1, 8.8.8.8, 9.9.9.9, 10.0.0.9]
+        searches: [a.example, a.example, b.example]
+        options: [{name: ndots, value: "1"}, {name: edns0}]
+      containers: [{name: c}]
+    """)
+    host = resolv_conf(c, c.pod("x/host"))
+    assert "svc.cluster.local" not in host.text()  # ClusterFirst on hostNetwork falls to Default
+    custom = resolv_conf(c, c.pod("x/custom"))
+    assert custom.nameservers == ("1.1.1.1", "8.8.8.8", "9.9.9.9")
+    assert custom.searches == ("a.example", "b.example")
+    assert custom.text().endswith("options ndots:1 edns0\n")
+    assert any("kubelet keeps the first 3" in w for w in custom.warnings)
+
+
+def podnet(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "podnet", *args], capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_cli_json_contract():
+    r = podnet("dns", "-f", OSLO, "--pod", "default/optimization-test", "google.com", "-o", "json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["resolv_conf"].endswith("options ndots:2\n")
+    assert data["queries"][0] == {"name": "google.com.default.svc.cluster.local.", "type": "A",
+                                  "rcode": "NXDOMAIN", "result": "NXDOMAIN"}
+    assert len(data["queries"]) == 8 and data["answer"][0]["type"] == "A"
+    assert "fewer than ndots:2" in data["notes"][0]
+    r = podnet("dns", "-f", OSLO, "--pod", "production/nope", "x")
+    assert r.returncode == 2 and "production/nope" in r.stderr and "Traceback" not in r.stderr
