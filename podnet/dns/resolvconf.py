@@ -68,7 +68,7 @@ def dns_service_ip(cluster: Cluster) -> str:
 
 def node_resolv(cluster: Cluster) -> NodeResolv:
     underlay = ipaddress.ip_network(cluster.net.node_cidr, strict=False)
-    return NodeResolv((str(underlay.broadcast_address - 2),))
+    return NodeResolv((str(underlay.broadcast_address - 1),))  # the lab's external namespace
 
 
 def _dedup(items: list[str]) -> list[str]:

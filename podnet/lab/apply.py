@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from podnet.errors import LabError, LabPrerequisiteError
@@ -28,9 +29,11 @@ from podnet.lab.plan import (
     LoadIptables,
     LoadRules,
     StartBird,
+    StartDns,
     Step,
     Sysctl,
     WaitRoutes,
+    WriteResolvConf,
 )
 
 
@@ -70,6 +73,12 @@ def _run(step: Step, ledger: Ledger, k: netns.Kernel) -> None:
         _start_bird(step, ledger)
     elif isinstance(step, WaitRoutes):
         _wait_routes(step, k)
+    elif isinstance(step, WriteResolvConf):
+        _write_resolv_conf(step, ledger)
+    elif isinstance(step, StartDns):
+        (ledger.dir / "dns.json").write_text(step.config)
+        _spawn(ledger, "dns", [sys.executable, "-m", "podnet.lab.dnsserver", str(ledger.dir)])
+        _wait_file(ledger.dir / "dns.ready", "start DNS", ledger.dir / "dns.log")
     elif isinstance(step, Sysctl):
         netns.sysctl(step.netns, step.settings)
     elif isinstance(step, LoadRules):
@@ -81,9 +90,10 @@ def _run(step: Step, ledger: Ledger, k: netns.Kernel) -> None:
 def _spawn(ledger: Ledger, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
     """Start a lab daemon; its pidfile is named in the ledger before it exists."""
     ledger.record("process", name=name, pidfile=f"{name}.pid", match=argv[-1])
-    log = open(ledger.dir / f"{name}.log", "wb")  # noqa: SIM115 - the child keeps it
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                            start_new_session=True)
+    with open(ledger.dir / f"{name}.log", "wb") as log:  # the child keeps its own copy
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                start_new_session=True)
+    teardown.CHILDREN[proc.pid] = proc
     (ledger.dir / f"{name}.pid").write_text(f"{proc.pid}\n")
     return proc
 
@@ -109,6 +119,28 @@ def _wait_routes(step: WaitRoutes, k: netns.Kernel, timeout: float = 60.0) -> No
         if time.monotonic() > deadline:
             raise LabError(str(step), f"BIRD did not install {' '.join(sorted(missing))}")
         time.sleep(0.05)
+
+
+NETNS_ETC = Path("/etc/netns")
+
+
+def _write_resolv_conf(step: WriteResolvConf, ledger: Ledger) -> None:
+    # `ip netns exec` bind-mounts /etc/netns/<ns>/resolv.conf over /etc/resolv.conf, so glibc
+    # inside the pod reads what kubelet would have written. The directory is the namespace's
+    # own (pn- prefix); it is recorded before it is made and removed on teardown.
+    directory = NETNS_ETC / step.netns
+    ledger.record("dir", path=str(directory))
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "resolv.conf").write_text(step.text)
+
+
+def _wait_file(path: Path, step: str, log: Path, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if time.monotonic() > deadline:
+            tail = log.read_text().strip().splitlines()[-1:] if log.exists() else []
+            raise LabError(step, tail[0] if tail else "not ready in time")
+        time.sleep(0.02)
 
 
 def _start_workload(ledger: Ledger, timeout: float = 30.0) -> None:
@@ -140,7 +172,8 @@ def up(plan: LabPlan, state: dict[str, Any]) -> float:
                                         "external_ip": plan.external_ip})
         ledger.write_state("pods.json", [
             {"key": p.key, "netns": p.netns, "ip": p.ip, "node": p.node,
-             "ports": [list(x) for x in p.ports]} for p in plan.pods])
+             "ports": [list(x) for x in p.ports if not (p.dns_server and x == (53, "UDP"))]}
+            for p in plan.pods])
         with netns.Kernel() as kernel:
             for step in plan.steps:
                 _run(step, ledger, kernel)

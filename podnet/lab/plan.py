@@ -13,11 +13,13 @@ An ``external`` namespace on the underlay plays the outside client.
 from __future__ import annotations
 
 import ipaddress
+import json
 from dataclasses import dataclass
 
 from podnet import names
 from podnet.dataplane import bird
 from podnet.dataplane.cni import Device, Fdb, Neighbour, desired_state
+from podnet.dns.resolvconf import ResolvConf, dns_service_ip, node_resolv, resolv_conf
 from podnet.errors import LabPrerequisiteError
 from podnet.model.cluster import Cluster
 from podnet.policy.compile import compile_policies
@@ -85,6 +87,25 @@ class AddRoute:
         scope = " scope link" if self.scope_link else ""
         onlink = " onlink" if self.onlink else ""
         return f"[{self.netns}] route add {self.dst}{via} dev {self.ifname}{scope}{onlink}"
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResolvConf:
+    netns: str
+    text: str  # what `ip netns exec` bind-mounts over /etc/resolv.conf
+
+    def __str__(self) -> str:
+        first = self.text.splitlines()[0] if self.text else ""
+        return f"write /etc/netns/{self.netns}/resolv.conf ({first})"
+
+
+@dataclass(frozen=True, slots=True)
+class StartDns:
+    config: str  # JSON: upstream IP and namespace, the cluster DNS pods
+
+    def __str__(self) -> str:
+        n = len(json.loads(self.config)["servers"])
+        return f"start DNS: cluster DNS in {n} kube-dns endpoint pods, upstream in external"
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +185,8 @@ class LoadRules:
 
 
 Step = (AddNetns | AddBridge | AddVeth | AddAddress | AddRoute | Sysctl | LoadRules | AddVxlan
-        | AddNeighbour | AddFdb | StartBird | WaitRoutes | LoadIptables)
+        | AddNeighbour | AddFdb | StartBird | WaitRoutes | LoadIptables | WriteResolvConf
+        | StartDns)
 
 
 @dataclass(frozen=True)
@@ -174,6 +196,7 @@ class PodPlace:
     ip: str
     node: str
     ports: tuple[tuple[int, str], ...]
+    dns_server: bool = False  # serves the cluster DNS on 53/UDP instead of the workload
 
 
 @dataclass(frozen=True)
@@ -228,6 +251,13 @@ def build_plan(cluster: Cluster, lab: str, cni: str | None = None,
                   AddAddress(ns, "lo", f"{POD_GATEWAY}/32"),
                   Sysctl(ns, (("net.ipv4.ip_forward", "1"),))]
     places: list[PodPlace] = []
+    service_plans = resolve(cluster)
+    dns_ip = dns_service_ip(cluster)
+    dns_pods = {e.pod for p in service_plans if p.cluster_ip == dns_ip and p.port == 53
+                and p.protocol == "UDP" for e in p.endpoints}
+    for node in cluster.nodes:
+        steps.append(WriteResolvConf(names.node_netns(lab, node.name),
+                                     ResolvConf(node_resolv(cluster).nameservers, (), ()).text()))
     for pod in cluster.pods:
         ports = tuple(sorted({(c.port, c.protocol) for c in pod.ports}))
         node_ns = names.node_netns(lab, pod.node)
@@ -241,8 +271,9 @@ def build_plan(cluster: Cluster, lab: str, cni: str | None = None,
                   AddAddress(ns, "eth0", f"{pod.ip}/32"),
                   AddRoute(ns, f"{POD_GATEWAY}/32", "eth0", scope_link=True),
                   AddRoute(ns, "0.0.0.0/0", "eth0", via=POD_GATEWAY),
-                  AddRoute(node_ns, f"{pod.ip}/32", veth, scope_link=True)]
-        places.append(PodPlace(pod.key, ns, pod.ip, pod.node, ports))
+                  AddRoute(node_ns, f"{pod.ip}/32", veth, scope_link=True),
+                  WriteResolvConf(ns, resolv_conf(cluster, pod).text())]
+        places.append(PodPlace(pod.key, ns, pod.ip, pod.node, ports, pod.key in dns_pods))
     for st in states:
         ns = names.node_netns(lab, st.node)
         for dev in st.devices:
@@ -259,7 +290,6 @@ def build_plan(cluster: Cluster, lab: str, cni: str | None = None,
                              tuple(r.dst for r in st.routes if r.proto == "bird" and not r.blackhole))
                   for st in states]
     compiled = compile_policies(cluster.policies)
-    service_plans = resolve(cluster)
     for node in cluster.nodes:
         ns = names.node_netns(lab, node.name)
         steps.append(LoadRules(ns, "policy", render_node(cluster, compiled, node.name)))
@@ -270,4 +300,10 @@ def build_plan(cluster: Cluster, lab: str, cni: str | None = None,
     steps += [AddNetns(ext), AddVeth(fabric, names.fabric_port("external"), ext, "eth0", mtu,
                                      master="br0"),
               AddAddress(ext, "eth0", f"{ext_ip}/{underlay.prefixlen}")]
+    # The outside knows the pod networks (as a BGP-peered router would), so pods can reach
+    # the upstream DNS and external clients get replies.
+    steps += [AddRoute(ext, n.pod_cidr or "", "eth0", via=n.internal_ip or "") for n in cluster.nodes]
+    servers = [{"key": p.key, "netns": p.netns} for p in places if p.dns_server]
+    steps.append(StartDns(json.dumps({"upstream_ip": ext_ip, "external_netns": ext,
+                                      "servers": servers}, sort_keys=True)))
     return LabPlan(lab, mode, tuple(steps), tuple(places), ext_ip, proxy)

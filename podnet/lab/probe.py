@@ -13,7 +13,27 @@ import resource
 import socket
 from dataclasses import dataclass
 
+import dns.message
+import dns.rdatatype
+
 from podnet.lab.nsenter import inside
+
+# UDP probes carry a DNS query, so a DNS server answers them like any other datagram service:
+# the workload server echoes its pod name whatever it receives, the lab DNS answers this name
+# with a TXT record naming the pod it runs in.
+WHOAMI = "whoami.podnet."
+PROBE_PAYLOAD = dns.message.make_query(WHOAMI, "TXT", id=4242).to_wire()
+
+
+def _decode(data: bytes) -> str:
+    try:
+        msg = dns.message.from_wire(data)
+    except Exception:  # noqa: BLE001 - not DNS: the workload server's plain reply
+        return data.decode(errors="replace").strip()
+    for rrset in msg.answer:
+        if rrset.rdtype == dns.rdatatype.TXT:
+            return b"".join(next(iter(rrset)).strings).decode()
+    return "dns"
 
 
 @dataclass(frozen=True)
@@ -43,7 +63,7 @@ async def _udp(sock: socket.socket, ip: str, port: int, timeout: float) -> bool:
     try:
         sock.connect((ip, port))
         for _ in range(2):  # one retry: a first datagram can race neighbour resolution
-            sock.send(b"probe")
+            sock.send(PROBE_PAYLOAD)
             try:
                 await asyncio.wait_for(loop.sock_recv(sock, 512), timeout / 2)
                 return True
@@ -110,9 +130,9 @@ async def _ask(sock: socket.socket, t: ServiceTarget, timeout: float) -> str:
             data = await asyncio.wait_for(loop.sock_recv(sock, 256), timeout)
         else:
             sock.connect((t.ip, t.port))
-            sock.send(b"probe")
-            data = await asyncio.wait_for(loop.sock_recv(sock, 256), timeout)
-        return data.decode(errors="replace").strip() or "rejected"
+            sock.send(PROBE_PAYLOAD)
+            data = await asyncio.wait_for(loop.sock_recv(sock, 512), timeout)
+        return _decode(data) or "rejected"
     except ConnectionRefusedError:
         return "rejected"
     except (TimeoutError, OSError):

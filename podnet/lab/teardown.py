@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
+from pathlib import Path
 
 from podnet.lab import netns
 from podnet.lab.ledger import Ledger, labs
+
+# Daemons this process started itself: reaped after they are stopped, so none lingers as a
+# zombie when `lab up` fails and tears down in the same process.
+CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 
 
 def _ours(pid: int, match: str) -> bool:
@@ -49,7 +55,16 @@ def down(lab: str) -> list[str]:
             pid_file = ledger.dir / e["pidfile"]
             if pid_file.exists():
                 pid = int(pid_file.read_text().strip())
-                if _ours(pid, e.get("match", "")):
+                child = CHILDREN.pop(pid, None)
+                if child is not None:  # our own child: terminate and reap it
+                    child.terminate()
+                    try:
+                        child.wait(timeout=3)
+                    except subprocess.TimeoutExpired:
+                        child.kill()
+                        child.wait()
+                    removed.append(f"process {e['name']}")
+                elif _ours(pid, e.get("match", "")):
                     _stop(pid)
                     removed.append(f"process {e['name']}")
     present = set(netns.listed())
@@ -57,6 +72,15 @@ def down(lab: str) -> list[str]:
         if e["kind"] == "netns" and e["name"] in present:
             netns.remove(e["name"])
             removed.append(f"netns {e['name']}")
+    for e in reversed(entries):
+        if e["kind"] == "dir":
+            path = Path(e["path"])
+            (path / "resolv.conf").unlink(missing_ok=True)
+            try:
+                path.rmdir()
+                removed.append(f"dir {path}")
+            except OSError:
+                pass  # not empty or already gone: never remove what podnet did not write
     ledger.remove()
     return removed
 
