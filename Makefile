@@ -47,6 +47,7 @@ conformance: install
 bench: install
 	@if [ -f bench/run.py ]; then $(BIN)/python bench/run.py; fi
 	$(BIN)/python bench/services.py
+	@if [ "$$(id -u)" = 0 ]; then $(BIN)/python bench/dns_qps.py; fi
 	@if [ "$$(id -u)" = 0 ]; then $(BIN)/python bench/lab.py; else echo "(not root: lab benchmarks skipped)"; fi
 
 clean:
