@@ -26,6 +26,8 @@ CASES = {
     "cross-node-host-gw": ("production/frontend-0", "production/backend-1:8080/TCP", "host-gw"),
     "policy-denied": ("production/database-0", "production/backend-0:8080/TCP", "ipip"),
     "external": ("production/backend-0", "203.0.113.10:443/TCP", "vxlan"),
+    "service": ("production/frontend-1", "production/backend-service:80/TCP", "bgp"),
+    "service-ip-denied": ("production/database-0", "10.96.0.11:80/TCP", "vxlan"),
 }
 
 
@@ -61,3 +63,14 @@ def test_trace_table_and_errors():
     assert r.returncode == 2 and "Traceback" not in r.stderr and "production/nope" in r.stderr
     r = podnet("trace", "-f", OSLO, "--from", "production/frontend-0", "--to", "production/backend-1")
     assert r.returncode == 2 and "PORT/PROTO" in r.stderr
+
+
+def test_trace_through_a_service():
+    r = json.loads(podnet("trace", "-f", OSLO, "--from", "production/frontend-1", "--to",
+                          "production/backend-service:80/TCP", "-o", "json").stdout)
+    dnat = [h for h in r["hops"] if h["device"] == "nat PREROUTING"][0]["action"]
+    assert "KUBE-SVC-VBGUGA6MFPPL5OJN" in dnat and "(p=0.5)" in dnat
+    assert r["port"] == "8080/TCP" and r["verdict"] == "delivered"
+    r = podnet("trace", "-f", OSLO, "--from", "production/frontend-1", "--to",
+               "production/backend-service:81/TCP")
+    assert r.returncode == 2 and "no port 81/TCP" in r.stderr

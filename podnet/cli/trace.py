@@ -11,24 +11,56 @@ from podnet.cli.common import ClusterCidrOpt, FileOpt, NodesOpt, OutputOpt, chec
 from podnet.cli.output import console, emit_json
 from podnet.dataplane.path import trace
 from podnet.errors import UsageError
+from podnet.model.cluster import Cluster
 from podnet.model.objects import Pod
+from podnet.netfilter import parse_restore, trace_packet
 from podnet.policy import compile_policies
 from podnet.policy.query import find_endpoint, parse_port
+from podnet.services import IptablesOptions, render_iptables, resolve
 
 
 def _split_target(text: str) -> tuple[str, str]:
-    """``NS/POD:80/TCP`` or ``IP:80/TCP`` → (endpoint, port)."""
+    """``NS/POD:80/TCP``, ``NS/SERVICE:80/TCP`` or ``IP:80/TCP`` → (endpoint, port)."""
     head, sep, port = text.rpartition(":")
     if not sep or "/" not in port and not port.isdigit():
         raise UsageError(f"--to {text!r}: write NS/POD:PORT/PROTO or IP:PORT/PROTO")
     return head, port
 
 
+def _through_service(cluster: Cluster, src: Pod, target: str, number: int, proto: str
+                     ) -> tuple[str | None, Pod | str | None, int]:
+    """A Service name or ClusterIP: walk kube-proxy's rules of the source's node (rendered, then
+    parsed back) and continue to the first endpoint they may DNAT to."""
+    ip = target
+    svc = next((s for s in cluster.services if f"{s.namespace}/{s.name}" == target), None)
+    if svc is not None:
+        ip = svc.cluster_ip
+    if not any(p.cluster_ip == ip and p.port == number and p.protocol == proto
+               for p in resolve(cluster)):
+        if svc is not None:
+            raise UsageError(f"{target} has no port {number}/{proto} that kube-proxy programs")
+        return None, None, number
+    rules = render_iptables(resolve(cluster), IptablesOptions(src.node, cluster.net.cluster_cidr))
+    node = cluster.node(src.node)
+    out = trace_packet(parse_restore(rules), src.ip, ip, number, proto,
+                       (node.internal_ip or "",) if node else ())
+    if out.verdict in ("REJECT", "DROP"):
+        raise UsageError(f"kube-proxy {out.verdict}s {ip}:{number}/{proto} on node {src.node} "
+                         f"(via {' -> '.join(out.chains)}): the Service has no usable endpoint")
+    choices = ", ".join(f"{e} (p={pr:g})" for e, pr in out.endpoints)
+    first_ip, _, first_port = out.endpoints[0][0].partition(":")
+    masq = "; marked for masquerade" if out.masquerade else ""
+    text = (f"kube-proxy DNAT {ip}:{number} via {' -> '.join(out.chains)} to one of {choices}"
+            f"{masq}; following {out.endpoints[0][0]}")
+    return text, cluster.pod_by_ip(first_ip) or first_ip, int(first_port)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("trace")
     def trace_cmd(filename: FileOpt = [],  # noqa: B006
                   src: Annotated[str, typer.Option("--from", help="NS/POD")] = "",
-                  dst: Annotated[str, typer.Option("--to", help="NS/POD:PORT/PROTO or IP:PORT/PROTO")] = "",
+                  dst: Annotated[str, typer.Option(
+                      "--to", help="NS/POD:PORT/PROTO, NS/SERVICE:PORT/PROTO or IP:PORT/PROTO")] = "",
                   cni: Annotated[str | None, typer.Option("--cni", help="vxlan|host-gw|bgp|ipip|wireguard")
                                  ] = None,
                   underlay_mtu: Annotated[int | None, typer.Option("--underlay-mtu")] = None,
@@ -47,8 +79,10 @@ def register(app: typer.Typer) -> None:
             raise UsageError(f"--from {src!r} must be a pod of the input (NS/NAME)")
         target, port = _split_target(dst)
         number, proto = parse_port(port)
+        dnat, endpoint, number = _through_service(cluster, source, target, number, proto)
         path = trace(cluster, compile_policies(cluster.policies), source,
-                     find_endpoint(cluster, target), number, proto)
+                     endpoint if endpoint is not None else find_endpoint(cluster, target),
+                     number, proto, dnat=dnat, original=f"{target} {port}" if dnat else None)
         if output == "json":
             emit_json(path.as_dict())
             return

@@ -67,7 +67,10 @@ def _policy_hop(node: str, side: DirectionResult, subject: str, number: int, pro
 
 
 def trace(cluster: Cluster, compiled: Compiled, src: Pod, dst: Pod | str, number: int,
-          proto: str, mode: str | None = None) -> Path:
+          proto: str, mode: str | None = None, dnat: str | None = None,
+          original: str | None = None) -> Path:
+    """Trace src → dst. ``dnat`` describes a Service translation already resolved by the
+    caller (kube-proxy's rules on the source node); ``dst``/``number`` are then the endpoint."""
     mode = mode or cluster.net.cni
     states = {s.node: s for s in desired_state(cluster, mode)}
     b = budget(cluster.net, mode)
@@ -76,11 +79,13 @@ def trace(cluster: Cluster, compiled: Compiled, src: Pod, dst: Pod | str, number
     port = f"{number}/{proto}"
     dst_name = dst.key if isinstance(dst, Pod) else dst
     a: NodeState = states[src.node]
+    shown = original or f"{dst.ip if isinstance(dst, Pod) else dst} {port}"
     hops = [Hop(f"pod {src.key}", "eth0", b.pod_mtu,
-                f"{src.ip} -> {dst.ip if isinstance(dst, Pod) else dst} {port}, default route "
-                "via 169.254.1.1"),
+                f"{src.ip} -> {shown}, default route via 169.254.1.1"),
             Hop(f"node {a.node}", names.pod_veth(src.namespace, src.name), b.pod_mtu,
                 "veth from the pod; the node routes it")]
+    if dnat:
+        hops.append(Hop(f"node {a.node}", "nat PREROUTING", None, dnat))
     notes: list[str] = []
     if b.problem:
         notes.append(b.problem)
