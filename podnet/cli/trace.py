@@ -7,7 +7,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from podnet.cli.common import ClusterCidrOpt, FileOpt, NodesOpt, OutputOpt, check_format, load_cluster
+from podnet.cli.common import (
+    ClusterCidrOpt,
+    FileOpt,
+    NodesOpt,
+    OutputOpt,
+    ServiceCidrOpt,
+    check_format,
+    load_cluster,
+)
 from podnet.cli.output import console, emit_json
 from podnet.dataplane.path import trace
 from podnet.errors import UsageError
@@ -64,7 +72,8 @@ def register(app: typer.Typer) -> None:
                   cni: Annotated[str | None, typer.Option("--cni", help="vxlan|host-gw|bgp|ipip|wireguard")
                                  ] = None,
                   underlay_mtu: Annotated[int | None, typer.Option("--underlay-mtu")] = None,
-                  cluster_cidr: ClusterCidrOpt = None, output: OutputOpt = "table",
+                  cluster_cidr: ClusterCidrOpt = None, service_cidr: ServiceCidrOpt = None,
+                  output: OutputOpt = "table",
                   nodes: NodesOpt = 3) -> None:
         """The path of one flow: veth, routing, tunnel and encapsulation, policy, MTU per hop."""
         check_format(output, ("table", "json"))
@@ -73,7 +82,7 @@ def register(app: typer.Typer) -> None:
         if cni is not None and cni not in ("vxlan", "host-gw", "bgp", "ipip", "wireguard"):
             raise UsageError(f"--cni {cni}: choose vxlan, host-gw, bgp, ipip or wireguard")
         cluster = load_cluster(filename, nodes, cluster_cidr=cluster_cidr, cni=cni,
-                               underlay_mtu=underlay_mtu)
+                               underlay_mtu=underlay_mtu, service_cidr=service_cidr)
         source = find_endpoint(cluster, src)
         if not isinstance(source, Pod):
             raise UsageError(f"--from {src!r} must be a pod of the input (NS/NAME)")
