@@ -84,19 +84,25 @@ def _raise_fd_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
+def _sockets(netns: str, protos: list[str]) -> list[socket.socket]:
+    """Non-blocking sockets born inside ``netns`` (they keep it after we step back out)."""
+    socks = []
+    with inside(netns):
+        for proto in protos:
+            s = socket.socket(socket.AF_INET,
+                              socket.SOCK_STREAM if proto == "TCP" else socket.SOCK_DGRAM)
+            s.setblocking(False)
+            socks.append(s)
+    return socks
+
+
 async def _run(groups: dict[str, list[Target]], timeout: float, parallel: int) -> dict[Target, bool]:
     results: dict[Target, bool] = {}
     sem = asyncio.Semaphore(parallel)
 
     async def one_source(netns: str, targets: list[Target]) -> None:
         async with sem:
-            socks = []
-            with inside(netns):
-                for t in targets:
-                    kind = socket.SOCK_STREAM if t.proto == "TCP" else socket.SOCK_DGRAM
-                    s = socket.socket(socket.AF_INET, kind)
-                    s.setblocking(False)
-                    socks.append(s)
+            socks = _sockets(netns, [t.proto for t in targets])
             coros = [(_tcp if t.proto == "TCP" else _udp)(s, t.ip, t.port, timeout)
                      for s, t in zip(socks, targets, strict=True)]
             for t, ok in zip(targets, await asyncio.gather(*coros), strict=True):
@@ -152,13 +158,7 @@ def probe_services(groups: dict[str, list[ServiceTarget]], timeout: float = 1.0,
 
         async def one(netns: str, targets: list[ServiceTarget]) -> None:
             async with sem:
-                socks = []
-                with inside(netns):
-                    for t in targets:
-                        kind = socket.SOCK_STREAM if t.proto == "TCP" else socket.SOCK_DGRAM
-                        s = socket.socket(socket.AF_INET, kind)
-                        s.setblocking(False)
-                        socks.append(s)
+                socks = _sockets(netns, [t.proto for t in targets])
                 answers = await asyncio.gather(*(_ask(s, t, timeout)
                                                  for s, t in zip(socks, targets, strict=True)))
                 results.update(zip(targets, answers, strict=True))
