@@ -28,6 +28,7 @@ from podnet.model.objects import (
     frozen_map,
 )
 from podnet.model.parse import CONFIG_KINDS, Workload, parse
+from podnet.model.workloads import expand
 
 DEFAULT_NODES = 3
 
@@ -211,7 +212,7 @@ def build(docs: Sequence[RawDoc], *, nodes: int = DEFAULT_NODES,
             raise InputError(SourceRef(file=net.origin.get(key.split()[0], "<defaults>")), key,
                              f"{text!r} is not a valid CIDR") from None
     node_list = _nodes(explicit_nodes, pods, nodes, net)
-    pods = pods + ipam_free_expand(workloads, pods, node_list, owned_rs)
+    pods = pods + expand(workloads, pods, node_list, owned_rs)
     pods = _schedule_and_address(pods, node_list)
     scoped: list[Service | NetworkPolicy | Other | Ingress | EndpointGroup] = [
         *services, *policies, *configs, *ingresses, *groups]
@@ -231,9 +232,3 @@ def build(docs: Sequence[RawDoc], *, nodes: int = DEFAULT_NODES,
         warnings=tuple(warnings),
         _pod_index=MappingProxyType(index))
 
-
-def ipam_free_expand(workloads: Sequence[Workload], pods: Sequence[Pod], nodes: Sequence[Node],
-                     owned_rs: set[tuple[str, str]]) -> list[Pod]:
-    from podnet.model.workloads import expand
-
-    return expand(workloads, pods, nodes, owned_rs)

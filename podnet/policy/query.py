@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 
 from podnet.errors import UsageError
@@ -95,8 +96,6 @@ def find_endpoint(cluster: Cluster, text: str) -> Pod | str:
     pod = cluster.pod(text)
     if pod is not None:
         return pod
-    import ipaddress
-
     try:
         ipaddress.ip_address(text)
     except ValueError:
