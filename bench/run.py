@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -41,6 +39,14 @@ print(json.dumps({"read": t1 - t0, "build": t2 - t1, "compile": t3 - t2, "classi
                   "rss_compile": m_compile, "rss_matrix": m_matrix}))
 """
 
+E2E = r"""
+import json, resource, subprocess, sys, time
+t0 = time.perf_counter()
+subprocess.run([sys.executable, "-m", "podnet", "reach", "-f", sys.argv[1], "-o", "summary",
+                "--ports", "8080/TCP,9090/TCP,53/UDP"], check=True, capture_output=True)
+total = time.perf_counter() - t0
+print(json.dumps([total, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024]))
+"""
 
 def main() -> None:
     rows = []
@@ -51,12 +57,11 @@ def main() -> None:
             out = subprocess.run([sys.executable, "-c", STAGE, path], capture_output=True, text=True,
                                  check=True).stdout
             st = json.loads(out)
-            before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-            t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "podnet", "reach", "-f", path, "-o", "summary",
-                            "--ports", "8080/TCP,9090/TCP,53/UDP"], check=True, capture_output=True)
-            total = time.perf_counter() - t0
-            rss = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+            # RUSAGE_CHILDREN's ru_maxrss is the largest child ever reaped, so the stage process
+            # above would mask reach's own peak: a fresh wrapper process reaps only reach.
+            out = subprocess.run([sys.executable, "-c", E2E, path], capture_output=True, text=True,
+                                 check=True).stdout
+            total, rss = json.loads(out)
             rows.append((label, st, total, rss))
     print("| cluster | pods | classes | load (read+build) | compile | matrix (classify + 3 ports) "
           "| `reach -o summary` end to end |")

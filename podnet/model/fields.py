@@ -17,7 +17,8 @@ class Fields:
     def __init__(self, data: Any, source: SourceRef, path: builtins.str = "") -> None:
         if data is None:
             data = {}
-        if not isinstance(data, Mapping):
+        # ``type(...) is dict`` first: the ABC isinstance check costs more, at ~300k fields a load.
+        if type(data) is not dict and not isinstance(data, Mapping):
             raise InputError(source, path or "<document>",
                              f"must be a mapping, found {type(data).__name__}")
         self.data: Mapping[str, Any] = data
@@ -49,7 +50,8 @@ class Fields:
             return []
         if not isinstance(value, list):
             raise self.error(key, f"must be a list, found {type(value).__name__}")
-        return [Fields(v, self.source, f"{self.at(key)}[{i}]") for i, v in enumerate(value)]
+        at = self.at(key)
+        return [Fields(v, self.source, f"{at}[{i}]") for i, v in enumerate(value)]
 
     def str_list(self, key: builtins.str) -> tuple[builtins.str, ...]:
         value = self.data.get(key)

@@ -252,6 +252,16 @@ class Other:
 
 
 
+_POD_FIELD = {f: i for i, f in enumerate(Pod._fields)}
+
+
 def evolve(pod: Pod, **changes: Any) -> Pod:
     """A copy of ``pod`` with some fields changed."""
-    return pod._replace(**changes)
+    # Not ``pod._replace``: its generic map/pop path is 2.5x slower, and pods are copied
+    # twice each (expand, then schedule) at 150,000 pods. Unknown fields still fail.
+    values = list(pod)
+    for name, value in changes.items():
+        if name not in _POD_FIELD:
+            raise ValueError(f"Pod has no field {name!r}")
+        values[_POD_FIELD[name]] = value
+    return tuple.__new__(Pod, values)

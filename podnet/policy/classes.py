@@ -35,12 +35,28 @@ def ip_blocks(compiled: Compiled) -> tuple[IPBlock, ...]:
     return tuple(sorted(blocks, key=lambda b: (b.cidr, b.excepts)))
 
 
+def _ipv4_int(ip: str) -> int:
+    """``int(IPv4Address(ip))``, without its per-octet parsing for the canonical dotted form
+    (IPAM's output); anything else goes to ``ipaddress``, which validates it."""
+    parts = ip.split(".")
+    if len(parts) == 4:
+        try:
+            a, b, c, d = (int(x) for x in parts)
+        except ValueError:
+            pass
+        else:
+            if 0 <= a <= 255 and 0 <= b <= 255 and 0 <= c <= 255 and 0 <= d <= 255 \
+                    and f"{a}.{b}.{c}.{d}" == ip:
+                return (a << 24) | (b << 16) | (c << 8) | d
+    return int(ipaddress.IPv4Address(ip))
+
+
 def _block_bits(pods: Sequence[Pod], blocks: Sequence[IPBlock]) -> np.ndarray:
     """For each pod, a bit per ipBlock: does the block contain the pod's IP."""
     bits = np.zeros((len(pods), len(blocks)), dtype=bool)
     if not blocks or not pods:
         return bits
-    ips = np.array([int(ipaddress.IPv4Address(p.ip)) if p.ip and ":" not in p.ip else -1
+    ips = np.array([_ipv4_int(p.ip) if p.ip and ":" not in p.ip else -1
                     for p in pods], dtype=np.int64)
     for j, b in enumerate(blocks):
         net = ipaddress.ip_network(b.cidr, strict=False)

@@ -148,10 +148,15 @@ def _egress_t(space: ClassSpace, compiled: Compiled, port: Port) -> np.ndarray:
         isolated[space.selected(t)] = True
     m = np.empty((n, n), dtype=bool)
     m[:] = ~isolated[None, :]
+    # Column writes are strided, so first OR each source class's allowed destinations into
+    # one vector, then write each distinct vector once for all the sources sharing it
+    # (egress rules like "DNS to anywhere" repeat across thousands of namespaces).
+    per_src: dict[int, np.ndarray] = {}
     for t in compiled.egress:
         cols = space.selected(t)
         if cols.size == 0:
             continue
+        vec: np.ndarray | None = None
         for rule in t.rules:
             ok = space.port_ok(rule.ports, port)
             if ok is False:
@@ -159,7 +164,23 @@ def _egress_t(space: ClassSpace, compiled: Compiled, port: Port) -> np.ndarray:
             dst = space.rule_peers(rule)
             if ok is not True:
                 dst = dst & ok
-            m[:, cols] |= dst[:, None]
+            vec = dst if vec is None else vec | dst
+        if vec is None:
+            continue
+        for c in cols.tolist():
+            prev = per_src.get(c)
+            per_src[c] = vec if prev is None else prev | vec
+    groups: dict[bytes, tuple[np.ndarray, list[int]]] = {}
+    for c, vec in per_src.items():
+        groups.setdefault(vec.tobytes(), (vec, []))[1].append(c)
+    for vec, srcs in groups.values():
+        if len(srcs) * 16 < n:
+            m[:, srcs] |= vec[:, None]
+        else:
+            # Many sources: one contiguous masked pass beats a gather/scatter of the columns.
+            colmask = np.zeros(n, dtype=bool)
+            colmask[srcs] = True
+            np.logical_or(m, vec[:, None], out=m, where=colmask[None, :])
     return m
 
 
