@@ -66,11 +66,18 @@ def test_trace_table_and_errors():
 
 
 def test_trace_through_a_service():
-    r = json.loads(podnet("trace", "-f", OSLO, "--from", "production/frontend-1", "--to",
-                          "production/backend-service:80/TCP", "-o", "json").stdout)
-    dnat = [h for h in r["hops"] if h["device"] == "nat PREROUTING"][0]["action"]
-    assert "KUBE-SVC-VBGUGA6MFPPL5OJN" in dnat and "(p=0.5)" in dnat
-    assert r["port"] == "8080/TCP" and r["verdict"] == "delivered"
+    def dnat(*extra: str) -> str:
+        r = json.loads(podnet("trace", "-f", OSLO, "--from", "production/frontend-1", "--to",
+                              "production/backend-service:80/TCP", "-o", "json", *extra).stdout)
+        assert r["port"] == "8080/TCP" and r["verdict"] == "delivered"
+        return str([h for h in r["hops"] if h["device"] == "nat PREROUTING"][0]["action"])
+
+    # oslo's KubeProxyConfiguration says ipvs; --proxy overrides it
+    assert "kube-proxy (ipvs) DNAT" in dnat() and "ipvs tcp 10.96.0.11:80" in dnat()
+    ipt = dnat("--proxy", "iptables")
+    assert "KUBE-SVC-VBGUGA6MFPPL5OJN" in ipt and "(p=0.5)" in ipt
+    assert "service-ips" not in ipt and "numgen" not in ipt
+    assert "nat-prerouting -> services -> service-" in dnat("--proxy", "nftables")
     r = podnet("trace", "-f", OSLO, "--from", "production/frontend-1", "--to",
                "production/backend-service:81/TCP")
     assert r.returncode == 2 and "no port 81/TCP" in r.stderr

@@ -10,7 +10,8 @@ from rich.table import Table
 from podnet.cli.common import FileOpt, NodesOpt, OutputOpt, check_format, load_cluster
 from podnet.cli.output import console, emit_json
 from podnet.errors import UsageError
-from podnet.services import IptablesOptions, render_iptables, resolve
+from podnet.services import resolve
+from podnet.services.render import PROXY_MODES, render_for_node
 from podnet.services.stats import costs
 
 
@@ -18,7 +19,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def services(filename: FileOpt = [],  # noqa: B006
                  render: Annotated[str | None, typer.Option(
-                     "--render", help="iptables (nftables and ipvs: see the open issue)")] = None,
+                     "--render", help="iptables|nftables|ipvs: the exact ruleset for --node")] = None,
                  node: Annotated[str | None, typer.Option("--node", help="node to render for")] = None,
                  cluster_cidr: Annotated[str | None, typer.Option(
                      "--cluster-cidr", help="pod CIDR of kube-proxy's local-traffic detector")] = None,
@@ -33,18 +34,16 @@ def register(app: typer.Typer) -> None:
             raise UsageError(f"--node {node_name}: no such node "
                              f"({', '.join(n.name for n in cluster.nodes)})")
         plans = resolve(cluster)
-        opts = IptablesOptions(node_name, cluster.net.cluster_cidr)
         if render is not None:
-            if render != "iptables":
-                raise UsageError(f"--render {render}: podnet renders iptables so far "
-                                 "(nftables and ipvs are not built yet)")
-            typer.echo(render_iptables(plans, opts), nl=False)
+            if render not in PROXY_MODES:
+                raise UsageError(f"--render {render}: choose one of {', '.join(PROXY_MODES)}")
+            typer.echo(render_for_node(render, cluster, node_name, plans), nl=False)
             return
         if stats:
             data: list[dict[str, Any]] = [{"service": c.service, "position": c.position,
                      "iptablesRules": c.iptables_rules, "nftablesLookups": c.nftables_lookups,
                      "ipvsLookups": c.ipvs_lookups}
-                    for c in costs(render_iptables(plans, opts), plans)]
+                    for c in costs(render_for_node("iptables", cluster, node_name, plans), plans)]
             if output == "json":
                 emit_json({"node": node_name, "services": data})
                 return

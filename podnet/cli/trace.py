@@ -21,10 +21,11 @@ from podnet.dataplane.path import trace
 from podnet.errors import UsageError
 from podnet.model.cluster import Cluster
 from podnet.model.objects import Pod
-from podnet.netfilter import parse_restore, trace_packet
+from podnet.netfilter.walk import trace_rules
 from podnet.policy import compile_policies
 from podnet.policy.query import find_endpoint, parse_port
-from podnet.services import IptablesOptions, render_iptables, resolve
+from podnet.services import resolve
+from podnet.services.render import PROXY_MODES, render_for_node
 
 
 def _split_target(text: str) -> tuple[str, str]:
@@ -48,17 +49,17 @@ def _through_service(cluster: Cluster, src: Pod, target: str, number: int, proto
         if svc is not None:
             raise UsageError(f"{target} has no port {number}/{proto} that kube-proxy programs")
         return None, None, number
-    rules = render_iptables(resolve(cluster), IptablesOptions(src.node, cluster.net.cluster_cidr))
+    mode = cluster.net.proxy_mode
+    rules = render_for_node(mode, cluster, src.node)
     node = cluster.node(src.node)
-    out = trace_packet(parse_restore(rules), src.ip, ip, number, proto,
-                       (node.internal_ip or "",) if node else ())
+    out = trace_rules(mode, rules, src.ip, ip, number, proto, (node.internal_ip or "",) if node else ())
     if out.verdict in ("REJECT", "DROP"):
-        raise UsageError(f"kube-proxy {out.verdict}s {ip}:{number}/{proto} on node {src.node} "
+        raise UsageError(f"kube-proxy ({mode}) {out.verdict}s {ip}:{number}/{proto} on node {src.node} "
                          f"(via {' -> '.join(out.chains)}): the Service has no usable endpoint")
     choices = ", ".join(f"{e} (p={pr:g})" for e, pr in out.endpoints)
     first_ip, _, first_port = out.endpoints[0][0].partition(":")
     masq = "; marked for masquerade" if out.masquerade else ""
-    text = (f"kube-proxy DNAT {ip}:{number} via {' -> '.join(out.chains)} to one of {choices}"
+    text = (f"kube-proxy ({mode}) DNAT {ip}:{number} via {' -> '.join(out.chains)} to one of {choices}"
             f"{masq}; following {out.endpoints[0][0]}")
     return text, cluster.pod_by_ip(first_ip) or first_ip, int(first_port)
 
@@ -72,6 +73,9 @@ def register(app: typer.Typer) -> None:
                   cni: Annotated[str | None, typer.Option("--cni", help="vxlan|host-gw|bgp|ipip|wireguard")
                                  ] = None,
                   underlay_mtu: Annotated[int | None, typer.Option("--underlay-mtu")] = None,
+                  proxy: Annotated[str | None, typer.Option(
+                      "--proxy", help="kube-proxy mode iptables|nftables|ipvs (default: from the "
+                                      "KubeProxyConfiguration, else iptables)")] = None,
                   cluster_cidr: ClusterCidrOpt = None, service_cidr: ServiceCidrOpt = None,
                   output: OutputOpt = "table",
                   nodes: NodesOpt = 3) -> None:
@@ -81,8 +85,11 @@ def register(app: typer.Typer) -> None:
             raise UsageError("trace needs --from NS/POD and --to TARGET:PORT/PROTO")
         if cni is not None and cni not in ("vxlan", "host-gw", "bgp", "ipip", "wireguard"):
             raise UsageError(f"--cni {cni}: choose vxlan, host-gw, bgp, ipip or wireguard")
+        if proxy is not None and proxy not in PROXY_MODES:
+            raise UsageError(f"--proxy {proxy}: choose one of {', '.join(PROXY_MODES)}")
         cluster = load_cluster(filename, nodes, cluster_cidr=cluster_cidr, cni=cni,
-                               underlay_mtu=underlay_mtu, service_cidr=service_cidr)
+                               underlay_mtu=underlay_mtu, service_cidr=service_cidr,
+                               proxy_mode=proxy)
         source = find_endpoint(cluster, src)
         if not isinstance(source, Pod):
             raise UsageError(f"--from {src!r} must be a pod of the input (NS/NAME)")

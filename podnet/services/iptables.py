@@ -17,6 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from podnet import names
+from podnet.services.categorize import allowed_sources, view
 from podnet.services.resolve import EndpointPlan, ServicePlan
 
 MASQ_MARK = "0x4000"
@@ -32,13 +33,14 @@ FIXED_NAT = ("KUBE-NODEPORTS", "KUBE-SERVICES", "KUBE-MARK-MASQ", "KUBE-POSTROUT
 class IptablesOptions:
     node: str
     cluster_cidr: str  # the local-traffic detector: pods are sources inside it
+    node_ip: str = ""  # lets LB source ranges that cover the node admit the node itself
 
 
 def _q(arg: str) -> str:
     return f'"{arg}"' if " " in arg else arg
 
 
-def _c(text: str) -> str:
+def ipt_comment(text: str) -> str:
     return f"-m comment --comment {_q(text)}"
 
 
@@ -77,117 +79,107 @@ def _endpoint_rules(t: _Tables, plan: ServicePlan, chain: str, eps: tuple[Endpoi
     seps = [names.kube_sep_chain(spn, plan.protocol, e.address) for e in eps]
     if plan.affinity_timeout is not None:
         for e, sep in zip(eps, seps, strict=True):
-            t.add("nat", chain, f"{_c(f'{spn} -> {e.address}')} -m recent --name {sep} --rcheck "
+            t.add("nat", chain, f"{ipt_comment(f'{spn} -> {e.address}')} -m recent --name {sep} --rcheck "
                                 f"--seconds {plan.affinity_timeout} --reap -j {sep}")
     n = len(eps)
     for i, (e, sep) in enumerate(zip(eps, seps, strict=True)):
         stat = (f" -m statistic --mode random --probability {_probability(n - i)}"
                 if i < n - 1 else "")
-        t.add("nat", chain, f"{_c(f'{spn} -> {e.address}')}{stat} -j {sep}")
+        t.add("nat", chain, f"{ipt_comment(f'{spn} -> {e.address}')}{stat} -j {sep}")
 
 
 def _sep_chains(t: _Tables, plan: ServicePlan, eps: tuple[EndpointPlan, ...]) -> None:
     spn, proto = plan.spn, plan.protocol.lower()
     for e in eps:
         sep = names.kube_sep_chain(spn, plan.protocol, e.address)
-        t.add("nat", sep, f"{_c(spn)} -s {e.ip} -j KUBE-MARK-MASQ")
+        t.add("nat", sep, f"{ipt_comment(spn)} -s {e.ip} -j KUBE-MARK-MASQ")
         recent = f" -m recent --name {sep} --set" if plan.affinity_timeout is not None else ""
-        t.add("nat", sep, f"{_c(spn)} -m {proto} -p {proto}{recent} -j DNAT --to-destination "
+        t.add("nat", sep, f"{ipt_comment(spn)} -m {proto} -p {proto}{recent} -j DNAT --to-destination "
                           f"{e.address}")
 
 
 def _service(t: _Tables, plan: ServicePlan, opts: IptablesOptions) -> None:
+    """One service port, in the order ``syncProxyRules`` writes it."""
+    v = view(plan, opts.node)
     spn, proto = plan.spn, plan.protocol.lower()
     match = f"-m {proto} -p {proto}"
     svc = names.kube_chain("KUBE-SVC-", spn, plan.protocol)
     svl = names.kube_chain("KUBE-SVL-", spn, plan.protocol)
     ext = names.kube_chain("KUBE-EXT-", spn, plan.protocol)
     fw = names.kube_chain("KUBE-FW-", spn, plan.protocol)
-    local_eps = plan.local_endpoints(opts.node)
-    has_eps = bool(plan.endpoints)
-    # The chain internal traffic goes to, and the one external traffic goes to.
     internal_chain = svl if plan.internal_local else svc
-    internal_eps = local_eps if plan.internal_local else plan.endpoints
-    external_eps = local_eps if plan.external_local else plan.endpoints
-    dest_ips = [(ip, "external IP") for ip in plan.external_ips]
-    dest_ips += [(ip, "loadbalancer IP") for ip in plan.load_balancer_ips]
+    external_policy_chain = svl if plan.external_local else svc
+    lb_chain = fw if v.uses_fw else ext
+
+    def filtered(what: str) -> tuple[str, str]:
+        return (("REJECT", f"{spn} has no endpoints") if what == "reject"
+                else ("DROP", f"{spn} has no local endpoints"))
 
     # Cluster IP.
-    if internal_eps:
-        t.add("nat", "KUBE-SERVICES", f"{_c(f'{spn} cluster IP')} {match} -d {plan.cluster_ip} "
+    if v.has_internal:
+        t.add("nat", "KUBE-SERVICES", f"{ipt_comment(f'{spn} cluster IP')} {match} -d {plan.cluster_ip} "
                                       f"--dport {plan.port} -j {internal_chain}")
-    elif not has_eps:
-        t.add("filter", "KUBE-SERVICES", f"{_c(f'{spn} has no endpoints')} {match} -d "
-                                         f"{plan.cluster_ip} --dport {plan.port} -j REJECT")
     else:
-        t.add("filter", "KUBE-SERVICES", f"{_c(f'{spn} has no local endpoints')} {match} -d "
-                                         f"{plan.cluster_ip} --dport {plan.port} -j DROP")
-
-    # External destinations: external IPs, load balancer IPs, the node port.
-    if plan.external:
-        if external_eps:
-            for ip, what in dest_ips:
-                target = fw if what == "loadbalancer IP" and plan.source_ranges else ext
-                t.add("nat", "KUBE-SERVICES", f"{_c(f'{spn} {what}')} {match} -d {ip} "
-                                              f"--dport {plan.port} -j {target}")
-            if plan.node_port:
-                t.add("nat", "KUBE-NODEPORTS", f"{_c(spn)} {match} --dport {plan.node_port} "
-                                               f"-j {ext}")
-        else:
-            verdict, why = ("REJECT", "has no endpoints") if not has_eps else (
-                "DROP", "has no local endpoints")
-            for ip, _ in dest_ips:
-                t.add("filter", "KUBE-EXTERNAL-SERVICES", f"{_c(f'{spn} {why}')} {match} -d {ip} "
-                                                          f"--dport {plan.port} -j {verdict}")
-            if plan.node_port:
-                t.add("filter", "KUBE-EXTERNAL-SERVICES",
-                      f"{_c(f'{spn} {why}')} -m addrtype --dst-type LOCAL {match} "
-                      f"--dport {plan.node_port} -j {verdict}")
-        if plan.health_check_node_port:
-            t.add("filter", "KUBE-NODEPORTS", f"{_c(f'{spn} health check node port')} -m tcp -p tcp "
-                                              f"--dport {plan.health_check_node_port} -j ACCEPT")
-
-    # Load balancer source ranges.
-    if plan.source_ranges and external_eps:
-        for src in plan.source_ranges:
-            t.add("nat", fw, f"{_c(f'{spn} loadbalancer IP')} -s {src} -j {ext}")
-        t.add("nat", fw, _c(f"other traffic to {spn} will be dropped by KUBE-PROXY-FIREWALL"))
-        for ip in plan.load_balancer_ips:
-            t.add("filter", "KUBE-PROXY-FIREWALL", f"{_c(f'{spn} traffic not accepted by {fw}')} "
+        verdict, why = filtered(v.internal_filter)
+        t.add("filter", "KUBE-SERVICES", f"{ipt_comment(why)} {match} -d {plan.cluster_ip} "
+                                         f"--dport {plan.port} -j {verdict}")
+    ext_verdict, ext_why = filtered(v.external_filter) if not v.has_external else ("", "")
+    for ip in plan.external_ips:
+        if v.has_eps:
+            t.add("nat", "KUBE-SERVICES", f"{ipt_comment(f'{spn} external IP')} {match} -d {ip} "
+                                          f"--dport {plan.port} -j {ext}")
+        if not v.has_external:
+            t.add("filter", "KUBE-EXTERNAL-SERVICES", f"{ipt_comment(ext_why)} {match} -d {ip} "
+                                                      f"--dport {plan.port} -j {ext_verdict}")
+    for ip in plan.load_balancer_ips:
+        if v.has_eps:
+            t.add("nat", "KUBE-SERVICES", f"{ipt_comment(f'{spn} loadbalancer IP')} {match} -d {ip} "
+                                          f"--dport {plan.port} -j {lb_chain}")
+        if v.uses_fw:
+            t.add("filter", "KUBE-PROXY-FIREWALL", f"{ipt_comment(f'{spn} traffic not accepted by {fw}')} "
                                                    f"{match} -d {ip} --dport {plan.port} -j DROP")
+    if not v.has_external:
+        for ip in plan.load_balancer_ips:
+            t.add("filter", "KUBE-EXTERNAL-SERVICES", f"{ipt_comment(ext_why)} {match} -d {ip} "
+                                                      f"--dport {plan.port} -j {ext_verdict}")
+    if plan.node_port:
+        if v.has_eps:
+            t.add("nat", "KUBE-NODEPORTS", f"{ipt_comment(spn)} {match} --dport {plan.node_port} -j {ext}")
+        if not v.has_external:
+            t.add("filter", "KUBE-EXTERNAL-SERVICES",
+                  f"{ipt_comment(ext_why)} -m addrtype --dst-type LOCAL {match} "
+                  f"--dport {plan.node_port} -j {ext_verdict}")
+    if plan.health_check_node_port:
+        t.add("filter", "KUBE-NODEPORTS", f"{ipt_comment(f'{spn} health check node port')} -m tcp -p tcp "
+                                          f"--dport {plan.health_check_node_port} -j ACCEPT")
 
-    # KUBE-EXT: masquerade, then to the cluster-wide or node-local endpoint chain.
-    if plan.external and external_eps:
-        if plan.external_local:
-            t.add("nat", ext, f"{_c(f'pod traffic for {spn} external destinations')} -s "
-                              f"{opts.cluster_cidr} -j {svc}")
-            t.add("nat", ext, f"{_c(f'masquerade LOCAL traffic for {spn} external destinations')} "
-                              "-m addrtype --src-type LOCAL -j KUBE-MARK-MASQ")
-            t.add("nat", ext, f"{_c(f'route LOCAL traffic for {spn} external destinations')} "
-                              f"-m addrtype --src-type LOCAL -j {svc}")
-            t.add("nat", ext, f"-j {svl}")
-        else:
-            t.add("nat", ext, f"{_c(f'masquerade traffic for {spn} external destinations')} "
+    # Off-cluster sources to the cluster IP are masqueraded, in the internal chain.
+    if v.has_internal:
+        t.add("nat", internal_chain, f"{ipt_comment(f'{spn} cluster IP')} {match} -d {plan.cluster_ip} "
+                                     f"--dport {plan.port} ! -s {opts.cluster_cidr} -j KUBE-MARK-MASQ")
+    if v.uses_ext_chain:
+        t.declare("nat", ext)
+        if not plan.external_local:
+            t.add("nat", ext, f"{ipt_comment(f'masquerade traffic for {spn} external destinations')} "
                               "-j KUBE-MARK-MASQ")
-            t.add("nat", ext, f"-j {svc}")
-
-    # KUBE-SVC (cluster-wide endpoints), used by internal Cluster policy and by KUBE-EXT.
-    # KUBE-EXT always ends in KUBE-SVC for pod traffic, whichever its own policy.
-    needs_svc = bool(plan.endpoints) and (not plan.internal_local
-                                          or (plan.external and bool(external_eps)))
-    if needs_svc:
-        t.add("nat", svc, f"{_c(f'{spn} cluster IP')} {match} -d {plan.cluster_ip} --dport "
-                          f"{plan.port} ! -s {opts.cluster_cidr} -j KUBE-MARK-MASQ")
-        _endpoint_rules(t, plan, svc, plan.endpoints)
-    needs_svl = (plan.internal_local and bool(local_eps)) or (plan.external_local and bool(local_eps))
-    if needs_svl:
-        _endpoint_rules(t, plan, svl, local_eps)
-    used = set()
-    if needs_svc:
-        used |= set(plan.endpoints)
-    if needs_svl:
-        used |= set(local_eps)
-    _sep_chains(t, plan, tuple(e for e in plan.endpoints if e in used))
+        else:
+            t.add("nat", ext, f"{ipt_comment(f'pod traffic for {spn} external destinations')} -s "
+                              f"{opts.cluster_cidr} -j {svc}")
+            t.add("nat", ext, f"{ipt_comment(f'masquerade LOCAL traffic for {spn} external destinations')} "
+                              "-m addrtype --src-type LOCAL -j KUBE-MARK-MASQ")
+            t.add("nat", ext, f"{ipt_comment(f'route LOCAL traffic for {spn} external destinations')} "
+                              f"-m addrtype --src-type LOCAL -j {svc}")
+        if v.has_external:
+            t.add("nat", ext, f"-j {external_policy_chain}")
+    if v.uses_fw:
+        for src in allowed_sources(plan, opts.node_ip):
+            t.add("nat", fw, f"{ipt_comment(f'{spn} loadbalancer IP')} -s {src} -j {ext}")
+        t.add("nat", fw, ipt_comment(f"other traffic to {spn} will be dropped by KUBE-PROXY-FIREWALL"))
+    if v.uses_cluster_chain:
+        _endpoint_rules(t, plan, svc, v.cluster_eps)
+    if v.uses_local_chain:
+        _endpoint_rules(t, plan, svl, v.local_eps)
+    _sep_chains(t, plan, v.reachable)
 
 
 def render_iptables(plans: tuple[ServicePlan, ...], opts: IptablesOptions) -> str:
@@ -199,15 +191,15 @@ def render_iptables(plans: tuple[ServicePlan, ...], opts: IptablesOptions) -> st
     t.add("nat", "KUBE-MARK-MASQ", f"-j MARK --or-mark {MASQ_MARK}")
     t.add("nat", "KUBE-POSTROUTING", f"-m mark ! --mark {MASQ_MARK}/{MASQ_MARK} -j RETURN")
     t.add("nat", "KUBE-POSTROUTING", f"-j MARK --xor-mark {MASQ_MARK}")
-    t.add("nat", "KUBE-POSTROUTING", f"{_c('kubernetes service traffic requiring SNAT')} "
+    t.add("nat", "KUBE-POSTROUTING", f"{ipt_comment('kubernetes service traffic requiring SNAT')} "
                                      "-j MASQUERADE --random-fully")
-    t.add("filter", "KUBE-FIREWALL", f"{_c('block incoming localnet connections')} -d 127.0.0.0/8 "
+    t.add("filter", "KUBE-FIREWALL", f"{ipt_comment('block incoming localnet connections')} -d 127.0.0.0/8 "
                                      "! -s 127.0.0.0/8 -m conntrack ! --ctstate "
                                      "RELATED,ESTABLISHED,DNAT -j DROP")
     t.add("filter", "KUBE-FORWARD", "-m conntrack --ctstate INVALID -j DROP")
-    t.add("filter", "KUBE-FORWARD", f"{_c('kubernetes forwarding rules')} -m mark --mark "
+    t.add("filter", "KUBE-FORWARD", f"{ipt_comment('kubernetes forwarding rules')} -m mark --mark "
                                     f"{MASQ_MARK}/{MASQ_MARK} -j ACCEPT")
-    t.add("filter", "KUBE-FORWARD", f"{_c('kubernetes forwarding conntrack rule')} -m conntrack "
+    t.add("filter", "KUBE-FORWARD", f"{ipt_comment('kubernetes forwarding conntrack rule')} -m conntrack "
                                     "--ctstate RELATED,ESTABLISHED -j ACCEPT")
     return t.text()
 
@@ -244,7 +236,7 @@ def render_jumps() -> str:
         out.append(f"*{table}")
         for tbl, src, dst, comment, extra in JUMP_CHAINS:
             if tbl == table:
-                parts = [f"-I {src}", _c(comment) if comment else "", extra, f"-j {dst}"]
+                parts = [f"-I {src}", ipt_comment(comment) if comment else "", extra, f"-j {dst}"]
                 out.append(" ".join(p for p in parts if p))
         out.append("COMMIT")
     return "\n".join(out) + "\n"

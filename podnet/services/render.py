@@ -1,0 +1,29 @@
+"""One entry point for the three proxy modes: the ruleset kube-proxy on a node would load."""
+
+from __future__ import annotations
+
+from podnet.errors import UsageError
+from podnet.model.cluster import Cluster
+from podnet.services.iptables import IptablesOptions, render_iptables
+from podnet.services.ipvs import IpvsOptions, render_ipvs
+from podnet.services.nftables import NftablesOptions, render_nftables
+from podnet.services.resolve import ServicePlan, resolve
+
+PROXY_MODES = ("iptables", "nftables", "ipvs")
+
+
+def render_for_node(mode: str, cluster: Cluster, node: str,
+                    plans: tuple[ServicePlan, ...] | None = None) -> str:
+    """The text of ``mode``'s ruleset for ``node`` (IPVS: its four parts, one after another)."""
+    n = cluster.node(node)
+    if n is None:
+        raise UsageError(f"no such node {node!r} ({', '.join(x.name for x in cluster.nodes)})")
+    plans = resolve(cluster) if plans is None else plans
+    node_ip, net = n.internal_ip or "", cluster.net
+    if mode == "iptables":
+        return render_iptables(plans, IptablesOptions(node, net.cluster_cidr, node_ip))
+    if mode == "nftables":
+        return render_nftables(plans, NftablesOptions(node, node_ip, net.cluster_cidr, net.service_cidr))
+    if mode == "ipvs":
+        return render_ipvs(plans, IpvsOptions(node, node_ip, net.cluster_cidr)).text()
+    raise UsageError(f"proxy mode {mode!r}: choose one of {', '.join(PROXY_MODES)}")
