@@ -100,6 +100,23 @@ def _hash16(text: str) -> str:
             + p[(n >> 30) & 1023] + p[(n >> 20) & 1023] + p[(n >> 10) & 1023] + p[n & 1023])
 
 
+def _hash8(text: str) -> str:
+    n = int.from_bytes(hashlib.sha256(text.encode()).digest()[:5], "big")
+    p = _B32_PAIRS
+    return p[n >> 30] + p[(n >> 20) & 1023] + p[(n >> 10) & 1023] + p[n & 1023]
+
+
+NFT_NAME_MAX = 256 - 16  # knftables.NameLengthMax minus the longest chain prefix
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def nft_hash_and_truncate(name: str) -> str:
+    """kube-proxy nftables mode's ``hashAndTruncate``: 8 base32 characters of sha256(name), a
+    dash, the name; names over the limit end in ``...``."""
+    out = f"{_hash8(name)}-{name}"
+    return out if len(out) <= NFT_NAME_MAX else out[:NFT_NAME_MAX - 3] + "..."
+
+
 def port_proto_hash(service_port_name: str, protocol: str) -> str:
     return _hash16(service_port_name + protocol.lower())
 

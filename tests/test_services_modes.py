@@ -10,9 +10,9 @@ import sys
 import pytest
 
 from podnet.model import load
+from podnet.names import nft_hash_and_truncate as hash_and_truncate
 from podnet.netfilter.walk import trace_rules
 from podnet.services import NftablesOptions, render_nftables, resolve
-from podnet.services.nftables import hash_and_truncate
 from podnet.services.render import PROXY_MODES, render_for_node
 from tests.conftest import EXAMPLES, ROOT
 

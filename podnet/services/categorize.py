@@ -44,8 +44,7 @@ def view(plan: ServicePlan, node: str) -> NodeView:
     cluster_eps = plan.endpoints if uses_cluster else ()
     local_eps = plan.local_endpoints(node) if uses_local else ()
     has_eps = bool(plan.endpoints)
-    local_set = set(local_eps)
-    reachable = tuple(e for e in plan.endpoints if e in local_set or (uses_cluster and e in cluster_eps))
+    reachable = cluster_eps if uses_cluster else local_eps  # local endpoints are cluster ones too
     return NodeView(
         plan=plan, cluster_eps=cluster_eps, local_eps=local_eps, reachable=reachable,
         has_eps=has_eps,

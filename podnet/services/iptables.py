@@ -13,12 +13,12 @@ kube-proxy's test canonicaliser does, which makes the text byte-stable. No nfacc
 
 from __future__ import annotations
 
-from collections import defaultdict
+import functools
 from dataclasses import dataclass
 
 from podnet import names
 from podnet.services.categorize import allowed_sources, view
-from podnet.services.resolve import EndpointPlan, ServicePlan
+from podnet.services.resolve import ServicePlan
 
 MASQ_MARK = "0x4000"
 NODEPORTS_LAST = ('-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: '
@@ -44,58 +44,66 @@ def ipt_comment(text: str) -> str:
     return f"-m comment --comment {_q(text)}"
 
 
+@functools.lru_cache(maxsize=4096)
 def _probability(n: int) -> str:
     return f"{1.0 / n:0.10f}"
 
 
 class _Tables:
+    """Rules per table and chain; a chain exists once it is a key (possibly with no rules)."""
+
     def __init__(self) -> None:
-        self.rules: dict[str, dict[str, list[str]]] = {"filter": defaultdict(list),
-                                                        "nat": defaultdict(list)}
-        self.chains: dict[str, set[str]] = {"filter": set(FIXED_FILTER), "nat": set(FIXED_NAT)}
+        self.rules: dict[str, dict[str, list[str]]] = {
+            "filter": {c: [] for c in FIXED_FILTER}, "nat": {c: [] for c in FIXED_NAT}}
 
     def add(self, table: str, chain: str, rule: str) -> None:
-        self.chains[table].add(chain)
-        self.rules[table][chain].append(f"-A {chain} {rule}")
+        self.chain(table, chain).append(f"-A {chain} {rule}")
 
     def declare(self, table: str, chain: str) -> None:
-        self.chains[table].add(chain)
+        self.rules[table].setdefault(chain, [])
+
+    def chain(self, table: str, chain: str) -> list[str]:
+        """The rule list of a chain (declared), for loops that append many rules to it."""
+        return self.rules[table].setdefault(chain, [])
 
     def text(self) -> str:
         out: list[str] = []
-        for table, fixed in (("filter", ("KUBE-NODEPORTS", "KUBE-SERVICES")),
-                             ("nat", ("KUBE-NODEPORTS", "KUBE-SERVICES"))):
-            order = [*fixed, *sorted(self.chains[table] - set(fixed))]
+        fixed = ("KUBE-NODEPORTS", "KUBE-SERVICES")
+        for table in ("filter", "nat"):
+            chains = self.rules[table]
+            order = [*fixed, *sorted(c for c in chains if c not in fixed)]
             out.append(f"*{table}")
             out += [f":{c} - [0:0]" for c in order]
             for c in order:
-                out += self.rules[table].get(c, [])
+                out += chains[c]
             out.append("COMMIT")
         return "\n".join(out) + "\n"
 
 
-def _endpoint_rules(t: _Tables, plan: ServicePlan, chain: str, eps: tuple[EndpointPlan, ...]) -> None:
+def _endpoint_rules(t: _Tables, plan: ServicePlan, chain: str, seps: list[tuple[str, str]]) -> None:
+    """The service chain's jumps to its endpoints, ``seps`` being (ip:port, KUBE-SEP chain)."""
     spn = plan.spn
-    seps = [names.kube_sep_chain(spn, plan.protocol, e.address) for e in eps]
+    rules = t.chain("nat", chain)
+    head = f"-A {chain} -m comment --comment "
     if plan.affinity_timeout is not None:
-        for e, sep in zip(eps, seps, strict=True):
-            t.add("nat", chain, f"{ipt_comment(f'{spn} -> {e.address}')} -m recent --name {sep} --rcheck "
-                                f"--seconds {plan.affinity_timeout} --reap -j {sep}")
-    n = len(eps)
-    for i, (e, sep) in enumerate(zip(eps, seps, strict=True)):
+        rules += [f'{head}"{spn} -> {address}" -m recent --name {sep} --rcheck '
+                  f"--seconds {plan.affinity_timeout} --reap -j {sep}" for address, sep in seps]
+    n = len(seps)
+    for i, (address, sep) in enumerate(seps):
         stat = (f" -m statistic --mode random --probability {_probability(n - i)}"
                 if i < n - 1 else "")
-        t.add("nat", chain, f"{ipt_comment(f'{spn} -> {e.address}')}{stat} -j {sep}")
+        rules.append(f'{head}"{spn} -> {address}"{stat} -j {sep}')
 
 
-def _sep_chains(t: _Tables, plan: ServicePlan, eps: tuple[EndpointPlan, ...]) -> None:
-    spn, proto = plan.spn, plan.protocol.lower()
-    for e in eps:
-        sep = names.kube_sep_chain(spn, plan.protocol, e.address)
-        t.add("nat", sep, f"{ipt_comment(spn)} -s {e.ip} -j KUBE-MARK-MASQ")
-        recent = f" -m recent --name {sep} --set" if plan.affinity_timeout is not None else ""
-        t.add("nat", sep, f"{ipt_comment(spn)} -m {proto} -p {proto}{recent} -j DNAT --to-destination "
-                          f"{e.address}")
+def _sep_chains(t: _Tables, plan: ServicePlan, seps: dict[str, str]) -> None:
+    comment, proto = ipt_comment(plan.spn), plan.protocol.lower()
+    mark = " -m recent --name {} --set" if plan.affinity_timeout is not None else ""
+    nat = t.rules["nat"]
+    for address, sep in seps.items():
+        ip = address.rpartition(":")[0]
+        nat[sep] = [f"-A {sep} {comment} -s {ip} -j KUBE-MARK-MASQ",
+                    f"-A {sep} {comment} -m {proto} -p {proto}{mark.format(sep)} -j DNAT "
+                    f"--to-destination {address}"]
 
 
 def _service(t: _Tables, plan: ServicePlan, opts: IptablesOptions) -> None:
@@ -103,10 +111,9 @@ def _service(t: _Tables, plan: ServicePlan, opts: IptablesOptions) -> None:
     v = view(plan, opts.node)
     spn, proto = plan.spn, plan.protocol.lower()
     match = f"-m {proto} -p {proto}"
-    svc = names.kube_chain("KUBE-SVC-", spn, plan.protocol)
-    svl = names.kube_chain("KUBE-SVL-", spn, plan.protocol)
-    ext = names.kube_chain("KUBE-EXT-", spn, plan.protocol)
-    fw = names.kube_chain("KUBE-FW-", spn, plan.protocol)
+    h = names.port_proto_hash(spn, plan.protocol)
+    svc, svl, ext, fw = f"KUBE-SVC-{h}", f"KUBE-SVL-{h}", f"KUBE-EXT-{h}", f"KUBE-FW-{h}"
+    seps = {e.address: names.kube_sep_chain(spn, plan.protocol, e.address) for e in v.reachable}
     internal_chain = svl if plan.internal_local else svc
     external_policy_chain = svl if plan.external_local else svc
     lb_chain = fw if v.uses_fw else ext
@@ -175,11 +182,11 @@ def _service(t: _Tables, plan: ServicePlan, opts: IptablesOptions) -> None:
         for src in allowed_sources(plan, opts.node_ip):
             t.add("nat", fw, f"{ipt_comment(f'{spn} loadbalancer IP')} -s {src} -j {ext}")
         t.add("nat", fw, ipt_comment(f"other traffic to {spn} will be dropped by KUBE-PROXY-FIREWALL"))
-    if v.uses_cluster_chain:
-        _endpoint_rules(t, plan, svc, v.cluster_eps)
+    if v.uses_cluster_chain:  # the cluster endpoints are all the reachable ones, in order
+        _endpoint_rules(t, plan, svc, list(seps.items()))
     if v.uses_local_chain:
-        _endpoint_rules(t, plan, svl, v.local_eps)
-    _sep_chains(t, plan, v.reachable)
+        _endpoint_rules(t, plan, svl, [(e.address, seps[e.address]) for e in v.local_eps])
+    _sep_chains(t, plan, seps)
 
 
 def render_iptables(plans: tuple[ServicePlan, ...], opts: IptablesOptions) -> str:

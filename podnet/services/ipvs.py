@@ -107,7 +107,7 @@ class _State:
     opts: IpvsOptions
     entries: dict[str, set[str]] = field(default_factory=lambda: {n: set() for n, _, _ in SETS})
     vs: list[str] = field(default_factory=list)
-    bound: list[str] = field(default_factory=list)
+    bound: dict[str, None] = field(default_factory=dict)  # ordered set
     no_node_access: list[tuple[str, str, int]] = field(default_factory=list)
 
     def server(self, plan: ServicePlan, ip: str, port: int, eps: tuple[EndpointPlan, ...],
@@ -116,8 +116,8 @@ class _State:
         persist = f" -p {plan.affinity_timeout}" if plan.affinity_timeout is not None else ""
         self.vs.append(f"-A {addr} -s {self.opts.scheduler}{persist}")
         self.vs += [f"-a {addr} -r {e.ip}:{e.port} -m -w 1" for e in eps]
-        if bind and ip not in self.bound:
-            self.bound.append(ip)
+        if bind:
+            self.bound[ip] = None
 
 
 def _service(s: _State, plan: ServicePlan) -> None:

@@ -16,17 +16,14 @@ order, its chains, map elements and rules, each chain declared before anything n
 
 from __future__ import annotations
 
-import base64
-import functools
-import hashlib
 from dataclasses import dataclass
 
+from podnet import names
 from podnet.services.categorize import NodeView, allowed_sources, view
 from podnet.services.resolve import EndpointPlan, ServicePlan
 
 TABLE = "ip kube-proxy"
 MASQ_MARK = "0x4000"
-NAME_MAX = 256 - 16  # knftables.NameLengthMax minus the longest prefix
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,22 +34,17 @@ class NftablesOptions:
     service_cidr: str  # unallocated ClusterIPs in it are dropped
 
 
-@functools.lru_cache(maxsize=1 << 18)
-def hash_and_truncate(name: str) -> str:
-    """kube-proxy's ``hashAndTruncate``: 8 base32 characters of sha256 (the first 5 bytes
-    carry them), a dash, the name; over-long names end in ``...``."""
-    h = base64.b32encode(hashlib.sha256(name.encode()).digest()[:5]).decode()
-    out = f"{h}-{name}"
-    return out if len(out) <= NAME_MAX else out[:NAME_MAX - 3] + "..."
+
 
 
 def service_base(plan: ServicePlan) -> str:
-    return hash_and_truncate(f"{plan.namespace}/{plan.name}/{plan.protocol.lower()}/{plan.port_name}")
+    proto = plan.protocol.lower()
+    return names.nft_hash_and_truncate(f"{plan.namespace}/{plan.name}/{proto}/{plan.port_name}")
 
 
 def endpoint_base(plan: ServicePlan, ep: EndpointPlan) -> str:
     ip = ep.ip.replace(":", ".")
-    return hash_and_truncate(f"{plan.namespace}/{plan.name}/{plan.protocol.lower()}/"
+    return names.nft_hash_and_truncate(f"{plan.namespace}/{plan.name}/{plan.protocol.lower()}/"
                              f"{plan.port_name}__{ip}/{ep.port}")
 
 
