@@ -18,3 +18,46 @@ def test_bad_lab_name_is_a_clear_error():
     r = subprocess.run([sys.executable, "-m", "podnet", "lab", "up", "-f", str(EXAMPLES / "oslo"),
                         "--name", "Bad_Name", "--dry-run"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "lab name" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_plan_loads_the_chosen_proxy_and_attracts_lb_ips():
+    from podnet.lab.plan import LoadIptables, LoadRules, build_plan
+    from podnet.model import load
+    from tests.conftest import ROOT
+
+    cluster = load([str(ROOT / "tests" / "manifests" / "lab-services")], nodes=2)
+    nft = build_plan(cluster, "x", "vxlan", "nftables")
+    kp = [s for s in nft.steps if isinstance(s, LoadRules) and s.what == "kube-proxy nftables"]
+    assert len(kp) == 2 and kp[0].text.startswith("add table ip kube-proxy")
+    assert not any(isinstance(s, LoadIptables) for s in nft.steps)
+    ipt = build_plan(cluster, "x", "vxlan", None)  # no KubeProxyConfiguration: iptables
+    assert ipt.proxy == "iptables" and ipt.notes == ()
+    # externalTrafficPolicy Local: only the node with the api pod may announce its LB IP
+    api_ip = cluster.node(cluster.pod("shop/api-0").node).internal_ip
+    assert f"[pn-x-external] route add 192.0.2.81/32 via {api_ip} dev eth0" in nft.text()
+
+
+def test_lab_proxy_default_follows_the_config_or_says_why_not():
+    from podnet.lab.plan import build_plan
+    from podnet.model import load
+
+    plan = build_plan(load([str(EXAMPLES / "oslo")]), "x", "vxlan")
+    assert plan.proxy == "iptables" and "mode ipvs" in plan.notes[0]
+    r = subprocess.run([sys.executable, "-m", "podnet", "lab", "up", "-f", str(EXAMPLES / "oslo"),
+                        "--name", "x", "--proxy", "ipvs", "--dry-run"], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 2 and "CONFIG_IP_VS" in r.stderr
+
+
+def test_metallb_leader_is_stable_and_respects_local_policy():
+    from podnet.model import load
+    from podnet.services import resolve
+    from podnet.services.metallb import announcer, l2_leader
+    from tests.conftest import ROOT
+
+    assert l2_leader("192.0.2.1", ["a", "b", "c"]) == l2_leader("192.0.2.1", ["c", "b", "a"])
+    assert l2_leader("192.0.2.1", []) is None
+    cluster = load([str(ROOT / "tests" / "manifests" / "lab-services")], nodes=2)
+    api = next(p for p in resolve(cluster) if p.key == "shop/api:api")
+    nodes = [n.name for n in cluster.nodes]
+    assert announcer(api, "192.0.2.81", nodes) == cluster.pod("shop/api-0").node

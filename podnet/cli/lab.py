@@ -50,7 +50,9 @@ def up(filename: FileOpt = [], name: NameOpt = "",  # noqa: B006
         raise UsageError("lab up needs --name")
     cluster = load_cluster(filename, nodes)
     apply, _, plan_mod, _ = _lab_modules()
-    plan = plan_mod.build_plan(cluster, name, cni or cluster.net.cni, proxy or "iptables")
+    plan = plan_mod.build_plan(cluster, name, cni or cluster.net.cni, proxy)
+    for note in plan.notes:
+        sys.stderr.write(f"note: {note}\n")
     if dry_run:
         sys.stdout.write(plan.text())
         return
@@ -111,8 +113,10 @@ def probe_cmd(name: NameOpt = "",
                     mismatches.append({"from": keys[t.src], "to": keys[t.dst], "port": k,
                                        "predicted": bool(want[t.src, t.dst]), "observed": ok})
         observed[k] = m
-    services = _probe_services(cluster, pods, places, timeout)
-    mismatches += [{"from": s["from"], "to": s["service"], "port": s["port"],
+    lab = led.read_state("lab.json")
+    services = _probe_services(cluster, pods, places, timeout, name, lab.get("proxy", "iptables"),
+                               lab.get("external_ip", ""))
+    mismatches += [{"from": s["from"], "to": f"{s['service']} at {s['to']}", "port": s["port"],
                     "predicted": s["predicted"], "observed": s["observed"]}
                    for s in services if not s["agrees"]]
     data = {"pods": keys, "ports": list(observed), "matrix": observed, "services": services,
@@ -134,40 +138,46 @@ def probe_cmd(name: NameOpt = "",
         raise typer.Exit(1)
 
 
-def _probe_services(cluster: Any, pods: list[Any], places: dict[str, Any],
-                    timeout: float) -> list[dict[str, Any]]:
-    """Every pod to every Service cluster IP once: which endpoint answered, and whether the
-    analyzer allows that (the DNAT happens before NetworkPolicy, which judges the endpoint)."""
+def _probe_services(cluster: Any, pods: list[Any], places: dict[str, Any], timeout: float,
+                    lab: str, mode: str, external_ip: str) -> list[dict[str, Any]]:
+    """Every pod to every Service cluster IP, and the outside (the ``external`` namespace) to
+    every NodePort on every node and every LoadBalancer/external IP: which endpoint answered,
+    against what kube-proxy's rules for the receiving node and NetworkPolicy predict."""
+    from podnet.lab.plan import external_addresses
     from podnet.lab.probe import ServiceTarget, probe_services
+    from podnet.names import external_netns
     from podnet.policy.verdict import Evaluator
     from podnet.services import resolve
+    from podnet.services.reach import expect
+    from podnet.services.render import render_for_node
 
-    plans = [p for p in resolve(cluster) if p.protocol in ("TCP", "UDP")]
+    plans = tuple(p for p in resolve(cluster) if p.protocol in ("TCP", "UDP"))
     ev = Evaluator(cluster, compile_policies(cluster.policies))
+    rules = {n.name: render_for_node(mode, cluster, n.name, plans) for n in cluster.nodes}
     groups: dict[str, list[Any]] = {}
+    where: dict[Any, tuple[Any, str]] = {}  # target -> (source, node whose rules see it)
     for i, src in enumerate(pods):
         for p in plans:
-            groups.setdefault(places[src.key]["netns"], []).append(
-                ServiceTarget(i, p.key, p.cluster_ip, p.port, p.protocol))
+            t = ServiceTarget(i, p.key, p.cluster_ip, p.port, p.protocol)
+            groups.setdefault(places[src.key]["netns"], []).append(t)
+            where[t] = (src, src.node)
+    ext_ns, attract = external_netns(lab), external_addresses(cluster, plans)
+    for p in plans:
+        dests = [(n.internal_ip, p.node_port, n.name) for n in cluster.nodes if p.node_port]
+        dests += [(ip, p.port, attract[ip]) for ip in (*p.load_balancer_ips, *p.external_ips)
+                  if ip in attract]
+        for ip, port, node in dests:
+            t = ServiceTarget(-1, p.key, ip, port, p.protocol)
+            groups.setdefault(ext_ns, []).append(t)
+            where[t] = (external_ip, node)
     answers = probe_services(groups, timeout=timeout)
-    by_key = {p.key: p for p in plans}
     out = []
-    for t, answer in sorted(answers.items(), key=lambda kv: (kv[0].src, kv[0].service)):
-        plan = by_key[t.service]
-        src = pods[t.src]
-        allowed = {e.pod for e in plan.endpoints if e.pod and cluster.pod(e.pod) is not None
-                   and ev.allowed(src, cluster.pod(e.pod)).allows(plan.protocol, e.port)}
-        if not plan.endpoints:
-            predicted, agrees = "rejected", answer == "rejected"
-        elif answer in ("dropped", "rejected"):
-            predicted = "allowed" if len(allowed) == len(plan.endpoints) else (
-                "denied" if not allowed else "partly allowed")
-            agrees = len(allowed) < len(plan.endpoints)
-        else:
-            predicted = "allowed" if answer in allowed else "denied"
-            agrees = answer in allowed
-        out.append({"from": src.key, "service": t.service, "port": f"{t.port}/{t.proto}",
-                    "predicted": predicted, "observed": answer, "agrees": agrees})
+    for t, answer in sorted(answers.items(), key=lambda kv: (kv[0].src, kv[0].service, kv[0].ip)):
+        src, node = where[t]
+        e = expect(cluster, ev, mode, rules[node], node, src, t.ip, t.port, t.proto)
+        out.append({"from": src.key if t.src >= 0 else f"external ({src})", "service": t.service,
+                    "to": f"{t.ip}:{t.port}", "port": f"{t.port}/{t.proto}",
+                    "predicted": e.summary(), "observed": answer, "agrees": e.agrees(answer)})
     return out
 
 

@@ -24,8 +24,10 @@ from podnet.errors import LabPrerequisiteError
 from podnet.model.cluster import Cluster
 from podnet.policy.compile import compile_policies
 from podnet.policy.nft import render_node
-from podnet.services import IptablesOptions, render_iptables, resolve
+from podnet.services import ServicePlan, resolve
 from podnet.services.iptables import render_jumps
+from podnet.services.metallb import announcer
+from podnet.services.render import render_for_node
 
 LAB_CNI_MODES = ("vxlan", "host-gw", "bgp")  # the analyzer also models ipip and wireguard
 POD_GATEWAY = "169.254.1.1"
@@ -207,16 +209,32 @@ class LabPlan:
     pods: tuple[PodPlace, ...]
     external_ip: str
     proxy: str = "iptables"
+    notes: tuple[str, ...] = ()
 
     def text(self) -> str:
         return "".join(f"{s}\n" for s in self.steps)
 
 
-LAB_PROXY_MODES = ("iptables",)
+LAB_PROXY_MODES = ("iptables", "nftables")
+
+
+def _proxy_mode(cluster: Cluster, proxy: str | None) -> tuple[str, tuple[str, ...]]:
+    if proxy is not None:
+        if proxy not in LAB_PROXY_MODES:
+            raise LabPrerequisiteError(
+                f"--proxy {proxy}: the lab loads kube-proxy's {' or '.join(LAB_PROXY_MODES)} rules "
+                "(IPVS virtual servers need CONFIG_IP_VS, which the lab does not assume; "
+                "`podnet services --render ipvs` shows them)")
+        return proxy, ()
+    configured = cluster.net.proxy_mode
+    if configured in LAB_PROXY_MODES:
+        return configured, ()
+    return "iptables", (f"the KubeProxyConfiguration says mode {configured}; the lab loads "
+                        "iptables instead (pass --proxy nftables for the other mode it builds)",)
 
 
 def build_plan(cluster: Cluster, lab: str, cni: str | None = None,
-               proxy: str = "iptables") -> LabPlan:
+               proxy: str | None = None) -> LabPlan:
     why = names.lab_name_error(lab)
     if why:
         raise LabPrerequisiteError(why)
@@ -225,10 +243,7 @@ def build_plan(cluster: Cluster, lab: str, cni: str | None = None,
         raise LabPrerequisiteError(
             f"the lab builds --cni {', '.join(LAB_CNI_MODES)} so far; {mode!r} is modelled by "
             f"the analyzer but not built by the lab (pass --cni vxlan, host-gw or bgp)")
-    if proxy not in LAB_PROXY_MODES:
-        raise LabPrerequisiteError(
-            f"the lab loads kube-proxy's {', '.join(LAB_PROXY_MODES)} rules so far; --proxy "
-            f"{proxy} is not rendered yet")
+    proxy, notes = _proxy_mode(cluster, proxy)
     underlay = ipaddress.ip_network(cluster.net.node_cidr, strict=False)
     mtu = cluster.net.underlay_mtu
     states = desired_state(cluster, mode)
@@ -293,8 +308,11 @@ def build_plan(cluster: Cluster, lab: str, cni: str | None = None,
     for node in cluster.nodes:
         ns = names.node_netns(lab, node.name)
         steps.append(LoadRules(ns, "policy", render_node(cluster, compiled, node.name)))
-        opts = IptablesOptions(node.name, cluster.net.cluster_cidr)
-        steps.append(LoadIptables(ns, render_iptables(service_plans, opts) + render_jumps()))
+        rules = render_for_node(proxy, cluster, node.name, service_plans)
+        if proxy == "nftables":
+            steps.append(LoadRules(ns, "kube-proxy nftables", rules))
+        else:
+            steps.append(LoadIptables(ns, rules + render_jumps()))
     ext_ip = str(underlay.broadcast_address - 1)
     ext = names.external_netns(lab)
     steps += [AddNetns(ext), AddVeth(fabric, names.fabric_port("external"), ext, "eth0", mtu,
@@ -303,7 +321,24 @@ def build_plan(cluster: Cluster, lab: str, cni: str | None = None,
     # The outside knows the pod networks (as a BGP-peered router would), so pods can reach
     # the upstream DNS and external clients get replies.
     steps += [AddRoute(ext, n.pod_cidr or "", "eth0", via=n.internal_ip or "") for n in cluster.nodes]
+    # LoadBalancer and external IPs are attracted by one node each, as MetalLB's layer-2 mode
+    # does by answering ARP for them there; the outside gets a host route to that node.
+    node_ip = {n.name: n.internal_ip or "" for n in cluster.nodes}
+    for ip, node in external_addresses(cluster, service_plans).items():
+        steps.append(AddRoute(ext, f"{ip}/32", "eth0", via=node_ip[node]))
     servers = [{"key": p.key, "netns": p.netns} for p in places if p.dns_server]
     steps.append(StartDns(json.dumps({"upstream_ip": ext_ip, "external_netns": ext,
                                       "servers": servers}, sort_keys=True)))
-    return LabPlan(lab, mode, tuple(steps), tuple(places), ext_ip, proxy)
+    return LabPlan(lab, mode, tuple(steps), tuple(places), ext_ip, proxy, notes)
+
+
+def external_addresses(cluster: Cluster, plans: tuple[ServicePlan, ...]) -> dict[str, str]:
+    """LoadBalancer and external IPs -> the node that attracts each (MetalLB layer 2)."""
+    nodes = [n.name for n in cluster.nodes]
+    out: dict[str, str] = {}
+    for plan in plans:
+        for ip in (*plan.load_balancer_ips, *plan.external_ips):
+            leader = announcer(plan, ip, nodes)
+            if leader is not None and ip not in out:
+                out[ip] = leader
+    return out

@@ -101,12 +101,16 @@ def test_lab_refuses_modes_it_does_not_build_yet(cni):
     assert r.returncode == 2 and "not built by the lab" in r.stderr and "Traceback" not in r.stderr
 
 
+@pytest.mark.parametrize("proxy", ["iptables", "nftables"])
 @pytest.mark.parametrize("cni", ["host-gw", "vxlan", "bgp"])
-def test_oslo_policies_enforced_for_real(lab_name, cni):
+def test_oslo_policies_enforced_for_real(lab_name, cni, proxy):
     oslo = str(ROOT / "examples" / "oslo")
-    r = podnet("lab", "up", "-f", oslo, "--name", lab_name, "--cni", cni)
+    r = podnet("lab", "up", "-f", oslo, "--name", lab_name, "--cni", cni, "--proxy", proxy)
     assert r.returncode == 0, r.stderr
     node1 = f"pn-{lab_name}-n-oslo-1"
+    nft = subprocess.run(["ip", "netns", "exec", node1, "nft", "list", "tables"], capture_output=True,
+                         text=True, check=True).stdout
+    assert ("table ip kube-proxy" in nft) == (proxy == "nftables")
     routes = subprocess.run(["ip", "netns", "exec", node1, "ip", "route"], capture_output=True,
                             text=True, check=True).stdout
     if cni == "vxlan":
@@ -138,3 +142,32 @@ def test_oslo_policies_enforced_for_real(lab_name, cni):
     assert db["observed"] == "dropped" and db["predicted"] == "denied"
     dns = svc[("production/frontend-0", "kube-system/kube-dns:dns")]
     assert dns["observed"].startswith("kube-system/coredns-")
+
+
+SERVICES = str(ROOT / "tests" / "manifests" / "lab-services")
+
+
+@pytest.mark.parametrize("proxy", ["iptables", "nftables"])
+def test_services_from_outside(lab_name, proxy):
+    """NodePorts on every node and MetalLB-style LoadBalancer IPs, probed from the external
+    namespace: Cluster policy masquerades on the way to another node (so a policy admitting
+    only the client drops it there), Local keeps the client's IP and drops at nodes without
+    an endpoint."""
+    r = podnet("lab", "up", "-f", SERVICES, "--name", lab_name, "--nodes", "2", "--proxy", proxy)
+    assert r.returncode == 0, r.stderr
+    r = podnet("lab", "probe", "--name", lab_name, "-o", "json", "--timeout", "0.5")
+    data = json.loads(r.stdout)
+    assert r.returncode == 0 and data["mismatches"] == [], data["mismatches"]
+    ext = {(s["service"], s["to"]): s["observed"] for s in data["services"]
+           if s["from"].startswith("external")}
+    cluster = load([SERVICES], nodes=2)
+    api_node = cluster.pod("shop/api-0").node
+    ip = {n.name: n.internal_ip for n in cluster.nodes}
+    other = next(n for n in ip if n != api_node)
+    assert ext[("shop/api-cluster:api", f"{ip[api_node]}:30083")] == "shop/api-0"
+    assert ext[("shop/api-cluster:api", f"{ip[other]}:30083")] == "dropped"  # masqueraded, denied
+    assert ext[("shop/api:api", f"{ip[api_node]}:30082")] == "shop/api-0"  # Local keeps the client
+    assert ext[("shop/api:api", f"{ip[other]}:30082")] == "dropped"  # no local endpoint
+    assert ext[("shop/api:api", "192.0.2.81:8080")] == "shop/api-0"
+    assert ext[("shop/web-lb:http", "192.0.2.80:80")] in ("shop/web-0", "shop/web-1")
+    assert all(ext[("shop/web:http", f"{ip[n]}:30080")].startswith("shop/web-") for n in ip)
