@@ -73,7 +73,7 @@ def probe_cmd(name: NameOpt = "",
     """Probe every pod to every pod on every port; compare with the analyzer's prediction."""
     check_format(output, ("table", "json"))
     _, ledger_mod, _, _ = _lab_modules()
-    from podnet.lab.probe import Target, probe
+    from podnet.lab.probe import Target, probe, sctp_supported
 
     if not ledger_mod.exists(name):
         raise LabPrerequisiteError(f"no lab named {name!r} is up")
@@ -81,7 +81,10 @@ def probe_cmd(name: NameOpt = "",
     cluster = _cluster_of(led.read_state("lab.json"))
     places = {p["key"]: p for p in led.read_state("pods.json")}
     port_list = parse_ports(ports, cluster)
-    probed = [(p, proto) for p, proto in port_list if proto != "SCTP"]
+    sctp = sctp_supported()
+    probed = [(p, proto) for p, proto in port_list if proto != "SCTP" or sctp]
+    skipped = [f"{p}/{proto}: this kernel has no SCTP" for p, proto in port_list
+               if proto == "SCTP" and not sctp]
     # hostNetwork pods live in their node's namespace; traffic between a node and its own pods
     # is always allowed and never crosses the forward hook, so they are not probed here.
     pods = [p for p in cluster.pods if not p.host_network]
@@ -120,7 +123,7 @@ def probe_cmd(name: NameOpt = "",
                     "predicted": s["predicted"], "observed": s["observed"]}
                    for s in services if not s["agrees"]]
     data = {"pods": keys, "ports": list(observed), "matrix": observed, "services": services,
-            "mismatches": mismatches, "probes": len(results) + len(services),
+            "mismatches": mismatches, "skipped": skipped, "probes": len(results) + len(services),
             "seconds": round(time.monotonic() - start, 2)}
     if output == "json":
         emit_json(data)
@@ -129,6 +132,8 @@ def probe_cmd(name: NameOpt = "",
         served = sum(1 for s in services if s["observed"] not in ("dropped", "rejected"))
         c.print(f"{data['probes']} probes ({len(services)} to Service IPs, {served} answered) in "
                 f"{data['seconds']:.2f} s; {len(mismatches)} mismatches")
+        for why in skipped:
+            c.print(f"  not probed: {why}")
         for mm in mismatches:
             pred, obs = mm["predicted"], mm["observed"]
             if isinstance(pred, bool):
@@ -144,14 +149,15 @@ def _probe_services(cluster: Any, pods: list[Any], places: dict[str, Any], timeo
     every NodePort on every node and every LoadBalancer/external IP: which endpoint answered,
     against what kube-proxy's rules for the receiving node and NetworkPolicy predict."""
     from podnet.lab.plan import external_addresses
-    from podnet.lab.probe import ServiceTarget, probe_services
+    from podnet.lab.probe import ServiceTarget, probe_services, sctp_supported
     from podnet.names import external_netns
     from podnet.policy.verdict import Evaluator
     from podnet.services import resolve
     from podnet.services.reach import expect
     from podnet.services.render import render_for_node
 
-    plans = tuple(p for p in resolve(cluster) if p.protocol in ("TCP", "UDP"))
+    protos = ("TCP", "UDP", "SCTP") if sctp_supported() else ("TCP", "UDP")
+    plans = tuple(p for p in resolve(cluster) if p.protocol in protos)
     ev = Evaluator(cluster, compile_policies(cluster.policies))
     rules = {n.name: render_for_node(mode, cluster, n.name, plans) for n in cluster.nodes}
     groups: dict[str, list[Any]] = {}

@@ -78,6 +78,21 @@ async def _udp(sock: socket.socket, ip: str, port: int, timeout: float) -> bool:
         sock.close()
 
 
+def sctp_supported() -> bool:
+    """Whether this kernel speaks SCTP (a module many hosts and CI kernels leave out)."""
+    try:
+        socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_SCTP).close()
+        return True
+    except OSError:
+        return False
+
+
+def stream_socket(proto: str) -> socket.socket:
+    """TCP, or SCTP as a one-to-one stream socket (connect/accept like TCP)."""
+    return socket.socket(socket.AF_INET, socket.SOCK_STREAM,
+                         socket.IPPROTO_SCTP if proto == "SCTP" else 0)
+
+
 def _raise_fd_limit() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < hard:
@@ -89,8 +104,8 @@ def _sockets(netns: str, protos: list[str]) -> list[socket.socket]:
     socks = []
     with inside(netns):
         for proto in protos:
-            s = socket.socket(socket.AF_INET,
-                              socket.SOCK_STREAM if proto == "TCP" else socket.SOCK_DGRAM)
+            s = (socket.socket(socket.AF_INET, socket.SOCK_DGRAM) if proto == "UDP"
+                 else stream_socket(proto))
             s.setblocking(False)
             socks.append(s)
     return socks
@@ -103,7 +118,7 @@ async def _run(groups: dict[str, list[Target]], timeout: float, parallel: int) -
     async def one_source(netns: str, targets: list[Target]) -> None:
         async with sem:
             socks = _sockets(netns, [t.proto for t in targets])
-            coros = [(_tcp if t.proto == "TCP" else _udp)(s, t.ip, t.port, timeout)
+            coros = [(_udp if t.proto == "UDP" else _tcp)(s, t.ip, t.port, timeout)
                      for s, t in zip(socks, targets, strict=True)]
             for t, ok in zip(targets, await asyncio.gather(*coros), strict=True):
                 results[t] = ok
@@ -131,7 +146,7 @@ async def _ask(sock: socket.socket, t: ServiceTarget, timeout: float) -> str:
     """'<ns/pod>' that answered, 'rejected', or 'dropped'."""
     loop = asyncio.get_running_loop()
     try:
-        if t.proto == "TCP":
+        if t.proto != "UDP":
             await asyncio.wait_for(loop.sock_connect(sock, (t.ip, t.port)), timeout)
             data = await asyncio.wait_for(loop.sock_recv(sock, 256), timeout)
         else:

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from podnet.lab.nsenter import inside
+from podnet.lab.probe import sctp_supported, stream_socket
 
 
 class _Udp(asyncio.DatagramProtocol):
@@ -33,14 +34,15 @@ class _Udp(asyncio.DatagramProtocol):
 
 def _open(pods: list[dict]) -> list[tuple[socket.socket, str, bytes]]:
     socks = []
+    sctp = sctp_supported()
     for p in pods:
         reply = (p["key"] + "\n").encode()
         with inside(p["netns"]):
             for port, proto in p["ports"]:
-                kind = socket.SOCK_STREAM if proto == "TCP" else socket.SOCK_DGRAM
-                if proto == "SCTP":
-                    continue  # SCTP needs the kernel module; probes skip it too
-                s = socket.socket(socket.AF_INET, kind)
+                if proto == "SCTP" and not sctp:
+                    continue  # no SCTP in this kernel; the probe says it skipped those ports
+                s = (socket.socket(socket.AF_INET, socket.SOCK_DGRAM) if proto == "UDP"
+                     else stream_socket(proto))
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 try:
                     s.bind(("0.0.0.0", port))
@@ -49,7 +51,7 @@ def _open(pods: list[dict]) -> list[tuple[socket.socket, str, bytes]]:
                     if e.errno == errno.EADDRINUSE:  # two hostNetwork pods on one node
                         continue
                     raise
-                if proto == "TCP":
+                if proto != "UDP":
                     s.listen(512)
                 s.setblocking(False)
                 socks.append((s, proto, reply))
@@ -69,7 +71,7 @@ async def _serve(socks: list[tuple[socket.socket, str, bytes]], ready: Path) -> 
         return handle
 
     for s, proto, reply in socks:
-        if proto == "TCP":
+        if proto != "UDP":
             await asyncio.start_server(handler(reply), sock=s)
         else:
             await loop.create_datagram_endpoint(lambda r=reply: _Udp(r), sock=s)
