@@ -166,3 +166,44 @@ def test_cli_json_contract():
     assert "fewer than ndots:2" in data["notes"][0]
     r = podnet("dns", "-f", OSLO, "--pod", "production/nope", "x")
     assert r.returncode == 2 and "production/nope" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_service_selection_is_one_rule_for_endpoints_and_dns():
+    """The EndpointSlice controller's choice, shared by kube-proxy's plans and the DNS zone:
+    hostNetwork pods are endpoints at their node's IP, not-ready ones are not (unless the
+    Service publishes them), and an empty selector selects nothing."""
+    from podnet.services import resolve
+    c = cluster_of("""
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: agent, namespace: x, labels: {app: a}}
+    spec: {hostNetwork: true, nodeName: node-1, containers: [{name: c, ports: [{containerPort: 9100}]}]}
+    ---
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: web, namespace: x, labels: {app: a}}
+    spec: {containers: [{name: c, ports: [{containerPort: 9100}]}]}
+    status: {conditions: [{type: Ready, status: "False"}]}
+    ---
+    apiVersion: v1
+    kind: Service
+    metadata: {name: agents, namespace: x}
+    spec: {selector: {app: a}, ports: [{port: 9100}]}
+    ---
+    apiVersion: v1
+    kind: Service
+    metadata: {name: agents-hl, namespace: x}
+    spec: {clusterIP: None, selector: {app: a}, ports: [{port: 9100}]}
+    ---
+    apiVersion: v1
+    kind: Service
+    metadata: {name: manual, namespace: x}
+    spec: {selector: {}, ports: [{port: 80}]}
+    """)
+    agent, web = c.pod("x/agent"), c.pod("x/web")
+    assert agent.ip == c.node(agent.node).internal_ip and not web.ready
+    plans = {p.name: p for p in resolve(c)}
+    assert [e.ip for e in plans["agents"].endpoints] == [agent.ip]
+    assert plans["manual"].endpoints == ()
+    zone = build_zone(c)
+    assert [r.value for r in answer(zone, "agents-hl.x.svc.cluster.local.", "A").records] == [agent.ip]

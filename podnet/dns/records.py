@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from podnet.model.cluster import Cluster
-from podnet.model.objects import Pod, Service
 
 SCHEMA_VERSION = "1.0.1"
 TTL = 30  # kubeadm's Corefile sets ttl 30
@@ -48,15 +47,6 @@ def dashed(ip: str) -> str:
     return ip.replace(".", "-")
 
 
-def _selected(cluster: Cluster, svc: Service) -> list[Pod]:
-    sel = dict(svc.selector or {})
-    if not sel:
-        return []
-    return [p for p in cluster.pods if p.namespace == svc.namespace and p.ip and not p.host_network
-            and (p.ready or svc.publish_not_ready)
-            and all(p.labels.get(k) == v for k, v in sel.items())]
-
-
 def build_zone(cluster: Cluster) -> Zone:
     domain = cluster.net.dns_domain.strip(".").lower()
     recs: dict[str, list[Record]] = defaultdict(list)
@@ -79,7 +69,7 @@ def build_zone(cluster: Cluster) -> Zone:
             for p in named:
                 add(f"_{p.name}._{p.protocol.lower()}.{base}", "SRV", f"0 100 {p.port} {base}")
             continue
-        for pod in sorted(_selected(cluster, svc), key=lambda p: p.ip):
+        for pod in sorted(cluster.service_pods(svc), key=lambda p: p.ip):
             host = pod.hostname if pod.hostname and pod.subdomain == svc.name else dashed(pod.ip)
             fqdn = f"{host}.{base}"
             add(base, "A", pod.ip)

@@ -59,6 +59,13 @@ class Cluster:
                 return p
         return None
 
+    def service_pods(self, svc: Service) -> list[Pod]:
+        """The pods the EndpointSlice controller lists for a Service: selected, addressed, and
+        ready unless it publishes not-ready addresses. hostNetwork pods are listed too, at
+        their node's IP, as the controller lists them."""
+        return [p for p in self.pods if p.ip and (p.ready or svc.publish_not_ready)
+                and svc.selects(p)]
+
     def node(self, name: str) -> Node | None:
         for n in self.nodes:
             if n.name == name:

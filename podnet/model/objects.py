@@ -125,6 +125,13 @@ class Service:
     def headless(self) -> bool:
         return self.cluster_ip == "None"
 
+    def selects(self, pod: Pod) -> bool:
+        """Whether the selector picks this pod; an absent or empty selector picks none (the
+        Service's endpoints are then given by hand), unlike a NetworkPolicy's."""
+        sel = self.selector
+        return (bool(sel) and pod.namespace == self.namespace
+                and all(pod.labels.get(k) == v for k, v in (sel or {}).items()))
+
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:

@@ -154,9 +154,8 @@ def ingress_lines(cluster: Cluster, evaluator: Evaluator) -> list[str]:
         svc = services.get((ns, name))
         if svc is None or svc.selector is None:
             continue
-        sel = dict(svc.selector)
         for wname, pod in reps.items():
-            if pod.namespace != ns or not sel or not all(pod.labels.get(k) == v for k, v in sel.items()):
+            if not svc.selects(pod):
                 continue
             if port_name.startswith("#target:"):  # a Route naming the pods' port by number
                 ports = ConnSet.port("TCP", int(port_name.split(":")[1]))

@@ -79,17 +79,8 @@ def _target(sp: ServicePort, pod: Pod) -> int | None:
 
 
 def _selector_endpoints(cluster: Cluster, svc: Service, sp: ServicePort) -> list[EndpointPlan]:
-    sel = dict(svc.selector or {})
-    if not sel:  # an empty selector selects nothing for Services (unlike NetworkPolicy)
-        return []
     out = []
-    for pod in cluster.pods:
-        if pod.namespace != svc.namespace or not pod.ip:
-            continue
-        if any(pod.labels.get(k) != v for k, v in sel.items()):
-            continue
-        if not (pod.ready or svc.publish_not_ready):
-            continue
+    for pod in cluster.service_pods(svc):
         port = _target(sp, pod)
         if port is not None:  # a pod without the named port is not an endpoint of this port
             out.append(EndpointPlan(pod.ip, port, pod.node, True, pod.key))
