@@ -11,7 +11,7 @@ destinations), each range printed on its own line. Lines are sorted.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from types import MappingProxyType
 
 from podnet.errors import SourceRef
@@ -20,7 +20,7 @@ from podnet.model.objects import Pod, Service
 from podnet.policy.compile import Compiled
 from podnet.policy.connset import NONE, ConnSet
 from podnet.policy.matcher import IPPeer, Target
-from podnet.policy.verdict import Evaluator, block_contains
+from podnet.policy.verdict import Endpoint, Evaluator, block_contains
 
 V4_END = 2**32 - 1
 
@@ -77,28 +77,29 @@ def range_name(lo: int, hi: int) -> str:
     return f"{ipaddress.IPv4Address(lo)}-{ipaddress.IPv4Address(hi)}[External]"
 
 
-def connlist(cluster: Cluster, evaluator: Evaluator, compiled: Compiled) -> list[str]:
-    reps = representatives(cluster)
-    lines = []
+def _pairs(reps: dict[str, Pod], compiled: Compiled) -> Iterator[tuple[str, Endpoint, str, Endpoint]]:
+    """Every (source name, source, destination name, destination) connlist reports on: workload
+    pairs, then each external range that some rule tells apart, toward and from each workload."""
     for src_name, src in reps.items():
         for dst_name, dst in reps.items():
-            if src_name == dst_name:
-                continue
-            allowed = evaluator.allowed(src, dst)
-            if not allowed.is_empty():
-                lines.append(f"{src_name} => {dst_name} : {allowed}")
+            if src_name != dst_name:
+                yield src_name, src, dst_name, dst
     for lo, hi in ranges(compiled.ingress):
-        ip = str(ipaddress.IPv4Address(lo))
+        ip, ext = str(ipaddress.IPv4Address(lo)), range_name(lo, hi)
         for name, pod in reps.items():
-            allowed = evaluator.allowed(ip, pod)
-            if not allowed.is_empty():
-                lines.append(f"{range_name(lo, hi)} => {name} : {allowed}")
+            yield ext, ip, name, pod
     for lo, hi in ranges(compiled.egress):
-        ip = str(ipaddress.IPv4Address(lo))
+        ip, ext = str(ipaddress.IPv4Address(lo)), range_name(lo, hi)
         for name, pod in reps.items():
-            allowed = evaluator.allowed(pod, ip)
-            if not allowed.is_empty():
-                lines.append(f"{name} => {range_name(lo, hi)} : {allowed}")
+            yield name, pod, ext, ip
+
+
+def connlist(cluster: Cluster, evaluator: Evaluator, compiled: Compiled) -> list[str]:
+    lines = []
+    for src_name, src, dst_name, dst in _pairs(representatives(cluster), compiled):
+        allowed = evaluator.allowed(src, dst)
+        if not allowed.is_empty():
+            lines.append(f"{src_name} => {dst_name} : {allowed}")
     return sorted(lines + ingress_lines(cluster, evaluator))
 
 

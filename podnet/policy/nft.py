@@ -24,7 +24,7 @@ from podnet import names
 from podnet.model.cluster import Cluster
 from podnet.model.objects import Pod, PolicyPort
 from podnet.policy.compile import Compiled
-from podnet.policy.matcher import AllPeers, IPPeer, PeerMatcher, Rule, Target
+from podnet.policy.matcher import AllPeers, IPPeer, Origin, PeerMatcher, Rule, Target
 from podnet.policy.verdict import peer_matches, target_selects
 
 TABLE = "podnet-policy"
@@ -67,22 +67,31 @@ class _Renderer:
             m += f" ip {field} != {_set(pm.block.excepts)}"
         return m
 
+    def _peer(self, pm: PeerMatcher, field: str) -> str | None:
+        """The address match of one peer on ``saddr`` or ``daddr``: '' for any address, None
+        when it selects no pod at all."""
+        if isinstance(pm, IPPeer):
+            return self._block(pm, field)
+        ips = self._peer_ips(pm)
+        if ips is None:
+            return ""
+        return f"ip {field} {_set(ips)}" if ips else None
+
+    @staticmethod
+    def _accept(origin: Origin, *matches: str) -> str:
+        match = " ".join(m for m in matches if m)
+        return f'{match + " " if match else ""}return comment "{origin}"'
+
     def _ingress_rule(self, rule: Rule, pod: Pod) -> list[str]:
         lines = []
         for pm in rule.peers:
-            if isinstance(pm, IPPeer):
-                if ":" in pm.block.cidr:
-                    continue
-                peer = self._block(pm, "saddr")
-            else:
-                ips = self._peer_ips(pm)
-                if ips is not None and not ips:
-                    lines.append(f"# {pm.origin}: selects no pod")
-                    continue
-                peer = "" if ips is None else f"ip saddr {_set(ips)}"
-            for ports in self._ports(rule.ports, pod):
-                match = " ".join(x for x in (peer, ports) if x)
-                lines.append(f'{match + " " if match else ""}return comment "{pm.origin}"')
+            if isinstance(pm, IPPeer) and ":" in pm.block.cidr:
+                continue
+            peer = self._peer(pm, "saddr")
+            if peer is None:
+                lines.append(f"# {pm.origin}: selects no pod")
+                continue
+            lines += [self._accept(pm.origin, peer, ports) for ports in self._ports(rule.ports, pod)]
         return lines
 
     def _ports(self, ports: tuple[PolicyPort, ...], dst: Pod) -> list[str]:
@@ -103,17 +112,12 @@ class _Renderer:
             if isinstance(pm, IPPeer) and ":" in pm.block.cidr:
                 continue
             if not named:
-                if isinstance(pm, IPPeer):
-                    peer = self._block(pm, "daddr")
-                else:
-                    ips = self._peer_ips(pm)
-                    if ips is not None and not ips:
-                        lines.append(f"# {pm.origin}: selects no pod")
-                        continue
-                    peer = "" if ips is None else f"ip daddr {_set(ips)}"
-                for p in rule.ports or (None,):
-                    m = " ".join(x for x in (peer, _port_match(p, None) if p else "") if x)
-                    lines.append(f'{m + " " if m else ""}return comment "{pm.origin}"')
+                peer = self._peer(pm, "daddr")
+                if peer is None:
+                    lines.append(f"# {pm.origin}: selects no pod")
+                    continue
+                lines += [self._accept(pm.origin, peer, _port_match(p, None) if p else "")
+                          for p in rule.ports or (None,)]
                 continue
             # Named ports: the number depends on the destination pod, so group destinations.
             by_match: dict[str, list[str]] = defaultdict(list)
@@ -126,7 +130,7 @@ class _Renderer:
                         continue
                     by_match[_port_match(p, number)].append(dst.ip)
             for ports, ips in sorted(by_match.items()):
-                lines.append(f'ip daddr {_set(ips)} {ports} return comment "{pm.origin}"')
+                lines.append(self._accept(pm.origin, f"ip daddr {_set(ips)}", ports))
             if not by_match:
                 lines.append(f"# {pm.origin}: no destination pod has these named ports")
         return lines
