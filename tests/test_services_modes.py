@@ -156,3 +156,35 @@ def test_services_cli_renders_every_mode():
     assert bad.returncode == 2 and "choose one of iptables, nftables, ipvs" in bad.stderr
     data = json.loads(run("-o", "json").stdout)
     assert data["node"] == "oslo-1"
+
+
+@pytest.mark.parametrize("mode", ["iptables", "nftables"])
+def test_probe_prediction_judges_policy_where_the_forward_hook_does(mode):
+    """A pod whose egress admits only the web pods: a NodePort on its own node is DNATed before
+    its egress check (allowed), one on another node leaves as addressed (denied by egress); an
+    endpoint behind a masquerade to another node sees the receiving node's IP (denied by an
+    ingress policy that admits only the outside client)."""
+    from podnet.policy import compile_policies
+    from podnet.policy.verdict import Evaluator
+    from podnet.services.reach import expect
+
+    cluster = load([str(ROOT / "tests" / "manifests" / "lab-services")], nodes=2)
+    plans = resolve(cluster)
+    ev = Evaluator(cluster, compile_policies(cluster.policies))
+    client, web = cluster.pod("shop/client-0"), cluster.pod("shop/web-0")
+    ip = {n.name: n.internal_ip for n in cluster.nodes}
+    own, far = client.node, next(n for n in ip if n != client.node)
+
+    def at(node, src, dst, port):
+        return expect(cluster, ev, mode, render_for_node(mode, cluster, node, plans), node, src,
+                      dst, port, "TCP")
+
+    assert at(own, client, ip[own], 30080).summary() == "allowed"
+    assert at(far, client, ip[far], 30080).summary() == "denied"
+    assert at(own, client, "192.0.2.80", 80).summary() == "allowed"
+    api_node = cluster.pod("shop/api-0").node
+    other = next(n for n in ip if n != api_node)
+    # web has no egress policy; api admits only 10.0.0.254, and 30083 masquerades on the way
+    assert at(other, web, ip[other], 30083).summary() == "denied"
+    assert at(other, "10.0.0.254", ip[other], 30083).summary() == "denied"
+    assert at(api_node, "10.0.0.254", ip[api_node], 30083).summary() == "allowed"

@@ -145,9 +145,10 @@ def probe_cmd(name: NameOpt = "",
 
 def _probe_services(cluster: Any, pods: list[Any], places: dict[str, Any], timeout: float,
                     lab: str, mode: str, external_ip: str) -> list[dict[str, Any]]:
-    """Every pod to every Service cluster IP, and the outside (the ``external`` namespace) to
-    every NodePort on every node and every LoadBalancer/external IP: which endpoint answered,
-    against what kube-proxy's rules for the receiving node and NetworkPolicy predict."""
+    """Every pod, and the outside (the ``external`` namespace), to every Service address: cluster
+    IPs (pods only), every NodePort on every node, LoadBalancer and external IPs. Which endpoint
+    answered, against what kube-proxy's rules for the node that translates the packet and
+    NetworkPolicy predict."""
     from podnet.lab.plan import external_addresses
     from podnet.lab.probe import ServiceTarget, probe_services, sctp_supported
     from podnet.names import external_netns
@@ -164,9 +165,15 @@ def _probe_services(cluster: Any, pods: list[Any], places: dict[str, Any], timeo
     where: dict[Any, tuple[Any, str]] = {}  # target -> (source, node whose rules see it)
     for i, src in enumerate(pods):
         for p in plans:
-            t = ServiceTarget(i, p.key, p.cluster_ip, p.port, p.protocol)
-            groups.setdefault(places[src.key]["netns"], []).append(t)
-            where[t] = (src, src.node)
+            # the cluster IP, LoadBalancer and external IPs are translated by the pod's own node;
+            # a NodePort by the node addressed
+            dests = [(ip, p.port, src.node)
+                     for ip in (p.cluster_ip, *p.load_balancer_ips, *p.external_ips)]
+            dests += [(n.internal_ip, p.node_port, n.name) for n in cluster.nodes if p.node_port]
+            for ip, port, node in dests:
+                t = ServiceTarget(i, p.key, ip, port, p.protocol)
+                groups.setdefault(places[src.key]["netns"], []).append(t)
+                where[t] = (src, node)
     ext_ns, attract = external_netns(lab), external_addresses(cluster, plans)
     for p in plans:
         dests = [(n.internal_ip, p.node_port, n.name) for n in cluster.nodes if p.node_port]

@@ -1,9 +1,14 @@
 """Where a connection to a Service address ends up, with NetworkPolicy applied: what a probe
 of that address should observe. kube-proxy's rules for the receiving node are rendered and
 walked (so the prediction is per proxy mode), then each endpoint the walk may DNAT to is
-judged by policy for the source that endpoint's node sees: the pod itself, or for traffic
-from outside the cluster the client's IP, unless it was masqueraded on its way to another
-node (SNAT happens after the forward hook, so a same-node endpoint still sees the client).
+judged by policy where the lab's (and Calico's) forward hook judges it:
+
+- a pod's egress policy sees the packet after its own node's DNAT: the endpoint when its own
+  node translated it (ClusterIPs, LoadBalancer and external IPs, a NodePort on its own node),
+  the other node's address when it sent it to another node's NodePort;
+- the endpoint's ingress policy sees the source, unless the packet was masqueraded on its
+  way to another node (SNAT happens after the forward hook, so an endpoint on the receiving
+  node still sees the real source): then it sees the receiving node's IP.
 """
 
 from __future__ import annotations
@@ -45,14 +50,21 @@ def expect(cluster: Cluster, ev: Evaluator, mode: str, rules: str, node: str, sr
     node_ip = (n.internal_ip or "") if n else ""
     src_ip = src.ip if isinstance(src, Pod) else src
     out = trace_rules(mode, rules, src_ip, dst, port, proto, (node_ip,))
+    # sent to another node's address, the packet leaves its own node as addressed
+    leaves = isinstance(src, Pod) and src.node != node
+    egress_ok = not leaves or ev.verdict(src, dst).egress.allowed.allows(proto, port)
     allowed: dict[str, bool] = {}
     for address, _p in out.endpoints:
         ip, _, ep_port = address.rpartition(":")
         pod = cluster.pod_by_ip(ip)
         if pod is None:
             continue
-        seen: Pod | str = src
-        if not isinstance(src, Pod) and out.masquerade and pod.node != node:
-            seen = node_ip
-        allowed[pod.key] = ev.allowed(seen, pod).allows(proto, int(ep_port))
+        seen: Pod | str = node_ip if out.masquerade and pod.node != node else src
+        if seen is src and not leaves:
+            ok = ev.allowed(src, pod).allows(proto, int(ep_port))
+        else:
+            ok = ev.verdict(seen, pod).ingress.allowed.allows(proto, int(ep_port))
+            if isinstance(src, Pod) and not leaves:
+                ok = ok and ev.verdict(src, pod).egress.allowed.allows(proto, int(ep_port))
+        allowed[pod.key] = ok and egress_ok
     return Expected(out.verdict, allowed)

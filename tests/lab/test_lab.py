@@ -171,3 +171,12 @@ def test_services_from_outside(lab_name, proxy):
     assert ext[("shop/api:api", "192.0.2.81:8080")] == "shop/api-0"
     assert ext[("shop/web-lb:http", "192.0.2.80:80")] in ("shop/web-0", "shop/web-1")
     assert all(ext[("shop/web:http", f"{ip[n]}:30080")].startswith("shop/web-") for n in ip)
+    # from a pod whose egress admits only the web pods: its own node's NodePort and the LB IP
+    # are translated before the egress check; another node's NodePort is not
+    seen = {(s["service"], s["to"]): s["observed"] for s in data["services"]
+            if s["from"] == "shop/client-0"}
+    own = cluster.pod("shop/client-0").node
+    far = next(n for n in ip if n != own)
+    assert seen[("shop/web:http", f"{ip[own]}:30080")].startswith("shop/web-")
+    assert seen[("shop/web:http", f"{ip[far]}:30080")] == "dropped"
+    assert seen[("shop/web-lb:http", "192.0.2.80:80")].startswith("shop/web-")
