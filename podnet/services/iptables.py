@@ -17,6 +17,7 @@ import functools
 from dataclasses import dataclass
 
 from podnet import names
+from podnet.gcpause import gc_paused
 from podnet.services.categorize import allowed_sources, view
 from podnet.services.resolve import ServicePlan
 
@@ -189,6 +190,7 @@ def _service(t: _Tables, plan: ServicePlan, opts: IptablesOptions) -> None:
     _sep_chains(t, plan, seps)
 
 
+@gc_paused
 def render_iptables(plans: tuple[ServicePlan, ...], opts: IptablesOptions) -> str:
     """The full restore payload (``*filter`` then ``*nat``) for one node."""
     t = _Tables()

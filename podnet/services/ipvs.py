@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from podnet.gcpause import gc_paused
 from podnet.services.categorize import allowed_sources
 from podnet.services.iptables import MASQ_MARK, ipt_comment
 from podnet.services.resolve import EndpointPlan, ServicePlan
@@ -224,6 +225,7 @@ def _iptables(s: _State) -> str:
                       "*nat", *(f":{c} - [0:0]" for c in NAT_CHAINS), *nat, "COMMIT"]) + "\n"
 
 
+@gc_paused
 def render_ipvs(plans: tuple[ServicePlan, ...], opts: IpvsOptions) -> IpvsRuleset:
     s = _State(opts)
     for plan in plans:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from podnet import names
+from podnet.gcpause import gc_paused
 from podnet.services.categorize import NodeView, allowed_sources, view
 from podnet.services.resolve import EndpointPlan, ServicePlan
 
@@ -206,6 +207,7 @@ def _dispatch(out: list[str], plan: ServicePlan, chain: str, targets: list[str])
     out.append(f"add rule {TABLE} {chain} numgen random mod {len(targets)} vmap {{ {vmap} }}")
 
 
+@gc_paused
 def render_nftables(plans: tuple[ServicePlan, ...], opts: NftablesOptions) -> str:
     out = base_ruleset(opts)
     for plan in plans:
