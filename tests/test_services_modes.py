@@ -188,3 +188,19 @@ def test_probe_prediction_judges_policy_where_the_forward_hook_does(mode):
     assert at(other, web, ip[other], 30083).summary() == "denied"
     assert at(other, "10.0.0.254", ip[other], 30083).summary() == "denied"
     assert at(api_node, "10.0.0.254", ip[api_node], 30083).summary() == "allowed"
+
+
+def test_renderers_leave_the_garbage_collector_as_they_found_it():
+    import gc
+
+    plans = resolve(load([str(EDGE)]))
+    seen = []
+    for enabled in (True, False):
+        (gc.enable if enabled else gc.disable)()
+        try:
+            for mode in PROXY_MODES:
+                render_for_node(mode, load([str(EDGE)]), "node-a", plans)
+                seen.append(gc.isenabled())
+        finally:
+            gc.enable()
+    assert seen == [True] * len(PROXY_MODES) + [False] * len(PROXY_MODES)
