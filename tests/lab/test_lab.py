@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -180,3 +181,47 @@ def test_services_from_outside(lab_name, proxy):
     assert seen[("shop/web:http", f"{ip[own]}:30080")].startswith("shop/web-")
     assert seen[("shop/web:http", f"{ip[far]}:30080")] == "dropped"
     assert seen[("shop/web-lb:http", "192.0.2.80:80")].startswith("shop/web-")
+
+
+def test_a_zombie_daemon_counts_as_stopped():
+    """`lab down` stops waiting once a daemon has exited, without waiting for init to reap it."""
+    from podnet.lab.teardown import _gone
+
+    proc = subprocess.Popen(["sleep", "30"])
+    try:
+        assert not _gone(proc.pid)
+        proc.terminate()
+        deadline = time.monotonic() + 5
+        while not _gone(proc.pid):  # exited but not yet reaped: a zombie
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        assert os.path.exists(f"/proc/{proc.pid}")
+    finally:
+        proc.kill()
+        proc.wait()
+    assert _gone(proc.pid)
+
+
+def test_namespaces_are_made_in_process_and_never_by_accident(lab_name):
+    from podnet.lab.netns import Kernel, remove
+
+    name = f"pn-{lab_name}-x"
+    home = os.readlink("/proc/thread-self/ns/net")
+    with Kernel() as k:
+        with pytest.raises(OSError):
+            k.ipr(name)  # a missing namespace is an error, not created on the fly
+        assert not os.path.exists(f"/run/netns/{name}")
+        host_links = subprocess.run(["ip", "-br", "link"], capture_output=True, text=True).stdout
+        try:
+            k.create(name)
+            k.add_bridge(name, "br0")
+            inside = subprocess.run(["ip", "-n", name, "-br", "link"], capture_output=True,
+                                    text=True, check=True).stdout
+            assert "br0" in inside and "lo" in inside
+            # the bridge went into the new namespace, and this thread came back home
+            assert subprocess.run(["ip", "-br", "link"], capture_output=True,
+                                  text=True).stdout == host_links
+            assert os.readlink("/proc/thread-self/ns/net") == home
+        finally:
+            remove(name)
+    assert not os.path.exists(f"/run/netns/{name}")
