@@ -8,7 +8,9 @@ judged by policy where the lab's (and Calico's) forward hook judges it:
   the other node's address when it sent it to another node's NodePort;
 - the endpoint's ingress policy sees the source, unless the packet was masqueraded on its
   way to another node (SNAT happens after the forward hook, so an endpoint on the receiving
-  node still sees the real source): then it sees the receiving node's IP.
+  node still sees the real source): then it sees the receiving node's IP;
+- a hostNetwork endpoint is its node's IP, as Kubernetes documents the most common plugin
+  behaviour: podSelectors do not pick it and no pod policy isolates it.
 """
 
 from __future__ import annotations
@@ -56,15 +58,26 @@ def expect(cluster: Cluster, ev: Evaluator, mode: str, rules: str, node: str, sr
     allowed: dict[str, bool] = {}
     for address, _p in out.endpoints:
         ip, _, ep_port = address.rpartition(":")
-        pod = cluster.pod_by_ip(ip)
+        pod = _endpoint_pod(cluster, ip, int(ep_port), proto)
         if pod is None:
             continue
+        # a hostNetwork endpoint is its node's IP to policy, as most plugins (and the lab) see it
+        target: Pod | str = ip if pod.host_network else pod
         seen: Pod | str = node_ip if out.masquerade and pod.node != node else src
         if seen is src and not leaves:
-            ok = ev.allowed(src, pod).allows(proto, int(ep_port))
+            ok = ev.allowed(src, target).allows(proto, int(ep_port))
         else:
-            ok = ev.verdict(seen, pod).ingress.allowed.allows(proto, int(ep_port))
+            ok = ev.verdict(seen, target).ingress.allowed.allows(proto, int(ep_port))
             if isinstance(src, Pod) and not leaves:
-                ok = ok and ev.verdict(src, pod).egress.allowed.allows(proto, int(ep_port))
+                ok = ok and ev.verdict(src, target).egress.allowed.allows(proto, int(ep_port))
         allowed[pod.key] = ok and egress_ok
     return Expected(out.verdict, allowed)
+
+
+def _endpoint_pod(cluster: Cluster, ip: str, port: int, proto: str) -> Pod | None:
+    pod = cluster.pod_by_ip(ip)
+    if pod is not None:
+        return pod
+    # hostNetwork pods share their node's IP: the one that declares the port
+    return next((p for p in cluster.pods if p.host_network and p.ip == ip
+                 and any(cp.port == port and cp.protocol == proto for cp in p.ports)), None)

@@ -181,6 +181,12 @@ def test_services_from_outside(lab_name, proxy):
     assert seen[("shop/web:http", f"{ip[own]}:30080")].startswith("shop/web-")
     assert seen[("shop/web:http", f"{ip[far]}:30080")] == "dropped"
     assert seen[("shop/web-lb:http", "192.0.2.80:80")].startswith("shop/web-")
+    # a hostNetwork endpoint answers from its node's namespace, at the node's IP
+    exporter = cluster.services[[s.name for s in cluster.services].index("exporter")]
+    from_web = {s["observed"] for s in data["services"] if s["from"].startswith("shop/web-")
+                and s["to"] == f"{exporter.cluster_ip}:9100"}
+    assert from_web and from_web <= {"shop/exporter-node-1", "shop/exporter-node-2"}
+    assert seen[("shop/exporter:metrics", f"{exporter.cluster_ip}:9100")] == "dropped"
 
 
 def test_a_zombie_daemon_counts_as_stopped():
