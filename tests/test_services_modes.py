@@ -188,11 +188,14 @@ def test_probe_prediction_judges_policy_where_the_forward_hook_does(mode):
     assert at(other, web, ip[other], 30083).summary() == "denied"
     assert at(other, "10.0.0.254", ip[other], 30083).summary() == "denied"
     assert at(api_node, "10.0.0.254", ip[api_node], 30083).summary() == "allowed"
-    # hostNetwork endpoints are their nodes' IPs to policy: outside the client's egress
+    # hostNetwork endpoints are their nodes' IPs to policy: outside the client's egress, except
+    # on the client's own node
     exporter = next(p for p in plans if p.key == "shop/exporter:metrics")
     assert sorted(e.ip for e in exporter.endpoints) == sorted(ip.values())
     assert at(web.node, web, exporter.cluster_ip, 9100).summary() == "allowed"
-    assert at(own, client, exporter.cluster_ip, 9100).summary() == "denied"
+    # the exporter on the client's own node is the node itself, always reachable
+    assert at(own, client, exporter.cluster_ip, 9100).allowed == {
+        f"shop/exporter-{own}": True, f"shop/exporter-{far}": False}
 
 
 def test_renderers_leave_the_garbage_collector_as_they_found_it():

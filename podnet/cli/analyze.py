@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections import Counter
 from typing import Annotated
 
@@ -59,9 +60,17 @@ def summary(cluster: Cluster) -> dict[str, object]:
             "mtu": {"podMTU": mtu.pod_mtu, "overhead": mtu.overhead,
                     "tunnelMTU": mtu.tunnel_mtu, "crossNodePathMTU": mtu.cross_node_path_mtu,
                     "problem": mtu.problem},
+            "loadBalancerPools": [{"name": lp.name, "addresses": [_span(r) for r in lp.ranges],
+                                   "autoAssign": lp.auto_assign, "source": lp.source}
+                                  for lp in cluster.lb_pools],
         },
         "warnings": list(cluster.warnings),
     }
+
+
+def _span(r: tuple[int, int]) -> str:
+    lo, hi = (str(ipaddress.IPv4Address(x)) for x in r)
+    return lo if lo == hi else f"{lo}-{hi}"
 
 
 def register(app: typer.Typer) -> None:
@@ -103,6 +112,9 @@ def register(app: typer.Typer) -> None:
         t.add_row("MTU budget", f"pod {m['podMTU']}, {cluster.net.cni} overhead {m['overhead']}, "
                                 f"cross-node path {m['crossNodePathMTU']}"
                                 + (f"  PROBLEM: {m['problem']}" if m["problem"] else ""))
+        t.add_row("MetalLB pools", "; ".join(
+            f"{lp['name']} {', '.join(lp['addresses'])} ({lp['source']})"
+            for lp in net["loadBalancerPools"]) or "none")
         ignored = data["ignoredKinds"]
         assert isinstance(ignored, dict)
         t.add_row("ignored kinds", ", ".join(f"{k} ({v})" for k, v in ignored.items()) or "none")

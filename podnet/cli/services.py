@@ -59,6 +59,7 @@ def register(app: typer.Typer) -> None:
         rows: list[dict[str, Any]] = [{"service": p.key, "type": p.type, "clusterIP": p.cluster_ip,
                  "port": f"{p.port}/{p.protocol}", "nodePort": p.node_port,
                  "externalIPs": list(p.external_ips), "loadBalancerIPs": list(p.load_balancer_ips),
+                 "loadBalancerIPSource": p.lb_origin or None,
                  "endpoints": [e.address for e in p.endpoints],
                  "localEndpoints": [e.address for e in p.local_endpoints(node_name)],
                  "affinity": p.affinity_timeout, "externalTrafficPolicy":
@@ -69,9 +70,18 @@ def register(app: typer.Typer) -> None:
             emit_json({"node": node_name, "services": rows})
             return
         t = Table(title=f"services (as kube-proxy on {node_name} sees them)")
-        for col in ("service", "type", "cluster IP", "port", "node port", "endpoints"):
+        for col in ("service", "type", "cluster IP", "port", "node port", "external address",
+                    "endpoints"):
             t.add_column(col)
         for r in rows:
+            lb = ", ".join(r["loadBalancerIPs"])
+            if r["type"] == "LoadBalancer":
+                lb = f"{lb} ({r['loadBalancerIPSource']})" if lb else "<pending>"
             t.add_row(r["service"], r["type"], r["clusterIP"], r["port"], str(r["nodePort"] or ""),
+                      ", ".join(filter(None, [lb, *r["externalIPs"]])),
                       ", ".join(r["endpoints"]) or "none (REJECT)")
         console().print(t)
+        for p in plans:
+            if p.type == "LoadBalancer" and not p.load_balancer_ips:
+                console().print(f"note: {p.key}: no load-balancer address: "
+                                f"{p.lb_origin or 'no status and no MetalLB pool in the input'}")

@@ -14,6 +14,7 @@ from types import MappingProxyType
 from podnet import names
 from podnet.errors import InputError, SourceRef
 from podnet.model import defaults, ipam, netconfig
+from podnet.model.lbpools import AddressPool, read_pools
 from podnet.model.load import RawDoc
 from podnet.model.objects import (
     EndpointGroup,
@@ -46,6 +47,7 @@ class Cluster:
     ignored: tuple[Other, ...]
     workloads: tuple[Workload, ...]
     net: netconfig.NetConfig
+    lb_pools: tuple[AddressPool, ...] = ()  # MetalLB's, sorted by name
     warnings: tuple[str, ...] = ()
     _pod_index: Mapping[str, int] = field(default_factory=dict, repr=False)
 
@@ -236,6 +238,7 @@ def build(docs: Sequence[RawDoc], *, nodes: int = DEFAULT_NODES,
         policies=tuple(sorted(policies, key=lambda p: (p.namespace, p.name))),
         ingresses=tuple(sorted(ingresses, key=lambda i: (i.namespace, i.name))),
         configs=tuple(configs), ignored=tuple(ignored), workloads=tuple(workloads), net=net,
+        lb_pools=read_pools(configs),
         warnings=tuple(warnings),
         _pod_index=MappingProxyType(index))
 

@@ -48,7 +48,7 @@ class Fields:
         value = self.data.get(key)
         if value is None:
             return []
-        if not isinstance(value, list):
+        if not isinstance(value, list | tuple):  # tuple: a frozen config object's body
             raise self.error(key, f"must be a list, found {type(value).__name__}")
         at = self.at(key)
         return [Fields(v, self.source, f"{at}[{i}]") for i, v in enumerate(value)]
@@ -57,7 +57,7 @@ class Fields:
         value = self.data.get(key)
         if value is None:
             return ()
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
             raise self.error(key, "must be a list of strings")
         return tuple(value)
 

@@ -116,6 +116,7 @@ class Service:
     health_check_node_port: int | None = None
     publish_not_ready: bool = False
     labels: Mapping[str, str] = field(default_factory=lambda: EMPTY)
+    annotations: Mapping[str, str] = field(default_factory=lambda: EMPTY)
 
     @property
     def key(self) -> str:

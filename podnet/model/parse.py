@@ -110,7 +110,7 @@ def _labels(f: Fields, key: str = "labels") -> Mapping[str, str]:
     return frozen_map(labels)
 
 
-def _selector(f: Fields | None) -> LabelSelector | None:
+def label_selector(f: Fields | None) -> LabelSelector | None:
     """A LabelSelector, or None when the field is absent (null)."""
     if f is None:
         return None
@@ -244,7 +244,7 @@ def _workload(doc: RawDoc) -> Workload:
     template = spec.sub("template")
     tmeta = template.sub("metadata")
     labels = _labels(tmeta)
-    sel = _selector(spec.opt_sub("selector"))
+    sel = label_selector(spec.opt_sub("selector"))
     if sel is not None and not sel.empty and not sel.matches(labels) and kind != "Job":
         raise spec.error("selector", "does not match the pod template's labels "
                          "(the API server rejects this)")
@@ -289,8 +289,8 @@ def _ip_block(f: Fields) -> IPBlock:
 
 
 def _peer(f: Fields) -> Peer:
-    pod_sel = _selector(f.opt_sub("podSelector"))
-    ns_sel = _selector(f.opt_sub("namespaceSelector"))
+    pod_sel = label_selector(f.opt_sub("podSelector"))
+    ns_sel = label_selector(f.opt_sub("namespaceSelector"))
     block = f.opt_sub("ipBlock")
     if block is not None and (pod_sel is not None or ns_sel is not None):
         raise f.error("ipBlock", "may not be combined with podSelector or namespaceSelector")
@@ -335,7 +335,7 @@ def _network_policy(doc: RawDoc) -> NetworkPolicy:
     spec = Fields(doc.body, src).sub("spec")
     if "podSelector" not in spec.data:
         raise spec.error("podSelector", "is required")
-    pod_sel = _selector(spec.sub("podSelector")) or LabelSelector()
+    pod_sel = label_selector(spec.sub("podSelector")) or LabelSelector()
     types = spec.str_list("policyTypes")
     for i, t in enumerate(types):
         if t not in ("Ingress", "Egress"):
@@ -376,6 +376,9 @@ def _service(doc: RawDoc) -> Service:
         why = validate.ip_error(cluster_ip)
         if why:
             raise spec.error("clusterIP", why)
+    lb_ip = spec.str("loadBalancerIP")
+    if lb_ip and validate.ip_error(lb_ip):
+        raise spec.error("loadBalancerIP", validate.ip_error(lb_ip) or "")
     sel_map = spec.str_map("selector") if spec.has("selector") else None
     affinity = spec.str("sessionAffinity", "None") or "None"
     timeout = (spec.sub("sessionAffinityConfig").sub("clientIP")
@@ -390,10 +393,11 @@ def _service(doc: RawDoc) -> Service:
         affinity_timeout=timeout or defaults.DEFAULT_AFFINITY_TIMEOUT,
         external_traffic_policy=defaults.traffic_policy(stype, spec.str("externalTrafficPolicy")),
         internal_traffic_policy=defaults.traffic_policy(stype, spec.str("internalTrafficPolicy")),
-        load_balancer_ip=spec.str("loadBalancerIP"),
+        load_balancer_ip=lb_ip,
         load_balancer_source_ranges=spec.str_list("loadBalancerSourceRanges"),
         status_lb_ips=lb_ips, health_check_node_port=spec.int("healthCheckNodePort"),
-        publish_not_ready=spec.bool("publishNotReadyAddresses"), labels=_labels(meta))
+        publish_not_ready=spec.bool("publishNotReadyAddresses"), labels=_labels(meta),
+        annotations=frozen_map(meta.str_map("annotations")))
 
 
 def _target(ref: Fields | None) -> str:

@@ -10,7 +10,8 @@ judged by policy where the lab's (and Calico's) forward hook judges it:
   way to another node (SNAT happens after the forward hook, so an endpoint on the receiving
   node still sees the real source): then it sees the receiving node's IP;
 - a hostNetwork endpoint is its node's IP, as Kubernetes documents the most common plugin
-  behaviour: podSelectors do not pick it and no pod policy isolates it.
+  behaviour: podSelectors do not pick it and no pod policy isolates it; on the client pod's
+  own node it is the node itself, which a pod may always reach (policy/nft.py).
 """
 
 from __future__ import annotations
@@ -64,7 +65,9 @@ def expect(cluster: Cluster, ev: Evaluator, mode: str, rules: str, node: str, sr
         # a hostNetwork endpoint is its node's IP to policy, as most plugins (and the lab) see it
         target: Pod | str = ip if pod.host_network else pod
         seen: Pod | str = node_ip if out.masquerade and pod.node != node else src
-        if seen is src and not leaves:
+        if pod.host_network and isinstance(src, Pod) and pod.node == src.node:
+            ok = True  # to its own node: never crosses forward, allowed as traffic to the node is
+        elif seen is src and not leaves:
             ok = ev.allowed(src, target).allows(proto, int(ep_port))
         else:
             ok = ev.verdict(seen, target).ingress.allowed.allows(proto, int(ep_port))

@@ -3,9 +3,10 @@
 This plays the role of kube-proxy's ServicePortMap + EndpointsMap + ``CategorizeEndpoints``
 (``pkg/proxy/topology.go``), with no rule text: ClusterIP, NodePort (allocated
 deterministically in 30000-32767 when absent, as the API server would have), LoadBalancer
-(ingress IPs from status), externalIPs, ExternalName and headless (no rules), targetPort by
-number or by name per endpoint pod, endpoints from the selector (ready pods) or from given
-Endpoints/EndpointSlices, ClientIP affinity, traffic policies, loadBalancerSourceRanges.
+(ingress IPs from status, else allocated from MetalLB's pools), externalIPs, ExternalName and
+headless (no rules), targetPort by number or by name per endpoint pod, endpoints from the
+selector (ready pods) or from given Endpoints/EndpointSlices, ClientIP affinity, traffic
+policies, loadBalancerSourceRanges.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from podnet import names
 from podnet.model.cluster import Cluster
 from podnet.model.objects import Pod, Service, ServicePort
+from podnet.services.metallb import allocate
 
 NODEPORT_RANGE = (30000, 32767)
 
@@ -51,6 +53,7 @@ class ServicePlan:
     internal_local: bool  # internalTrafficPolicy: Local
     health_check_node_port: int | None
     endpoints: tuple[EndpointPlan, ...]  # ready endpoints, sorted by IP then port
+    lb_origin: str = ""  # where the LoadBalancer IPs came from, or why there are none
 
     @property
     def spn(self) -> str:
@@ -120,6 +123,7 @@ def _node_port(svc: Service, sp: ServicePort, taken: set[int]) -> int:
 def resolve(cluster: Cluster) -> tuple[ServicePlan, ...]:
     """A plan per Service port that kube-proxy programs (sorted by service port name)."""
     taken = {sp.node_port for s in cluster.services for sp in s.ports if sp.node_port}
+    lbs = allocate(cluster.services, cluster.lb_pools, cluster.namespace_labels)
     plans = []
     for svc in sorted(cluster.services, key=lambda s: (s.namespace, s.name)):
         if svc.type == "ExternalName" or svc.headless or not svc.cluster_ip:
@@ -133,7 +137,8 @@ def resolve(cluster: Cluster) -> tuple[ServicePlan, ...]:
                 node_port = _node_port(svc, sp, taken)
             external_local = (svc.external_traffic_policy == "Local"
                               and (svc.type in ("NodePort", "LoadBalancer") or bool(svc.external_ips)))
-            lb_ips = svc.status_lb_ips if svc.type == "LoadBalancer" else ()
+            lb = lbs.get(svc.key)
+            lb_ips = lb.ips if lb else ()
             plans.append(ServicePlan(
                 namespace=svc.namespace, name=svc.name, port_name=sp.name, protocol=sp.protocol,
                 port=sp.port, cluster_ip=svc.cluster_ip, type=svc.type,
@@ -145,5 +150,5 @@ def resolve(cluster: Cluster) -> tuple[ServicePlan, ...]:
                 internal_local=svc.internal_traffic_policy == "Local",
                 health_check_node_port=(svc.health_check_node_port if external_local
                                         and svc.type == "LoadBalancer" else None),
-                endpoints=tuple(eps)))
+                endpoints=tuple(eps), lb_origin=lb.origin if lb else ""))
     return tuple(plans)
