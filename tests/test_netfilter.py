@@ -69,3 +69,28 @@ def test_rendered_rulesets_are_consistent():
     found = problems(broken)
     assert any("undefined chain KUBE-SVC-MISSING" in p for p in found)
     assert any("longer than 28" in p for p in found)
+
+
+def test_nft_check_on_every_rendered_ruleset_and_on_broken_ones():
+    from podnet.netfilter.check import nft_problems
+    from podnet.netfilter.nft_parse import parse_nft
+    from podnet.services.render import render_for_node
+    from tests.conftest import EXAMPLES, ROOT
+
+    for path in (EXAMPLES / "oslo", ROOT / "tests" / "manifests" / "services-edge",
+                 ROOT / "tests" / "manifests" / "lab-services"):
+        cluster = load([str(path)])
+        for node in cluster.nodes:
+            assert nft_problems(parse_nft(render_for_node("nftables", cluster, node.name))) == []
+    broken = parse_nft("add table ip kube-proxy\n"
+                       "add chain ip kube-proxy services\n"
+                       "add map ip kube-proxy service-ips { type ipv4_addr : verdict ; }\n"
+                       "add element ip kube-proxy service-ips { 10.0.0.1 : goto service-GONE }\n"
+                       "add rule ip kube-proxy services ip daddr vmap @no-such-map\n"
+                       f"add rule ip kube-proxy services jump {'x' * 256}\n"
+                       f"add chain ip kube-proxy {'y' * 256}\n")
+    found = nft_problems(broken)
+    assert any("goto to undefined chain service-GONE" in p for p in found)
+    assert any("no set or map named no-such-map" in p for p in found)
+    assert any("jump to undefined chain xxx" in p for p in found)
+    assert any(p.startswith("yyy") and "longer than 255" in p for p in found)
