@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from dataclasses import replace
 from typing import Annotated, Any
 
 import numpy as np
@@ -184,13 +185,29 @@ def _probe_services(cluster: Any, pods: list[Any], places: dict[str, Any], timeo
             groups.setdefault(ext_ns, []).append(t)
             where[t] = (external_ip, node)
     answers = probe_services(groups, timeout=timeout)
+    # ClientIP affinity: once the first connections are in, the same client asks again and
+    # must land on the same endpoint every time
+    sticky = {p.key for p in plans if p.affinity_timeout is not None}
+    again: dict[str, list[Any]] = {}
+    for ns, targets in groups.items():
+        again[ns] = [replace(t, attempt=k) for t in targets if t.service in sticky
+                     and answers[t] not in ("dropped", "rejected") for k in (1, 2, 3)]
+    repeats = probe_services({ns: ts for ns, ts in again.items() if ts}, timeout=timeout)
     out = []
     for t, answer in sorted(answers.items(), key=lambda kv: (kv[0].src, kv[0].service, kv[0].ip)):
         src, node = where[t]
         e = expect(cluster, ev, mode, rules[node], node, src, t.ip, t.port, t.proto)
-        out.append({"from": src.key if t.src >= 0 else f"external ({src})", "service": t.service,
-                    "to": f"{t.ip}:{t.port}", "port": f"{t.port}/{t.proto}",
-                    "predicted": e.summary(), "observed": answer, "agrees": e.agrees(answer)})
+        row: dict[str, Any] = {"from": src.key if t.src >= 0 else f"external ({src})", "service": t.service,
+               "to": f"{t.ip}:{t.port}", "port": f"{t.port}/{t.proto}",
+               "predicted": e.summary(), "observed": answer, "agrees": e.agrees(answer)}
+        if t.service in sticky and answer not in ("dropped", "rejected"):
+            seen = [repeats[replace(t, attempt=k)] for k in (1, 2, 3)]
+            row["repeats"] = seen
+            if any(a != answer for a in seen):
+                row["agrees"] = False
+                row["predicted"] = f"{e.summary()}, the same endpoint every time (ClientIP affinity)"
+                row["observed"] = f"{answer}, then {', '.join(seen)}"
+        out.append(row)
     return out
 
 

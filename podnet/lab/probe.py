@@ -140,6 +140,7 @@ class ServiceTarget:
     ip: str
     port: int
     proto: str
+    attempt: int = 0  # repeats of one connection (session affinity)
 
 
 async def _ask(sock: socket.socket, t: ServiceTarget, timeout: float) -> str:

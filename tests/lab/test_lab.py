@@ -172,6 +172,9 @@ def test_services_from_outside(lab_name, proxy):
     assert ext[("shop/api:api", "192.0.2.81:8080")] == "shop/api-0"
     assert ext[("shop/web-lb:http", "192.0.2.80:80")] in ("shop/web-0", "shop/web-1")
     assert ext[("shop/web-pool:http", "192.0.2.96:80")] in ("shop/web-0", "shop/web-1")  # MetalLB pool
+    # ClientIP affinity: each client's repeats land where its first connection did
+    sticky = [s for s in data["services"] if s["service"] == "shop/web-sticky:http"]
+    assert len(sticky) >= 4 and all(s["repeats"] == [s["observed"]] * 3 for s in sticky)
     assert all(ext[("shop/web:http", f"{ip[n]}:30080")].startswith("shop/web-") for n in ip)
     # from a pod whose egress admits only the web pods: its own node's NodePort and the LB IP
     # are translated before the egress check; another node's NodePort is not
