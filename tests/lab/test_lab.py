@@ -172,6 +172,7 @@ def test_services_from_outside(lab_name, proxy):
     assert ext[("shop/api:api", "192.0.2.81:8080")] == "shop/api-0"
     assert ext[("shop/web-lb:http", "192.0.2.80:80")] in ("shop/web-0", "shop/web-1")
     assert ext[("shop/web-pool:http", "192.0.2.96:80")] in ("shop/web-0", "shop/web-1")  # MetalLB pool
+    assert ext[("shop/web-ext:http", "192.0.2.90:80")] in ("shop/web-0", "shop/web-1")
     # ClientIP affinity: each client's repeats land where its first connection did
     sticky = [s for s in data["services"] if s["service"] == "shop/web-sticky:http"]
     assert len(sticky) >= 4 and all(s["repeats"] == [s["observed"]] * 3 for s in sticky)
