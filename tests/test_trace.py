@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, ROOT
 
 OSLO = str(EXAMPLES / "oslo")
 
@@ -73,7 +73,7 @@ def test_trace_through_a_service():
         return str([h for h in r["hops"] if h["device"] == "nat PREROUTING"][0]["action"])
 
     # oslo's KubeProxyConfiguration says ipvs; --proxy overrides it
-    assert "kube-proxy (ipvs) DNAT" in dnat() and "ipvs tcp 10.96.0.11:80" in dnat()
+    assert "kube-proxy (ipvs) on oslo-2 DNAT" in dnat() and "ipvs tcp 10.96.0.11:80" in dnat()
     ipt = dnat("--proxy", "iptables")
     assert "KUBE-SVC-VBGUGA6MFPPL5OJN" in ipt and "(p=0.5)" in ipt
     assert "service-ips" not in ipt and "numgen" not in ipt
@@ -81,3 +81,31 @@ def test_trace_through_a_service():
     r = podnet("trace", "-f", OSLO, "--from", "production/frontend-1", "--to",
                "production/backend-service:81/TCP")
     assert r.returncode == 2 and "no port 81/TCP" in r.stderr
+
+
+def test_trace_load_balancer_ip_nodeport_and_node_addresses():
+    """The addresses kube-proxy translates besides cluster IPs, the node that translates each,
+    and what the endpoint's policy sees (the same predictions the lab checks for real)."""
+    services = str(ROOT / "tests" / "manifests" / "lab-services")
+
+    def run(src: str, to: str) -> dict:
+        r = podnet("trace", "-f", services, "--nodes", "2", "--from", src, "--to", to, "-o", "json")
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)
+
+    # a LoadBalancer IP from a pod: its own node translates it, before its egress check
+    lb = run("shop/client-0", "192.0.2.96:80/TCP")
+    assert lb["verdict"] == "delivered" and lb["to"].startswith("shop/web-")
+    assert any("on node-2 DNAT 192.0.2.96:80" in h["action"] for h in lb["hops"])
+    # another node's NodePort leaves as addressed: egress sees node-1's IP
+    far = run("shop/client-0", "10.0.0.1:30080/TCP")
+    assert far["verdict"] == "dropped" and far["dropped_by"] == "egress policy of shop/client-0"
+    far = run("shop/web-1", "10.0.0.1:30080/TCP")
+    assert far["verdict"] == "delivered" and far["hops"][-1]["at"] == "node node-1"
+    assert any(n.startswith("then kube-proxy (iptables) on node-1 DNAT") for n in far["notes"])
+    # masqueraded on the way to another node: api-0 admits only the outside client
+    masq = run("shop/web-1", "10.0.0.2:30083/TCP")
+    assert masq["verdict"] == "dropped" and any("sees 10.0.0.2" in n for n in masq["notes"])
+    # a pod to its own node's address never crosses forward
+    own = run("shop/client-0", "10.0.0.2:22/TCP")
+    assert own["verdict"] == "delivered" and "node itself" in own["hops"][-1]["action"]

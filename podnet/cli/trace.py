@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import replace
+from typing import Annotated, NamedTuple
 
 import typer
 from rich.table import Table
@@ -20,7 +21,7 @@ from podnet.cli.output import console, emit_json
 from podnet.dataplane.path import trace
 from podnet.errors import UsageError
 from podnet.model.cluster import Cluster
-from podnet.model.objects import Pod
+from podnet.model.objects import Node, Pod
 from podnet.netfilter.walk import trace_rules
 from podnet.policy import compile_policies
 from podnet.policy.query import find_endpoint, parse_port
@@ -36,32 +37,57 @@ def _split_target(text: str) -> tuple[str, str]:
     return head, port
 
 
+class Translation(NamedTuple):
+    dnat: str | None  # the DNAT hop's text; None when the source's node does not translate
+    endpoint: Pod | str | None  # where the packet goes on (None: the target itself)
+    number: int
+    notes: list[str]
+    ingress_from: str | None = None  # the address the endpoint sees, when masqueraded
+
+
 def _through_service(cluster: Cluster, src: Pod, target: str, number: int, proto: str
-                     ) -> tuple[str | None, Pod | str | None, int]:
-    """A Service name or ClusterIP: walk kube-proxy's rules of the source's node (rendered, then
-    parsed back) and continue to the first endpoint they may DNAT to."""
+                     ) -> Translation:
+    """A Service name, or an address kube-proxy translates (cluster IP, LoadBalancer or
+    external IP, a node's IP on a NodePort): walk the rules of the node that translates it
+    (rendered, then parsed back) and continue to the first endpoint they may DNAT to. A
+    NodePort on another node is translated there: the pod's packet goes to that node, and
+    a note says what its kube-proxy does next."""
     ip = target
     svc = next((s for s in cluster.services if f"{s.namespace}/{s.name}" == target), None)
     if svc is not None:
         ip = svc.cluster_ip
-    if not any(p.cluster_ip == ip and p.port == number and p.protocol == proto
-               for p in resolve(cluster)):
-        if svc is not None:
-            raise UsageError(f"{target} has no port {number}/{proto} that kube-proxy programs")
-        return None, None, number
+    plans = resolve(cluster)
+    same = [p for p in plans if p.port == number and p.protocol == proto
+            and ip in (p.cluster_ip, *p.load_balancer_ips, *p.external_ips)]
+    node = next((n for n in cluster.nodes if n.internal_ip == ip), None)
+    translator: Node | None = None
+    if node is not None and any(p.node_port == number and p.protocol == proto for p in plans):
+        translator = node
+    elif same:
+        translator = cluster.node(src.node)
+    elif svc is not None:
+        raise UsageError(f"{target} has no port {number}/{proto} that kube-proxy programs")
+    if translator is None:
+        return Translation(None, None, number, [])
     mode = cluster.net.proxy_mode
-    rules = render_for_node(mode, cluster, src.node)
-    node = cluster.node(src.node)
-    out = trace_rules(mode, rules, src.ip, ip, number, proto, (node.internal_ip or "",) if node else ())
+    rules = render_for_node(mode, cluster, translator.name, plans)
+    out = trace_rules(mode, rules, src.ip, ip, number, proto, (translator.internal_ip or "",))
+    where = f"kube-proxy ({mode}) on {translator.name}"
     if out.verdict in ("REJECT", "DROP"):
-        raise UsageError(f"kube-proxy ({mode}) {out.verdict}s {ip}:{number}/{proto} on node {src.node} "
-                         f"(via {' -> '.join(out.chains)}): the Service has no usable endpoint")
+        raise UsageError(f"{where} {out.verdict}s {ip}:{number}/{proto} (via "
+                         f"{' -> '.join(out.chains)}): the Service has no usable endpoint there")
     choices = ", ".join(f"{e} (p={pr:g})" for e, pr in out.endpoints)
-    first_ip, _, first_port = out.endpoints[0][0].partition(":")
     masq = "; marked for masquerade" if out.masquerade else ""
-    text = (f"kube-proxy ({mode}) DNAT {ip}:{number} via {' -> '.join(out.chains)} to one of {choices}"
-            f"{masq}; following {out.endpoints[0][0]}")
-    return text, cluster.pod_by_ip(first_ip) or first_ip, int(first_port)
+    text = f"{where} DNAT {ip}:{number} via {' -> '.join(out.chains)} to one of {choices}{masq}"
+    if translator.name != src.node:
+        return Translation(None, ip, number, [f"then {text}"])
+    first_ip, _, first_port = out.endpoints[0][0].partition(":")
+    endpoint = cluster.pod_by_ip(first_ip) or first_ip
+    # SNAT comes after the forward hook: only an endpoint on another node sees the node's IP
+    seen = (translator.internal_ip if out.masquerade and isinstance(endpoint, Pod)
+            and endpoint.node != translator.name else None)
+    return Translation(f"{text}; following {out.endpoints[0][0]}", endpoint, int(first_port), [],
+                       seen)
 
 
 def register(app: typer.Typer) -> None:
@@ -95,10 +121,13 @@ def register(app: typer.Typer) -> None:
             raise UsageError(f"--from {src!r} must be a pod of the input (NS/NAME)")
         target, port = _split_target(dst)
         number, proto = parse_port(port)
-        dnat, endpoint, number = _through_service(cluster, source, target, number, proto)
+        tr = _through_service(cluster, source, target, number, proto)
         path = trace(cluster, compile_policies(cluster.policies), source,
-                     endpoint if endpoint is not None else find_endpoint(cluster, target),
-                     number, proto, dnat=dnat, original=f"{target} {port}" if dnat else None)
+                     tr.endpoint if tr.endpoint is not None else find_endpoint(cluster, target),
+                     tr.number, proto, dnat=tr.dnat, original=f"{target} {port}" if tr.dnat else None,
+                     ingress_from=tr.ingress_from)
+        if path.verdict == "delivered":
+            path = replace(path, notes=(*path.notes, *tr.notes))
         if output == "json":
             emit_json(path.as_dict())
             return

@@ -10,7 +10,7 @@ ingress policy → the destination pod. Service targets (DNAT by kube-proxy) plu
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from podnet import names
@@ -68,14 +68,20 @@ def _policy_hop(node: str, side: DirectionResult, subject: str, number: int, pro
 
 def trace(cluster: Cluster, compiled: Compiled, src: Pod, dst: Pod | str, number: int,
           proto: str, mode: str | None = None, dnat: str | None = None,
-          original: str | None = None) -> Path:
+          original: str | None = None, ingress_from: str | None = None) -> Path:
     """Trace src → dst. ``dnat`` describes a Service translation already resolved by the
-    caller (kube-proxy's rules on the source node); ``dst``/``number`` are then the endpoint."""
+    caller (kube-proxy's rules on the source node); ``dst``/``number`` are then the endpoint.
+    ``ingress_from``: the address the destination's ingress policy sees instead of the source
+    (the node's, when kube-proxy masqueraded the packet on its way to another node)."""
     mode = mode or cluster.net.cni
     states = {s.node: s for s in desired_state(cluster, mode)}
     b = budget(cluster.net, mode)
     ev = Evaluator(cluster, compiled)
     verdict = ev.verdict(src, dst)
+    if ingress_from is not None:
+        ingress = ev.verdict(ingress_from, dst).ingress
+        verdict = replace(verdict, ingress=ingress,
+                          allowed=verdict.egress.allowed & ingress.allowed)
     port = f"{number}/{proto}"
     dst_name = dst.key if isinstance(dst, Pod) else dst
     a: NodeState = states[src.node]
@@ -89,12 +95,29 @@ def trace(cluster: Cluster, compiled: Compiled, src: Pod, dst: Pod | str, number
     notes: list[str] = []
     if b.problem:
         notes.append(b.problem)
-    hops.append(_policy_hop(a.node, verdict.egress, src.key, number, proto))
+    if ingress_from is not None:
+        notes.append(f"masqueraded to {ingress_from} after the source node's forward hook: "
+                     f"{dst_name}'s ingress policy sees {ingress_from}, not {src.ip}")
     encapsulation = "none"
     path_mtu = b.pod_mtu
+    to_node = next((s for s in states.values() if isinstance(dst, str) and s.ip == dst), None)
+    if to_node is not None and to_node.node == src.node:
+        hops.append(Hop(f"node {a.node}", "local", None, "delivered to the node itself: it never "
+                        "crosses forward, and traffic to a pod's own node is always allowed"))
+        return Path(src.key, dst_name, port, tuple(hops), path_mtu, encapsulation, "delivered",
+                    None, tuple(notes))
+    hops.append(_policy_hop(a.node, verdict.egress, src.key, number, proto))
     if not verdict.egress.allowed.allows(proto, number) and not verdict.self_traffic:
         return Path(src.key, dst_name, port, tuple(hops), path_mtu, encapsulation, "dropped",
                     f"egress policy of {src.key}", tuple(notes))
+    if to_node is not None:
+        hops += [Hop(f"node {a.node}", "eth0", b.underlay_mtu, f"route to the node network, "
+                     f"{a.ip} -> {to_node.ip}"),
+                 Hop("underlay", "br0", b.underlay_mtu, f"{a.ip} -> {to_node.ip}"),
+                 Hop(f"node {to_node.node}", "eth0", b.underlay_mtu,
+                     "delivered to the node (no pod policy applies to a node's own address)")]
+        return Path(src.key, dst_name, port, tuple(hops), min(b.pod_mtu, b.underlay_mtu),
+                    encapsulation, "delivered", None, tuple(notes))
     if isinstance(dst, str):
         hops.append(Hop(f"node {a.node}", "eth0", b.underlay_mtu,
                         f"leaves the cluster towards {dst} (no route to it inside the model)"))
