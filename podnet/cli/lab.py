@@ -197,9 +197,10 @@ def _probe_services(cluster: Any, pods: list[Any], places: dict[str, Any], timeo
     for t, answer in sorted(answers.items(), key=lambda kv: (kv[0].src, kv[0].service, kv[0].ip)):
         src, node = where[t]
         e = expect(cluster, ev, mode, rules[node], node, src, t.ip, t.port, t.proto)
-        row: dict[str, Any] = {"from": src.key if t.src >= 0 else f"external ({src})", "service": t.service,
-               "to": f"{t.ip}:{t.port}", "port": f"{t.port}/{t.proto}",
-               "predicted": e.summary(), "observed": answer, "agrees": e.agrees(answer)}
+        row: dict[str, Any] = {
+            "from": src.key if t.src >= 0 else f"external ({src})", "service": t.service,
+            "to": f"{t.ip}:{t.port}", "port": f"{t.port}/{t.proto}",
+            "predicted": e.summary(), "observed": answer, "agrees": e.agrees(answer)}
         if t.service in sticky and answer not in ("dropped", "rejected"):
             seen = [repeats[replace(t, attempt=k)] for k in (1, 2, 3)]
             row["repeats"] = seen

@@ -43,14 +43,14 @@ class AddressPool:
         return bool(self.namespaces or self.namespace_selectors or self.service_selectors)
 
     def contains(self, ip: int) -> bool:
-        if self.avoid_buggy_ips and ip & 0xFF in (0, 255):
+        if self.avoid_buggy_ips and (ip & 0xFF) in (0, 255):
             return False
         return any(lo <= ip <= hi for lo, hi in self.ranges)
 
     def addresses(self) -> Iterable[int]:
         for lo, hi in self.ranges:
             for ip in range(lo, hi + 1):
-                if not (self.avoid_buggy_ips and ip & 0xFF in (0, 255)):
+                if not (self.avoid_buggy_ips and (ip & 0xFF) in (0, 255)):
                     yield ip
 
 
