@@ -167,3 +167,14 @@ def test_oslo_declares_the_seed_pool():
     pools = load([str(EXAMPLES / "oslo")]).lb_pools
     first, last = (int(ipaddress.ip_address(a)) for a in ("192.168.1.240", "192.168.1.250"))
     assert [(p.name, p.ranges, p.auto_assign) for p in pools] == [("default", ((first, last),), True)]
+
+
+def test_load_balancers_without_node_ports_and_a_full_node_port_range():
+    c = cluster_of(SEED_POOL + lb("a", extra=", allocateLoadBalancerNodePorts: false") + lb("b"))
+    plans = {p.name: p for p in resolve(c)}
+    assert plans["a"].node_port is None and plans["a"].load_balancer_ips == ("192.168.1.240",)
+    assert plans["b"].node_port is not None
+    full = "".join(f"---\napiVersion: v1\nkind: Service\nmetadata: {{name: s{i}, namespace: x}}\n"
+                   f"spec: {{type: NodePort, ports: [{{port: 80}}]}}\n" for i in range(2769))
+    with pytest.raises(InputError, match=r"field spec.ports\[0\].nodePort: no NodePort left"):
+        resolve(cluster_of(full))

@@ -115,6 +115,7 @@ class Service:
     status_lb_ips: tuple[str, ...] = ()
     health_check_node_port: int | None = None
     publish_not_ready: bool = False
+    allocate_lb_node_ports: bool = True
     labels: Mapping[str, str] = field(default_factory=lambda: EMPTY)
     annotations: Mapping[str, str] = field(default_factory=lambda: EMPTY)
 

@@ -396,7 +396,8 @@ def _service(doc: RawDoc) -> Service:
         load_balancer_ip=lb_ip,
         load_balancer_source_ranges=spec.str_list("loadBalancerSourceRanges"),
         status_lb_ips=lb_ips, health_check_node_port=spec.int("healthCheckNodePort"),
-        publish_not_ready=spec.bool("publishNotReadyAddresses"), labels=_labels(meta),
+        publish_not_ready=spec.bool("publishNotReadyAddresses"),
+        allocate_lb_node_ports=spec.bool("allocateLoadBalancerNodePorts", True), labels=_labels(meta),
         annotations=frozen_map(meta.str_map("annotations")))
 
 

@@ -15,6 +15,7 @@ import hashlib
 from dataclasses import dataclass
 
 from podnet import names
+from podnet.errors import InputError
 from podnet.model.cluster import Cluster
 from podnet.model.objects import Pod, Service, ServicePort
 from podnet.services.metallb import allocate
@@ -117,7 +118,11 @@ def _node_port(svc: Service, sp: ServicePort, taken: set[int]) -> int:
         if candidate not in taken:
             taken.add(candidate)
             return candidate
-    raise ValueError("NodePort range exhausted")
+    index = svc.ports.index(sp)
+    raise InputError(svc.source, f"spec.ports[{index}].nodePort",
+                     f"no NodePort left: all {span} of {lo}-{hi} are taken, as the API server "
+                     "would say (a LoadBalancer can do without: allocateLoadBalancerNodePorts: "
+                     "false)")
 
 
 def resolve(cluster: Cluster) -> tuple[ServicePlan, ...]:
@@ -133,7 +138,9 @@ def resolve(cluster: Cluster) -> tuple[ServicePlan, ...]:
             eps = given if given is not None else _selector_endpoints(cluster, svc, sp)
             eps = sorted(set(eps), key=lambda e: (_ip_key(e.ip), e.port))
             node_port = sp.node_port
-            if svc.type in ("NodePort", "LoadBalancer") and node_port is None:
+            wants = svc.type == "NodePort" or (svc.type == "LoadBalancer"
+                                               and svc.allocate_lb_node_ports)
+            if wants and node_port is None:
                 node_port = _node_port(svc, sp, taken)
             external_local = (svc.external_traffic_policy == "Local"
                               and (svc.type in ("NodePort", "LoadBalancer") or bool(svc.external_ips)))
