@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 
 from podnet import names
+from podnet.errors import InputError
 from podnet.model import load
 from podnet.services import IptablesOptions, render_iptables, resolve
 from tests.conftest import EXAMPLES, ROOT
+from tests.helpers import cluster_of
 
 ANCHOR = str(ROOT / "tests" / "manifests" / "kube-proxy-anchor")
 
@@ -152,3 +154,36 @@ def test_services_cli():
     assert all(s["nftablesLookups"] <= 2 for s in stats)
     r = run("--render", "iptables", "--node", "nope")
     assert r.returncode == 2 and "no such node" in r.stderr
+
+
+SVC = "apiVersion: v1\nkind: Service\nmetadata: {{name: {name}, namespace: x}}\nspec: {spec}\n{status}"
+
+
+@pytest.mark.parametrize("spec,status,field,why", [
+    ("{type: NodePort, ports: [{port: 80, nodePort: 99999}]}", "", "spec.ports[0].nodePort",
+     "between 1 and 65535"),
+    ("{externalIPs: [not-ip], ports: [{port: 80}]}", "", "spec.externalIPs[0]", "IP address"),
+    ("{type: LoadBalancer, ports: [{port: 80}], loadBalancerSourceRanges: [bogus]}", "",
+     "spec.loadBalancerSourceRanges[0]", "CIDR"),
+    ("{type: LoadBalancer, ports: [{port: 80}]}", "status: {loadBalancer: {ingress: [{ip: nope}]}}",
+     "status.loadBalancer.ingress[0].ip", "IP address"),
+    ("{sessionAffinity: ClientIP, sessionAffinityConfig: {clientIP: {timeoutSeconds: 0}}, "
+     "ports: [{port: 80}]}", "", "spec.sessionAffinityConfig.clientIP.timeoutSeconds", "86400"),
+    ("{type: NodePort, ports: [{name: a, port: 80, nodePort: 30001}, "
+     "{name: b, port: 81, nodePort: 30001}]}", "", "spec.ports[1].nodePort", "already allocated"),
+])
+def test_service_fields_the_api_server_would_reject(spec, status, field, why):
+    with pytest.raises(InputError) as e:
+        resolve(cluster_of(SVC.format(name="s", spec=spec, status=status)))
+    assert f"Service x/s, field {field}:" in str(e.value) and why in str(e.value)
+
+
+def test_one_node_port_for_udp_and_tcp_of_one_service_is_fine():
+    spec = ("{type: NodePort, ports: [{name: u, port: 53, protocol: UDP, nodePort: 30053}, "
+            "{name: t, port: 53, protocol: TCP, nodePort: 30053}]}")
+    other = SVC.format(name="o", spec="{type: NodePort, ports: [{port: 53, nodePort: 30053}]}",
+                       status="")
+    assert {p.node_port for p in resolve(cluster_of(SVC.format(name="s", spec=spec, status="")))} \
+        == {30053}
+    with pytest.raises(InputError, match="30053 is already allocated to x/o"):
+        resolve(cluster_of(other + "---\n" + SVC.format(name="s", spec=spec, status="")))

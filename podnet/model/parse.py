@@ -365,6 +365,9 @@ def _service(doc: RawDoc) -> Service:
             raise p.error("port", why)
         tp = _int_or_string(p, "targetPort")
         node_port = p.int("nodePort")
+        why = validate.port_number_error(node_port) if node_port else None
+        if why:
+            raise p.error("nodePort", why)
         ports.append(ServicePort(number, _protocol(p), p.str("name"),
                                  defaults.target_port(number, tp), node_port or None,
                                  p.str("appProtocol")))
@@ -383,8 +386,22 @@ def _service(doc: RawDoc) -> Service:
     affinity = spec.str("sessionAffinity", "None") or "None"
     timeout = (spec.sub("sessionAffinityConfig").sub("clientIP")
                .int("timeoutSeconds", defaults.DEFAULT_AFFINITY_TIMEOUT))
-    lb_ips = tuple(i.str("ip") for i in body.sub("status").sub("loadBalancer").items("ingress")
-                   if i.str("ip"))
+    if timeout is not None and not 1 <= timeout <= 86400:
+        raise (spec.sub("sessionAffinityConfig").sub("clientIP")
+               .error("timeoutSeconds", f"{timeout} is not between 1 and 86400"))
+    for key, check in (("externalIPs", validate.ip_error),
+                       ("loadBalancerSourceRanges", validate.cidr_error)):
+        for i, text in enumerate(spec.str_list(key)):
+            why = check(text)
+            if why:
+                raise spec.error(f"{key}[{i}]", why)
+    lb_ips = []
+    for ing in body.sub("status").sub("loadBalancer").items("ingress"):
+        if ing.str("ip"):
+            why = validate.ip_error(ing.str("ip"))
+            if why:
+                raise ing.error("ip", why)
+            lb_ips.append(ing.str("ip"))
     return Service(
         namespace=ns, name=name, source=src, type=stype,
         selector=frozen_map(sel_map) if sel_map is not None else None,
@@ -395,7 +412,7 @@ def _service(doc: RawDoc) -> Service:
         internal_traffic_policy=defaults.traffic_policy(stype, spec.str("internalTrafficPolicy")),
         load_balancer_ip=lb_ip,
         load_balancer_source_ranges=spec.str_list("loadBalancerSourceRanges"),
-        status_lb_ips=lb_ips, health_check_node_port=spec.int("healthCheckNodePort"),
+        status_lb_ips=tuple(lb_ips), health_check_node_port=spec.int("healthCheckNodePort"),
         publish_not_ready=spec.bool("publishNotReadyAddresses"),
         allocate_lb_node_ports=spec.bool("allocateLoadBalancerNodePorts", True), labels=_labels(meta),
         annotations=frozen_map(meta.str_map("annotations")))

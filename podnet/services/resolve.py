@@ -107,6 +107,25 @@ def _given_endpoints(cluster: Cluster, svc: Service, sp: ServicePort) -> list[En
     return out
 
 
+def _given_node_ports(services: tuple[Service, ...]) -> set[int]:
+    """NodePorts written in the input. The API server allocates each number once; one Service
+    may use a number twice only for different protocols."""
+    seen: dict[int, tuple[Service, set[str]]] = {}
+    for svc in sorted(services, key=lambda s: (s.namespace, s.name)):
+        for i, sp in enumerate(svc.ports):
+            if not sp.node_port:
+                continue
+            if sp.node_port not in seen:
+                seen[sp.node_port] = (svc, {sp.protocol})
+                continue
+            other, protocols = seen[sp.node_port]
+            if other is not svc or sp.protocol in protocols:
+                raise InputError(svc.source, f"spec.ports[{i}].nodePort",
+                                 f"{sp.node_port} is already allocated to {other.key}")
+            protocols.add(sp.protocol)
+    return set(seen)
+
+
 def _node_port(svc: Service, sp: ServicePort, taken: set[int]) -> int:
     """A stable NodePort for a port that has none: hash of its name, probing past taken ones."""
     lo, hi = NODEPORT_RANGE
@@ -127,7 +146,7 @@ def _node_port(svc: Service, sp: ServicePort, taken: set[int]) -> int:
 
 def resolve(cluster: Cluster) -> tuple[ServicePlan, ...]:
     """A plan per Service port that kube-proxy programs (sorted by service port name)."""
-    taken = {sp.node_port for s in cluster.services for sp in s.ports if sp.node_port}
+    taken = _given_node_ports(cluster.services)
     lbs = allocate(cluster.services, cluster.lb_pools, cluster.namespace_labels)
     plans = []
     for svc in sorted(cluster.services, key=lambda s: (s.namespace, s.name)):
