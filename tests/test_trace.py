@@ -109,3 +109,29 @@ def test_trace_load_balancer_ip_nodeport_and_node_addresses():
     # a pod to its own node's address never crosses forward
     own = run("shop/client-0", "10.0.0.2:22/TCP")
     assert own["verdict"] == "delivered" and "node itself" in own["hops"][-1]["action"]
+
+
+def test_trace_from_outside_matches_what_the_lab_observes():
+    """The external client of tests/manifests/lab-services (10.0.0.254): the same outcomes
+    test_services_from_outside observes with real packets."""
+    services = str(ROOT / "tests" / "manifests" / "lab-services")
+
+    def run(to: str) -> dict:
+        r = podnet("trace", "-f", services, "--nodes", "2", "--from", "10.0.0.254", "--to", to,
+                   "-o", "json")
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)
+
+    # api-0 runs on node-1; its policy admits only the client's own address
+    same = run("10.0.0.1:30083/TCP")
+    assert same["verdict"] == "delivered" and same["to"] == "shop/api-0"
+    other = run("10.0.0.2:30083/TCP")
+    assert other["verdict"] == "dropped" and any("sees 10.0.0.2" in n for n in other["notes"])
+    assert any("1500-byte packet from outside does not fit" in n for n in other["notes"])
+    local = run("10.0.0.2:30082/TCP")  # externalTrafficPolicy Local, no endpoint on node-2
+    assert local["verdict"] == "dropped" and local["dropped_by"] == "kube-proxy on node-2"
+    lb = run("192.0.2.81:8080/TCP")  # Local: only node-1 announces it, the client is kept
+    assert lb["verdict"] == "delivered" and "node-1, which answers ARP" in lb["hops"][0]["action"]
+    r = podnet("trace", "-f", services, "--nodes", "2", "--from", "10.0.0.254", "--to",
+               "10.96.0.11:8080/TCP")
+    assert r.returncode == 2 and "from outside the cluster" in r.stderr

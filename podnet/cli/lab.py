@@ -150,11 +150,11 @@ def _probe_services(cluster: Any, pods: list[Any], places: dict[str, Any], timeo
     IPs (pods only), every NodePort on every node, LoadBalancer and external IPs. Which endpoint
     answered, against what kube-proxy's rules for the node that translates the packet and
     NetworkPolicy predict."""
-    from podnet.lab.plan import external_addresses
     from podnet.lab.probe import ServiceTarget, probe_services, sctp_supported
     from podnet.names import external_netns
     from podnet.policy.verdict import Evaluator
     from podnet.services import resolve
+    from podnet.services.metallb import external_addresses
     from podnet.services.reach import expect
     from podnet.services.render import render_for_node
 

@@ -18,7 +18,7 @@ from podnet.cli.common import (
     load_cluster,
 )
 from podnet.cli.output import console, emit_json
-from podnet.dataplane.path import trace
+from podnet.dataplane.path import Path, trace, trace_from_outside
 from podnet.errors import UsageError
 from podnet.model.cluster import Cluster
 from podnet.model.objects import Node, Pod
@@ -26,6 +26,7 @@ from podnet.netfilter.walk import trace_rules
 from podnet.policy import compile_policies
 from podnet.policy.query import find_endpoint, parse_port
 from podnet.services import resolve
+from podnet.services.metallb import external_addresses
 from podnet.services.render import PROXY_MODES, render_for_node
 
 
@@ -90,10 +91,48 @@ def _through_service(cluster: Cluster, src: Pod, target: str, number: int, proto
                        seen)
 
 
+def _from_outside(cluster: Cluster, client: str, target: str, number: int, proto: str,
+                  port: str) -> Path:
+    """An outside client: to a node's IP on a NodePort, or to a LoadBalancer or external IP,
+    which reaches the node that attracts it (MetalLB's layer-2 leader)."""
+    plans = resolve(cluster)
+    node = next((n for n in cluster.nodes if n.internal_ip == target), None)
+    attract = external_addresses(cluster, plans)
+    if node is not None and any(p.node_port == number and p.protocol == proto for p in plans):
+        why = f"addressed to node {node.name}"
+    elif target in attract:
+        node = cluster.node(attract[target])
+        why = f"to node {attract[target]}, which answers ARP for {target} (MetalLB layer 2)"
+    else:
+        raise UsageError(f"--to {target}:{port}: from outside the cluster, trace a node's IP on a "
+                         "NodePort, or a LoadBalancer or external IP that a node attracts")
+    assert node is not None
+    mode = cluster.net.proxy_mode
+    rules = render_for_node(mode, cluster, node.name, plans)
+    out = trace_rules(mode, rules, client, target, number, proto, (node.internal_ip or "",))
+    where = f"kube-proxy ({mode}) on {node.name}"
+    compiled = compile_policies(cluster.policies)
+    if out.verdict in ("REJECT", "DROP"):
+        return trace_from_outside(cluster, compiled, client, node.name, None, number, proto,
+                                  f"{where}: {out.verdict} (via {' -> '.join(out.chains)})",
+                                  f"{target} {port}", why)
+    choices = ", ".join(f"{e} (p={pr:g})" for e, pr in out.endpoints)
+    first_ip, _, first_port = out.endpoints[0][0].partition(":")
+    endpoint = cluster.pod_by_ip(first_ip) or first_ip
+    masq = "; marked for masquerade" if out.masquerade else ""
+    seen = (node.internal_ip if out.masquerade and isinstance(endpoint, Pod)
+            and endpoint.node != node.name else None)
+    dnat = (f"{where} DNAT {target}:{number} via {' -> '.join(out.chains)} to one of {choices}"
+            f"{masq}; following {out.endpoints[0][0]}")
+    return trace_from_outside(cluster, compiled, client, node.name, endpoint, int(first_port),
+                              proto, dnat, f"{target} {port}", why, ingress_from=seen)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("trace")
     def trace_cmd(filename: FileOpt = [],  # noqa: B006
-                  src: Annotated[str, typer.Option("--from", help="NS/POD")] = "",
+                  src: Annotated[str, typer.Option(
+                      "--from", help="NS/POD, or an IP outside the cluster")] = "",
                   dst: Annotated[str, typer.Option(
                       "--to", help="NS/POD:PORT/PROTO, NS/SERVICE:PORT/PROTO or IP:PORT/PROTO")] = "",
                   cni: Annotated[str | None, typer.Option("--cni", help="vxlan|host-gw|bgp|ipip|wireguard")
@@ -108,7 +147,7 @@ def register(app: typer.Typer) -> None:
         """The path of one flow: veth, routing, tunnel and encapsulation, policy, MTU per hop."""
         check_format(output, ("table", "json"))
         if not src or not dst:
-            raise UsageError("trace needs --from NS/POD and --to TARGET:PORT/PROTO")
+            raise UsageError("trace needs --from NS/POD|IP and --to TARGET:PORT/PROTO")
         if cni is not None and cni not in ("vxlan", "host-gw", "bgp", "ipip", "wireguard"):
             raise UsageError(f"--cni {cni}: choose vxlan, host-gw, bgp, ipip or wireguard")
         if proxy is not None and proxy not in PROXY_MODES:
@@ -117,17 +156,19 @@ def register(app: typer.Typer) -> None:
                                underlay_mtu=underlay_mtu, service_cidr=service_cidr,
                                proxy_mode=proxy)
         source = find_endpoint(cluster, src)
-        if not isinstance(source, Pod):
-            raise UsageError(f"--from {src!r} must be a pod of the input (NS/NAME)")
         target, port = _split_target(dst)
         number, proto = parse_port(port)
-        tr = _through_service(cluster, source, target, number, proto)
-        path = trace(cluster, compile_policies(cluster.policies), source,
-                     tr.endpoint if tr.endpoint is not None else find_endpoint(cluster, target),
-                     tr.number, proto, dnat=tr.dnat, original=f"{target} {port}" if tr.dnat else None,
-                     ingress_from=tr.ingress_from)
-        if path.verdict == "delivered":
-            path = replace(path, notes=(*path.notes, *tr.notes))
+        if not isinstance(source, Pod):
+            path = _from_outside(cluster, source, target, number, proto, port)
+        else:
+            tr = _through_service(cluster, source, target, number, proto)
+            path = trace(cluster, compile_policies(cluster.policies), source,
+                         tr.endpoint if tr.endpoint is not None else find_endpoint(cluster, target),
+                         tr.number, proto, dnat=tr.dnat,
+                         original=f"{target} {port}" if tr.dnat else None,
+                         ingress_from=tr.ingress_from)
+            if path.verdict == "delivered":
+                path = replace(path, notes=(*path.notes, *tr.notes))
         if output == "json":
             emit_json(path.as_dict())
             return

@@ -5,7 +5,8 @@ verdicts the analyzer gives (``verdict.Evaluator``): pod eth0 → veth to its no
 egress policy → same node: the destination's veth; other node: the mode's tunnel device and
 encapsulation (or a plain routed hop), the underlay, the remote node → the destination's
 ingress policy → the destination pod. Service targets (DNAT by kube-proxy) plug in through
-``dnat``: callers resolve the Service to an endpoint first and pass it here.
+``dnat``: callers resolve the Service to an endpoint first and pass it here. Clients outside
+the cluster come in over the underlay to the node that translates their address.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from podnet import names
 from podnet.dataplane.cni import VXLAN_PORT, VXLAN_VNI, NodeState, desired_state
-from podnet.dataplane.mtu import ENCAPSULATION, budget
+from podnet.dataplane.mtu import ENCAPSULATION, MtuBudget, budget
 from podnet.model.cluster import Cluster
 from podnet.model.objects import Pod
 from podnet.policy.compile import Compiled
@@ -125,26 +126,8 @@ def trace(cluster: Cluster, compiled: Compiled, src: Pod, dst: Pod | str, number
                     encapsulation, "delivered", None, tuple(notes))
     z = states[dst.node]
     if dst.node != src.node:
-        enc = ENCAPSULATION[mode]
-        if mode == "vxlan":
-            dev = a.devices[0]
-            hops.append(Hop(f"node {a.node}", dev.name, dev.mtu,
-                            f"route {z.pod_cidr} via {z.pod_cidr.split('/')[0]} onlink; VXLAN "
-                            f"VNI {VXLAN_VNI}, UDP {VXLAN_PORT}, outer {a.ip} -> {z.ip} "
-                            f"(+{b.overhead} bytes)"))
-        elif mode in ("ipip", "wireguard"):
-            dev = a.devices[0]
-            hops.append(Hop(f"node {a.node}", dev.name, dev.mtu,
-                            f"{enc} encapsulation, outer {a.ip} -> {z.ip} (+{b.overhead} bytes)"))
-        else:
-            how = "learned by BGP (proto bird)" if mode == "bgp" else "host-gw route"
-            hops.append(Hop(f"node {a.node}", "eth0", b.underlay_mtu,
-                            f"route {z.pod_cidr} via {z.ip} ({how}), no encapsulation"))
-        hops.append(Hop("underlay", "br0", b.underlay_mtu, f"{a.ip} -> {z.ip}"))
-        if enc != "none":
-            hops.append(Hop(f"node {z.node}", z.devices[0].name, z.devices[0].mtu,
-                            f"{enc} decapsulation"))
-        encapsulation = enc
+        hops += _cross_node(a, z, mode, b)
+        encapsulation = ENCAPSULATION[mode]
         path_mtu = b.cross_node_path_mtu
     hops.append(_policy_hop(z.node, verdict.ingress, dst.key, number, proto))
     if not verdict.allowed.allows(proto, number):
@@ -154,4 +137,84 @@ def trace(cluster: Cluster, compiled: Compiled, src: Pod, dst: Pod | str, number
                  f"route {dst.ip}/32 to the pod's veth"),
              Hop(f"pod {dst.key}", "eth0", b.pod_mtu, "delivered")]
     return Path(src.key, dst_name, port, tuple(hops), path_mtu, encapsulation, "delivered", None,
+                tuple(notes))
+
+
+def _cross_node(a: NodeState, z: NodeState, mode: str, b: MtuBudget) -> list[Hop]:
+    """From node ``a`` to a pod on node ``z``: the mode's tunnel or route, the underlay."""
+    hops = []
+    enc = ENCAPSULATION[mode]
+    if mode == "vxlan":
+        dev = a.devices[0]
+        hops.append(Hop(f"node {a.node}", dev.name, dev.mtu,
+                        f"route {z.pod_cidr} via {z.pod_cidr.split('/')[0]} onlink; VXLAN "
+                        f"VNI {VXLAN_VNI}, UDP {VXLAN_PORT}, outer {a.ip} -> {z.ip} "
+                        f"(+{b.overhead} bytes)"))
+    elif mode in ("ipip", "wireguard"):
+        dev = a.devices[0]
+        hops.append(Hop(f"node {a.node}", dev.name, dev.mtu,
+                        f"{enc} encapsulation, outer {a.ip} -> {z.ip} (+{b.overhead} bytes)"))
+    else:
+        how = "learned by BGP (proto bird)" if mode == "bgp" else "host-gw route"
+        hops.append(Hop(f"node {a.node}", "eth0", b.underlay_mtu,
+                        f"route {z.pod_cidr} via {z.ip} ({how}), no encapsulation"))
+    hops.append(Hop("underlay", "br0", b.underlay_mtu, f"{a.ip} -> {z.ip}"))
+    if enc != "none":
+        hops.append(Hop(f"node {z.node}", z.devices[0].name, z.devices[0].mtu,
+                        f"{enc} decapsulation"))
+    return hops
+
+
+def trace_from_outside(cluster: Cluster, compiled: Compiled, client: str, node: str,
+                       dst: Pod | str | None, number: int, proto: str, dnat: str, shown: str,
+                       why_node: str, ingress_from: str | None = None,
+                       mode: str | None = None) -> Path:
+    """A client outside the cluster to a NodePort, LoadBalancer or external IP: over the
+    underlay to ``node`` (the one addressed, or the one that attracts the IP), translated by
+    its kube-proxy (``dnat``), then on to the endpoint ``dst`` like pod traffic. The
+    endpoint's ingress policy sees the client, or ``ingress_from`` when masqueraded.
+    ``dst`` None: kube-proxy refused the packet (``dnat`` says how: DROP or REJECT)."""
+    mode = mode or cluster.net.cni
+    states = {s.node: s for s in desired_state(cluster, mode)}
+    b = budget(cluster.net, mode)
+    x = states[node]
+    port = f"{number}/{proto}"
+    dst_name = dst.key if isinstance(dst, Pod) else (dst or shown)
+    hops = [Hop("outside", "eth0", b.underlay_mtu, f"{client} -> {shown}, {why_node}"),
+            Hop("underlay", "br0", b.underlay_mtu, f"{client} -> {x.ip}"),
+            Hop(f"node {node}", "eth0", b.underlay_mtu, "arrives on the node"),
+            Hop(f"node {node}", "nat PREROUTING", None, dnat)]
+    notes = [b.problem] if b.problem else []
+    if dst is None:
+        verdict = "rejected" if "REJECT" in dnat else "dropped"
+        return Path(client, dst_name, port, tuple(hops), b.underlay_mtu, "none", verdict,
+                    f"kube-proxy on {node}", tuple(notes))
+    if not isinstance(dst, Pod):
+        hops.append(Hop(f"node {node}", "local", None, "delivered to the node (a hostNetwork "
+                        "endpoint: no pod policy applies)"))
+        return Path(client, dst_name, port, tuple(hops), b.underlay_mtu, "none", "delivered",
+                    None, tuple(notes))
+    encapsulation, path_mtu = "none", min(b.underlay_mtu, b.pod_mtu)
+    z = states[dst.node]
+    if dst.node != node:
+        hops += _cross_node(x, z, mode, b)
+        encapsulation = ENCAPSULATION[mode]
+        path_mtu = min(b.underlay_mtu, b.cross_node_path_mtu)
+        if b.underlay_mtu > b.cross_node_path_mtu:
+            notes.append(f"a full-size {b.underlay_mtu}-byte packet from outside does not fit "
+                         f"the {b.cross_node_path_mtu}-byte path to the pod: {node} must send "
+                         "ICMP fragmentation-needed back (or the client's MSS clamps it)")
+    seen = ingress_from or client
+    if ingress_from:
+        notes.append(f"masqueraded to {ingress_from} on {node}: {dst.key}'s ingress policy "
+                     f"sees {ingress_from}, not {client}")
+    ingress = Evaluator(cluster, compiled).verdict(seen, dst).ingress
+    hops.append(_policy_hop(z.node, ingress, dst.key, number, proto))
+    if not ingress.allowed.allows(proto, number):
+        return Path(client, dst_name, port, tuple(hops), path_mtu, encapsulation, "dropped",
+                    f"ingress policy of {dst.key}", tuple(notes))
+    hops += [Hop(f"node {z.node}", names.pod_veth(dst.namespace, dst.name), b.pod_mtu,
+                 f"route {dst.ip}/32 to the pod's veth"),
+             Hop(f"pod {dst.key}", "eth0", b.pod_mtu, "delivered")]
+    return Path(client, dst_name, port, tuple(hops), path_mtu, encapsulation, "delivered", None,
                 tuple(notes))

@@ -24,9 +24,9 @@ from podnet.errors import LabPrerequisiteError
 from podnet.model.cluster import Cluster
 from podnet.policy.compile import compile_policies
 from podnet.policy.nft import render_node
-from podnet.services import ServicePlan, resolve
+from podnet.services import resolve
 from podnet.services.iptables import render_jumps
-from podnet.services.metallb import announcer
+from podnet.services.metallb import external_addresses
 from podnet.services.render import render_for_node
 
 LAB_CNI_MODES = ("vxlan", "host-gw", "bgp")  # the analyzer also models ipip and wireguard
@@ -331,14 +331,3 @@ def build_plan(cluster: Cluster, lab: str, cni: str | None = None,
                                       "servers": servers}, sort_keys=True)))
     return LabPlan(lab, mode, tuple(steps), tuple(places), ext_ip, proxy, notes)
 
-
-def external_addresses(cluster: Cluster, plans: tuple[ServicePlan, ...]) -> dict[str, str]:
-    """LoadBalancer and external IPs -> the node that attracts each (MetalLB layer 2)."""
-    nodes = [n.name for n in cluster.nodes]
-    out: dict[str, str] = {}
-    for plan in plans:
-        for ip in (*plan.load_balancer_ips, *plan.external_ips):
-            leader = announcer(plan, ip, nodes)
-            if leader is not None and ip not in out:
-                out[ip] = leader
-    return out

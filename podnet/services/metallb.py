@@ -20,6 +20,7 @@ from podnet.model.lbpools import AddressPool
 from podnet.model.objects import Service
 
 if TYPE_CHECKING:
+    from podnet.model.cluster import Cluster
     from podnet.services.resolve import ServicePlan
 
 
@@ -141,3 +142,14 @@ def _allocate_one(svc: Service, pools: tuple[AddressPool, ...], ns_labels: Mappi
             taken.add(free)
             return Allocation((str(ipaddress.IPv4Address(free)),), f"pool {pool.name}")
     return Allocation((), "no MetalLB pool has a free address for it: pending")
+
+def external_addresses(cluster: Cluster, plans: tuple[ServicePlan, ...]) -> dict[str, str]:
+    """LoadBalancer and external IPs -> the node that attracts each (MetalLB layer 2)."""
+    nodes = [n.name for n in cluster.nodes]
+    out: dict[str, str] = {}
+    for plan in plans:
+        for ip in (*plan.load_balancer_ips, *plan.external_ips):
+            leader = announcer(plan, ip, nodes)
+            if leader is not None and ip not in out:
+                out[ip] = leader
+    return out
