@@ -25,7 +25,7 @@ from podnet.model.objects import Node, Pod
 from podnet.netfilter.walk import trace_rules
 from podnet.policy import compile_policies
 from podnet.policy.query import find_endpoint, parse_port
-from podnet.services import resolve
+from podnet.services import ServicePlan, resolve
 from podnet.services.metallb import external_addresses
 from podnet.services.render import PROXY_MODES, render_for_node
 
@@ -46,49 +46,62 @@ class Translation(NamedTuple):
     ingress_from: str | None = None  # the address the endpoint sees, when masqueraded
 
 
+class _Walk(NamedTuple):
+    verdict: str  # DNAT, DROP or REJECT
+    text: str
+    endpoint: Pod | str | None  # the first endpoint the rules may DNAT to
+    number: int
+    ingress_from: str | None
+
+
+def _walk(cluster: Cluster, plans: tuple[ServicePlan, ...], node: Node, src_ip: str, ip: str,
+          number: int, proto: str) -> _Walk:
+    """kube-proxy's rules on ``node``, rendered and parsed back, walked by one packet."""
+    mode = cluster.net.proxy_mode
+    out = trace_rules(mode, render_for_node(mode, cluster, node.name, plans), src_ip, ip, number,
+                      proto, (node.internal_ip or "",))
+    where, via = f"kube-proxy ({mode}) on {node.name}", " -> ".join(out.chains)
+    if out.verdict in ("REJECT", "DROP"):
+        return _Walk(out.verdict, f"{where}: {out.verdict} (via {via})", None, number, None)
+    first_ip, _, first_port = out.endpoints[0][0].partition(":")
+    endpoint = cluster.pod_by_ip(first_ip) or first_ip
+    # SNAT comes after the forward hook: only an endpoint on another node sees the node's IP
+    seen = (node.internal_ip if out.masquerade and isinstance(endpoint, Pod)
+            and endpoint.node != node.name else None)
+    choices = ", ".join(f"{e} (p={pr:g})" for e, pr in out.endpoints)
+    masq = "; marked for masquerade" if out.masquerade else ""
+    return _Walk("DNAT", f"{where} DNAT {ip}:{number} via {via} to one of {choices}{masq}; "
+                 f"following {out.endpoints[0][0]}", endpoint, int(first_port), seen)
+
+
 def _through_service(cluster: Cluster, src: Pod, target: str, number: int, proto: str
                      ) -> Translation:
     """A Service name, or an address kube-proxy translates (cluster IP, LoadBalancer or
-    external IP, a node's IP on a NodePort): walk the rules of the node that translates it
-    (rendered, then parsed back) and continue to the first endpoint they may DNAT to. A
-    NodePort on another node is translated there: the pod's packet goes to that node, and
-    a note says what its kube-proxy does next."""
+    external IP, a node's IP on a NodePort), from a pod: the node that translates it walks the
+    packet through its rules. A NodePort on another node is translated there: the pod's packet
+    goes to that node, and a note says what its kube-proxy does next."""
     ip = target
     svc = next((s for s in cluster.services if f"{s.namespace}/{s.name}" == target), None)
     if svc is not None:
         ip = svc.cluster_ip
     plans = resolve(cluster)
-    same = [p for p in plans if p.port == number and p.protocol == proto
-            and ip in (p.cluster_ip, *p.load_balancer_ips, *p.external_ips)]
     node = next((n for n in cluster.nodes if n.internal_ip == ip), None)
     translator: Node | None = None
     if node is not None and any(p.node_port == number and p.protocol == proto for p in plans):
         translator = node
-    elif same:
+    elif any(p.port == number and p.protocol == proto
+             and ip in (p.cluster_ip, *p.load_balancer_ips, *p.external_ips) for p in plans):
         translator = cluster.node(src.node)
     elif svc is not None:
         raise UsageError(f"{target} has no port {number}/{proto} that kube-proxy programs")
     if translator is None:
         return Translation(None, None, number, [])
-    mode = cluster.net.proxy_mode
-    rules = render_for_node(mode, cluster, translator.name, plans)
-    out = trace_rules(mode, rules, src.ip, ip, number, proto, (translator.internal_ip or "",))
-    where = f"kube-proxy ({mode}) on {translator.name}"
-    if out.verdict in ("REJECT", "DROP"):
-        raise UsageError(f"{where} {out.verdict}s {ip}:{number}/{proto} (via "
-                         f"{' -> '.join(out.chains)}): the Service has no usable endpoint there")
-    choices = ", ".join(f"{e} (p={pr:g})" for e, pr in out.endpoints)
-    masq = "; marked for masquerade" if out.masquerade else ""
-    text = f"{where} DNAT {ip}:{number} via {' -> '.join(out.chains)} to one of {choices}{masq}"
+    w = _walk(cluster, plans, translator, src.ip, ip, number, proto)
+    if w.verdict != "DNAT":
+        raise UsageError(f"{w.text}: {ip}:{number}/{proto} has no usable endpoint there")
     if translator.name != src.node:
-        return Translation(None, ip, number, [f"then {text}"])
-    first_ip, _, first_port = out.endpoints[0][0].partition(":")
-    endpoint = cluster.pod_by_ip(first_ip) or first_ip
-    # SNAT comes after the forward hook: only an endpoint on another node sees the node's IP
-    seen = (translator.internal_ip if out.masquerade and isinstance(endpoint, Pod)
-            and endpoint.node != translator.name else None)
-    return Translation(f"{text}; following {out.endpoints[0][0]}", endpoint, int(first_port), [],
-                       seen)
+        return Translation(None, ip, number, [f"then {w.text}"])
+    return Translation(w.text, w.endpoint, w.number, [], w.ingress_from)
 
 
 def _from_outside(cluster: Cluster, client: str, target: str, number: int, proto: str,
@@ -107,25 +120,10 @@ def _from_outside(cluster: Cluster, client: str, target: str, number: int, proto
         raise UsageError(f"--to {target}:{port}: from outside the cluster, trace a node's IP on a "
                          "NodePort, or a LoadBalancer or external IP that a node attracts")
     assert node is not None
-    mode = cluster.net.proxy_mode
-    rules = render_for_node(mode, cluster, node.name, plans)
-    out = trace_rules(mode, rules, client, target, number, proto, (node.internal_ip or "",))
-    where = f"kube-proxy ({mode}) on {node.name}"
-    compiled = compile_policies(cluster.policies)
-    if out.verdict in ("REJECT", "DROP"):
-        return trace_from_outside(cluster, compiled, client, node.name, None, number, proto,
-                                  f"{where}: {out.verdict} (via {' -> '.join(out.chains)})",
-                                  f"{target} {port}", why)
-    choices = ", ".join(f"{e} (p={pr:g})" for e, pr in out.endpoints)
-    first_ip, _, first_port = out.endpoints[0][0].partition(":")
-    endpoint = cluster.pod_by_ip(first_ip) or first_ip
-    masq = "; marked for masquerade" if out.masquerade else ""
-    seen = (node.internal_ip if out.masquerade and isinstance(endpoint, Pod)
-            and endpoint.node != node.name else None)
-    dnat = (f"{where} DNAT {target}:{number} via {' -> '.join(out.chains)} to one of {choices}"
-            f"{masq}; following {out.endpoints[0][0]}")
-    return trace_from_outside(cluster, compiled, client, node.name, endpoint, int(first_port),
-                              proto, dnat, f"{target} {port}", why, ingress_from=seen)
+    w = _walk(cluster, plans, node, client, target, number, proto)
+    return trace_from_outside(cluster, compile_policies(cluster.policies), client, node.name,
+                              w.endpoint, w.number, proto, w.text, f"{target} {port}", why,
+                              ingress_from=w.ingress_from)
 
 
 def register(app: typer.Typer) -> None:
