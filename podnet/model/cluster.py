@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from types import MappingProxyType
 
 from podnet import names
@@ -65,8 +66,21 @@ class Cluster:
         """The pods the EndpointSlice controller lists for a Service: selected, addressed, and
         ready unless it publishes not-ready addresses. hostNetwork pods are listed too, at
         their node's IP, as the controller lists them."""
-        return [p for p in self.pods if p.ip and (p.ready or svc.publish_not_ready)
-                and svc.selects(p)]
+        if not svc.selector:
+            return []
+        key, value = next(iter(svc.selector.items()))
+        return [p for p in self._label_index.get((svc.namespace, key, value), ())
+                if p.ip and (p.ready or svc.publish_not_ready) and svc.selects(p)]
+
+    @cached_property
+    def _label_index(self) -> Mapping[tuple[str, str, str], tuple[Pod, ...]]:
+        """(namespace, label key, value) -> pods, in pod order: a Service's candidates
+        without a scan of every pod (10,000 Services over 20,000 pods took a minute)."""
+        index: dict[tuple[str, str, str], list[Pod]] = {}
+        for p in self.pods:
+            for k, v in p.labels.items():
+                index.setdefault((p.namespace, k, v), []).append(p)
+        return {k: tuple(v) for k, v in index.items()}
 
     def node(self, name: str) -> Node | None:
         for n in self.nodes:

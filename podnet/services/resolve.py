@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from podnet import names
 from podnet.errors import InputError
 from podnet.model.cluster import Cluster
-from podnet.model.objects import Pod, Service, ServicePort
+from podnet.model.objects import EndpointGroup, Pod, Service, ServicePort
 from podnet.services.metallb import allocate
 
 NODEPORT_RANGE = (30000, 32767)
@@ -91,9 +91,8 @@ def _selector_endpoints(cluster: Cluster, svc: Service, sp: ServicePort) -> list
     return out
 
 
-def _given_endpoints(cluster: Cluster, svc: Service, sp: ServicePort) -> list[EndpointPlan] | None:
-    groups = [g for g in cluster.endpoint_groups if g.namespace == svc.namespace
-              and g.service == svc.name]
+def _given_endpoints(groups: list[EndpointGroup], svc: Service, sp: ServicePort
+                     ) -> list[EndpointPlan] | None:
     if not groups:
         return None
     out = []
@@ -148,12 +147,16 @@ def resolve(cluster: Cluster) -> tuple[ServicePlan, ...]:
     """A plan per Service port that kube-proxy programs (sorted by service port name)."""
     taken = _given_node_ports(cluster.services)
     lbs = allocate(cluster.services, cluster.lb_pools, cluster.namespace_labels)
+    by_service: dict[str, list[EndpointGroup]] = {}  # Endpoints/EndpointSlices per Service
+    for g in cluster.endpoint_groups:
+        by_service.setdefault(f"{g.namespace}/{g.service}", []).append(g)
     plans = []
     for svc in sorted(cluster.services, key=lambda s: (s.namespace, s.name)):
         if svc.type == "ExternalName" or svc.headless or not svc.cluster_ip:
             continue
         for sp in sorted(svc.ports, key=lambda p: (p.name, p.port, p.protocol)):
-            given = _given_endpoints(cluster, svc, sp) if svc.selector is None else None
+            given = (_given_endpoints(by_service.get(svc.key, []), svc, sp)
+                     if svc.selector is None else None)
             eps = given if given is not None else _selector_endpoints(cluster, svc, sp)
             eps = sorted(set(eps), key=lambda e: (_ip_key(e.ip), e.port))
             node_port = sp.node_port
