@@ -57,10 +57,16 @@ class Cluster:
         return None if i is None else self.pods[i]
 
     def pod_by_ip(self, ip: str) -> Pod | None:
+        """The pod-network pod with this IP (a hostNetwork pod shares its node's)."""
+        return self._ip_index.get(ip)
+
+    @cached_property
+    def _ip_index(self) -> Mapping[str, Pod]:
+        index: dict[str, Pod] = {}
         for p in self.pods:
-            if p.ip == ip and not p.host_network:
-                return p
-        return None
+            if p.ip and not p.host_network:
+                index.setdefault(p.ip, p)
+        return index
 
     def service_pods(self, svc: Service) -> list[Pod]:
         """The pods the EndpointSlice controller lists for a Service: selected, addressed, and
