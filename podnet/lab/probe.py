@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import resource
 import socket
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import dns.message
@@ -93,10 +94,15 @@ def stream_socket(proto: str) -> socket.socket:
                          socket.IPPROTO_SCTP if proto == "SCTP" else 0)
 
 
-def _raise_fd_limit() -> None:
+def _parallelism(groups: Mapping[str, Sequence[object]]) -> int:
+    """How many sources may probe at once: as many as the open-file limit (raised to its hard
+    limit) holds with every socket of the largest group open, each wave costing up to one
+    timeout. 8 at a time took four timeouts on a 12-pod cluster."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    largest = max((len(g) for g in groups.values()), default=1)
+    return max(1, min(len(groups), (hard - 512) // max(largest, 1)))
 
 
 def _sockets(netns: str, protos: list[str]) -> list[socket.socket]:
@@ -127,10 +133,9 @@ async def _run(groups: dict[str, list[Target]], timeout: float, parallel: int) -
     return results
 
 
-def probe(groups: dict[str, list[Target]], timeout: float = 1.0, parallel: int = 8) -> dict[Target, bool]:
+def probe(groups: dict[str, list[Target]], timeout: float = 1.0) -> dict[Target, bool]:
     """Probe every target, grouped by source namespace; returns reachability per target."""
-    _raise_fd_limit()
-    return asyncio.run(_run(groups, timeout, parallel))
+    return asyncio.run(_run(groups, timeout, _parallelism(groups)))
 
 
 @dataclass(frozen=True)
@@ -163,10 +168,10 @@ async def _ask(sock: socket.socket, t: ServiceTarget, timeout: float) -> str:
         sock.close()
 
 
-def probe_services(groups: dict[str, list[ServiceTarget]], timeout: float = 1.0,
-                   parallel: int = 8) -> dict[ServiceTarget, str]:
+def probe_services(groups: dict[str, list[ServiceTarget]], timeout: float = 1.0
+                   ) -> dict[ServiceTarget, str]:
     """Connect to Service IPs from inside pods; report which pod answered each time."""
-    _raise_fd_limit()
+    parallel = _parallelism(groups)
 
     async def run() -> dict[ServiceTarget, str]:
         results: dict[ServiceTarget, str] = {}
