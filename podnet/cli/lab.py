@@ -220,8 +220,13 @@ def status(output: OutputOpt = "table") -> None:
     for lab in ledger_mod.labs():
         led = ledger_mod.Ledger(lab)
         entries = list(led.entries())
+        try:
+            info = led.read_state("lab.json")
+        except (OSError, ValueError):  # a lab killed before it wrote its state
+            info = {}
         data.append({"name": lab, "netns": sum(e["kind"] == "netns" for e in entries),
-                     "processes": sum(e["kind"] == "process" for e in entries)})
+                     "processes": sum(e["kind"] == "process" for e in entries),
+                     "cni": info.get("cni"), "proxy": info.get("proxy")})
     if output == "json":
         emit_json(data)
         return
@@ -229,7 +234,8 @@ def status(output: OutputOpt = "table") -> None:
     if not data:
         c.print("no lab is up")
     for d in data:
-        c.print(f"{d['name']}: {d['netns']} namespaces, {d['processes']} processes")
+        how = f", cni {d['cni']}, kube-proxy {d['proxy']}" if d["cni"] else ""
+        c.print(f"{d['name']}: {d['netns']} namespaces, {d['processes']} processes{how}")
 
 
 @lab_app.command("exec", context_settings={"allow_extra_args": True,

@@ -43,6 +43,9 @@ def test_up_probe_down(lab_name):
             "print(s.recv(100).decode().strip())")
     r = podnet("lab", "exec", "--name", lab_name, "shop/web-0", "--", sys.executable, "-c", code)
     assert r.stdout.strip() == "shop/db-1", r.stderr
+    status = {d["name"]: d for d in json.loads(podnet("lab", "status", "-o", "json").stdout)}
+    assert status[lab_name]["netns"] == 8 and status[lab_name]["processes"] >= 1
+    assert (status[lab_name]["cni"], status[lab_name]["proxy"]) == ("vxlan", "iptables")
     r = podnet("lab", "down", "--name", lab_name)
     assert r.returncode == 0
     assert not [n for n in netns_names() if n.startswith(f"pn-{lab_name}-")]
