@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import subprocess
 import sys
 
@@ -12,7 +13,7 @@ import pytest
 
 from podnet.errors import InputError
 from podnet.services import resolve
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, ROOT
 from tests.helpers import cluster_of
 
 SEED_POOL = """
@@ -156,7 +157,8 @@ def test_services_cli_shows_where_addresses_came_from(tmp_path):
                        capture_output=True, text=True, timeout=60,
                        env={**os.environ, "COLUMNS": "200"})
     assert r.returncode == 0, r.stderr
-    assert "192.168.1.240 (pool default)" in r.stdout and "<pending>" in r.stdout
+    assert re.search(r"192\.168\.1\.240 @node-\d \(pool default\)", r.stdout)
+    assert "<pending>" in r.stdout
     assert "note: web/b:80: no load-balancer address: requested 10.9.9.9 is in no MetalLB pool" \
         in " ".join(r.stdout.split())
 
@@ -178,3 +180,18 @@ def test_load_balancers_without_node_ports_and_a_full_node_port_range():
                    f"spec: {{type: NodePort, ports: [{{port: 80}}]}}\n" for i in range(2769))
     with pytest.raises(InputError, match=r"field spec.ports\[0\].nodePort: no NodePort left"):
         resolve(cluster_of(full))
+
+
+def test_services_json_names_the_announcing_node():
+    import json
+
+    from podnet.services.metallb import l2_leader
+
+    r = subprocess.run([sys.executable, "-m", "podnet", "services", "-o", "json", "-f",
+                        str(ROOT / "tests" / "manifests" / "lab-services"), "--nodes", "2"],
+                       capture_output=True, text=True, timeout=60)
+    rows = {row["service"]: row for row in json.loads(r.stdout)["services"]}
+    assert rows["shop/web-pool:http"]["announcedBy"] == {
+        "192.0.2.96": l2_leader("192.0.2.96", ["node-1", "node-2"])}
+    # externalTrafficPolicy Local: only the node with the api pod may announce it
+    assert rows["shop/api:api"]["announcedBy"] == {"192.0.2.81": "node-1"}

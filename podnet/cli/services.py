@@ -11,6 +11,7 @@ from podnet.cli.common import FileOpt, NodesOpt, OutputOpt, check_format, load_c
 from podnet.cli.output import console, emit_json
 from podnet.errors import UsageError
 from podnet.services import resolve
+from podnet.services.metallb import external_addresses
 from podnet.services.render import PROXY_MODES, render_for_node
 from podnet.services.stats import costs
 
@@ -56,10 +57,13 @@ def register(app: typer.Typer) -> None:
                           str(d["nftablesLookups"]), str(d["ipvsLookups"]))
             console().print(t)
             return
+        attract = external_addresses(cluster, plans)  # the node answering ARP for each address
         rows: list[dict[str, Any]] = [{"service": p.key, "type": p.type, "clusterIP": p.cluster_ip,
                  "port": f"{p.port}/{p.protocol}", "nodePort": p.node_port,
                  "externalIPs": list(p.external_ips), "loadBalancerIPs": list(p.load_balancer_ips),
                  "loadBalancerIPSource": p.lb_origin or None,
+                 "announcedBy": {ip: attract.get(ip) for ip in (*p.load_balancer_ips,
+                                                                *p.external_ips)},
                  "endpoints": [e.address for e in p.endpoints],
                  "localEndpoints": [e.address for e in p.local_endpoints(node_name)],
                  "affinity": p.affinity_timeout, "externalTrafficPolicy":
@@ -74,11 +78,14 @@ def register(app: typer.Typer) -> None:
                     "endpoints"):
             t.add_column(col)
         for r in rows:
-            lb = ", ".join(r["loadBalancerIPs"])
+            def at(ip: str, row: dict[str, Any] = r) -> str:
+                node = row["announcedBy"].get(ip)
+                return f"{ip} @{node}" if node else f"{ip} (no node may announce it)"
+            lb = ", ".join(at(ip) for ip in r["loadBalancerIPs"])
             if r["type"] == "LoadBalancer":
                 lb = f"{lb} ({r['loadBalancerIPSource']})" if lb else "<pending>"
             t.add_row(r["service"], r["type"], r["clusterIP"], r["port"], str(r["nodePort"] or ""),
-                      ", ".join(filter(None, [lb, *r["externalIPs"]])),
+                      ", ".join(filter(None, [lb, *(at(ip) for ip in r["externalIPs"])])),
                       ", ".join(r["endpoints"]) or "none (REJECT)")
         console().print(t)
         for p in plans:
