@@ -16,6 +16,17 @@ from podnet.services.render import PROXY_MODES, render_for_node
 from podnet.services.stats import costs
 
 
+def _external(row: dict[str, Any]) -> str:
+    """The LoadBalancer and external addresses of a table row, each with its announcing node."""
+    def at(ip: str) -> str:
+        node = row["announcedBy"].get(ip)
+        return f"{ip} @{node}" if node else f"{ip} (no node may announce it)"
+    lb = ", ".join(at(ip) for ip in row["loadBalancerIPs"])
+    if row["type"] == "LoadBalancer":
+        lb = f"{lb} ({row['loadBalancerIPSource']})" if lb else "<pending>"
+    return ", ".join(filter(None, [lb, *(at(ip) for ip in row["externalIPs"])]))
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def services(filename: FileOpt = [],  # noqa: B006
@@ -78,15 +89,8 @@ def register(app: typer.Typer) -> None:
                     "endpoints"):
             t.add_column(col)
         for r in rows:
-            def at(ip: str, row: dict[str, Any] = r) -> str:
-                node = row["announcedBy"].get(ip)
-                return f"{ip} @{node}" if node else f"{ip} (no node may announce it)"
-            lb = ", ".join(at(ip) for ip in r["loadBalancerIPs"])
-            if r["type"] == "LoadBalancer":
-                lb = f"{lb} ({r['loadBalancerIPSource']})" if lb else "<pending>"
             t.add_row(r["service"], r["type"], r["clusterIP"], r["port"], str(r["nodePort"] or ""),
-                      ", ".join(filter(None, [lb, *(at(ip) for ip in r["externalIPs"])])),
-                      ", ".join(r["endpoints"]) or "none (REJECT)")
+                      _external(r), ", ".join(r["endpoints"]) or "none (REJECT)")
         console().print(t)
         for p in plans:
             if p.type == "LoadBalancer" and not p.load_balancer_ips:
