@@ -54,6 +54,14 @@ class _Walk(NamedTuple):
     ingress_from: str | None
 
 
+def _node_port_node(cluster: Cluster, plans: tuple[ServicePlan, ...], ip: str, number: int,
+                    proto: str) -> Node | None:
+    """The node whose address ``ip`` is, when ``number`` is one of the cluster's NodePorts."""
+    if not any(p.node_port == number and p.protocol == proto for p in plans):
+        return None
+    return next((n for n in cluster.nodes if n.internal_ip == ip), None)
+
+
 def _walk(cluster: Cluster, plans: tuple[ServicePlan, ...], node: Node, src_ip: str, ip: str,
           number: int, proto: str) -> _Walk:
     """kube-proxy's rules on ``node``, rendered and parsed back, walked by one packet."""
@@ -85,16 +93,13 @@ def _through_service(cluster: Cluster, src: Pod, target: str, number: int, proto
     if svc is not None:
         ip = svc.cluster_ip
     plans = resolve(cluster)
-    node = next((n for n in cluster.nodes if n.internal_ip == ip), None)
-    translator: Node | None = None
-    if node is not None and any(p.node_port == number and p.protocol == proto for p in plans):
-        translator = node
-    elif any(p.port == number and p.protocol == proto
-             and ip in (p.cluster_ip, *p.load_balancer_ips, *p.external_ips) for p in plans):
+    translator = _node_port_node(cluster, plans, ip, number, proto)
+    if translator is None and any(p.port == number and p.protocol == proto and ip in (
+            p.cluster_ip, *p.load_balancer_ips, *p.external_ips) for p in plans):
         translator = cluster.node(src.node)
-    elif svc is not None:
-        raise UsageError(f"{target} has no port {number}/{proto} that kube-proxy programs")
     if translator is None:
+        if svc is not None:
+            raise UsageError(f"{target} has no port {number}/{proto} that kube-proxy programs")
         return Translation(None, None, number, [])
     w = _walk(cluster, plans, translator, src.ip, ip, number, proto)
     if w.verdict != "DNAT":
@@ -109,9 +114,9 @@ def _from_outside(cluster: Cluster, client: str, target: str, number: int, proto
     """An outside client: to a node's IP on a NodePort, or to a LoadBalancer or external IP,
     which reaches the node that attracts it (MetalLB's layer-2 leader)."""
     plans = resolve(cluster)
-    node = next((n for n in cluster.nodes if n.internal_ip == target), None)
+    node = _node_port_node(cluster, plans, target, number, proto)
     attract = external_addresses(cluster, plans)
-    if node is not None and any(p.node_port == number and p.protocol == proto for p in plans):
+    if node is not None:
         why = f"addressed to node {node.name}"
     elif target in attract:
         node = cluster.node(attract[target])

@@ -129,15 +129,23 @@ def trace(cluster: Cluster, compiled: Compiled, src: Pod, dst: Pod | str, number
         hops += _cross_node(a, z, mode, b)
         encapsulation = ENCAPSULATION[mode]
         path_mtu = b.cross_node_path_mtu
-    hops.append(_policy_hop(z.node, verdict.ingress, dst.key, number, proto))
-    if not verdict.allowed.allows(proto, number):
-        return Path(src.key, dst_name, port, tuple(hops), path_mtu, encapsulation, "dropped",
-                    f"ingress policy of {dst.key}", tuple(notes))
-    hops += [Hop(f"node {z.node}", names.pod_veth(dst.namespace, dst.name), b.pod_mtu,
+    dropped = _into_pod(hops, z.node, dst, verdict.ingress, verdict.allowed.allows(proto, number),
+                        b.pod_mtu, number, proto)
+    return Path(src.key, dst_name, port, tuple(hops), path_mtu, encapsulation,
+                "dropped" if dropped else "delivered", dropped, tuple(notes))
+
+
+def _into_pod(hops: list[Hop], node: str, dst: Pod, ingress: DirectionResult, allowed: bool,
+              pod_mtu: int, number: int, proto: str) -> str | None:
+    """The last leg on the destination's node: its ingress policy, then its veth. Appends the
+    hops; returns who dropped the packet, or None when it is delivered."""
+    hops.append(_policy_hop(node, ingress, dst.key, number, proto))
+    if not allowed:
+        return f"ingress policy of {dst.key}"
+    hops += [Hop(f"node {node}", names.pod_veth(dst.namespace, dst.name), pod_mtu,
                  f"route {dst.ip}/32 to the pod's veth"),
-             Hop(f"pod {dst.key}", "eth0", b.pod_mtu, "delivered")]
-    return Path(src.key, dst_name, port, tuple(hops), path_mtu, encapsulation, "delivered", None,
-                tuple(notes))
+             Hop(f"pod {dst.key}", "eth0", pod_mtu, "delivered")]
+    return None
 
 
 def _cross_node(a: NodeState, z: NodeState, mode: str, b: MtuBudget) -> list[Hop]:
@@ -209,12 +217,7 @@ def trace_from_outside(cluster: Cluster, compiled: Compiled, client: str, node: 
         notes.append(f"masqueraded to {ingress_from} on {node}: {dst.key}'s ingress policy "
                      f"sees {ingress_from}, not {client}")
     ingress = Evaluator(cluster, compiled).verdict(seen, dst).ingress
-    hops.append(_policy_hop(z.node, ingress, dst.key, number, proto))
-    if not ingress.allowed.allows(proto, number):
-        return Path(client, dst_name, port, tuple(hops), path_mtu, encapsulation, "dropped",
-                    f"ingress policy of {dst.key}", tuple(notes))
-    hops += [Hop(f"node {z.node}", names.pod_veth(dst.namespace, dst.name), b.pod_mtu,
-                 f"route {dst.ip}/32 to the pod's veth"),
-             Hop(f"pod {dst.key}", "eth0", b.pod_mtu, "delivered")]
-    return Path(client, dst_name, port, tuple(hops), path_mtu, encapsulation, "delivered", None,
-                tuple(notes))
+    dropped = _into_pod(hops, z.node, dst, ingress, ingress.allowed.allows(proto, number),
+                        b.pod_mtu, number, proto)
+    return Path(client, dst_name, port, tuple(hops), path_mtu, encapsulation,
+                "dropped" if dropped else "delivered", dropped, tuple(notes))

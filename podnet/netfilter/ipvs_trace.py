@@ -6,11 +6,10 @@ writes."""
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, field
 
 from podnet.errors import PodnetError
-from podnet.netfilter.trace import Outcome
+from podnet.netfilter.trace import Outcome, in_net
 
 _FLAGS = {"-t": "tcp", "-u": "udp", "--sctp-service": "sctp"}
 
@@ -49,10 +48,6 @@ def parse_ipvs(text: str) -> IpvsTables:
     return t
 
 
-def _in(addr: str, net: str) -> bool:
-    return ipaddress.ip_address(addr) in ipaddress.ip_network(net, strict=False)
-
-
 def trace_ipvs(t: IpvsTables, src: str, dst: str, port: int, proto: str,
                node_ips: tuple[str, ...] = ()) -> Outcome:
     proto = proto.lower()
@@ -63,7 +58,7 @@ def trace_ipvs(t: IpvsTables, src: str, dst: str, port: int, proto: str,
         out.chains.append("KUBE-SOURCE-RANGES-FIREWALL")
         cidrs = [e.rsplit(",", 1)[1] for e in sets.get("KUBE-LOAD-BALANCER-SOURCE-CIDR", set())
                  if e.startswith(entry + ",")]
-        if not (any(_in(src, c) for c in cidrs)
+        if not (any(in_net(src, c) for c in cidrs)
                 or f"{entry},{src}" in sets.get("KUBE-LOAD-BALANCER-SOURCE-IP", set())):
             out.verdict = "DROP"
             return out
@@ -79,7 +74,7 @@ def trace_ipvs(t: IpvsTables, src: str, dst: str, port: int, proto: str,
     local_np = dst in node_ips and str(port) in sets.get(f"KUBE-NODE-PORT-LOCAL-{proto.upper()}", set())
     out.masquerade = (
         (entry in sets.get("KUBE-CLUSTER-IP", set()) and bool(t.cluster_cidr)
-         and not _in(src, t.cluster_cidr))
+         and not in_net(src, t.cluster_cidr))
         or entry in sets.get("KUBE-EXTERNAL-IP", set())
         or (entry in sets.get("KUBE-LOAD-BALANCER", set())
             and entry not in sets.get("KUBE-LOAD-BALANCER-LOCAL", set()))

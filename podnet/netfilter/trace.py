@@ -21,7 +21,8 @@ class Outcome:
     chains: list[str] = field(default_factory=list)
 
 
-def _in(addr: str, spec: str) -> bool:
+def in_net(addr: str, spec: str) -> bool:
+    """``addr`` in the network ``spec`` (``!net`` negates, as iptables writes it)."""
     neg = spec.startswith("!")
     net = ipaddress.ip_network(spec.lstrip("!"), strict=False)
     return (ipaddress.ip_address(addr) in net) != neg
@@ -29,9 +30,9 @@ def _in(addr: str, spec: str) -> bool:
 
 def _matches(rule: Rule, src: str, dst: str, port: int, proto: str, local: set[str]) -> bool:
     m = rule.matches
-    if "-s" in m and not _in(src, m["-s"]):
+    if "-s" in m and not in_net(src, m["-s"]):
         return False
-    if "-d" in m and not _in(dst, m["-d"]):
+    if "-d" in m and not in_net(dst, m["-d"]):
         return False
     if "-p" in m and m["-p"] != proto.lower():
         return False

@@ -35,9 +35,6 @@ class NftablesOptions:
     service_cidr: str  # unallocated ClusterIPs in it are dropped
 
 
-
-
-
 def service_base(plan: ServicePlan) -> str:
     proto = plan.protocol.lower()
     return names.nft_hash_and_truncate(f"{plan.namespace}/{plan.name}/{proto}/{plan.port_name}")
@@ -46,7 +43,7 @@ def service_base(plan: ServicePlan) -> str:
 def endpoint_base(plan: ServicePlan, ep: EndpointPlan) -> str:
     ip = ep.ip.replace(":", ".")
     return names.nft_hash_and_truncate(f"{plan.namespace}/{plan.name}/{plan.protocol.lower()}/"
-                             f"{plan.port_name}__{ip}/{ep.port}")
+                                       f"{plan.port_name}__{ip}/{ep.port}")
 
 
 def base_ruleset(opts: NftablesOptions) -> list[str]:
