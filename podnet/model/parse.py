@@ -93,9 +93,23 @@ def _meta(doc: RawDoc) -> tuple[Fields, SourceRef, str, str]:
     kind = str(body.get("kind"))
     pre = SourceRef(file=doc.file, doc=doc.doc, kind=kind)
     meta = Fields(body.get("metadata"), pre, "metadata")
-    name = meta.str("name") or meta.str("generateName")
+    given = meta.str("name")
+    name = given or meta.str("generateName")
+    # Names reach rule comments, chain hashes, namespace and file names: they are checked here,
+    # once, with the API server's rules, so nothing downstream meets a '/' or a newline.
+    if name:
+        why = validate.object_name_error(kind, name, generated=not given)
+        if why and validate.name_is_tolerable(name):
+            _warn(meta, "name" if given else "generateName", f"{why}; the API server would refuse it")
+        elif why:
+            shown = name.encode("unicode_escape").decode()  # a newline must not end the message
+            bad = SourceRef(file=doc.file, doc=doc.doc, kind=kind, name=shown)
+            raise InputError(bad, f"metadata.{'name' if given else 'generateName'}", why)
     namespace = "" if kind in CLUSTER_SCOPED else (meta.str("namespace")
                                                    or defaults.DEFAULT_NAMESPACE)
+    why = validate.dns_label_error(namespace) if namespace else None
+    if why:
+        _tolerate(meta, "namespace", namespace, why)
     src = SourceRef(file=doc.file, doc=doc.doc, kind=kind, namespace=namespace, name=name)
     meta = Fields(body.get("metadata"), src, "metadata")
     return meta, src, namespace, name
@@ -192,6 +206,23 @@ def _container_ports(spec: Fields) -> tuple[ContainerPort, ...]:
     return tuple(ports)
 
 
+def _tolerate(f: Fields, key: str, value: str, why: str) -> None:
+    """Warn of a name the API server would refuse but that is harmless wherever podnet puts it;
+    refuse anything else (a '/', a space, a newline)."""
+    if not validate.name_is_tolerable(value):
+        raise f.error(key, why)
+    _warn(f, key, f"{why}; the API server would refuse it")
+
+
+def _checked(f: Fields, key: str, rule: Callable[[str], str | None]) -> str:
+    """A name-valued field, checked with the API server's rule for it when present."""
+    value = f.str(key)
+    why = rule(value) if value else None
+    if why:
+        _tolerate(f, key, value, why)
+    return value
+
+
 def _pod_from_spec(namespace: str, name: str, labels: Mapping[str, str], spec: Fields,
                    src: SourceRef, owner_kind: str, owner_name: str, ip: str = "",
                    ready: bool = True) -> Pod:
@@ -199,11 +230,14 @@ def _pod_from_spec(namespace: str, name: str, labels: Mapping[str, str], spec: F
     dns_policy = spec.str("dnsPolicy", defaults.DEFAULT_DNS_POLICY)
     if dns_policy not in ("ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"):
         raise spec.error("dnsPolicy", f"{dns_policy!r} is not a DNS policy")
+    checked = {k: _checked(spec, k, rule) for k, rule in (
+        ("nodeName", validate.dns_subdomain_error), ("hostname", validate.dns_label_error),
+        ("subdomain", validate.dns_label_error))}
     return Pod(namespace=namespace, name=name, labels=labels, source=src,
-               node=spec.str("nodeName"), ip=ip, ports=_container_ports(spec),
+               node=checked["nodeName"], ip=ip, ports=_container_ports(spec),
                host_network=host_network, owner_kind=owner_kind, owner_name=owner_name,
                dns_policy=dns_policy, dns_config=_dns_config(spec.opt_sub("dnsConfig")),
-               hostname=spec.str("hostname"), subdomain=spec.str("subdomain"), ready=ready)
+               hostname=checked["hostname"], subdomain=checked["subdomain"], ready=ready)
 
 
 def _pod(doc: RawDoc) -> Pod:
@@ -430,7 +464,8 @@ def _endpoints(doc: RawDoc) -> EndpointGroup:
     ports: list[EndpointPort] = []
     for s in Fields(doc.body, src).items("subsets"):
         for a in s.items("addresses"):
-            eps.append(Endpoint(a.str("ip"), True, a.str("nodeName"), _target(a.opt_sub("targetRef"))))
+            eps.append(Endpoint(a.str("ip"), True, _checked(a, "nodeName", validate.dns_subdomain_error),
+                                _target(a.opt_sub("targetRef"))))
         for a in s.items("notReadyAddresses"):
             eps.append(Endpoint(a.str("ip"), False, a.str("nodeName"),
                                 _target(a.opt_sub("targetRef"))))
@@ -447,7 +482,8 @@ def _endpoint_slice(doc: RawDoc) -> EndpointGroup:
     for e in body.items("endpoints"):
         ready = e.sub("conditions").bool("ready", True)
         for addr in e.str_list("addresses"):
-            eps.append(Endpoint(addr, ready, e.str("nodeName"), _target(e.opt_sub("targetRef"))))
+            eps.append(Endpoint(addr, ready, _checked(e, "nodeName", validate.dns_subdomain_error),
+                                _target(e.opt_sub("targetRef"))))
     ports = tuple(EndpointPort(p.int("port") or 0, _protocol(p), p.str("name"))
                   for p in body.items("ports"))
     return EndpointGroup(ns, service, src, tuple(eps), ports)
@@ -456,7 +492,7 @@ def _endpoint_slice(doc: RawDoc) -> EndpointGroup:
 def _backend(f: Fields, legacy: bool) -> IngressBackend:
     if legacy:
         port = _int_or_string(f, "servicePort")
-        return IngressBackend(f.str("serviceName"),
+        return IngressBackend(_checked(f, "serviceName", validate.dns1035_label_error),
                               port if isinstance(port, int) else None,
                               port if isinstance(port, str) else "")
     svc = f.opt_sub("service")
@@ -464,7 +500,8 @@ def _backend(f: Fields, legacy: bool) -> IngressBackend:
         res = f.opt_sub("resource")
         return IngressBackend(resource=res.str("name") if res else "")
     pf = svc.sub("port")
-    return IngressBackend(svc.str("name"), pf.int("number"), pf.str("name"))
+    return IngressBackend(_checked(svc, "name", validate.dns1035_label_error), pf.int("number"),
+                          pf.str("name"))
 
 
 def _ingress(doc: RawDoc) -> Ingress:

@@ -9,14 +9,15 @@ _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _PORT_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+_DNS1035_LABEL = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
 
 
 def label_key_error(key: str) -> str | None:
     """Return why ``key`` is not a valid label key (apimachinery IsQualifiedName), or None."""
     prefix, _, name = key.rpartition("/")
-    if "/" in key and (not prefix or len(prefix) > 253 or not _DNS1123_SUBDOMAIN.match(prefix)):
+    if "/" in key and (not prefix or len(prefix) > 253 or not _DNS1123_SUBDOMAIN.fullmatch(prefix)):
         return f"label key {key!r}: prefix must be a DNS subdomain"
-    if not name or len(name) > 63 or not _LABEL_NAME.match(name):
+    if not name or len(name) > 63 or not _LABEL_NAME.fullmatch(name):
         return (f"label key {key!r}: name must be 63 characters or less, alphanumeric, '-', "
                 "'_' or '.', starting and ending with an alphanumeric character")
     return None
@@ -25,7 +26,7 @@ def label_key_error(key: str) -> str | None:
 def label_value_error(value: str) -> str | None:
     if value == "":
         return None
-    if len(value) > 63 or not _LABEL_NAME.match(value):
+    if len(value) > 63 or not _LABEL_NAME.fullmatch(value):
         return (f"label value {value!r} must be 63 characters or less, alphanumeric, '-', '_' "
                 "or '.', starting and ending with an alphanumeric character")
     return None
@@ -35,7 +36,7 @@ def port_name_error(name: str) -> str | None:
     """IANA_SVC_NAME rules used by named ports."""
     if len(name) > 15:
         return f"port name {name!r} is longer than 15 characters"
-    if not _PORT_NAME.match(name) or "--" in name:
+    if not _PORT_NAME.fullmatch(name) or "--" in name:
         return f"port name {name!r} must be lowercase alphanumeric or '-' (IANA_SVC_NAME)"
     if not any(c.isalpha() for c in name):
         return f"port name {name!r} must contain at least one letter"
@@ -67,6 +68,56 @@ def ip_error(ip: str) -> str | None:
 
 
 def dns_label_error(name: str) -> str | None:
-    if len(name) > 63 or not _DNS1123_LABEL.match(name):
+    if len(name) > 63 or not _DNS1123_LABEL.fullmatch(name):
         return f"{name!r} is not a valid DNS-1123 label"
     return None
+
+
+def dns_subdomain_error(name: str) -> str | None:
+    if len(name) > 253 or not _DNS1123_SUBDOMAIN.fullmatch(name):
+        return (f"{name!r} is not a valid DNS-1123 subdomain (lowercase letters, digits, '-' and "
+                "'.', at most 253 characters, starting and ending with a letter or digit)")
+    return None
+
+
+def dns1035_label_error(name: str) -> str | None:
+    if len(name) > 63 or not _DNS1035_LABEL.fullmatch(name):
+        return (f"{name!r} is not a valid DNS-1035 label (lowercase letters, digits and '-', at "
+                "most 63 characters, starting with a letter and ending with a letter or digit)")
+    return None
+
+
+def path_segment_error(name: str) -> str | None:
+    """apimachinery's IsValidPathSegmentName, which RBAC names use (``system:...`` is valid),
+    plus what no API server stores in any name: control characters."""
+    if name in (".", "..") or "/" in name or "%" in name:
+        return f"{name!r} may not be '.' or '..' and may not contain '/' or '%'"
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):
+        return f"{name!r} contains a control character"
+    return None
+
+
+# metadata.name as each kind's registry validates it (pkg/apis/*/validation): Services are
+# DNS-1035 labels (their name is a DNS label and an env var prefix), Namespaces DNS-1123 labels,
+# RBAC objects path segments, everything else, custom resources included, DNS-1123 subdomains.
+_NAME_RULES = {"Service": dns1035_label_error, "Namespace": dns_label_error,
+               "Role": path_segment_error, "ClusterRole": path_segment_error,
+               "RoleBinding": path_segment_error, "ClusterRoleBinding": path_segment_error}
+
+
+_TOLERATED = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]{0,251}[A-Za-z0-9])?")
+
+
+def name_is_tolerable(name: str) -> bool:
+    """Invalid, but harmless anywhere podnet puts a name (no separator, space, quote or control
+    character): upstream test corpora carry such names (netpol-analyzer's has policies named
+    with underscores), so they are read with a warning rather than refused."""
+    return _TOLERATED.fullmatch(name) is not None
+
+
+def object_name_error(kind: str, name: str, generated: bool = False) -> str | None:
+    """Why ``name`` is not a valid metadata.name for ``kind``. A generateName prefix is checked
+    as the API server checks it: as if a suffix followed its trailing dash."""
+    if generated and name.endswith("-"):
+        name += "x"
+    return _NAME_RULES.get(kind, dns_subdomain_error)(name)
