@@ -29,10 +29,10 @@ demo: install
 	$(BIN)/podnet reach -f examples/oslo --ports 8080/TCP,80/TCP,5432/TCP
 	$(BIN)/podnet explain -f examples/oslo --from production/frontend-0 --to production/backend-0 --port 8080/TCP
 	@if [ "$$(id -u)" = 0 ]; then \
-	  $(BIN)/podnet lab down --name oslo >/dev/null; \
-	  $(BIN)/podnet lab up -f examples/oslo --name oslo --cni host-gw && \
-	  $(BIN)/podnet lab probe --name oslo --ports 8080/TCP,80/TCP,53/UDP; rc=$$?; \
-	  $(BIN)/podnet lab down --name oslo; exit $$rc; \
+	  $(BIN)/podnet lab down --name podnet-demo >/dev/null; \
+	  $(BIN)/podnet lab up -f examples/oslo --name podnet-demo --cni host-gw && \
+	  $(BIN)/podnet lab probe --name podnet-demo --ports 8080/TCP,80/TCP,53/UDP; rc=$$?; \
+	  $(BIN)/podnet lab down --name podnet-demo; exit $$rc; \
 	else echo "(not root: skipping the lab part of the demo)"; fi
 
 test: install lint

@@ -28,7 +28,7 @@ def main() -> None:
     subprocess.run([*run, "up", "-f", str(ROOT / "examples" / "oslo"), "--name", name, "--cni",
                     "host-gw"], check=True, capture_output=True)
     try:
-        with inside(f"pn-{name}-p-production-frontend-0"):
+        with inside(f"pn-{name}_p_production_frontend-0"):
             sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         sock.connect(("10.96.0.10", 53))
         sock.settimeout(1.0)

@@ -31,20 +31,24 @@ def synthetic_node(index: int) -> str:
     return f"node-{index + 1}"
 
 
-# Lab naming. Network namespaces: ``pn-<lab>-fabric``, ``pn-<lab>-external``,
-# ``pn-<lab>-n-<node>`` and ``pn-<lab>-p-<namespace>-<pod>``; every name starts with
-# ``pn-<lab>-`` so a lab's objects are recognisable, but teardown only ever removes what the
-# ledger recorded. Interface names must fit IFNAMSIZ (15 characters): the node side of a pod's
-# veth is ``cali`` + 11 hex digits of a hash of the pod (Calico's shape), the fabric side of a
-# node's link ``fab`` + 12 hex digits; inside a pod or node the interface is ``eth0``.
+# Lab naming. Network namespaces: ``pn-<lab>_fabric``, ``pn-<lab>_external``,
+# ``pn-<lab>_n_<node>`` and ``pn-<lab>_p_<namespace>_<pod>``. The separator ``_`` can appear in
+# no Kubernetes name (DNS-1123) and no lab name, so the scheme is injective: lab ``rel`` with a
+# node ``n-fabric`` and lab ``rel-n`` cannot share a namespace, nor can pods ``a-b/c`` and
+# ``a/b-c``. Names that would grow past NETNS_MAX hash their object part behind ``~`` (no
+# Kubernetes name holds one either). Every name starts with ``pn-<lab>_``; teardown still only
+# removes what the ledger recorded. Interface names must fit IFNAMSIZ (15 characters): the node
+# side of a pod's veth is ``cali`` + 11 hex digits of a hash of the pod (Calico's shape), the
+# fabric side of a node's link ``fab`` + 12 hex digits; inside a pod or node it is ``eth0``.
 
 
 IFNAMSIZ = 15
+NETNS_MAX = 100  # well under NAME_MAX, so /run/netns/<name> and /etc/netns/<name>/ always fit
 _LAB_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?$")
 
 
 def lab_name_error(lab: str) -> str | None:
-    if not _LAB_NAME.match(lab):
+    if not isinstance(lab, str) or not _LAB_NAME.fullmatch(lab):
         return (f"lab name {lab!r} must be 1-12 characters of lowercase letters, digits and '-', "
                 "starting and ending with a letter or digit")
     return None
@@ -55,27 +59,46 @@ def _digest(text: str, n: int) -> str:
 
 
 def lab_prefix(lab: str) -> str:
-    return f"pn-{lab}-"
+    return f"pn-{lab}_"
 
 
 def fabric_netns(lab: str) -> str:
-    return f"pn-{lab}-fabric"
+    return f"pn-{lab}_fabric"
 
 
 def external_netns(lab: str) -> str:
-    return f"pn-{lab}-external"
+    return f"pn-{lab}_external"
+
+
+def _bounded(prefix: str, ident: str) -> str:
+    name = prefix + "_" + ident
+    return name if len(name) <= NETNS_MAX else f"{prefix}~{_digest(ident, 32)}"
 
 
 def node_netns(lab: str, node: str) -> str:
-    return f"pn-{lab}-n-{node}"
+    return _bounded(f"pn-{lab}_n", node)
 
 
 def pod_netns(lab: str, namespace: str, pod: str) -> str:
-    return f"pn-{lab}-p-{namespace}-{pod}"
+    return _bounded(f"pn-{lab}_p", f"{namespace}_{pod}")
+
+
+def short_tag(name: str) -> str:
+    """A short fixed-length stand-in for a name in file names (unix socket paths stop at 107)."""
+    return _digest(name, 12)
 
 
 def pod_veth(namespace: str, pod: str) -> str:
     return "cali" + _digest(f"{namespace}/{pod}", 11)
+
+
+def policy_egress_chain(veth: str) -> str:
+    """The NetworkPolicy ruleset's per-pod chains, Felix's from-/to-workload shape."""
+    return f"fw-{veth}"
+
+
+def policy_ingress_chain(veth: str) -> str:
+    return f"tw-{veth}"
 
 
 def fabric_port(name: str) -> str:

@@ -34,7 +34,7 @@ def test_plan_loads_the_chosen_proxy_and_attracts_lb_ips():
     assert ipt.proxy == "iptables" and ipt.notes == ()
     # externalTrafficPolicy Local: only the node with the api pod may announce its LB IP
     api_ip = cluster.node(cluster.pod("shop/api-0").node).internal_ip
-    assert f"[pn-x-external] route add 192.0.2.81/32 via {api_ip} dev eth0" in nft.text()
+    assert f"[pn-x_external] route add 192.0.2.81/32 via {api_ip} dev eth0" in nft.text()
 
 
 def test_lab_proxy_default_follows_the_config_or_says_why_not():

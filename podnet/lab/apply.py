@@ -13,6 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from podnet import names
 from podnet.errors import LabError, LabPrerequisiteError
 from podnet.lab import netns, teardown
 from podnet.lab.ledger import Ledger, exists
@@ -35,6 +36,7 @@ from podnet.lab.plan import (
     WaitRoutes,
     WriteResolvConf,
 )
+from podnet.lab.teardown import NETNS_ETC
 
 
 def check_prerequisites() -> None:
@@ -76,9 +78,9 @@ def _run(step: Step, ledger: Ledger, k: netns.Kernel) -> None:
     elif isinstance(step, WriteResolvConf):
         _write_resolv_conf(step, ledger)
     elif isinstance(step, StartDns):
-        (ledger.dir / "dns.json").write_text(step.config)
+        ledger.write_text("dns.json", step.config)
         _spawn(ledger, "dns", [sys.executable, "-m", "podnet.lab.dnsserver", str(ledger.dir)])
-        _wait_file(ledger.dir / "dns.ready", "start DNS", ledger.dir / "dns.log")
+        _wait_file(ledger.file("dns.ready"), "start DNS", ledger.file("dns.log"))
     elif isinstance(step, Sysctl):
         netns.sysctl(step.netns, step.settings)
     elif isinstance(step, LoadRules):
@@ -87,25 +89,30 @@ def _run(step: Step, ledger: Ledger, k: netns.Kernel) -> None:
         netns.iptables_load(step.netns, step.text)
 
 
-def _spawn(ledger: Ledger, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
-    """Start a lab daemon; its pidfile is named in the ledger before it exists."""
-    ledger.record("process", name=name, pidfile=f"{name}.pid", match=argv[-1])
-    with open(ledger.dir / f"{name}.log", "wb") as log:  # the child keeps its own copy
+def _spawn(ledger: Ledger, name: str, argv: list[str], **extra: str) -> subprocess.Popen[bytes]:
+    """Start a lab daemon; its pidfile is named in the ledger before it exists, and holds the
+    process's start time too, so teardown can prove a pid is still the one podnet started."""
+    ledger.record("process", name=name, pidfile=f"{name}.pid", match=argv[-1], **extra)
+    fd = os.open(ledger.file(f"{name}.log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW,
+                 0o600)
+    with os.fdopen(fd, "wb") as log:  # the child keeps its own copy
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                start_new_session=True)
+                                start_new_session=True, umask=0o077)
     teardown.CHILDREN[proc.pid] = proc
-    (ledger.dir / f"{name}.pid").write_text(f"{proc.pid}\n")
+    ledger.write_text(f"{name}.pid", f"{proc.pid} {teardown.start_time(proc.pid)}\n")
     return proc
 
 
 def _start_bird(step: StartBird, ledger: Ledger) -> None:
     if shutil.which("bird") is None:
         raise LabPrerequisiteError("bgp mode needs BIRD (Debian package bird2): run make install")
-    conf = ledger.dir / f"bird-{step.node}.conf"
-    conf.write_text(step.config)
-    sock = ledger.dir / f"bird-{step.node}.ctl"
-    _spawn(ledger, f"bird-{step.node}", ["ip", "netns", "exec", step.netns, "bird", "-f",
-                                        "-c", str(conf), "-s", str(sock)])
+    # files are named by a digest of the node: node names run to 253 characters, a unix
+    # socket path to 107
+    tag = f"bird-{names.short_tag(step.node)}"
+    conf = ledger.write_text(f"{tag}.conf", step.config)
+    sock = ledger.file(f"{tag}.ctl")
+    _spawn(ledger, tag, ["ip", "netns", "exec", step.netns, "bird", "-f", "-c", str(conf), "-s",
+                         str(sock)], node=step.node, socket=sock.name)
 
 
 def _wait_routes(step: WaitRoutes, k: netns.Kernel, timeout: float = 60.0) -> None:
@@ -121,17 +128,20 @@ def _wait_routes(step: WaitRoutes, k: netns.Kernel, timeout: float = 60.0) -> No
         time.sleep(0.05)
 
 
-NETNS_ETC = Path("/etc/netns")
 
 
 def _write_resolv_conf(step: WriteResolvConf, ledger: Ledger) -> None:
     # `ip netns exec` bind-mounts /etc/netns/<ns>/resolv.conf over /etc/resolv.conf, so glibc
     # inside the pod reads what kubelet would have written. The directory is the namespace's
-    # own (pn- prefix); it is recorded before it is made and removed on teardown.
+    # own (the lab's prefix); it is recorded, by namespace name, before it is made and removed
+    # on teardown.
+    if not ledger.owns_netns(step.netns):
+        raise LabError(str(step), f"{step.netns!r} is not a namespace of lab {ledger.lab!r}")
     directory = NETNS_ETC / step.netns
-    ledger.record("dir", path=str(directory))
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "resolv.conf").write_text(step.text)
+    ledger.record("etc-netns", netns=step.netns)
+    NETNS_ETC.mkdir(parents=True, exist_ok=True)
+    os.mkdir(directory, 0o755)  # an existing directory is not ours: fail, do not write into it
+    _write_new(directory / "resolv.conf", step.text)
 
 
 def _wait_file(path: Path, step: str, log: Path, timeout: float = 30.0) -> None:
@@ -143,14 +153,20 @@ def _wait_file(path: Path, step: str, log: Path, timeout: float = 30.0) -> None:
         time.sleep(0.02)
 
 
+def _write_new(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+
+
 def _start_workload(ledger: Ledger, timeout: float = 30.0) -> None:
     proc = _spawn(ledger, "workload", [sys.executable, "-m", "podnet.lab.workload",
                                        str(ledger.dir)])
-    ready = ledger.dir / "workload.ready"
+    ready = ledger.file("workload.ready")
     deadline = time.monotonic() + timeout
     while not ready.exists():
         if proc.poll() is not None:
-            log = (ledger.dir / "workload.log").read_text().strip().splitlines()
+            log = ledger.file("workload.log").read_text().strip().splitlines()
             raise LabError("start workload server", log[-1] if log else f"exit {proc.returncode}")
         if time.monotonic() > deadline:
             raise LabError("start workload server", "not ready in time")
@@ -164,9 +180,14 @@ def up(plan: LabPlan, state: dict[str, Any]) -> float:
         raise LabPrerequisiteError(f"lab {plan.lab!r} is already up: `podnet lab down --name "
                                    f"{plan.lab}` first")
     ledger = Ledger(plan.lab)
-    ledger.open_new()
+    try:
+        ledger.open_new()
+    except FileExistsError:
+        raise LabPrerequisiteError(f"lab {plan.lab!r} left state behind: `podnet lab down --name "
+                                   f"{plan.lab}` first") from None
     start = time.monotonic()
     step: Step | str = "prepare"
+    total = len(plan.steps) + 1
     try:
         ledger.write_state("lab.json", {**state, "cni": plan.cni, "proxy": plan.proxy,
                                         "external_ip": plan.external_ip})
@@ -175,17 +196,22 @@ def up(plan: LabPlan, state: dict[str, Any]) -> float:
              "ports": [list(x) for x in p.ports if not (p.dns_server and x == (53, "UDP"))]}
             for p in plan.pods])
         with netns.Kernel() as kernel:
-            for step in plan.steps:
+            for done, step in enumerate(plan.steps):
+                ledger.progress(done, total, str(step))
                 _run(step, ledger, kernel)
         step = "start workload server"
+        ledger.progress(total - 1, total, step)
         _start_workload(ledger)
+        ledger.complete(total)
     except BaseException as e:
+        ledger.close()
         teardown.down(plan.lab)
         if isinstance(e, LabError):
             raise
         if isinstance(e, KeyboardInterrupt):
             raise
         raise LabError(str(step), f"{type(e).__name__}: {e}") from None
+    ledger.close()
     return time.monotonic() - start
 
 

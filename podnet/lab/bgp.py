@@ -14,8 +14,9 @@ def peers(ledger: Ledger) -> dict[str, list[dict[str, Any]]]:
     if lab.get("cni") != "bgp":
         raise LabError("lab bgp", f"lab {ledger.lab} runs cni {lab.get('cni')}, not bgp")
     out: dict[str, list[dict[str, Any]]] = {}
-    for sock in sorted(ledger.dir.glob("bird-*.ctl")):
-        node = sock.name[len("bird-"):-len(".ctl")]
+    birds = sorted((str(e["node"]), ledger.file(str(e["socket"]))) for e in ledger.entries()
+                   if e["kind"] == "process" and "node" in e and "socket" in e)
+    for node, sock in birds:
         r = subprocess.run(["birdc", "-s", str(sock), "show", "protocols"], capture_output=True,
                            text=True, check=False)
         if r.returncode:

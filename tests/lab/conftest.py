@@ -32,5 +32,14 @@ def lab_name():
         from podnet.lab import teardown
 
         teardown.down(name)
-        left = [n for n in netns_names() if n.startswith(f"pn-{name}-")]
+        left = [n for n in netns_names() if n.startswith(f"pn-{name}_")]
         assert left == [], f"lab {name} left namespaces behind: {left}"
+
+
+def pytest_collection_modifyitems(items):
+    # every test under tests/lab needs root and the real kernel: `pytest -m "not lab"` runs the
+    # rest of the suite anywhere
+    here = os.path.dirname(__file__)
+    for item in items:
+        if str(item.fspath).startswith(here + os.sep):
+            item.add_marker(pytest.mark.lab)

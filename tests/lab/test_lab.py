@@ -29,7 +29,7 @@ def podnet(*args: str) -> subprocess.CompletedProcess[str]:
 def test_up_probe_down(lab_name):
     r = podnet("lab", "up", "-f", BASIC, "--name", lab_name, "--nodes", "2")
     assert r.returncode == 0, r.stderr
-    assert len([n for n in netns_names() if n.startswith(f"pn-{lab_name}-")]) == 8
+    assert len([n for n in netns_names() if n.startswith(f"pn-{lab_name}_")]) == 8
     r = podnet("lab", "probe", "--name", lab_name, "-o", "json")
     assert r.returncode == 0, r.stdout + r.stderr
     data = json.loads(r.stdout)
@@ -48,7 +48,7 @@ def test_up_probe_down(lab_name):
     assert (status[lab_name]["cni"], status[lab_name]["proxy"]) == ("vxlan", "iptables")
     r = podnet("lab", "down", "--name", lab_name)
     assert r.returncode == 0
-    assert not [n for n in netns_names() if n.startswith(f"pn-{lab_name}-")]
+    assert not [n for n in netns_names() if n.startswith(f"pn-{lab_name}_")]
     assert podnet("lab", "down", "--name", lab_name).returncode == 0  # idempotent
 
 
@@ -56,7 +56,7 @@ def test_probe_sees_a_broken_route(lab_name):
     assert podnet("lab", "up", "-f", BASIC, "--name", lab_name, "--nodes", "2").returncode == 0
     cluster = load([BASIC], nodes=2)
     victim = cluster.nodes[1]
-    subprocess.run(["ip", "netns", "exec", f"pn-{lab_name}-n-{cluster.nodes[0].name}", "ip", "route",
+    subprocess.run(["ip", "netns", "exec", f"pn-{lab_name}_n_{cluster.nodes[0].name}", "ip", "route",
                     "del", victim.pod_cidr or ""], check=True)
     r = podnet("lab", "probe", "--name", lab_name, "-o", "json", "--ports", "80/TCP",
                "--timeout", "0.5")
@@ -74,11 +74,11 @@ def test_second_up_is_refused(lab_name):
 def test_failed_up_leaves_nothing(lab_name):
     plan = build_plan(load([BASIC], nodes=2), lab_name, "host-gw")
     broken = plan.__class__(plan.lab, plan.cni, (*plan.steps, AddRoute(
-        f"pn-{lab_name}-fabric", "10.99.0.0/16", "no-such-if0")), plan.pods, plan.external_ip)
+        f"pn-{lab_name}_fabric", "10.99.0.0/16", "no-such-if0")), plan.pods, plan.external_ip)
     with pytest.raises(LabError) as e:
         apply.up(broken, {"docs": [], "nodes": 2})
     assert "no-such-if0" in str(e.value)
-    assert not [n for n in netns_names() if n.startswith(f"pn-{lab_name}-")]
+    assert not [n for n in netns_names() if n.startswith(f"pn-{lab_name}_")]
     assert not ledger.exists(lab_name)
 
 
@@ -87,14 +87,14 @@ def test_killed_up_is_cleaned_by_down(lab_name):
                              lab_name, "--nodes", "2"], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
-    while len([n for n in netns_names() if n.startswith(f"pn-{lab_name}-")]) < 4:
+    while len([n for n in netns_names() if n.startswith(f"pn-{lab_name}_")]) < 4:
         assert time.monotonic() < deadline and proc.poll() is None, "up finished before the kill"
         time.sleep(0.005)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    assert [n for n in netns_names() if n.startswith(f"pn-{lab_name}-")]
+    assert [n for n in netns_names() if n.startswith(f"pn-{lab_name}_")]
     assert podnet("lab", "down", "--name", lab_name).returncode == 0
-    assert not [n for n in netns_names() if n.startswith(f"pn-{lab_name}-")]
+    assert not [n for n in netns_names() if n.startswith(f"pn-{lab_name}_")]
 
 
 @pytest.mark.parametrize("cni", ["ipip", "wireguard"])
@@ -111,7 +111,7 @@ def test_oslo_policies_enforced_for_real(lab_name, cni, proxy):
     oslo = str(ROOT / "examples" / "oslo")
     r = podnet("lab", "up", "-f", oslo, "--name", lab_name, "--cni", cni, "--proxy", proxy)
     assert r.returncode == 0, r.stderr
-    node1 = f"pn-{lab_name}-n-oslo-1"
+    node1 = f"pn-{lab_name}_n_oslo-1"
     nft = subprocess.run(["ip", "netns", "exec", node1, "nft", "list", "tables"], capture_output=True,
                          text=True, check=True).stdout
     assert ("table ip kube-proxy" in nft) == (proxy == "nftables")
@@ -221,7 +221,7 @@ def test_a_zombie_daemon_counts_as_stopped():
 def test_namespaces_are_made_in_process_and_never_by_accident(lab_name):
     from podnet.lab.netns import Kernel, remove
 
-    name = f"pn-{lab_name}-x"
+    name = f"pn-{lab_name}_x"
     home = os.readlink("/proc/thread-self/ns/net")
     with Kernel() as k:
         with pytest.raises(OSError):
