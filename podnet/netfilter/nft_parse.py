@@ -1,5 +1,6 @@
-"""Parse the nft script podnet's kube-proxy nftables renderer writes (``add table|chain|set|map|
-rule|element`` lines) back into chains of rule tokens, sets and verdict maps."""
+"""Parse the nft scripts podnet writes back into chains of rule tokens, sets and verdict maps:
+kube-proxy's command form (``add table|chain|set|map|rule|element`` lines) and the block form
+of the NetworkPolicy ruleset (``table inet t { chain c { ... } }``)."""
 
 from __future__ import annotations
 
@@ -43,7 +44,51 @@ def _elements(body: str) -> list[tuple[tuple[str, ...], str]]:
     return out
 
 
+_BLOCK_OPEN = re.compile(r"^(table (ip|ip6|inet) |chain )(\S+) \{$")
+
+
+def _parse_blocks(text: str) -> NftRuleset:
+    rs = NftRuleset()
+    chain = ""
+    depth = 0
+    for n, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        m = _BLOCK_OPEN.match(line)
+        if m is not None:
+            depth += 1
+            if m.group(1) == "chain ":
+                if depth != 2:
+                    raise PodnetError(f"line {n}: chain outside a table: {line!r}")
+                chain = m.group(3)
+                rs.chains.setdefault(chain, [])
+            continue
+        if line == "}":
+            depth -= 1
+            chain = "" if depth < 2 else chain
+            if depth < 0:
+                raise PodnetError(f"line {n}: unbalanced '}}'")
+            continue
+        if not chain:
+            raise PodnetError(f"line {n}: a rule outside a chain: {line!r}")
+        if line.startswith("type ") and " hook " in line:
+            rs.base[chain] = line.rstrip(";")
+            continue
+        try:
+            rs.chains[chain].append(_strip_comment(shlex.split(line)))
+        except ValueError as e:
+            raise PodnetError(f"line {n}: cannot parse {line!r}: {e}") from None
+    if depth != 0:
+        raise PodnetError("unbalanced braces: a table or chain is not closed")
+    return rs
+
+
 def parse_nft(text: str) -> NftRuleset:
+    first = next((ln.strip() for ln in text.splitlines()
+                  if ln.strip() and not ln.strip().startswith("#")), "")
+    if first.startswith("table ") and first.endswith("{"):
+        return _parse_blocks(text)
     rs = NftRuleset()
     for n, line in enumerate(text.splitlines(), 1):
         line = line.strip()

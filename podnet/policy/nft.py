@@ -160,14 +160,15 @@ def render_node(cluster: Cluster, compiled: Compiled, node: str) -> str:
         veth = names.pod_veth(pod.namespace, pod.name)
         eg = r.chain(pod, compiled.egress, ingress=False)
         if eg is not None:
-            chains.append((f"fw-{veth}", [f"# egress of {pod.key}", *eg]))
-            from_map.append(f'"{veth}" : jump fw-{veth}')
+            chains.append((names.policy_egress_chain(veth), [f"# egress of {pod.key}", *eg]))
+            from_map.append(f'"{veth}" : jump {names.policy_egress_chain(veth)}')
         ing = r.chain(pod, compiled.ingress, ingress=True)
         if ing is not None:
             # A pod may always reach itself, also when a Service sends it back to itself.
             hairpin = f'iifname "{veth}" return comment "{pod.key} reaching itself"'
-            chains.append((f"tw-{veth}", [f"# ingress of {pod.key}", hairpin, *ing]))
-            to_map.append(f'"{veth}" : jump tw-{veth}')
+            chains.append((names.policy_ingress_chain(veth),
+                           [f"# ingress of {pod.key}", hairpin, *ing]))
+            to_map.append(f'"{veth}" : jump {names.policy_ingress_chain(veth)}')
     out = [f"# NetworkPolicy enforcement for node {node} (podnet)", f"table inet {TABLE} {{"]
     fwd = ["type filter hook forward priority filter; policy accept;",
            "ct state established,related accept",
