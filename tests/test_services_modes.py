@@ -164,20 +164,18 @@ def test_probe_prediction_judges_policy_where_the_forward_hook_does(mode):
     its egress check (allowed), one on another node leaves as addressed (denied by egress); an
     endpoint behind a masquerade to another node sees the receiving node's IP (denied by an
     ingress policy that admits only the outside client)."""
-    from podnet.policy import compile_policies
-    from podnet.policy.verdict import Evaluator
-    from podnet.services.reach import expect
+    from podnet.analysis import Analysis
+    from podnet.predict.services import expect
 
     cluster = load([str(ROOT / "tests" / "manifests" / "lab-services")], nodes=2)
     plans = resolve(cluster)
-    ev = Evaluator(cluster, compile_policies(cluster.policies))
+    a = Analysis(cluster)
     client, web = cluster.pod("shop/client-0"), cluster.pod("shop/web-0")
     ip = {n.name: n.internal_ip for n in cluster.nodes}
     own, far = client.node, next(n for n in ip if n != client.node)
 
     def at(node, src, dst, port):
-        return expect(cluster, ev, mode, render_for_node(mode, cluster, node, plans), node, src,
-                      dst, port, "TCP")
+        return expect(a, mode, node, src, dst, port, "TCP")
 
     assert at(own, client, ip[own], 30080).summary() == "allowed"
     assert at(far, client, ip[far], 30080).summary() == "denied"

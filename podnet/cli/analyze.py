@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from podnet.analysis import Analysis
 from podnet.cli.common import (
     ClusterCidrOpt,
     CniOpt,
@@ -22,12 +23,11 @@ from podnet.cli.common import (
 from podnet.cli.output import console, emit_json
 from podnet.dataplane.mtu import budget
 from podnet.model.cluster import Cluster
-from podnet.policy import compile_policies
 from podnet.policy.verdict import target_selects
 
 
 def summary(cluster: Cluster) -> dict[str, object]:
-    compiled = compile_policies(cluster.policies)
+    compiled = Analysis(cluster).compiled
     isolated_in = isolated_eg = unprotected = 0
     for p in cluster.pods:
         i = any(target_selects(t, p) for t in compiled.ingress)

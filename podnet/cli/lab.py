@@ -8,16 +8,15 @@ import time
 from dataclasses import replace
 from typing import Annotated, Any
 
-import numpy as np
 import typer
 from rich.table import Table
 
+from podnet.analysis import Analysis
 from podnet.cli.common import CniOpt, FileOpt, NodesOpt, OutputOpt, check_format, load_cluster
 from podnet.cli.output import console, emit_json
 from podnet.errors import LabPrerequisiteError, UsageError
 from podnet.model import build
 from podnet.model.load import RawDoc, read_paths
-from podnet.policy import class_matrix, compile_policies, pod_matrix
 from podnet.policy.query import parse_ports
 
 lab_app = typer.Typer(no_args_is_help=True, help="Build the cluster for real in network namespaces.")
@@ -34,6 +33,31 @@ def _lab_modules() -> Any:
 def _cluster_of(state: dict[str, Any]) -> Any:
     docs = [RawDoc(d["file"], d["doc"], d["body"]) for d in state["docs"]]
     return build(docs, nodes=state["nodes"], overrides=state.get("overrides") or {})
+
+
+def _complete_lab(name: str) -> Any:
+    """The ledger of a lab that is up and was built to the end (probing a half-built lab would
+    blame the analyzer for what `lab up` never made)."""
+    _, ledger_mod, _, _ = _lab_modules()
+    if not name:
+        raise UsageError("give the lab's --name")
+    if not ledger_mod.exists(name):
+        raise LabPrerequisiteError(f"no lab named {name!r} is up")
+    led = ledger_mod.Ledger(name)
+    led.require_complete()
+    return led
+
+
+def _kept_docs(docs: Any) -> list[dict[str, Any]]:
+    """What the lab's state keeps of the input: every document, but a Secret without its values
+    (the state file is private to root, and still no place for key material)."""
+    kept = []
+    for d in docs:
+        body = d.body
+        if body.get("kind") == "Secret":
+            body = {k: v for k, v in body.items() if k not in ("data", "stringData")}
+        kept.append({"file": d.file, "doc": d.doc, "body": body})
+    return kept
 
 
 def register(app: typer.Typer) -> None:
@@ -58,7 +82,7 @@ def up(filename: FileOpt = [], name: NameOpt = "",  # noqa: B006
         sys.stdout.write(plan.text())
         return
     docs = read_paths(filename)
-    state = {"docs": [{"file": d.file, "doc": d.doc, "body": d.body} for d in docs],
+    state = {"docs": _kept_docs(docs),
              "nodes": nodes, "overrides": {}, "created": time.time()}
     took = apply.up(plan, state)
     console().print(f"lab {name} up: {len(cluster.nodes)} nodes, {len(plan.pods)} pods, "
@@ -73,58 +97,35 @@ def probe_cmd(name: NameOpt = "",
               ) -> None:
     """Probe every pod to every pod on every port; compare with the analyzer's prediction."""
     check_format(output, ("table", "json"))
-    _, ledger_mod, _, _ = _lab_modules()
     from podnet.lab.probe import Target, probe, sctp_supported
+    from podnet.predict import probe as predict
 
-    if not ledger_mod.exists(name):
-        raise LabPrerequisiteError(f"no lab named {name!r} is up")
-    led = ledger_mod.Ledger(name)
-    cluster = _cluster_of(led.read_state("lab.json"))
+    led = _complete_lab(name)
+    lab = led.read_state("lab.json")
+    analysis = Analysis(_cluster_of(lab))
     places = {p["key"]: p for p in led.read_state("pods.json")}
-    port_list = parse_ports(ports, cluster)
+    port_list = parse_ports(ports, analysis.cluster)
     sctp = sctp_supported()
     probed = [(p, proto) for p, proto in port_list if proto != "SCTP" or sctp]
     skipped = [f"{p}/{proto}: this kernel has no SCTP" for p, proto in port_list
                if proto == "SCTP" and not sctp]
-    # hostNetwork pods live in their node's namespace; traffic between a node and its own pods
-    # is always allowed and never crosses the forward hook, so they are not probed here.
-    pods = [p for p in cluster.pods if not p.host_network]
-    index = {p.key: i for i, p in enumerate(cluster.pods)}
-    keys = [p.key for p in pods]
+    pods = predict.probed_pods(analysis)
     groups: dict[str, list[Any]] = {}
     for i, src in enumerate(pods):
-        for j, dst in enumerate(pods):
-            if i == j:
-                continue
-            for port, proto in probed:
-                t = Target(i, j, dst.ip, port, proto)
-                groups.setdefault(places[src.key]["netns"], []).append(t)
+        targets = groups.setdefault(places[src.key]["netns"], [])
+        targets += [Target(i, j, dst.ip, port, proto) for j, dst in enumerate(pods) if i != j
+                    for port, proto in probed]
     start = time.monotonic()
     results = probe(groups, timeout=timeout)
-    compiled = compile_policies(cluster.policies)
-    cm = class_matrix(cluster, compiled, probed)
-    idx = np.array([index[p.key] for p in pods], dtype=np.int64)
-    observed: dict[str, list[list[bool]]] = {}
-    mismatches: list[dict[str, Any]] = []
-    for port, proto in probed:
-        k = f"{port}/{proto}"
-        want = pod_matrix(cm, (port, proto), idx, idx)
-        m = [[i == j for j in range(len(pods))] for i in range(len(pods))]
-        for t, ok in results.items():
-            if (t.port, t.proto) == (port, proto):
-                m[t.src][t.dst] = ok
-                if ok != bool(want[t.src, t.dst]):
-                    mismatches.append({"from": keys[t.src], "to": keys[t.dst], "port": k,
-                                       "predicted": bool(want[t.src, t.dst]), "observed": ok})
-        observed[k] = m
-    lab = led.read_state("lab.json")
-    services = _probe_services(cluster, pods, places, timeout, name, lab.get("proxy", "iptables"),
-                               lab.get("external_ip", ""))
-    mismatches += [{"from": s["from"], "to": f"{s['service']} at {s['to']}", "port": s["port"],
-                    "predicted": s["predicted"], "observed": s["observed"]}
-                   for s in services if not s["agrees"]]
-    data = {"pods": keys, "ports": list(observed), "matrix": observed, "services": services,
-            "mismatches": mismatches, "skipped": skipped, "probes": len(results) + len(services),
+    pod_cmp = predict.compare_pods(analysis, pods, probed, {
+        (t.src, t.dst, t.port, t.proto): ok for t, ok in results.items()})
+    protos = ("TCP", "UDP", "SCTP") if sctp else ("TCP", "UDP")
+    services = _probe_services(analysis, pods, places, timeout, name, lab.get("proxy", "iptables"),
+                               lab.get("external_ip", ""), protos)
+    mismatches = pod_cmp.mismatches + predict.service_mismatches(services)
+    data = {"pods": pod_cmp.pods, "ports": list(pod_cmp.observed), "matrix": pod_cmp.observed,
+            "services": services, "mismatches": mismatches, "skipped": skipped,
+            "probes": len(results) + len(services),
             "seconds": round(time.monotonic() - start, 2)}
     if output == "json":
         emit_json(data)
@@ -139,92 +140,68 @@ def probe_cmd(name: NameOpt = "",
             pred, obs = mm["predicted"], mm["observed"]
             if isinstance(pred, bool):
                 pred, obs = ("allowed" if pred else "denied"), ("reachable" if obs else "dropped")
-            c.print(f"  {mm['from']} -> {mm['to']} {mm['port']}: predicted {pred}, observed {obs}")
+            c.print(f"  {mm['from']} -> {mm['to']} {mm['port']}: predicted {pred}, observed {obs}",
+                    markup=False)
     if mismatches:
         raise typer.Exit(1)
 
 
-def _probe_services(cluster: Any, pods: list[Any], places: dict[str, Any], timeout: float,
-                    lab: str, mode: str, external_ip: str) -> list[dict[str, Any]]:
-    """Every pod, and the outside (the ``external`` namespace), to every Service address: cluster
-    IPs (pods only), every NodePort on every node, LoadBalancer and external IPs. Which endpoint
-    answered, against what kube-proxy's rules for the node that translates the packet and
-    NetworkPolicy predict."""
-    from podnet.lab.probe import ServiceTarget, probe_services, sctp_supported
+def _probe_services(analysis: Analysis, pods: list[Any], places: dict[str, Any], timeout: float,
+                    lab: str, mode: str, external_ip: str, protos: tuple[str, ...]
+                    ) -> list[dict[str, Any]]:
+    """Send predict's Service probes from the pods' and the outside's namespaces, repeat the
+    sticky ones, and let predict compare."""
+    from podnet.lab.probe import ServiceTarget, probe_services
     from podnet.names import external_netns
-    from podnet.policy.verdict import Evaluator
-    from podnet.services import resolve
-    from podnet.services.metallb import external_addresses
-    from podnet.services.reach import expect
-    from podnet.services.render import render_for_node
+    from podnet.predict import probe as predict
 
-    protos = ("TCP", "UDP", "SCTP") if sctp_supported() else ("TCP", "UDP")
-    plans = tuple(p for p in resolve(cluster) if p.protocol in protos)
-    ev = Evaluator(cluster, compile_policies(cluster.policies))
-    rules = {n.name: render_for_node(mode, cluster, n.name, plans) for n in cluster.nodes}
-    groups: dict[str, list[Any]] = {}
-    where: dict[Any, tuple[Any, str]] = {}  # target -> (source, node whose rules see it)
-    for i, src in enumerate(pods):
-        for p in plans:
-            # the cluster IP, LoadBalancer and external IPs are translated by the pod's own node;
-            # a NodePort by the node addressed
-            dests = [(ip, p.port, src.node)
-                     for ip in (p.cluster_ip, *p.load_balancer_ips, *p.external_ips)]
-            dests += [(n.internal_ip, p.node_port, n.name) for n in cluster.nodes if p.node_port]
-            for ip, port, node in dests:
-                t = ServiceTarget(i, p.key, ip, port, p.protocol)
-                groups.setdefault(places[src.key]["netns"], []).append(t)
-                where[t] = (src, node)
-    ext_ns, attract = external_netns(lab), external_addresses(cluster, plans)
-    for p in plans:
-        dests = [(n.internal_ip, p.node_port, n.name) for n in cluster.nodes if p.node_port]
-        dests += [(ip, p.port, attract[ip]) for ip in (*p.load_balancer_ips, *p.external_ips)
-                  if ip in attract]
-        for ip, port, node in dests:
-            t = ServiceTarget(-1, p.key, ip, port, p.protocol)
-            groups.setdefault(ext_ns, []).append(t)
-            where[t] = (external_ip, node)
+    asks = predict.service_probes(analysis, pods, external_ip, protos)
+    sent: dict[ServiceTarget, predict.ServiceProbe] = {}
+    groups: dict[str, list[ServiceTarget]] = {}
+    for q in asks:
+        t = ServiceTarget(q.src, q.service, q.ip, q.port, q.proto)
+        ns = places[pods[q.src].key]["netns"] if q.src >= 0 else external_netns(lab)
+        groups.setdefault(ns, []).append(t)
+        sent[t] = q
     answers = probe_services(groups, timeout=timeout)
     # ClientIP affinity: once the first connections are in, the same client asks again and
     # must land on the same endpoint every time
-    sticky = {p.key for p in plans if p.affinity_timeout is not None}
-    again: dict[str, list[Any]] = {}
-    for ns, targets in groups.items():
-        again[ns] = [replace(t, attempt=k) for t in targets if t.service in sticky
-                     and answers[t] not in ("dropped", "rejected") for k in (1, 2, 3)]
-    repeats = probe_services({ns: ts for ns, ts in again.items() if ts}, timeout=timeout)
-    out = []
-    for t, answer in sorted(answers.items(), key=lambda kv: (kv[0].src, kv[0].service, kv[0].ip)):
-        src, node = where[t]
-        e = expect(cluster, ev, mode, rules[node], node, src, t.ip, t.port, t.proto)
-        row: dict[str, Any] = {
-            "from": src.key if t.src >= 0 else f"external ({src})", "service": t.service,
-            "to": f"{t.ip}:{t.port}", "port": f"{t.port}/{t.proto}",
-            "predicted": e.summary(), "observed": answer, "agrees": e.agrees(answer)}
-        if t.service in sticky and answer not in ("dropped", "rejected"):
-            seen = [repeats[replace(t, attempt=k)] for k in (1, 2, 3)]
-            row["repeats"] = seen
-            if any(a != answer for a in seen):
-                row["agrees"] = False
-                row["predicted"] = f"{e.summary()}, the same endpoint every time (ClientIP affinity)"
-                row["observed"] = f"{answer}, then {', '.join(seen)}"
-        out.append(row)
-    return out
+    again = {ns: [replace(t, attempt=k) for t in ts for k in (1, 2, 3)
+                  if sent[t].sticky and answers[t] not in ("dropped", "rejected")]
+             for ns, ts in groups.items()}
+    more = probe_services({ns: ts for ns, ts in again.items() if ts}, timeout=timeout)
+    repeats = {sent[t]: [more[replace(t, attempt=k)] for k in (1, 2, 3)]
+               for t in answers if replace(t, attempt=1) in more}
+    return predict.compare_services(analysis, mode, {sent[t]: a for t, a in answers.items()},
+                                    repeats)
 
 
 @lab_app.command("status")
 def status(output: OutputOpt = "table") -> None:
-    """The labs that are up, and what each holds."""
+    """The labs that are up, and what each holds; a lab whose `lab up` was interrupted says so."""
+    check_format(output, ("table", "json"))
     _, ledger_mod, _, _ = _lab_modules()
     data = []
     for lab in ledger_mod.labs():
         led = ledger_mod.Ledger(lab)
-        entries = list(led.entries())
+        try:
+            entries = list(led.entries())
+            st = led.state()
+        except ledger_mod.UntrustedLedger as e:
+            data.append({"name": lab, "state": "refused", "reason": str(e)})
+            continue
         try:
             info = led.read_state("lab.json")
         except (OSError, ValueError):  # a lab killed before it wrote its state
             info = {}
-        data.append({"name": lab, "netns": sum(e["kind"] == "netns" for e in entries),
+        if st["complete"]:
+            state = "up"
+        elif st["building"]:
+            state = f"building (step {st['done']} of {st['total']})"
+        else:
+            state = f"incomplete (interrupted at step {st['done']} of {st['total']}: {st['step']})"
+        data.append({"name": lab, "state": state, "complete": st["complete"],
+                     "netns": sum(e["kind"] == "netns" for e in entries),
                      "processes": sum(e["kind"] == "process" for e in entries),
                      "cni": info.get("cni"), "proxy": info.get("proxy")})
     if output == "json":
@@ -234,8 +211,12 @@ def status(output: OutputOpt = "table") -> None:
     if not data:
         c.print("no lab is up")
     for d in data:
+        if d["state"] == "refused":
+            c.print(f"{d['name']}: {d['reason']}", markup=False)
+            continue
         how = f", cni {d['cni']}, kube-proxy {d['proxy']}" if d["cni"] else ""
-        c.print(f"{d['name']}: {d['netns']} namespaces, {d['processes']} processes{how}")
+        c.print(f"{d['name']}: {d['state']}; {d['netns']} namespaces, {d['processes']} "
+                f"processes{how}", markup=False)
 
 
 @lab_app.command("exec", context_settings={"allow_extra_args": True,
@@ -243,11 +224,9 @@ def status(output: OutputOpt = "table") -> None:
 def exec_cmd(ctx: typer.Context, name: NameOpt = "",
              pod: Annotated[str, typer.Argument(help="NS/POD")] = "") -> None:
     """Run a command inside a pod's namespace: podnet lab exec --name N NS/POD -- CMD..."""
-    _, ledger_mod, _, _ = _lab_modules()
-    if not ledger_mod.exists(name):
-        raise LabPrerequisiteError(f"no lab named {name!r} is up")
-    places = {p["key"]: p for p in ledger_mod.Ledger(name).read_state("pods.json")}
-    if pod not in places:
+    led = _complete_lab(name)
+    places = {p["key"]: p for p in led.read_state("pods.json")}
+    if pod not in places or not led.owns_netns(places[pod]["netns"]):
         raise UsageError(f"{pod!r} is not a pod of lab {name!r}")
     cmd = [a for a in ctx.args if a != "--"]
     if not cmd:
@@ -260,33 +239,40 @@ def down(name: NameOpt = "") -> None:
     """Tear a lab down: exactly what its ledger recorded. Idempotent."""
     if not name:
         raise UsageError("lab down needs --name")
-    apply, _, _, teardown = _lab_modules()
+    apply, ledger_mod, _, teardown = _lab_modules()
+    ledger_mod.check_name(name)
     apply.check_prerequisites()
     removed = teardown.down(name)
     console().print(f"lab {name}: removed {len(removed)} objects")
 
 
 @lab_app.command("clean")
-def clean() -> None:
-    """Tear down every lab podnet knows of."""
-    apply, _, _, teardown = _lab_modules()
+def clean(names: Annotated[list[str] | None, typer.Argument(help="labs to remove (default: all)")]
+          = None,
+          yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False) -> None:
+    """Tear down the labs named, or every lab podnet knows of (after asking)."""
+    apply, ledger_mod, _, teardown = _lab_modules()
+    chosen = [ledger_mod.check_name(n) for n in names] if names else ledger_mod.labs()
+    if not chosen:
+        console().print("no lab to clean")
+        return
+    if not yes:
+        if not sys.stdin.isatty():
+            raise UsageError(f"lab clean would remove {', '.join(chosen)}: confirm with --yes")
+        if not typer.confirm(f"remove labs {', '.join(chosen)}?"):
+            raise typer.Exit(1)
     apply.check_prerequisites()
-    for lab, removed in teardown.clean().items():
+    for lab, removed in teardown.clean(chosen).items():
         console().print(f"lab {lab}: removed {len(removed)} objects")
-
-
 
 
 @lab_app.command("bgp")
 def bgp(name: NameOpt = "", output: OutputOpt = "table") -> None:
     """BGP peers of every node, like `calicoctl node status` (bgp mode)."""
     check_format(output, ("table", "json"))
-    _, ledger_mod, _, _ = _lab_modules()
     from podnet.lab.bgp import peers
 
-    if not ledger_mod.exists(name):
-        raise LabPrerequisiteError(f"no lab named {name!r} is up")
-    data = peers(ledger_mod.Ledger(name))
+    data = peers(_complete_lab(name))
     if output == "json":
         emit_json(data)
         return

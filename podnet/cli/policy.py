@@ -8,14 +8,15 @@ import numpy as np
 import typer
 from rich.table import Table
 
+from podnet.analysis import Analysis
 from podnet.cli.common import FileOpt, NodesOpt, OutputOpt, check_format, load_cluster
 from podnet.cli.output import console, emit_json, emit_lines
 from podnet.model.objects import Pod
-from podnet.policy import class_matrix, compile_policies, count_allowed, pod_matrix
+from podnet.policy import class_matrix, count_allowed, pod_matrix
 from podnet.policy.classes import classify
 from podnet.policy.connlist import connlist
 from podnet.policy.query import find_endpoint, parse_port, parse_ports, select_pods
-from podnet.policy.verdict import DirectionResult, Evaluator, Verdict
+from podnet.policy.verdict import DirectionResult, Verdict
 
 REACH_FORMATS = ("table", "json", "csv", "dot", "connlist", "summary")
 NoIpblockOpt = Annotated[bool, typer.Option(
@@ -43,10 +44,10 @@ def register(app: typer.Typer) -> None:
         """Who may open a connection to whom, on each port (NetworkPolicy)."""
         check_format(output, REACH_FORMATS)
         cluster = load_cluster(filename, nodes)
-        compiled = compile_policies(cluster.policies,
-                                    ipblock_matches_pods=not no_ipblock_matches_pods)
+        analysis = Analysis(cluster, ipblock_matches_pods=not no_ipblock_matches_pods)
+        compiled = analysis.compiled
         if output == "connlist":
-            emit_lines(connlist(cluster, Evaluator(cluster, compiled), compiled))
+            emit_lines(connlist(cluster, analysis.evaluator, compiled))
             return
         port_list = parse_ports(ports, cluster)
         classes = classify(cluster.pods, compiled)
@@ -117,9 +118,7 @@ def register(app: typer.Typer) -> None:
         if not src or not dst or not port:
             raise UsageError("explain needs --from, --to and --port")
         number, proto = parse_port(port)
-        compiled = compile_policies(cluster.policies,
-                                    ipblock_matches_pods=not no_ipblock_matches_pods)
-        ev = Evaluator(cluster, compiled)
+        ev = Analysis(cluster, ipblock_matches_pods=not no_ipblock_matches_pods).evaluator
         v = ev.verdict(find_endpoint(cluster, src), find_endpoint(cluster, dst))
         data = explain_data(v, number, proto)
         if output == "json":

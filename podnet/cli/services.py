@@ -7,10 +7,10 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from podnet.analysis import Analysis
 from podnet.cli.common import FileOpt, NodesOpt, OutputOpt, check_format, load_cluster
 from podnet.cli.output import console, emit_json
 from podnet.errors import UsageError
-from podnet.services import resolve
 from podnet.services.metallb import external_addresses
 from podnet.services.render import PROXY_MODES, render_for_node
 from podnet.services.stats import costs
@@ -45,7 +45,7 @@ def register(app: typer.Typer) -> None:
         if cluster.node(node_name) is None:
             raise UsageError(f"--node {node_name}: no such node "
                              f"({', '.join(n.name for n in cluster.nodes)})")
-        plans = resolve(cluster)
+        plans = Analysis(cluster).plans
         if render is not None:
             if render not in PROXY_MODES:
                 raise UsageError(f"--render {render}: choose one of {', '.join(PROXY_MODES)}")

@@ -173,15 +173,27 @@ def _cross_node(a: NodeState, z: NodeState, mode: str, b: MtuBudget) -> list[Hop
     return hops
 
 
-def trace_from_outside(cluster: Cluster, compiled: Compiled, client: str, node: str,
-                       dst: Pod | str | None, number: int, proto: str, dnat: str, shown: str,
-                       why_node: str, ingress_from: str | None = None,
-                       mode: str | None = None) -> Path:
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """How an outside packet reached its node and what that node's kube-proxy made of it."""
+
+    node: str  # the node addressed, or the one that attracts the IP
+    why_node: str
+    shown: str  # the address and port as the client wrote them
+    dnat: str  # kube-proxy's translation, or its DROP / REJECT
+    dst: Pod | str | None  # the endpoint; None when kube-proxy refused the packet
+    number: int  # the endpoint's port
+    ingress_from: str | None = None  # the address the endpoint sees, when masqueraded
+
+
+def trace_from_outside(cluster: Cluster, compiled: Compiled, client: str, proto: str,
+                       arrival: Arrival, mode: str | None = None) -> Path:
     """A client outside the cluster to a NodePort, LoadBalancer or external IP: over the
-    underlay to ``node`` (the one addressed, or the one that attracts the IP), translated by
-    its kube-proxy (``dnat``), then on to the endpoint ``dst`` like pod traffic. The
-    endpoint's ingress policy sees the client, or ``ingress_from`` when masqueraded.
-    ``dst`` None: kube-proxy refused the packet (``dnat`` says how: DROP or REJECT)."""
+    underlay to the arrival node, translated by its kube-proxy, then on to the endpoint like
+    pod traffic. The endpoint's ingress policy sees the client, or ``ingress_from`` when
+    masqueraded. No endpoint: kube-proxy refused the packet (``dnat`` says how)."""
+    node, why_node, shown, dnat = arrival.node, arrival.why_node, arrival.shown, arrival.dnat
+    dst, number, ingress_from = arrival.dst, arrival.number, arrival.ingress_from
     mode = mode or cluster.net.cni
     states = {s.node: s for s in desired_state(cluster, mode)}
     b = budget(cluster.net, mode)

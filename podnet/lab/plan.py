@@ -17,17 +17,14 @@ import json
 from dataclasses import dataclass
 
 from podnet import names
+from podnet.analysis import Analysis
 from podnet.dataplane import bird
 from podnet.dataplane.cni import Device, Fdb, Neighbour, desired_state
 from podnet.dns.resolvconf import ResolvConf, dns_service_ip, node_resolv, resolv_conf
 from podnet.errors import LabPrerequisiteError
 from podnet.model.cluster import Cluster
-from podnet.policy.compile import compile_policies
 from podnet.policy.nft import render_node
-from podnet.services import resolve
 from podnet.services.iptables import render_jumps
-from podnet.services.metallb import external_addresses
-from podnet.services.render import render_for_node
 
 LAB_CNI_MODES = ("vxlan", "host-gw", "bgp")  # the analyzer also models ipip and wireguard
 POD_GATEWAY = "169.254.1.1"
@@ -266,7 +263,8 @@ def build_plan(cluster: Cluster, lab: str, cni: str | None = None,
                   AddAddress(ns, "lo", f"{POD_GATEWAY}/32"),
                   Sysctl(ns, (("net.ipv4.ip_forward", "1"),))]
     places: list[PodPlace] = []
-    service_plans = resolve(cluster)
+    analysis = Analysis(cluster)
+    service_plans = analysis.plans
     dns_ip = dns_service_ip(cluster)
     dns_pods = {e.pod for p in service_plans if p.cluster_ip == dns_ip and p.port == 53
                 and p.protocol == "UDP" for e in p.endpoints}
@@ -304,11 +302,10 @@ def build_plan(cluster: Cluster, lab: str, cni: str | None = None,
         steps += [WaitRoutes(names.node_netns(lab, st.node),
                              tuple(r.dst for r in st.routes if r.proto == "bird" and not r.blackhole))
                   for st in states]
-    compiled = compile_policies(cluster.policies)
     for node in cluster.nodes:
         ns = names.node_netns(lab, node.name)
-        steps.append(LoadRules(ns, "policy", render_node(cluster, compiled, node.name)))
-        rules = render_for_node(proxy, cluster, node.name, service_plans)
+        steps.append(LoadRules(ns, "policy", render_node(cluster, analysis.compiled, node.name)))
+        rules = analysis.rules(node.name, proxy)
         if proxy == "nftables":
             steps.append(LoadRules(ns, "kube-proxy nftables", rules))
         else:
@@ -324,8 +321,8 @@ def build_plan(cluster: Cluster, lab: str, cni: str | None = None,
     # LoadBalancer and external IPs are attracted by one node each, as MetalLB's layer-2 mode
     # does by answering ARP for them there; the outside gets a host route to that node.
     node_ip = {n.name: n.internal_ip or "" for n in cluster.nodes}
-    for ip, node in external_addresses(cluster, service_plans).items():
-        steps.append(AddRoute(ext, f"{ip}/32", "eth0", via=node_ip[node]))
+    for addr, leader in analysis.attracted.items():
+        steps.append(AddRoute(ext, f"{addr}/32", "eth0", via=node_ip[leader]))
     servers = [{"key": p.key, "netns": p.netns} for p in places if p.dns_server]
     steps.append(StartDns(json.dumps({"upstream_ip": ext_ip, "external_netns": ext,
                                       "servers": servers}, sort_keys=True)))

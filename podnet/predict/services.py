@@ -18,10 +18,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from podnet.analysis import Analysis
 from podnet.model.cluster import Cluster
 from podnet.model.objects import Pod
 from podnet.netfilter.walk import trace_rules
-from podnet.policy.verdict import Evaluator
 
 
 @dataclass(frozen=True)
@@ -46,13 +46,15 @@ class Expected:
         return "allowed" if n == len(self.allowed) else "denied" if not n else "partly allowed"
 
 
-def expect(cluster: Cluster, ev: Evaluator, mode: str, rules: str, node: str, src: Pod | str,
-           dst: str, port: int, proto: str) -> Expected:
-    """``rules``: ``mode``'s ruleset for ``node``, the node whose kube-proxy sees the packet."""
+def expect(a: Analysis, mode: str, node: str, src: Pod | str, dst: str, port: int,
+           proto: str) -> Expected:
+    """A connection from ``src`` to ``dst:port`` whose packet ``node``'s kube-proxy, in
+    ``mode``, sees first."""
+    cluster, ev = a.cluster, a.evaluator
     n = cluster.node(node)
     node_ip = (n.internal_ip or "") if n else ""
     src_ip = src.ip if isinstance(src, Pod) else src
-    out = trace_rules(mode, rules, src_ip, dst, port, proto, (node_ip,))
+    out = trace_rules(mode, a.rules(node, mode), src_ip, dst, port, proto, (node_ip,))
     # sent to another node's address, the packet leaves its own node as addressed
     leaves = isinstance(src, Pod) and src.node != node
     egress_ok = not leaves or ev.verdict(src, dst).egress.allowed.allows(proto, port)

@@ -1,0 +1,52 @@
+"""One analysis of one cluster: the compiled policies, the per-pair evaluator, kube-proxy's
+Service plans, each node's rendered rules and MetalLB's address map, each computed once, on
+first use, and shared by every question asked of it (a command, a trace, a lab probe).
+
+Pure like the rest of the core: it holds the immutable Cluster and values derived from it."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from podnet.model.cluster import Cluster
+from podnet.policy.compile import Compiled, compile_policies
+from podnet.policy.verdict import Evaluator
+from podnet.services import ServicePlan, resolve
+from podnet.services.metallb import external_addresses
+from podnet.services.render import render_for_node
+
+
+class Analysis:
+    def __init__(self, cluster: Cluster, *, ipblock_matches_pods: bool = True) -> None:
+        self.cluster = cluster
+        self.ipblock_matches_pods = ipblock_matches_pods
+        self._rules: dict[tuple[str, str], str] = {}
+
+    @cached_property
+    def compiled(self) -> Compiled:
+        return compile_policies(self.cluster.policies,
+                                ipblock_matches_pods=self.ipblock_matches_pods)
+
+    @cached_property
+    def evaluator(self) -> Evaluator:
+        return Evaluator(self.cluster, self.compiled)
+
+    @cached_property
+    def plans(self) -> tuple[ServicePlan, ...]:
+        return tuple(resolve(self.cluster))
+
+    @cached_property
+    def attracted(self) -> dict[str, str]:
+        """LoadBalancer and external IP -> the node that attracts it (MetalLB's L2 leader)."""
+        return external_addresses(self.cluster, self.plans)
+
+    @property
+    def proxy_mode(self) -> str:
+        return self.cluster.net.proxy_mode
+
+    def rules(self, node: str, mode: str | None = None) -> str:
+        """kube-proxy's ruleset for ``node`` in ``mode`` (default: the cluster's)."""
+        key = (mode or self.proxy_mode, node)
+        if key not in self._rules:
+            self._rules[key] = render_for_node(key[0], self.cluster, node, self.plans)
+        return self._rules[key]

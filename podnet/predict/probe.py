@@ -1,0 +1,132 @@
+"""`lab probe`'s questions and their expected answers, and the comparison with what the lab
+saw. The lab sends the packets; everything it is compared against is decided here.
+
+Pod probes: every (non-hostNetwork) pod to every other on every port, expected as the
+NetworkPolicy matrix says. Service probes: every pod, and the outside, to every Service
+address (cluster IPs from pods; every NodePort on every node; LoadBalancer and external IPs),
+expected as kube-proxy's rules on the node that translates the packet and NetworkPolicy say
+(predict/services.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from podnet.analysis import Analysis
+from podnet.model.objects import Pod
+from podnet.policy import class_matrix, pod_matrix
+from podnet.predict.services import Expected, expect
+
+PodKey = tuple[int, int, int, str]  # (source index, destination index, port, protocol)
+Answer = str  # the pod key that answered, "rejected" or "dropped"
+
+
+def probed_pods(a: Analysis) -> list[Pod]:
+    """hostNetwork pods live in their node's namespace; traffic between a node and its own pods
+    is always allowed and never crosses the forward hook, so they are not probed directly."""
+    return [p for p in a.cluster.pods if not p.host_network]
+
+
+@dataclass(frozen=True, slots=True)
+class PodComparison:
+    pods: list[str]
+    observed: dict[str, list[list[bool]]]  # "80/TCP" -> matrix, as `reach -o json`
+    mismatches: list[dict[str, Any]]
+
+
+def compare_pods(a: Analysis, pods: list[Pod], ports: list[tuple[int, str]],
+                 seen: dict[PodKey, bool]) -> PodComparison:
+    """``seen``: reachability the lab observed per (src, dst, port, proto), indices into
+    ``pods``. A pod reaches itself without a probe."""
+    index = {p.key: i for i, p in enumerate(a.cluster.pods)}
+    keys = [p.key for p in pods]
+    cm = class_matrix(a.cluster, a.compiled, ports)
+    idx = np.array([index[p.key] for p in pods], dtype=np.int64)
+    observed: dict[str, list[list[bool]]] = {}
+    mismatches: list[dict[str, Any]] = []
+    for port, proto in ports:
+        name = f"{port}/{proto}"
+        want = pod_matrix(cm, (port, proto), idx, idx)
+        m = [[i == j for j in range(len(pods))] for i in range(len(pods))]
+        for (i, j, p, pr), ok in seen.items():
+            if (p, pr) != (port, proto):
+                continue
+            m[i][j] = ok
+            if ok != bool(want[i, j]):
+                mismatches.append({"from": keys[i], "to": keys[j], "port": name,
+                                   "predicted": bool(want[i, j]), "observed": ok})
+        observed[name] = m
+    return PodComparison(keys, observed, mismatches)
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceProbe:
+    src: int  # index into the probed pods; -1 for the outside
+    source: Pod | str  # the pod, or the outside client's address
+    service: str  # ns/name:port
+    ip: str
+    port: int
+    proto: str
+    node: str  # the node whose kube-proxy translates the packet
+    sticky: bool  # ClientIP affinity: the client asks again and must land where it did
+
+
+def service_probes(a: Analysis, pods: list[Pod], external_ip: str,
+                   protocols: tuple[str, ...]) -> list[ServiceProbe]:
+    plans = [p for p in a.plans if p.protocol in protocols]
+    out: list[ServiceProbe] = []
+    for i, src in enumerate(pods):
+        for p in plans:
+            sticky = p.affinity_timeout is not None
+            # the cluster IP, LoadBalancer and external IPs are translated by the pod's own
+            # node; a NodePort by the node addressed
+            dests = [(ip, p.port, src.node)
+                     for ip in (p.cluster_ip, *p.load_balancer_ips, *p.external_ips)]
+            dests += [(n.internal_ip or "", p.node_port, n.name) for n in a.cluster.nodes
+                      if p.node_port]
+            out += [ServiceProbe(i, src, p.key, ip, port, p.protocol, node, sticky)
+                    for ip, port, node in dests]
+    for p in plans:
+        sticky = p.affinity_timeout is not None
+        dests = [(n.internal_ip or "", p.node_port, n.name) for n in a.cluster.nodes
+                 if p.node_port]
+        dests += [(ip, p.port, a.attracted[ip]) for ip in (*p.load_balancer_ips, *p.external_ips)
+                  if ip in a.attracted]
+        out += [ServiceProbe(-1, external_ip, p.key, ip, port, p.protocol, node, sticky)
+                for ip, port, node in dests]
+    return out
+
+
+def expected(a: Analysis, mode: str, probe: ServiceProbe) -> Expected:
+    return expect(a, mode, probe.node, probe.source, probe.ip, probe.port, probe.proto)
+
+
+def compare_services(a: Analysis, mode: str, answers: dict[ServiceProbe, Answer],
+                     repeats: dict[ServiceProbe, list[Answer]]) -> list[dict[str, Any]]:
+    """One row per Service probe: what was predicted, what answered, whether they agree.
+    ``repeats``: for sticky Services that answered, the answers to the client's next asks."""
+    out = []
+    for t, answer in sorted(answers.items(), key=lambda kv: (kv[0].src, kv[0].service, kv[0].ip)):
+        e = expected(a, mode, t)
+        src = t.source
+        row: dict[str, Any] = {
+            "from": src.key if isinstance(src, Pod) else f"external ({src})",
+            "service": t.service, "to": f"{t.ip}:{t.port}", "port": f"{t.port}/{t.proto}",
+            "predicted": e.summary(), "observed": answer, "agrees": e.agrees(answer)}
+        if t in repeats:
+            seen = repeats[t]
+            row["repeats"] = seen
+            if any(x != answer for x in seen):
+                row["agrees"] = False
+                row["predicted"] = f"{e.summary()}, the same endpoint every time (ClientIP affinity)"
+                row["observed"] = f"{answer}, then {', '.join(seen)}"
+        out.append(row)
+    return out
+
+
+def service_mismatches(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"from": s["from"], "to": f"{s['service']} at {s['to']}", "port": s["port"],
+             "predicted": s["predicted"], "observed": s["observed"]}
+            for s in rows if not s["agrees"]]
