@@ -9,7 +9,7 @@ expected as kube-proxy's rules on the node that translates the packet and Networ
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -64,7 +64,7 @@ def compare_pods(a: Analysis, pods: list[Pod], ports: list[tuple[int, str]],
 @dataclass(frozen=True, slots=True)
 class ServiceProbe:
     src: int  # index into the probed pods; -1 for the outside
-    source: Pod | str  # the pod, or the outside client's address
+    source: Pod | str = field(compare=False)  # the pod (src says which), or the outside client
     service: str  # ns/name:port
     ip: str
     port: int
