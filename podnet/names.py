@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+from typing import NamedTuple
 
 
 def qualified(namespace: str, name: str) -> str:
@@ -138,6 +139,39 @@ def nft_hash_and_truncate(name: str) -> str:
     dash, the name; names over the limit end in ``...``."""
     out = f"{_hash8(name)}-{name}"
     return out if len(out) <= NFT_NAME_MAX else out[:NFT_NAME_MAX - 3] + "..."
+
+
+class ServiceChains(NamedTuple):
+    """The per service-port chains of one proxy mode: cluster, local-only, external, firewall."""
+
+    service: str
+    local: str
+    external: str
+    firewall: str
+
+
+def kube_service_chains(service_port_name: str, protocol: str) -> ServiceChains:
+    """iptables mode: ``KUBE-SVC-``, ``KUBE-SVL-``, ``KUBE-EXT-``, ``KUBE-FW-`` + the hash."""
+    h = port_proto_hash(service_port_name, protocol)
+    return ServiceChains(f"KUBE-SVC-{h}", f"KUBE-SVL-{h}", f"KUBE-EXT-{h}", f"KUBE-FW-{h}")
+
+
+def nft_service_base(namespace: str, name: str, protocol: str, port_name: str) -> str:
+    """nftables mode's servicePortChainNameBase: ``ns/name/proto/port``, hashed and truncated."""
+    return nft_hash_and_truncate(f"{namespace}/{name}/{protocol.lower()}/{port_name}")
+
+
+def nft_service_chains(base: str) -> ServiceChains:
+    return ServiceChains(f"service-{base}", f"local-{base}", f"external-{base}",
+                         f"firewall-{base}")
+
+
+def nft_endpoint_chain(namespace: str, name: str, protocol: str, port_name: str, ip: str,
+                       port: int) -> str:
+    """servicePortEndpointChainNameBase: IPv6 colons become dots, as kube-proxy writes them."""
+    ip = ip.replace(":", ".")
+    return "endpoint-" + nft_hash_and_truncate(
+        f"{namespace}/{name}/{protocol.lower()}/{port_name}__{ip}/{port}")
 
 
 def port_proto_hash(service_port_name: str, protocol: str) -> str:

@@ -112,8 +112,7 @@ def _service(t: _Tables, plan: ServicePlan, opts: IptablesOptions) -> None:
     v = view(plan, opts.node)
     spn, proto = plan.spn, plan.protocol.lower()
     match = f"-m {proto} -p {proto}"
-    h = names.port_proto_hash(spn, plan.protocol)
-    svc, svl, ext, fw = f"KUBE-SVC-{h}", f"KUBE-SVL-{h}", f"KUBE-EXT-{h}", f"KUBE-FW-{h}"
+    svc, svl, ext, fw = names.kube_service_chains(spn, plan.protocol)
     seps = {e.address: names.kube_sep_chain(spn, plan.protocol, e.address) for e in v.reachable}
     internal_chain = svl if plan.internal_local else svc
     external_policy_chain = svl if plan.external_local else svc

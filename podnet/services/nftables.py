@@ -36,14 +36,12 @@ class NftablesOptions:
 
 
 def service_base(plan: ServicePlan) -> str:
-    proto = plan.protocol.lower()
-    return names.nft_hash_and_truncate(f"{plan.namespace}/{plan.name}/{proto}/{plan.port_name}")
+    return names.nft_service_base(plan.namespace, plan.name, plan.protocol, plan.port_name)
 
 
-def endpoint_base(plan: ServicePlan, ep: EndpointPlan) -> str:
-    ip = ep.ip.replace(":", ".")
-    return names.nft_hash_and_truncate(f"{plan.namespace}/{plan.name}/{plan.protocol.lower()}/"
-                                       f"{plan.port_name}__{ip}/{ep.port}")
+def endpoint_chain(plan: ServicePlan, ep: EndpointPlan) -> str:
+    return names.nft_endpoint_chain(plan.namespace, plan.name, plan.protocol, plan.port_name,
+                                    ep.ip, ep.port)
 
 
 def base_ruleset(opts: NftablesOptions) -> list[str]:
@@ -118,10 +116,10 @@ def _verdict(what: str) -> str:
 def _service(out: list[str], v: NodeView, opts: NftablesOptions) -> None:
     plan = v.plan
     t, proto, base = TABLE, plan.protocol.lower(), service_base(plan)
-    svc, local, ext, fw = (f"service-{base}", f"local-{base}", f"external-{base}", f"firewall-{base}")
+    svc, local, ext, fw = names.nft_service_chains(base)
     internal_chain = local if plan.internal_local else svc
     ext_policy_chain = local if plan.external_local else svc
-    eps = {e: f"endpoint-{endpoint_base(plan, e)}" for e in v.reachable}
+    eps = {e: endpoint_chain(plan, e) for e in v.reachable}
     key = f"{proto} . {plan.port}"
     comment = f'comment "{plan.spn}"'
 
