@@ -10,8 +10,9 @@ SHARED ?= ../shared
 install: $(STAMP)
 
 # Debian packages the lab needs: nft (policy and kube-proxy rules), iproute2 (ip netns), BIRD (bgp),
-# ipset and ipvsadm (the IPVS renderer's output is loaded into a scratch namespace).
-DEB_TOOLS := nft:nftables iptables-restore:iptables ip:iproute2 bird:bird2 birdc:bird2 ipset:ipset ipvsadm:ipvsadm
+# ipset and ipvsadm (the IPVS renderer's output is loaded into a scratch namespace), nginx (the
+# ingress controller).
+DEB_TOOLS := nft:nftables iptables-restore:iptables ip:iproute2 bird:bird2 birdc:bird2 ipset:ipset ipvsadm:ipvsadm nginx:nginx
 
 $(STAMP): pyproject.toml
 	@for pair in $(DEB_TOOLS); do cmd=$${pair%%:*}; pkg=$${pair#*:}; \

@@ -24,6 +24,7 @@ from podnet.lab.nsenter import inside
 # with a TXT record naming the pod it runs in.
 WHOAMI = "whoami.podnet."
 PROBE_PAYLOAD = dns.message.make_query(WHOAMI, "TXT", id=4242).to_wire()
+HELLO = b"?\n"  # a TCP probe speaks first, so the workload need not wait to tell it is no HTTP
 
 
 def _decode(data: bytes) -> str:
@@ -154,6 +155,7 @@ async def _ask(sock: socket.socket, t: ServiceTarget, timeout: float) -> str:
     try:
         if t.proto != "UDP":
             await asyncio.wait_for(loop.sock_connect(sock, (t.ip, t.port)), timeout)
+            await loop.sock_sendall(sock, HELLO)  # the workload answers at once, not after a wait
             data = await asyncio.wait_for(loop.sock_recv(sock, 256), timeout)
         else:
             sock.connect((t.ip, t.port))

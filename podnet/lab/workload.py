@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import json
+import re
 import signal
 import socket
 import sys
@@ -17,6 +18,29 @@ from pathlib import Path
 
 from podnet.lab.nsenter import inside
 from podnet.lab.probe import sctp_supported, stream_socket
+
+HELLO_WAIT = 0.1
+_REQUEST_LINE = re.compile(rb"^[A-Z]+ \S+ HTTP/1\.[01]\r?\n$")
+MAX_BODY = 64 << 20
+
+
+async def _http_answer(reply: bytes, first: bytes, reader: asyncio.StreamReader) -> bytes:
+    """``200`` with JSON: which pod answered, and the method, path and headers it received."""
+    method, target, _ = first.decode("latin-1").split(" ", 2)
+    headers: dict[str, str] = {}
+    while True:
+        line = await asyncio.wait_for(reader.readline(), 5)
+        if line in (b"\r\n", b"\n", b""):
+            break
+        name, _, value = line.decode("latin-1").partition(":")
+        headers[name.strip().lower()] = value.strip()
+    length = int(headers.get("content-length", "0") or 0)
+    if 0 < length <= MAX_BODY:
+        await asyncio.wait_for(reader.readexactly(length), 30)
+    body = json.dumps({"pod": reply.decode().strip(), "method": method, "path": target,
+                       "headers": headers, "bodyBytes": length}, sort_keys=True).encode()
+    return (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
 
 
 class _Udp(asyncio.DatagramProtocol):
@@ -63,9 +87,21 @@ async def _serve(socks: list[tuple[socket.socket, str, bytes]], ready: Path) -> 
 
     def handler(reply: bytes):  # type: ignore[no-untyped-def]
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            writer.write(reply)
             try:
+                # the probe says a line first; a client that says nothing gets the name after a
+                # short wait; an HTTP request (from an ingress controller or `lab curl`) gets an
+                # HTTP answer naming the pod and the request it saw
+                try:
+                    first = await asyncio.wait_for(reader.readline(), HELLO_WAIT)
+                except (TimeoutError, ValueError):
+                    first = b""
+                if _REQUEST_LINE.match(first):
+                    writer.write(await _http_answer(reply, first, reader))
+                else:
+                    writer.write(reply)
                 await writer.drain()
+            except OSError:
+                pass  # the client went away first: a connect-only probe
             finally:
                 writer.close()
         return handle

@@ -43,6 +43,15 @@ def test_up_probe_down(lab_name):
             "print(s.recv(100).decode().strip())")
     r = podnet("lab", "exec", "--name", lab_name, "shop/web-0", "--", sys.executable, "-c", code)
     assert r.stdout.strip() == "shop/db-1", r.stderr
+    # an HTTP request (an ingress controller's) gets an HTTP answer naming the pod and what it saw
+    code = (f"import socket; s = socket.create_connection(('{dst['ip']}', 5432), 2); "
+            "s.sendall(b'GET /x?y=1 HTTP/1.1\\r\\nHost: h\\r\\nX-Test: 1\\r\\n\\r\\n'); "
+            "import time; time.sleep(0.3); print(s.recv(4000).decode())")
+    r = podnet("lab", "exec", "--name", lab_name, "shop/web-0", "--", sys.executable, "-c", code)
+    head, _, body = r.stdout.partition("\n\n")  # text mode reads CRLF as LF
+    assert head.startswith("HTTP/1.1 200 OK"), r.stdout + r.stderr
+    seen = json.loads(body)
+    assert (seen["pod"], seen["path"], seen["headers"]["x-test"]) == ("shop/db-1", "/x?y=1", "1")
     status = {d["name"]: d for d in json.loads(podnet("lab", "status", "-o", "json").stdout)}
     assert status[lab_name]["netns"] == 8 and status[lab_name]["processes"] >= 1
     assert (status[lab_name]["cni"], status[lab_name]["proxy"]) == ("vxlan", "iptables")
