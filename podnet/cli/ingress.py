@@ -29,7 +29,7 @@ def _print_table(data: dict[str, Any]) -> None:
     t = RichTable(title=f"routes of {data['controller']}")
     for col in ("host", "location", "path", "pathType", "TLS", "backend", "endpoints",
                 "annotations"):
-        t.add_column(col)
+        t.add_column(col, overflow="fold")
     for s in data["servers"]:
         host = "(default server)" if s["host"] == DEFAULT_SERVER else s["host"]
         cells = []

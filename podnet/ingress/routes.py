@@ -142,6 +142,7 @@ class _Srv:
     auth_error: str = ""
     auth: AuthTLS | None = None
     auth_ingress: str = ""
+    notes: list[str] = field(default_factory=list)
 
 
 def _tls_for(ing: Ingress, host: str, secrets: Mapping[str, object]) -> TLS:
@@ -188,7 +189,7 @@ def build(cluster: Cluster, controller: Controller, resolver: Resolver | None = 
     du, why = resolver.default_backend(controller.default_backend)
     if why:
         notes.append(why)
-    table = _assemble(controller, ingresses, parsed, resolver, du, secrets)
+    table = _assemble(controller, ingresses, parsed, resolver, du, secrets, notes)
     return Table(controller, table, tuple(f"{i.namespace}/{i.name}" for i in ingresses),
                  dict(sorted(ignored.items())), parsed, du, tuple(notes),
                  tuple((h, _wildcard(h)) for h in table if h.startswith("*.")))
@@ -217,13 +218,14 @@ def _upstream(resolver: Resolver, ns: str, b: IngressBackend) -> Upstream | None
 
 
 def _assemble(controller: Controller, ingresses: list[Ingress], parsed: Mapping[str, Parsed],
-              resolver: Resolver, du: Upstream, secrets: Mapping[str, object]
+              resolver: Resolver, du: Upstream, secrets: Mapping[str, object], notes: list[str]
               ) -> dict[str, Server]:
     base = _base(controller)
     servers: dict[str, _Srv] = {DEFAULT_SERVER: _Srv(DEFAULT_SERVER, "", [
         _Loc("/", "Prefix", "/", "", du, base, True, "")], tls=TLS("", "default server"))}
     main = [i for i in ingresses if parsed[f"{i.namespace}/{i.name}"].annotations.canary is None]
-    canaries = [i for i in ingresses if i not in main]
+    canaries = [i for i in ingresses
+                if parsed[f"{i.namespace}/{i.name}"].annotations.canary is not None]
     for ing in main:  # createServers, first pass: servers and their root locations
         key = f"{ing.namespace}/{ing.name}"
         ann = parsed[key].annotations
@@ -272,19 +274,30 @@ def _assemble(controller: Controller, ingresses: list[Ingress], parsed: Mapping[
                 _add(srv, _Loc(p.path or "/", _nginx_path_type(p.path_type), p.path or "/", key,
                                up, ann, False, p.path_type))
     alt = _canaries(canaries, parsed, servers, resolver) if main else {}
+    notes += [n for h in sorted(servers) for n in servers[h].notes]
     return {h: _finish(servers[h], alt) for h in sorted(servers)}
 
 
 def _add(srv: _Srv, new: _Loc) -> None:
+    """Same path and type: the first Ingress keeps it (the root fallback gives way). Same path,
+    another type: both are kept."""
+    other_type = False
     for loc in srv.locs:
         if loc.path != new.path:
             continue
         if loc.path_type != new.path_type:
-            break  # same path, another type: both are kept
-        if loc.default:  # the root fallback gives way to the first Ingress path "/"
+            other_type = True
+            continue
+        if loc.default:
             loc.upstream, loc.ing, loc.ann, loc.default = new.upstream, new.ing, new.ann, False
             loc.ingress_path, loc.written = new.ingress_path, new.written
-        return  # otherwise the first Ingress keeps it
+        elif other_type:
+            # ingress-nginx stops its search at the other type and appends a second location
+            # for the path: nginx rejects the duplicate and keeps its previous configuration
+            srv.notes.append(f"{new.ing}: {new.path_type} {new.path} on {srv.host} duplicates "
+                             f"{loc.ing}'s; ingress-nginx writes it twice and nginx refuses the "
+                             "new configuration (podnet keeps the first)")
+        return
     srv.locs.append(new)
 
 
