@@ -61,7 +61,7 @@ def objects() -> list[dict[str, Any]]:
     return out
 
 
-def run(path: Path, url: str, runs: int = 5) -> tuple[float, float, dict[str, Any]]:
+def run(path: Path, url: str, runs: int = 3) -> tuple[float, float, dict[str, Any]]:
     times, data = [], {}
     for _ in range(runs):
         start = time.perf_counter()
@@ -107,7 +107,7 @@ def main() -> None:
             median, worst, data = run(path, url)
             assert data["status"] == 200 and data["backend"]["service"].endswith("svc-2"), data
             print(f"| `podnet http`, {n_ing:,} Ingresses / {n_paths:,} paths, {label} input | "
-                  f"{median:.2f} s median of 5 (max {worst:.2f} s) | {stages(path, url)} |")
+                  f"{median:.2f} s median of 3 (max {worst:.2f} s) | {stages(path, url)} |")
 
 
 if __name__ == "__main__":

@@ -323,3 +323,10 @@ def test_custom_annotations_prefix():
               tls_secret("cert"))
     assert http(t, "http://foo.bar/").status == 200
     assert "wrong prefix" in reasons(t)[P + "proxy-body-size"]
+
+
+def test_a_canary_ingress_applies_only_its_canary_annotations():
+    t = table(ingress("a"), canary({P + "canary-weight": "10", P + "proxy-body-size": "1k"}))
+    b = {i.key: i.reason for i in t.parsed["default/b"].ignored}
+    assert "not applied" in b[P + "proxy-body-size"]
+    assert http(t, "http://foo.bar/", body_bytes=4096).status == 200

@@ -211,3 +211,31 @@ def test_rules_without_host_join_the_default_server():
               service("x", "x"))
     assert http(t, "http://whatever.example/shop").backend.service == "default/echo"
     assert http(t, "http://whatever.example/").status == 404
+
+
+def test_rewrite_target_equal_to_a_prefix_path_still_means_regex():
+    # updateServerLocations splits /foo into /foo/ and = /foo; enforceRegexModifier then finds
+    # a rewrite-target (/foo) that differs from the /foo/ location's path
+    t = table(ingress("r", paths=(("/foo", "Prefix", "echo", 80),),
+                      annotations={"nginx.ingress.kubernetes.io/rewrite-target": "/foo"}))
+    assert t.servers["foo.bar"].regex
+    assert http(t, "http://foo.bar/foobar").status == 200  # ~* "^/foo" now matches it
+
+
+def test_tables_for_one_host_equal_the_full_table():
+    from helpers import cluster_of
+    from ingress_kit import ECHO, ingress_class
+
+    from podnet.ingress import build_all, find_controllers
+    from podnet.ingress.routes import hosts_for
+    docs = ECHO + ingress_class() + "".join(
+        ingress(f"i{n}", f"h{n % 3}.example", paths=((f"/p{n}", "Prefix", "echo", 80),))
+        for n in range(9)) + ingress("w", "*.example", annotations=REGEX) + ingress(
+        "al", "other", annotations={"nginx.ingress.kubernetes.io/server-alias": "h1.example"})
+    cluster = cluster_of(docs)
+    (full,) = build_all(cluster, find_controllers(cluster))
+    for host in ("h1.example", "zz.example", "nowhere"):
+        (part,) = build_all(cluster, find_controllers(cluster), hosts_for(host))
+        assert part.server_for(host) == full.server_for(host), host
+        for path in ("/p1", "/p4/x", "/", "/nope"):
+            assert http(part, f"http://{host}{path}") == http(full, f"http://{host}{path}")

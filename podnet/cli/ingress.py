@@ -13,7 +13,7 @@ from podnet.cli.output import console, emit_json
 from podnet.errors import UsageError
 from podnet.ingress import Table, build_all, find_controllers, handle, request
 from podnet.ingress import report as rep
-from podnet.ingress.routes import DEFAULT_SERVER
+from podnet.ingress.routes import DEFAULT_SERVER, hosts_for
 from podnet.model import Cluster
 
 
@@ -107,7 +107,8 @@ def register(app: typer.Typer) -> None:
         check_format(output, ("table", "json"))
         req = request(url, method, _headers(header), body_bytes,
                       None if client_cert in ("", "none") else client_cert, source)
-        tables = _tables(load_cluster(filename, nodes))
+        cluster = load_cluster(filename, nodes)
+        tables = build_all(cluster, find_controllers(cluster), hosts_for(req.host))
         if not tables:
             raise UsageError("no Ingress and no ingress-nginx controller in the input")
         if controller:

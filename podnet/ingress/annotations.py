@@ -350,6 +350,12 @@ def parse(ing: Ingress, ctl: Controller, secrets: Mapping[str, Other]) -> Parsed
         kept = [o.strip() for o in raw_origins.split(",") if o.strip()]
         origins = ("*",) if "*" in kept else tuple(o for o in kept if v.CORS_ORIGIN.fullmatch(o))
         r.use("cors-allow-origin")
+    if canary is not None:  # the main Ingress's settings apply (docs: annotations/#canary)
+        for key in [k for k in r.effective if not k[len(r.prefix):].startswith(
+                ("canary", "affinity", "session-cookie"))]:
+            del r.effective[key]
+            r.ignored.append(Ignored(key, ing.annotations[key], "a canary Ingress's other "
+                                     "annotations are not applied: the main Ingress's are"))
     ignored = r.ignored + _foreign(ing, ctl.annotations_prefix) + _without_effect(r)
     if r.drop:
         return Parsed(Annotations(), tuple(ignored), r.drop)

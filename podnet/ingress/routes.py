@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from podnet.ingress.annotations import Annotations, AuthTLS, Parsed, parse
@@ -157,7 +157,24 @@ def _tls_for(ing: Ingress, host: str, secrets: Mapping[str, object]) -> TLS:
     return TLS("", f"no TLS entry of {ing.namespace}/{ing.name} lists {host}")
 
 
-def build(cluster: Cluster, controller: Controller, resolver: Resolver | None = None) -> Table:
+def _relevant(hosts: frozenset[str]) -> Callable[[Ingress], bool]:
+    """Whether an Ingress can shape the servers of these hosts: a rule for one of them or for
+    no host (the default server), a catch-all backend, or a server-alias naming one."""
+    def check(ing: Ingress) -> bool:
+        if not ing.rules and ing.default_backend is not None:
+            return True
+        if any((r.host or "").lower() in hosts or not r.host for r in ing.rules):
+            return True
+        return any(k.endswith("/server-alias") and hosts & {a.strip().lower() for a in
+                                                            v.split(",")}
+                   for k, v in ing.annotations.items())
+    return check
+
+
+def build(cluster: Cluster, controller: Controller, resolver: Resolver | None = None,
+          hosts: frozenset[str] | None = None) -> Table:
+    """The controller's route table; with ``hosts``, only the servers a request to those hosts
+    can reach (each server depends only on the Ingresses that name its host)."""
     resolver = resolver or Resolver(cluster)
     classes = {c.name: c for c in read_classes(cluster)}
     notes = list(controller.notes)
@@ -168,7 +185,10 @@ def build(cluster: Cluster, controller: Controller, resolver: Resolver | None = 
                      "manifests create it")
     ignored: dict[str, str] = {}
     taken: list[Ingress] = []
-    for adm in admit(cluster.ingresses, tuple(classes.values())):
+    candidates = cluster.ingresses
+    if hosts is not None:
+        candidates = tuple(filter(_relevant(hosts), candidates))
+    for adm in admit(candidates, tuple(classes.values())):
         why = decide(controller, adm, classes)
         key = f"{adm.ingress.namespace}/{adm.ingress.name}"
         if why:
@@ -330,24 +350,31 @@ def _finish(srv: _Srv, alt: Mapping[str, Upstream]) -> Server:
     locs = sorted(srv.locs, key=lambda loc: loc.path, reverse=True)
     locs.sort(key=lambda loc: len(loc.path), reverse=True)
     exact_paths = {loc.path for loc in locs if loc.path_type == "Exact"}
-    out: list[Location] = []
+    entries: list[tuple[str, str, _Loc]] = []
     for loc in locs:
-        first = Location(loc.path, "=" if loc.path_type == "Exact" else "", loc.ingress_path,
-                         loc.written, loc.ing, loc.upstream, loc.ann, loc.default,
-                         alt.get(loc.upstream.name))
         rewrites = bool(loc.ann.rewrite_target) and loc.ann.rewrite_target != loc.path
         if loc.path == "/" or loc.path_type != "Prefix" or rewrites or loc.ann.use_regex:
-            out.append(first)
+            entries.append((loc.path, "=" if loc.path_type == "Exact" else "", loc))
             continue
-        prefix = loc.path if loc.path.endswith("/") else loc.path + "/"
-        out.append(replace(first, path=prefix))
+        entries.append((_prefix(loc.path), "", loc))
         if loc.path not in exact_paths:
-            out.append(replace(first, modifier="="))
-    regex = any(loc.rewrites or loc.annotations.use_regex for loc in out)
-    if regex:
-        out = [replace(loc, modifier="~*", pattern=_compile(loc.path)) for loc in out]
-    return Server(srv.host, srv.ingress, tuple(out), srv.aliases, srv.tls, srv.auth,
+            entries.append((loc.path, "=", loc))
+    # enforceRegexModifier looks at the final paths: a rewrite-target equal to "/foo" still
+    # differs from the "/foo/" location the Prefix path became
+    regex = any(loc.ann.use_regex or (bool(loc.ann.rewrite_target)
+                                      and loc.ann.rewrite_target != path)
+                for path, _, loc in entries)
+    out = tuple(Location(path, "~*" if regex else modifier, loc.ingress_path, loc.written,
+                         loc.ing, loc.upstream, loc.ann, loc.default, alt.get(loc.upstream.name),
+                         _compile(path) if regex else None)
+                for path, modifier, loc in entries)
+    return Server(srv.host, srv.ingress, out, srv.aliases, srv.tls, srv.auth,
                   srv.auth_error, srv.auth_ingress, regex)
+
+
+def _prefix(path: str) -> str:
+    """``normalizePrefixPath``: a Prefix location's path ends in "/"."""
+    return path if path.endswith("/") else path + "/"
 
 
 def _compile(path: str) -> re.Pattern[str] | None:
@@ -357,8 +384,15 @@ def _compile(path: str) -> re.Pattern[str] | None:
         return None
 
 
-def build_all(cluster: Cluster, controllers: tuple[Controller, ...]) -> tuple[Table, ...]:
+def build_all(cluster: Cluster, controllers: tuple[Controller, ...],
+              hosts: frozenset[str] | None = None) -> tuple[Table, ...]:
     resolver = Resolver(cluster)
-    return tuple(build(cluster, c, resolver) for c in controllers)
+    return tuple(build(cluster, c, resolver, hosts) for c in controllers)
+
+
+def hosts_for(host: str) -> frozenset[str]:
+    """The server names a request for ``host`` can select: itself and its one-label wildcard."""
+    h = host.lower().rstrip(".")
+    return frozenset({h, "*." + h.split(".", 1)[1]} if "." in h else {h})
 
 
