@@ -29,6 +29,8 @@ demo: install
 	$(BIN)/podnet analyze -f examples/oslo
 	$(BIN)/podnet reach -f examples/oslo --ports 8080/TCP,80/TCP,5432/TCP
 	$(BIN)/podnet explain -f examples/oslo --from production/frontend-0 --to production/backend-0 --port 8080/TCP
+	$(BIN)/podnet http -f examples/oslo http://api.coolvds-demo.no/
+	$(BIN)/podnet http -f examples/oslo https://api.coolvds-demo.no/
 	@if [ "$$(id -u)" = 0 ]; then \
 	  $(BIN)/podnet lab down --name podnet-demo >/dev/null; \
 	  $(BIN)/podnet lab up -f examples/oslo --name podnet-demo --cni host-gw && \

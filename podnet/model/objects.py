@@ -246,6 +246,8 @@ class Ingress:
     default_backend: IngressBackend | None = None
     rules: tuple[IngressRule, ...] = ()
     tls: tuple[IngressTLS, ...] = ()
+    class_name: str = ""  # spec.ingressClassName alone (ingress_class also reads the annotation)
+    created: str = ""  # metadata.creationTimestamp: ingress-nginx merges Ingresses in this order
 
 
 @dataclass(frozen=True, slots=True)

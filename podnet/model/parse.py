@@ -7,6 +7,7 @@ NetworkPolicy and ``apps/v1beta1``/``v1beta2`` workloads read as their v1 forms.
 
 from __future__ import annotations
 
+import datetime
 import ipaddress
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
@@ -70,6 +71,7 @@ class Workload:
     template: Pod
     node_selector: Mapping[str, str]
     env: Mapping[str, str]
+    args: tuple[str, ...] = ()  # every container's command and args, in order
 
 
 # Problems the API server would reject but that leave network semantics clear are reported as
@@ -295,12 +297,22 @@ def _workload(doc: RawDoc) -> Workload:
         # the StatefulSet controller sets each pod's subdomain to its governing Service
         pod = pod._replace(subdomain=spec.str("serviceName"))
     env: dict[str, str] = {}
+    args: list[str] = []
     for c in pspec.items("containers"):
         for e in c.items("env"):
             if e.has("value"):
                 env.setdefault(e.str("name"), e.str("value"))
+        args += (str(a) for a in (*_words(c, "command"), *_words(c, "args")))
     return Workload(kind, ns, name, src, replicas, pod, frozen_map(pspec.str_map("nodeSelector")),
-                    frozen_map(env))
+                    frozen_map(env), tuple(args))
+
+
+def _words(f: Fields, key: str) -> list[str]:
+    """A container's command or args: strings, though YAML may make numbers of some."""
+    value = f.raw(key, [])
+    if not isinstance(value, list | tuple) or any(isinstance(v, dict | list) for v in value):
+        raise f.error(key, "must be a list of strings")
+    return [str(v) for v in value]
 
 
 def _ip_block(f: Fields) -> IPBlock:
@@ -532,7 +544,18 @@ def _ingress(doc: RawDoc) -> Ingress:
     tls = tuple(IngressTLS(t.str_list("hosts"), t.str("secretName")) for t in spec.items("tls"))
     return Ingress(ns, name, src, api, ingress_class, annotations,
                    _backend(default_f, legacy) if default_f is not None else None,
-                   tuple(rules), tls)
+                   tuple(rules), tls, spec.str("ingressClassName"),
+                   _timestamp(meta, "creationTimestamp"))
+
+
+def _timestamp(f: Fields, key: str) -> str:
+    """An RFC 3339 time as text (YAML reads unquoted ones as datetimes)."""
+    value = f.raw(key)
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is None:  # YAML's timestamps without a zone are UTC
+            value = value.replace(tzinfo=datetime.UTC)
+        return value.isoformat()
+    return f.str(key)
 
 
 def _namespace(doc: RawDoc) -> Namespace:

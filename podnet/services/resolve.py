@@ -106,6 +106,15 @@ def _given_endpoints(groups: list[EndpointGroup], svc: Service, sp: ServicePort
     return out
 
 
+def port_endpoints(cluster: Cluster, svc: Service, sp: ServicePort,
+                   groups: list[EndpointGroup]) -> list[EndpointPlan]:
+    """The ready endpoints of one Service port, sorted by IP then port: from the selector, or
+    from the Endpoints/EndpointSlices given for a Service without one."""
+    given = _given_endpoints(groups, svc, sp) if svc.selector is None else None
+    eps = given if given is not None else _selector_endpoints(cluster, svc, sp)
+    return sorted(set(eps), key=lambda e: (_ip_key(e.ip), e.port))
+
+
 def _given_node_ports(services: tuple[Service, ...]) -> set[int]:
     """NodePorts written in the input. The API server allocates each number once; one Service
     may use a number twice only for different protocols."""
@@ -155,10 +164,7 @@ def resolve(cluster: Cluster) -> tuple[ServicePlan, ...]:
         if svc.type == "ExternalName" or svc.headless or not svc.cluster_ip:
             continue
         for sp in sorted(svc.ports, key=lambda p: (p.name, p.port, p.protocol)):
-            given = (_given_endpoints(by_service.get(svc.key, []), svc, sp)
-                     if svc.selector is None else None)
-            eps = given if given is not None else _selector_endpoints(cluster, svc, sp)
-            eps = sorted(set(eps), key=lambda e: (_ip_key(e.ip), e.port))
+            eps = port_endpoints(cluster, svc, sp, by_service.get(svc.key, []))
             node_port = sp.node_port
             wants = svc.type == "NodePort" or (svc.type == "LoadBalancer"
                                                and svc.allocate_lb_node_ports)

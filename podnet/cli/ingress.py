@@ -1,0 +1,142 @@
+"""``podnet ingress`` (the route table of each ingress-nginx controller) and ``podnet http``
+(where one request goes and what it gets)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table as RichTable
+
+from podnet.cli.common import FileOpt, NodesOpt, OutputOpt, check_format, load_cluster
+from podnet.cli.output import console, emit_json
+from podnet.errors import UsageError
+from podnet.ingress import Table, build_all, find_controllers, handle, request
+from podnet.ingress import report as rep
+from podnet.ingress.routes import DEFAULT_SERVER, hosts_for
+from podnet.model import Cluster
+
+
+def _tables(cluster: Cluster) -> tuple[Table, ...]:
+    return build_all(cluster, find_controllers(cluster))
+
+
+def _print_table(data: dict[str, Any]) -> None:
+    c = console()
+    kind = "" if data["declared"] else " (stand-in default controller)"
+    c.print(f"controller {data['controller']}{kind}: class {data['ingressClass']}, "
+            f"controller {data['controllerClass']}, prefix {data['annotationsPrefix']}")
+    t = RichTable(title=f"routes of {data['controller']}")
+    for col in ("host", "location", "path", "pathType", "TLS", "backend", "endpoints",
+                "annotations"):
+        t.add_column(col, overflow="fold")
+    for s in data["servers"]:
+        host = "(default server)" if s["host"] == DEFAULT_SERVER else s["host"]
+        cells = []
+        if s["tls"] is not None:
+            problem = s["tls"]["problem"]
+            cells.append(s["tls"]["certificate"] + (f" ({problem})" if problem else ""))
+        if s["clientCertificate"] is not None:
+            cells.append(f"client certificate {s['clientCertificate']['verifyClient']}")
+        if s["authTLSError"]:
+            cells.append(f"403 to all: {s['authTLSError']}")
+        tls = "; ".join(cells)
+        for loc in s["locations"]:
+            b = loc["backend"]
+            backend = f"{b['service']}:{b['port']}" if b else "built-in 404"
+            eps = ", ".join(b["endpoints"]) if b else ""
+            if b and not b["endpoints"]:
+                eps = f"none: {b['problem']} (503)"
+            if loc["canary"]:
+                backend += f" + canary {loc['canary']['service']}"
+            anns = ", ".join(f"{k.rsplit('/', 1)[-1]}={v}" for k, v in loc["annotations"].items())
+            t.add_row(host, loc["location"], loc["path"] or "(fallback)", loc["pathType"] or "",
+                      tls, backend, eps, anns)
+    c.print(t)
+    for ing in data["ingresses"]:
+        if not ing["accepted"]:
+            c.print(f"ignored Ingress {ing['name']}: {ing['reason']}")
+        for a in ing["ignoredAnnotations"]:
+            c.print(f"ignored annotation {a['annotation']}={a['value']!r} on {ing['name']}: "
+                    f"{a['reason']}")
+    for n in data["notes"]:
+        c.print(f"note: {n}")
+
+
+def _headers(values: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for h in values:
+        name, sep, value = h.partition(":")
+        if not sep or not name.strip():
+            raise UsageError(f"-H {h!r}: give 'Name: value'")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def ingress(filename: FileOpt = [],  # noqa: B006
+                output: OutputOpt = "table", nodes: NodesOpt = 3) -> None:
+        """The route table of each ingress-nginx controller, as it would configure nginx."""
+        check_format(output, ("table", "json"))
+        tables = _tables(load_cluster(filename, nodes))
+        data = [rep.table(t) for t in tables]
+        if output == "json":
+            emit_json({"controllers": data})
+            return
+        if not data:
+            console().print("no Ingress and no ingress-nginx controller in the input")
+        for d in data:
+            _print_table(d)
+
+    @app.command()
+    def http(url: Annotated[str, typer.Argument(help="http:// or https:// URL")],
+             filename: FileOpt = [],  # noqa: B006
+             method: Annotated[str, typer.Option("-X", "--request", help="HTTP method")] = "GET",
+             header: Annotated[list[str], typer.Option(
+                 "-H", "--header", help="'Name: value' (repeatable)")] = [],  # noqa: B006
+             body_bytes: Annotated[int, typer.Option("--body-bytes", min=0,
+                                                     help="request body size")] = 0,
+             client_cert: Annotated[str, typer.Option(
+                 "--client-cert", help="CN of the client certificate, or none")] = "none",
+             source: Annotated[str, typer.Option("--from", help="client IP")] = "203.0.113.10",
+             controller: Annotated[str, typer.Option(
+                 "--controller", help="NS/NAME of the controller the request reaches")] = "",
+             output: OutputOpt = "table", nodes: NodesOpt = 3) -> None:
+        """Where one HTTP request goes through ingress-nginx, and what it gets."""
+        check_format(output, ("table", "json"))
+        req = request(url, method, _headers(header), body_bytes,
+                      None if client_cert in ("", "none") else client_cert, source)
+        cluster = load_cluster(filename, nodes)
+        tables = build_all(cluster, find_controllers(cluster), hosts_for(req.host))
+        if not tables:
+            raise UsageError("no Ingress and no ingress-nginx controller in the input")
+        if controller:
+            chosen = [t for t in tables if t.controller.key == controller]
+            if not chosen:
+                raise UsageError(f"--controller {controller}: not one of "
+                                 f"{', '.join(t.controller.key for t in tables)}")
+        else:  # the controller that serves the host, else the first
+            chosen = [t for t in tables if t.server_for(req.host).host != DEFAULT_SERVER]
+        data = rep.outcome(handle((chosen or list(tables))[0], req))
+        if output == "json":
+            emit_json(data)
+            return
+        c = console()
+        c.print(f"{data['status']} via {data['controller']}: {data['reason']}")
+        if data["location"]:
+            c.print(f"Location: {data['location']}")
+        if data["via"]:
+            v = data["via"]
+            c.print(f"matched: Ingress {v['name']} host {v['host'] or '*'} path "
+                    f"{v['path'] or '(none: the host fallback)'} {v['pathType'] or ''}".rstrip())
+        if data["backend"]:
+            b = data["backend"]
+            c.print(f"backend: {b['service']}:{b['port']} -> "
+                    f"{', '.join(b['endpoints']) or 'no endpoints'}")
+        if data["canary"]:
+            k = data["canary"]
+            c.print(f"canary: {k['service']}:{k['port']} ({k['ingress']}) with probability "
+                    f"{k['probability']}: {k['reason']}")
+        for name, value in (data["headers"] or {}).items():
+            c.print(f"  {name}: {value}")
