@@ -31,6 +31,7 @@ demo: install
 	$(BIN)/podnet explain -f examples/oslo --from production/frontend-0 --to production/backend-0 --port 8080/TCP
 	$(BIN)/podnet http -f examples/oslo http://api.coolvds-demo.no/
 	$(BIN)/podnet http -f examples/oslo https://api.coolvds-demo.no/
+	$(BIN)/podnet http -f examples/oslo -f examples/oslo-fixes https://api.coolvds-demo.no/
 	@if [ "$$(id -u)" = 0 ]; then \
 	  $(BIN)/podnet lab down --name podnet-demo >/dev/null; \
 	  $(BIN)/podnet lab up -f examples/oslo --name podnet-demo --cni host-gw && \

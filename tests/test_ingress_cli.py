@@ -34,9 +34,17 @@ def test_oslo_http_redirects_to_https():
     assert data["backend"] is None and data["headers"] is None and data["canary"] is None
 
 
+def test_oslo_as_the_seeds_wrote_it_never_admits_the_controller():
+    # default-deny in production admits only the frontend: nginx's connects time out
+    r = podnet("http", "-f", OSLO, "https://api.coolvds-demo.no/api?x=1", "-o", "json")
+    data = json.loads(r.stdout)
+    assert data["status"] == 504 and "NetworkPolicy" in data["reason"]
+    assert data["backend"]["unreachable"] == ["10.244.0.3:8080", "10.244.1.3:8080"]
+
+
 def test_oslo_https_reaches_the_backend_pods():
-    r = podnet("http", "-f", OSLO, "https://api.coolvds-demo.no/api?x=1", "-o", "json",
-               "-H", "Accept: */*", "--from", "192.0.2.50")
+    r = podnet("http", "-f", OSLO, "-f", OSLO + "-fixes", "https://api.coolvds-demo.no/api?x=1",
+               "-o", "json", "-H", "Accept: */*", "--from", "192.0.2.50")
     data = json.loads(r.stdout)
     assert data["status"] == 200 and data["location"] is None
     assert data["backend"] == {"service": "production/backend-service", "port": 80,

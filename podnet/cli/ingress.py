@@ -8,13 +8,15 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table as RichTable
 
+from podnet.analysis import Analysis
 from podnet.cli.common import FileOpt, NodesOpt, OutputOpt, check_format, load_cluster
 from podnet.cli.output import console, emit_json
 from podnet.errors import UsageError
-from podnet.ingress import Table, build_all, find_controllers, handle, request
+from podnet.ingress import Table, build_all, find_controllers, request
 from podnet.ingress import report as rep
 from podnet.ingress.routes import DEFAULT_SERVER, hosts_for
 from podnet.model import Cluster
+from podnet.predict.ingress import outcome
 
 
 def _tables(cluster: Cluster) -> tuple[Table, ...]:
@@ -118,7 +120,7 @@ def register(app: typer.Typer) -> None:
                                  f"{', '.join(t.controller.key for t in tables)}")
         else:  # the controller that serves the host, else the first
             chosen = [t for t in tables if t.server_for(req.host).host != DEFAULT_SERVER]
-        data = rep.outcome(handle((chosen or list(tables))[0], req))
+        data = rep.outcome(outcome(Analysis(cluster), (chosen or list(tables))[0], req))
         if output == "json":
             emit_json(data)
             return

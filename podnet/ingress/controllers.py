@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from podnet.errors import SourceRef
 from podnet.model.cluster import Cluster
+from podnet.model.objects import Pod
 from podnet.model.parse import Workload
 
 BINARY = "nginx-ingress-controller"
@@ -217,3 +218,15 @@ def find_controllers(cluster: Cluster) -> tuple[Controller, ...]:
                               "controller with ingress-nginx's defaults (class nginx, "
                               "controller k8s.io/ingress-nginx, prefix "
                               "nginx.ingress.kubernetes.io)",)),)
+
+
+def controller_pods(cluster: Cluster, controller: Controller) -> list[Pod]:
+    """The running pods of a declared controller: in its namespace, carrying every label of
+    its pod template (a Deployment's pods belong to a ReplicaSet, so owners do not tell)."""
+    w = next((w for w in cluster.workloads if (w.namespace, w.name, is_controller(w))
+              == (controller.namespace, controller.name, True)), None)
+    if w is None or not w.template.labels:
+        return []
+    want = w.template.labels.items()
+    return [p for p in cluster.pods if p.namespace == controller.namespace
+            and not p.host_network and want <= p.labels.items()]

@@ -17,8 +17,11 @@ def backend(up: Upstream | None) -> dict[str, Any] | None:
 
 
 def outcome(o: Outcome) -> dict[str, Any]:
+    back = backend(o.backend)
+    if back is not None and o.unreachable:
+        back["unreachable"] = list(o.unreachable)
     return {"status": o.status, "location": o.location, "controller": o.controller,
-            "via": dict(o.via) if o.via is not None else None, "backend": backend(o.backend),
+            "via": dict(o.via) if o.via is not None else None, "backend": back,
             "reason": o.reason, "headers": dict(o.headers) if o.headers is not None else None,
             "canary": dict(o.canary) if o.canary is not None else None}
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -84,6 +84,7 @@ class Outcome:
     canary: Mapping[str, Any] | None = None
     headers: Mapping[str, str] | None = None
     server: str = ""
+    unreachable: tuple[str, ...] = ()  # endpoints NetworkPolicy keeps the controller from
 
 
 def _remote_addr(req: Request, table: Table) -> str:
@@ -182,7 +183,14 @@ def _headers(req: Request, table: Table, server: Server, scheme: str, host: str,
     return dict(sorted(out.items(), key=lambda kv: kv[0].lower()))
 
 
-def handle(table: Table, req: Request) -> Outcome:
+Reachable = Callable[[str], bool]  # may the controller's pod connect to this "ip:port"?
+
+
+def handle(table: Table, req: Request, reachable: Reachable | None = None) -> Outcome:
+    """``reachable``: NetworkPolicy between the controller's pod and each endpoint (None: no
+    policy is known, every endpoint is reachable). nginx tries the next endpoint when a connect
+    times out (``proxy_next_upstream error timeout``): some reachable endpoint is enough; none
+    is a 504 after ``proxy_connect_timeout``."""
     ctl = table.controller.key
     cfg = table.controller.config
     server = table.server_for(req.host)
@@ -264,14 +272,24 @@ def handle(table: Table, req: Request) -> Outcome:
     headers = _headers(req, table, server, scheme, host, port, remote)
     if up.builtin:
         return out(404, "no rule matches: " + up.problem, via=via, headers=None)
+    blocked: tuple[str, ...] = ()
+    if reachable is not None:
+        blocked = tuple(e for e in up.endpoints if not reachable(e))
+        if blocked and len(blocked) == len(up.endpoints):
+            return out(504, f"NetworkPolicy lets the controller reach no endpoint of "
+                       f"{up.service} ({', '.join(up.endpoints)}): every connect times out "
+                       f"after proxy_connect_timeout {ann.connect_timeout}s", via=via,
+                       backend=up, unreachable=blocked)
     rewrite = ""
     if loc.rewrites:
         rewrite = f"; URI rewritten to {_rewrite(loc.path, ann.rewrite_target, uri)}"
     what = "the default backend " if loc.default or not loc.ingress else ""
     return out(200, f"proxied to {what}{up.service}:{up.service_port or up.port}"
                f" ({ann.backend_protocol}){rewrite}"
-               + (f"; sticky by cookie {ann.affinity_cookie}" if ann.affinity else ""),
-               via=via, backend=up, canary=canary_info, headers=headers)
+               + (f"; sticky by cookie {ann.affinity_cookie}" if ann.affinity else "")
+               + (f"; NetworkPolicy keeps it from {', '.join(blocked)} (nginx moves on after "
+                  f"{ann.connect_timeout}s)" if blocked else ""),
+               via=via, backend=up, canary=canary_info, headers=headers, unreachable=blocked)
 
 
 def _rewrite(path: str, target: str, uri: str) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 from podnet import names
 from podnet.errors import LabError, LabPrerequisiteError
-from podnet.lab import netns, teardown
+from podnet.lab import netns, teardown, tls
 from podnet.lab.ledger import Ledger, exists
 from podnet.lab.plan import (
     AddAddress,
@@ -31,6 +31,7 @@ from podnet.lab.plan import (
     LoadRules,
     StartBird,
     StartDns,
+    StartIngress,
     Step,
     Sysctl,
     WaitRoutes,
@@ -81,6 +82,8 @@ def _run(step: Step, ledger: Ledger, k: netns.Kernel) -> None:
         ledger.write_text("dns.json", step.config)
         _spawn(ledger, "dns", [sys.executable, "-m", "podnet.lab.dnsserver", str(ledger.dir)])
         _wait_file(ledger.file("dns.ready"), "start DNS", ledger.file("dns.log"))
+    elif isinstance(step, StartIngress):
+        _start_ingress(step, ledger)
     elif isinstance(step, Sysctl):
         netns.sysctl(step.netns, step.settings)
     elif isinstance(step, LoadRules):
@@ -113,6 +116,43 @@ def _start_bird(step: StartBird, ledger: Ledger) -> None:
     sock = ledger.file(f"{tag}.ctl")
     _spawn(ledger, tag, ["ip", "netns", "exec", step.netns, "bird", "-f", "-c", str(conf), "-s",
                          str(sock)], node=step.node, socket=sock.name)
+
+
+def _lab_ca(ledger: Ledger) -> tls.Pair:
+    """One CA per lab, made on first use: it signs the servers' and the clients' certificates."""
+    try:
+        return tls.Pair(ledger.file("ca.crt").read_bytes(), ledger.file("ca.key").read_bytes())
+    except FileNotFoundError:
+        ca = tls.make_ca(ledger.lab)
+        ledger.write_text("ca.crt", ca.cert.decode())
+        ledger.write_text("ca.key", ca.key.decode())
+        return ca
+
+
+def _start_ingress(step: StartIngress, ledger: Ledger) -> None:
+    """nginx in the controller's pod. Without nginx on the machine the Ingress part of the lab
+    is skipped, and the lab says why (`lab probe` lists it)."""
+    if shutil.which("nginx") is None:
+        ledger.write_state("ingress-skipped.json", {
+            "reason": "nginx is not installed (Debian package nginx): run make install"})
+        return
+    ca = _lab_ca(ledger)
+    home = ledger.file(step.tag)
+    os.mkdir(home, 0o700)
+    os.mkdir(home / "certs", 0o700)
+    for stem, hosts in step.certs:
+        pair = tls.server_cert(ca, list(hosts))
+        _write_new(home / f"{stem}.crt", pair.cert.decode())
+        _write_new(home / f"{stem}.key", pair.key.decode())
+    fake = tls.server_cert(tls.make_ca("fake"), ["Kubernetes Ingress Controller Fake Certificate"])
+    _write_new(home / "certs" / "fake.crt", fake.cert.decode())
+    _write_new(home / "certs" / "fake.key", fake.key.decode())
+    _write_new(home / "certs" / "client-ca.crt", ca.cert.decode())
+    conf = home / "nginx.conf"
+    _write_new(conf, step.config)
+    _spawn(ledger, step.tag, ["ip", "netns", "exec", step.netns, "nginx", "-p", str(home),
+                              "-e", str(home / "error.log"), "-c", str(conf)])
+    _wait_file(home / "nginx.pid", str(step), home / "error.log")
 
 
 def _wait_routes(step: WaitRoutes, k: netns.Kernel, timeout: float = 60.0) -> None:

@@ -22,6 +22,9 @@ from podnet.dataplane import bird
 from podnet.dataplane.cni import Device, Fdb, Neighbour, desired_state
 from podnet.dns.resolvconf import ResolvConf, dns_service_ip, node_resolv, resolv_conf
 from podnet.errors import LabPrerequisiteError
+from podnet.ingress import nginx
+from podnet.ingress.controllers import controller_pods, find_controllers
+from podnet.ingress.routes import build_all
 from podnet.model.cluster import Cluster
 from podnet.policy.nft import render_node
 from podnet.services.iptables import render_jumps
@@ -108,6 +111,23 @@ class StartDns:
 
 
 @dataclass(frozen=True, slots=True)
+class StartIngress:
+    """nginx with one controller's configuration, in one of its pods; files relative to the
+    controller's own directory in the lab state (certificates are made at apply time)."""
+
+    netns: str
+    pod: str  # ns/name
+    controller: str  # ns/name
+    tag: str  # the directory's name: a digest of the pod
+    config: str
+    certs: tuple[tuple[str, tuple[str, ...]], ...]  # file stem -> the names it covers
+
+    def __str__(self) -> str:
+        return (f"start ingress controller {self.controller}: nginx in {self.pod} "
+                f"({self.config.count(chr(10) + chr(9) + 'server {')} servers)")
+
+
+@dataclass(frozen=True, slots=True)
 class LoadIptables:
     netns: str
     text: str  # iptables-restore --noflush input
@@ -185,7 +205,7 @@ class LoadRules:
 
 Step = (AddNetns | AddBridge | AddVeth | AddAddress | AddRoute | Sysctl | LoadRules | AddVxlan
         | AddNeighbour | AddFdb | StartBird | WaitRoutes | LoadIptables | WriteResolvConf
-        | StartDns)
+        | StartDns | StartIngress)
 
 
 @dataclass(frozen=True)
@@ -196,6 +216,7 @@ class PodPlace:
     node: str
     ports: tuple[tuple[int, str], ...]
     dns_server: bool = False  # serves the cluster DNS on 53/UDP instead of the workload
+    ingress: str = ""  # the ingress controller whose nginx serves this pod's ports
 
 
 @dataclass(frozen=True)
@@ -271,8 +292,10 @@ def build_plan(cluster: Cluster, lab: str, cni: str | None = None,
     for node in cluster.nodes:
         steps.append(WriteResolvConf(names.node_netns(lab, node.name),
                                      ResolvConf(node_resolv(cluster).nameservers, (), ()).text()))
+    runs = ingress_pods(cluster)
     for pod in cluster.pods:
-        ports = tuple(sorted({(c.port, c.protocol) for c in pod.ports}))
+        # an ingress controller's pod serves with nginx, not with the workload
+        ports = () if pod.key in runs else tuple(sorted({(c.port, c.protocol) for c in pod.ports}))
         node_ns = names.node_netns(lab, pod.node)
         if pod.host_network:
             places.append(PodPlace(pod.key, node_ns, pod.ip, pod.node, ports))
@@ -286,7 +309,8 @@ def build_plan(cluster: Cluster, lab: str, cni: str | None = None,
                   AddRoute(ns, "0.0.0.0/0", "eth0", via=POD_GATEWAY),
                   AddRoute(node_ns, f"{pod.ip}/32", veth, scope_link=True),
                   WriteResolvConf(ns, resolv_conf(cluster, pod).text())]
-        places.append(PodPlace(pod.key, ns, pod.ip, pod.node, ports, pod.key in dns_pods))
+        places.append(PodPlace(pod.key, ns, pod.ip, pod.node, ports, pod.key in dns_pods,
+                               runs.get(pod.key, "")))
     for st in states:
         ns = names.node_netns(lab, st.node)
         for dev in st.devices:
@@ -326,5 +350,31 @@ def build_plan(cluster: Cluster, lab: str, cni: str | None = None,
     servers = [{"key": p.key, "netns": p.netns} for p in places if p.dns_server]
     steps.append(StartDns(json.dumps({"upstream_ip": ext_ip, "external_netns": ext,
                                       "servers": servers}, sort_keys=True)))
+    steps += ingress_steps(cluster, places)
     return LabPlan(lab, mode, tuple(steps), tuple(places), ext_ip, proxy, notes)
+
+
+def ingress_pods(cluster: Cluster) -> dict[str, str]:
+    """pod -> the ingress-nginx controller it runs (declared controllers with running pods)."""
+    return {p.key: c.key for c in find_controllers(cluster) if c.declared
+            for p in controller_pods(cluster, c)}
+
+
+def ingress_steps(cluster: Cluster, places: list[PodPlace]) -> list[Step]:
+    out: list[Step] = []
+    tables = {t.controller.key: t for t in build_all(cluster, find_controllers(cluster))}
+    for place in places:
+        table = tables.get(place.ingress)
+        if table is None:
+            continue
+        certs = {s.host: (f"certs/{names.short_tag(s.host)}", (s.host, *s.aliases))
+                 for s in table.servers.values() if s.tls is not None and not s.tls.problem}
+        files = nginx.Files(".", {h: (f"{stem}.crt", f"{stem}.key")
+                                  for h, (stem, _) in certs.items()},
+                            ("certs/fake.crt", "certs/fake.key"), "certs/client-ca.crt")
+        out.append(StartIngress(place.netns, place.key, place.ingress,
+                                f"ingress-{names.short_tag(place.key)}",
+                                nginx.render(table, files),
+                                tuple(sorted(certs.values()))))
+    return out
 
