@@ -21,6 +21,7 @@ from podnet.dataplane import bird
 from podnet.dataplane.cni import Device, Fdb, Neighbour, desired_state
 from podnet.dns.resolvconf import ResolvConf, dns_service_ip, node_resolv, resolv_conf
 from podnet.errors import LabPrerequisiteError
+from podnet.model.builtin import APISERVER_PORT, apiserver_answer, apiserver_listeners
 from podnet.model.cluster import Cluster
 from podnet.policy.compile import compile_policies
 from podnet.policy.nft import render_node
@@ -210,6 +211,10 @@ class LabPlan:
     external_ip: str
     proxy: str = "iptables"
     notes: tuple[str, ...] = ()
+    # Not pods: the API server stand-in on each control-plane node (default/kubernetes's
+    # endpoints), served by the workload server after the pods, so a hostNetwork pod that
+    # declares the same port keeps it, as the prediction assumes.
+    listeners: tuple[PodPlace, ...] = ()
 
     def text(self) -> str:
         return "".join(f"{s}\n" for s in self.steps)
@@ -329,5 +334,8 @@ def build_plan(cluster: Cluster, lab: str, cni: str | None = None,
     servers = [{"key": p.key, "netns": p.netns} for p in places if p.dns_server]
     steps.append(StartDns(json.dumps({"upstream_ip": ext_ip, "external_netns": ext,
                                       "servers": servers}, sort_keys=True)))
-    return LabPlan(lab, mode, tuple(steps), tuple(places), ext_ip, proxy, notes)
+    listeners = tuple(PodPlace(apiserver_answer(node), names.node_netns(lab, node), ip, node,
+                               ((APISERVER_PORT, "TCP"),))
+                      for ip, node in sorted(apiserver_listeners(cluster.nodes).items()))
+    return LabPlan(lab, mode, tuple(steps), tuple(places), ext_ip, proxy, notes, listeners)
 
