@@ -146,6 +146,12 @@ def test_oslo_policies_enforced_for_real(lab_name, cni, proxy):
     assert db["observed"] == "dropped" and db["predicted"] == "denied"
     dns = svc[("production/frontend-0", "kube-system/kube-dns:dns")]
     assert dns["observed"].startswith("kube-system/coredns-")
+    # the built-in default/kubernetes: the API server stand-in on the control-plane node,
+    # from a pod on that node and from one across the underlay
+    for src in ("production/frontend-0", "production/backend-1"):
+        api = svc[(src, "default/kubernetes:https")]
+        assert (api["observed"], api["to"], api["agrees"]) == (
+            "kube-apiserver@oslo-1", "10.96.0.1:443", True)
 
 
 SERVICES = str(ROOT / "tests" / "manifests" / "lab-services")
