@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CONFORMANCE, EXAMPLES
+from tests.conftest import CONFORMANCE, EXAMPLES, ROOT
 
 OSLO = str(EXAMPLES / "oslo")
 
@@ -132,3 +132,11 @@ def test_analyze_reports_mtu_problem():
     bad = json.loads(podnet("analyze", "-f", OSLO, "--cni", "vxlan", "--underlay-mtu", "1450",
                             "-o", "json").stdout)["network"]["mtu"]
     assert bad["tunnelMTU"] == 1400 and "exceeds" in bad["problem"]
+
+
+def test_analyze_says_cross_subnet_and_each_node_subnet():
+    r = podnet("analyze", "-f", str(ROOT / "tests" / "manifests" / "cross-subnet"), "-o", "json")
+    data = json.loads(r.stdout)
+    assert data["network"]["crossSubnet"] is True
+    assert [n["subnet"] for n in data["nodes"]] == ["10.0.0.0/24", "10.0.0.0/24", "10.0.1.0/24"]
+    assert json.loads(podnet("analyze", "-f", OSLO, "-o", "json").stdout)["network"]["crossSubnet"] is False

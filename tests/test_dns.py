@@ -207,3 +207,41 @@ def test_service_selection_is_one_rule_for_endpoints_and_dns():
     assert plans["manual"].endpoints == ()
     zone = build_zone(c)
     assert [r.value for r in answer(zone, "agents-hl.x.svc.cluster.local.", "A").records] == [agent.ip]
+
+
+@pytest.mark.parametrize("name,qtype,rcode,values", [
+    # RFC 6761 6.4: .invalid never resolves; 6.2: .test is NXDOMAIN by default
+    ("foo.invalid.", "A", "NXDOMAIN", []),
+    ("invalid.", "A", "NXDOMAIN", []),
+    ("db.staging.test.", "AAAA", "NXDOMAIN", []),
+    # 6.3: localhost and below are the loopback addresses, answered without asking anyone
+    ("localhost.", "A", "NOERROR", ["127.0.0.1"]),
+    ("api.localhost.", "AAAA", "NOERROR", ["::1"]),
+    ("localhost.", "TXT", "NOERROR", []),
+    # 6.5 + RFC 2606: the .example TLD is not delegated; example.com resolves normally
+    ("foo.example.", "A", "NXDOMAIN", []),
+    ("example.com.", "A", "NOERROR", ["<documentation range>"]),
+    ("localhost.example.com.", "A", "NOERROR", ["<documentation range>"]),
+])
+def test_special_use_names_upstream(name, qtype, rcode, values):
+    zone = build_zone(load([OSLO]))
+    a = answer(zone, name, qtype)
+    got = [r.value for r in a.records]
+    if values == ["<documentation range>"]:
+        assert len(got) == 1 and got[0].rsplit(".", 1)[0] in ("192.0.2", "198.51.100", "203.0.113")
+    else:
+        assert got == values
+    assert (a.rcode, a.source) == (rcode, "upstream")
+
+
+def test_cli_foo_invalid_is_nxdomain():
+    r = podnet("dns", "-f", OSLO, "--pod", "default/optimization-test", "foo.invalid", "-o", "json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["answer"] == []
+    assert [q["result"] for q in data["queries"][-2:]] == ["NXDOMAIN", "NXDOMAIN"]
+    assert data["queries"][-1]["name"] == "foo.invalid."
+    r = podnet("dns", "-f", OSLO, "--pod", "default/optimization-test", "localhost", "-o", "json")
+    data = json.loads(r.stdout)
+    assert [a["value"] for a in data["answer"]] == ["127.0.0.1", "::1"]
+    assert any("/etc/hosts" in n for n in data["notes"])

@@ -61,3 +61,15 @@ def test_metallb_leader_is_stable_and_respects_local_policy():
     api = next(p for p in resolve(cluster) if p.key == "shop/api:api")
     nodes = [n.name for n in cluster.nodes]
     assert announcer(api, "192.0.2.81", nodes) == cluster.pod("shop/api-0").node
+
+
+def test_plan_runs_an_api_server_stand_in_on_the_control_plane():
+    """default/kubernetes's endpoint is oslo-1:6443 (the control-plane node); the lab serves
+    that port in oslo-1's namespace, apart from the pods (lab up still counts 13 pods)."""
+    from podnet.lab.plan import build_plan
+    from podnet.model import load
+
+    plan = build_plan(load([str(EXAMPLES / "oslo")]), "x", "host-gw")
+    assert [(p.key, p.netns, p.ip, p.ports) for p in plan.listeners] == [
+        ("kube-apiserver@oslo-1", "pn-x_n_oslo-1", "10.0.0.1", ((6443, "TCP"),))]
+    assert len(plan.pods) == 13 and not any(p.key.startswith("kube-apiserver") for p in plan.pods)

@@ -135,3 +135,40 @@ def test_trace_from_outside_matches_what_the_lab_observes():
     r = podnet("trace", "-f", services, "--nodes", "2", "--from", "10.0.0.254", "--to",
                "10.96.0.11:8080/TCP")
     assert r.returncode == 2 and "from outside the cluster" in r.stderr
+
+
+CROSS = str(ROOT / "tests" / "manifests" / "cross-subnet")
+
+
+@pytest.mark.parametrize("case,dst,encapsulation", [
+    ("cross-subnet-same", "shop/web-a2:8080/TCP", "none"),  # a1, a2: both in 10.0.0.0/24
+    ("cross-subnet-across", "shop/web-b1:8080/TCP", "ipip"),  # b1: 10.0.1.0/24
+])
+def test_trace_cross_subnet_golden(golden, case, dst, encapsulation):
+    r = podnet("trace", "-f", CROSS, "--from", "shop/web-a1", "--to", dst, "-o", "json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    devices = [h["device"] for h in data["hops"]]
+    assert data["encapsulation"] == encapsulation
+    assert ("tunl0" in devices) == (encapsulation == "ipip")
+    golden(f"trace/{case}.json", json.dumps(data, indent=1) + "\n")
+
+
+def test_trace_cross_subnet_mtu(tmp_path):
+    """With the veths at the underlay's 1500 (calico-config veth_mtu), a same-subnet path
+    carries full-size packets; only the path across subnets loses IPIP's 20 bytes."""
+    (tmp_path / "c.yaml").write_text((ROOT / "tests/manifests/cross-subnet/cluster.yaml").read_text()
+                                     + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: "
+                                     "{name: calico-config, namespace: kube-system}\n"
+                                     "data: {veth_mtu: \"1500\"}\n")
+
+    def trace(dst: str) -> dict:
+        r = podnet("trace", "-f", str(tmp_path), "--from", "shop/web-a1", "--to", dst, "-o", "json")
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)
+
+    same, across = trace("shop/web-a2:8080/TCP"), trace("shop/web-b1:8080/TCP")
+    assert (same["encapsulation"], same["path_mtu"], same["notes"]) == ("none", 1500, [])
+    assert all(h["mtu"] in (None, 1500) for h in same["hops"])
+    assert (across["encapsulation"], across["path_mtu"]) == ("ipip", 1480)
+    assert "exceeds the 1480 bytes" in across["notes"][0]

@@ -21,6 +21,7 @@ from podnet.cli.common import (
     load_cluster,
 )
 from podnet.cli.output import console, emit_json
+from podnet.dataplane.cni import node_subnet
 from podnet.dataplane.mtu import budget
 from podnet.model.cluster import Cluster
 from podnet.policy.verdict import target_selects
@@ -40,8 +41,8 @@ def summary(cluster: Cluster) -> dict[str, object]:
     mtu = budget(net)
     return {
         "namespaces": len(cluster.namespaces),
-        "nodes": [{"name": n.name, "ip": n.internal_ip, "podCIDR": n.pod_cidr}
-                  for n in cluster.nodes],
+        "nodes": [{"name": n.name, "ip": n.internal_ip, "podCIDR": n.pod_cidr,
+                   "subnet": str(node_subnet(n, net.node_cidr))} for n in cluster.nodes],
         "pods": len(cluster.pods),
         "workloads": len(cluster.workloads),
         "services": len(cluster.services),
@@ -53,7 +54,8 @@ def summary(cluster: Cluster) -> dict[str, object]:
         "ignoredKinds": dict(sorted(kinds.items())),
         "network": {
             "clusterCIDR": net.cluster_cidr, "serviceCIDR": net.service_cidr,
-            "cni": net.cni, "cniPlugin": net.cni_plugin, "proxyMode": net.proxy_mode,
+            "cni": net.cni, "crossSubnet": net.cross_subnet, "cniPlugin": net.cni_plugin,
+            "proxyMode": net.proxy_mode,
             "dnsDomain": net.dns_domain, "underlayMTU": net.underlay_mtu,
             "podMTU": net.pod_mtu,
             "origin": dict(sorted(net.origin.items())),
@@ -106,6 +108,8 @@ def register(app: typer.Typer) -> None:
                    "dnsDomain": "dns_domain", "underlayMTU": "underlay_mtu",
                    "podMTU": "pod_mtu"}[key]
             value = net[key]
+            if key == "cni" and net["crossSubnet"]:
+                value = f"{value} (CrossSubnet: tunnel only between subnets)"
             t.add_row(key, f"{value if value is not None else 'CNI default'}"
                            f"  ({origin.get(src, 'default')})")
         m = net["mtu"]

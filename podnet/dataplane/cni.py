@@ -16,6 +16,13 @@ node answers for), so policy enforcement is uniform; modes differ in how a node 
 - ``ipip`` (Calico): ``tunl0`` and onlink routes via the remote node IPs, MTU underlay-20.
 - ``wireguard``: ``wireguard.cali`` carrying all pod CIDRs, MTU underlay-60 (model only).
 
+CrossSubnet (Calico's ``ipipMode``/``vxlanMode: CrossSubnet``, Flannel's VXLAN
+``DirectRouting``): the tunnel is kept, but a remote node inside this node's own subnet is
+reached natively (a route via its IP on ``eth0``, no neighbour/FDB entry), as calico's BIRD
+template and flanneld program it. A node's subnet is its ``projectcalico.org/IPv4Address``
+annotation's; without one it is assumed to be its IP with the underlay's prefix length (the
+node CIDR, /24 by default, the segment the lab builds): a Node's InternalIP has no prefix.
+
 VTEP MACs are derived from node names (locally administered, stable across runs).
 """
 
@@ -112,6 +119,11 @@ class NodeState:
     sysctls: tuple[tuple[str, str], ...]
     bgp_peers: tuple[str, ...]
     pod_mtu: int
+    cross_subnet: bool = False
+
+    def tunnels_to(self, pod_cidr: str) -> bool:
+        """Whether this node reaches ``pod_cidr`` through its tunnel device (not ``eth0``)."""
+        return any(r.dst == pod_cidr and r.dev not in ("eth0", "") for r in self.routes)
 
 
 def vtep_mac(node: str) -> str:
@@ -121,6 +133,20 @@ def vtep_mac(node: str) -> str:
 
 def _gateway_of(cidr: str) -> str:
     return str(ipaddress.ip_network(cidr, strict=False).network_address)
+
+
+def node_subnet(node: Node, node_cidr: str) -> ipaddress.IPv4Network:
+    """The subnet ``node`` sits on (see the module docstring for the assumption)."""
+    if node.subnet:
+        return ipaddress.IPv4Network(node.subnet)
+    prefix = ipaddress.ip_network(node_cidr, strict=False).prefixlen
+    return ipaddress.IPv4Network(f"{node.internal_ip or '0.0.0.0'}/{prefix}", strict=False)
+
+
+def _direct(node: Node, peer: Node, cluster: Cluster) -> bool:
+    """CrossSubnet: the peer is on this node's subnet, so no tunnel is needed to reach it."""
+    return (cluster.net.cross_subnet and
+            ipaddress.ip_address(peer.internal_ip or "0.0.0.0") in node_subnet(node, cluster.net.node_cidr))
 
 
 def _check_l2(cluster: Cluster, mode: str) -> int:
@@ -148,6 +174,9 @@ def _node_state(cluster: Cluster, node: Node, mode: str, prefix: int) -> NodeSta
         devices.append(Device(VXLAN_DEVICE, "vxlan", b.tunnel_mtu, f"{_gateway_of(cidr)}/32",
                               vtep_mac(node.name), VXLAN_VNI, VXLAN_PORT, ip))
         for o in others:
+            if _direct(node, o, cluster):  # DirectRouting: flanneld's host-gw route
+                routes.append(Route(o.pod_cidr or "", "eth0", o.internal_ip or ""))
+                continue
             gw = _gateway_of(o.pod_cidr or "")
             routes.append(Route(o.pod_cidr or "", VXLAN_DEVICE, gw, onlink=True))
             neigh.append(Neighbour(gw, vtep_mac(o.name), VXLAN_DEVICE))
@@ -161,7 +190,10 @@ def _node_state(cluster: Cluster, node: Node, mode: str, prefix: int) -> NodeSta
     elif mode == "ipip":
         devices.append(Device(IPIP_DEVICE, "ipip", b.tunnel_mtu, f"{_gateway_of(cidr)}/32", local=ip))
         routes.append(Route(cidr, "", proto="bird", blackhole=True))
-        routes += [Route(o.pod_cidr or "", IPIP_DEVICE, o.internal_ip or "", onlink=True, proto="bird")
+        # CrossSubnet: BIRD leaves the tunnel off the routes to peers on this node's subnet
+        routes += [Route(o.pod_cidr or "", "eth0", o.internal_ip or "", proto="bird")
+                   if _direct(node, o, cluster) else
+                   Route(o.pod_cidr or "", IPIP_DEVICE, o.internal_ip or "", onlink=True, proto="bird")
                    for o in others]
         peers = tuple(o.internal_ip or "" for o in others)
     elif mode == "wireguard":
@@ -169,8 +201,12 @@ def _node_state(cluster: Cluster, node: Node, mode: str, prefix: int) -> NodeSta
         routes += [Route(o.pod_cidr or "", WIREGUARD_DEVICE) for o in others]
     else:
         raise InputError(SourceRef(file="<command line>"), "--cni", f"unknown CNI mode {mode!r}")
+    cross = cluster.net.cross_subnet and mode in ("vxlan", "ipip")
+    if cross:
+        prefix = node_subnet(node, cluster.net.node_cidr).prefixlen
     return NodeState(node.name, ip, cidr, mode, prefix, tuple(devices), tuple(routes),
-                     tuple(neigh), tuple(fdb), (("net.ipv4.ip_forward", "1"),), peers, b.pod_mtu)
+                     tuple(neigh), tuple(fdb), (("net.ipv4.ip_forward", "1"),), peers, b.pod_mtu,
+                     cross)
 
 
 def desired_state(cluster: Cluster, mode: str | None = None) -> tuple[NodeState, ...]:
@@ -184,7 +220,8 @@ def render(states: tuple[NodeState, ...]) -> str:
     """ip-command-like text, one block per node (golden-tested)."""
     out = []
     for s in states:
-        out.append(f"# node {s.node} ({s.mode}): eth0 {s.ip}/{s.underlay_prefix}, pods "
+        scope = ", CrossSubnet" if s.cross_subnet else ""
+        out.append(f"# node {s.node} ({s.mode}{scope}): eth0 {s.ip}/{s.underlay_prefix}, pods "
                    f"{s.pod_cidr}, pod MTU {s.pod_mtu}")
         out += [f"sysctl {k}={v}" for k, v in s.sysctls]
         out += [str(d) for d in s.devices]

@@ -126,9 +126,11 @@ def trace(cluster: Cluster, compiled: Compiled, src: Pod, dst: Pod | str, number
                     encapsulation, "delivered", None, tuple(notes))
     z = states[dst.node]
     if dst.node != src.node:
-        hops += _cross_node(a, z, mode, b)
-        encapsulation = ENCAPSULATION[mode]
-        path_mtu = b.cross_node_path_mtu
+        leg, encapsulation, leg_mtu = _cross_node(a, z, mode, b)
+        hops += leg
+        path_mtu = min(b.pod_mtu, leg_mtu)
+        if b.problem and b.pod_mtu <= leg_mtu:  # a CrossSubnet native leg: no tunnel to outgrow
+            notes.remove(b.problem)
     dropped = _into_pod(hops, z.node, dst, verdict.ingress, verdict.allowed.allows(proto, number),
                         b.pod_mtu, number, proto)
     return Path(src.key, dst_name, port, tuple(hops), path_mtu, encapsulation,
@@ -148,29 +150,33 @@ def _into_pod(hops: list[Hop], node: str, dst: Pod, ingress: DirectionResult, al
     return None
 
 
-def _cross_node(a: NodeState, z: NodeState, mode: str, b: MtuBudget) -> list[Hop]:
-    """From node ``a`` to a pod on node ``z``: the mode's tunnel or route, the underlay."""
+def _cross_node(a: NodeState, z: NodeState, mode: str, b: MtuBudget
+                ) -> tuple[list[Hop], str, int]:
+    """From node ``a`` to a pod on node ``z``: the mode's tunnel or route, the underlay. Returns
+    the hops, the encapsulation and the largest inner packet the node-to-node leg carries."""
     hops = []
+    if not a.tunnels_to(z.pod_cidr):
+        if mode in ("vxlan", "ipip"):
+            how = f"CrossSubnet: {z.ip} is on {a.node}'s subnet, routed natively"
+        else:
+            how = "learned by BGP (proto bird)" if mode == "bgp" else "host-gw route"
+        hops += [Hop(f"node {a.node}", "eth0", b.underlay_mtu,
+                     f"route {z.pod_cidr} via {z.ip} ({how}), no encapsulation"),
+                 Hop("underlay", "br0", b.underlay_mtu, f"{a.ip} -> {z.ip}")]
+        return hops, "none", b.underlay_mtu
     enc = ENCAPSULATION[mode]
+    dev = a.devices[0]
     if mode == "vxlan":
-        dev = a.devices[0]
         hops.append(Hop(f"node {a.node}", dev.name, dev.mtu,
                         f"route {z.pod_cidr} via {z.pod_cidr.split('/')[0]} onlink; VXLAN "
                         f"VNI {VXLAN_VNI}, UDP {VXLAN_PORT}, outer {a.ip} -> {z.ip} "
                         f"(+{b.overhead} bytes)"))
-    elif mode in ("ipip", "wireguard"):
-        dev = a.devices[0]
+    else:
         hops.append(Hop(f"node {a.node}", dev.name, dev.mtu,
                         f"{enc} encapsulation, outer {a.ip} -> {z.ip} (+{b.overhead} bytes)"))
-    else:
-        how = "learned by BGP (proto bird)" if mode == "bgp" else "host-gw route"
-        hops.append(Hop(f"node {a.node}", "eth0", b.underlay_mtu,
-                        f"route {z.pod_cidr} via {z.ip} ({how}), no encapsulation"))
-    hops.append(Hop("underlay", "br0", b.underlay_mtu, f"{a.ip} -> {z.ip}"))
-    if enc != "none":
-        hops.append(Hop(f"node {z.node}", z.devices[0].name, z.devices[0].mtu,
-                        f"{enc} decapsulation"))
-    return hops
+    hops += [Hop("underlay", "br0", b.underlay_mtu, f"{a.ip} -> {z.ip}"),
+             Hop(f"node {z.node}", z.devices[0].name, z.devices[0].mtu, f"{enc} decapsulation")]
+    return hops, enc, b.tunnel_mtu
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,12 +223,13 @@ def trace_from_outside(cluster: Cluster, compiled: Compiled, client: str, proto:
     encapsulation, path_mtu = "none", min(b.underlay_mtu, b.pod_mtu)
     z = states[dst.node]
     if dst.node != node:
-        hops += _cross_node(x, z, mode, b)
-        encapsulation = ENCAPSULATION[mode]
-        path_mtu = min(b.underlay_mtu, b.cross_node_path_mtu)
-        if b.underlay_mtu > b.cross_node_path_mtu:
+        leg, encapsulation, leg_mtu = _cross_node(x, z, mode, b)
+        hops += leg
+        inner = min(b.pod_mtu, leg_mtu)
+        path_mtu = min(b.underlay_mtu, inner)
+        if b.underlay_mtu > inner:
             notes.append(f"a full-size {b.underlay_mtu}-byte packet from outside does not fit "
-                         f"the {b.cross_node_path_mtu}-byte path to the pod: {node} must send "
+                         f"the {inner}-byte path to the pod: {node} must send "
                          "ICMP fragmentation-needed back (or the client's MSS clamps it)")
     seen = ingress_from or client
     if ingress_from:

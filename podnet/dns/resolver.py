@@ -68,6 +68,9 @@ def lookup(name: str, rc: ResolvConf, ask: Ask, libc: str = "glibc",
     notes: list[str] = []
     bare = name.rstrip(".")
     dots = bare.count(".")
+    if bare.lower() == "localhost":
+        notes.append("kubelet's /etc/hosts in every pod maps localhost, and glibc and musl read "
+                     "it before DNS: a real lookup sends none of these queries")
     if not name.endswith(".") and dots < rc.ndots and "." in bare:
         notes.append(f"{name!r} has {dots} dot{'s' if dots != 1 else ''}, fewer than ndots:{rc.ndots}: "
                      "it is not treated as absolute, so the search list is tried first "

@@ -7,6 +7,12 @@ name that exists with other types, including the empty non-terminals ``svc.<zone
 address (``pods insecure``). Outside the zone the upstream (the lab's ``external``
 namespace) knows every name unless told otherwise: it answers A with a stable address from
 the documentation ranges 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, and AAAA with NODATA.
+
+Except the special-use names, answered as a recursive resolver must (RFC 6761 section 6):
+``localhost`` and its subdomains are the loopback addresses (6.3: answer them without asking
+anyone); ``.invalid`` (6.4) and ``.test`` (6.2) are NXDOMAIN; the ``.example`` TLD is never
+delegated in the root zone, so it is NXDOMAIN too (6.5: resolved normally, which ends there;
+RFC 2606 section 2), while ``example.com``/``.net``/``.org`` resolve like any other name.
 """
 
 from __future__ import annotations
@@ -32,6 +38,22 @@ class Answer:
 def external_address(name: str) -> str:
     h = int(hashlib.sha256(name.lower().encode()).hexdigest(), 16)
     return f"{DOC_RANGES[h % 3]}.{1 + (h >> 8) % 254}"
+
+
+LOOPBACK = {"A": "127.0.0.1", "AAAA": "::1"}
+NXDOMAIN_TLDS = ("invalid", "test", "example")
+
+
+def special_use(name: str, qtype: str) -> Answer | None:
+    """The upstream's answer for an RFC 6761 special-use name (absolute, lower case), or None
+    for an ordinary name."""
+    tld = name.rstrip(".").rpartition(".")[2]
+    if tld == "localhost":
+        rec = (Record(name, qtype, LOOPBACK[qtype]),) if qtype in LOOPBACK else ()
+        return Answer("NOERROR", rec, "upstream")
+    if tld in NXDOMAIN_TLDS:
+        return Answer("NXDOMAIN", (), "upstream")
+    return None
 
 
 def _in_zone(name: str, domain: str) -> bool:
@@ -62,6 +84,9 @@ def answer(zone: Zone, qname: str, qtype: str, missing: Iterable[str] = ()) -> A
                 f"{zone.domain}.", f"svc.{zone.domain}.", f"pod.{zone.domain}."):
             return Answer("NOERROR", (), "cluster")
         return Answer("NXDOMAIN", (), "cluster")
+    special = special_use(name, qtype)
+    if special is not None:
+        return special
     if name.rstrip(".") in {m.rstrip(".").lower() for m in missing}:
         return Answer("NXDOMAIN", (), "upstream")
     if qtype == "A":

@@ -235,6 +235,9 @@ def up(plan: LabPlan, state: dict[str, Any]) -> float:
             {"key": p.key, "netns": p.netns, "ip": p.ip, "node": p.node,
              "ports": [list(x) for x in p.ports if not (p.dns_server and x == (53, "UDP"))]}
             for p in plan.pods])
+        ledger.write_state("listeners.json", [
+            {"key": p.key, "netns": p.netns, "ip": p.ip, "node": p.node,
+             "ports": [list(x) for x in p.ports]} for p in plan.listeners])
         with netns.Kernel() as kernel:
             for done, step in enumerate(plan.steps):
                 ledger.progress(done, total, str(step))

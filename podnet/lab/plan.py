@@ -25,6 +25,7 @@ from podnet.errors import LabPrerequisiteError
 from podnet.ingress import nginx
 from podnet.ingress.controllers import controller_pods, find_controllers
 from podnet.ingress.routes import build_all
+from podnet.model.builtin import APISERVER_PORT, apiserver_answer, apiserver_listeners
 from podnet.model.cluster import Cluster
 from podnet.policy.nft import render_node
 from podnet.services.iptables import render_jumps
@@ -228,6 +229,10 @@ class LabPlan:
     external_ip: str
     proxy: str = "iptables"
     notes: tuple[str, ...] = ()
+    # Not pods: the API server stand-in on each control-plane node (default/kubernetes's
+    # endpoints), served by the workload server after the pods, so a hostNetwork pod that
+    # declares the same port keeps it, as the prediction assumes.
+    listeners: tuple[PodPlace, ...] = ()
 
     def text(self) -> str:
         return "".join(f"{s}\n" for s in self.steps)
@@ -351,7 +356,10 @@ def build_plan(cluster: Cluster, lab: str, cni: str | None = None,
     steps.append(StartDns(json.dumps({"upstream_ip": ext_ip, "external_netns": ext,
                                       "servers": servers}, sort_keys=True)))
     steps += ingress_steps(cluster, places)
-    return LabPlan(lab, mode, tuple(steps), tuple(places), ext_ip, proxy, notes)
+    listeners = tuple(PodPlace(apiserver_answer(node), names.node_netns(lab, node), ip, node,
+                               ((APISERVER_PORT, "TCP"),))
+                      for ip, node in sorted(apiserver_listeners(cluster.nodes).items()))
+    return LabPlan(lab, mode, tuple(steps), tuple(places), ext_ip, proxy, notes, listeners)
 
 
 def ingress_pods(cluster: Cluster) -> dict[str, str]:

@@ -1,8 +1,9 @@
 """One asyncio process that serves every pod's declared ports from sockets opened inside each
 pod's namespace, answering with the pod's name so a probe knows who it reached.
 
-Run as ``python -m podnet.lab.workload <state-dir>``; it reads ``pods.json`` there, binds
-everything, then writes ``workload.ready``.
+Run as ``python -m podnet.lab.workload <state-dir>``; it reads ``pods.json`` there, then
+``listeners.json`` (the API server stand-ins on control-plane nodes, which answer with
+their own name), binds everything, then writes ``workload.ready``.
 """
 
 from __future__ import annotations
@@ -120,6 +121,9 @@ async def _serve(socks: list[tuple[socket.socket, str, bytes]], ready: Path) -> 
 def main() -> None:
     state = Path(sys.argv[1])
     pods = json.loads((state / "pods.json").read_text())
+    listeners = state / "listeners.json"
+    if listeners.exists():  # after the pods: a hostNetwork pod on the same port wins
+        pods += json.loads(listeners.read_text())
     socks = _open(pods)
     asyncio.run(_serve(socks, state / "workload.ready"))
 

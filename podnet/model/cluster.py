@@ -14,7 +14,7 @@ from types import MappingProxyType
 
 from podnet import names
 from podnet.errors import InputError, SourceRef
-from podnet.model import defaults, ipam, netconfig
+from podnet.model import builtin, defaults, ipam, netconfig
 from podnet.model.lbpools import AddressPool, read_pools
 from podnet.model.load import RawDoc
 from podnet.model.objects import (
@@ -176,8 +176,14 @@ def _service_ips(services: list[Service], net: netconfig.NetConfig) -> list[Serv
     pool = ipam.Pool(net.service_cidr, 11, "Services")
     fixed = {("default", "kubernetes"): pool.offset(1),
              ("kube-system", "kube-dns"): net.dns_service_ip or pool.offset(10)}
+    kubernetes = next((s.cluster_ip or fixed[("default", "kubernetes")] for s in services
+                       if (s.namespace, s.name) == ("default", "kubernetes")), "")
     for s in services:
         if s.cluster_ip and s.cluster_ip != "None":
+            if s.cluster_ip == kubernetes and (s.namespace, s.name) != ("default", "kubernetes"):
+                raise InputError(s.source, "spec.clusterIP",
+                                 f"{s.cluster_ip} is already allocated to default/kubernetes "
+                                 "(the API server keeps the service CIDR's first address for it)")
             pool.reserve(s.cluster_ip)
     for ip in fixed.values():
         pool.reserve(ip)
@@ -241,6 +247,7 @@ def build(docs: Sequence[RawDoc], *, nodes: int = DEFAULT_NODES,
             raise InputError(SourceRef(file=net.origin.get(key.split()[0], "<defaults>")), key,
                              f"{text!r} is not a valid CIDR") from None
     node_list = _nodes(explicit_nodes, pods, nodes, net)
+    services, groups = builtin.kubernetes_service(services, groups, node_list)
     pods = pods + expand(workloads, pods, node_list, owned_rs)
     pods = _schedule_and_address(pods, node_list)
     scoped: list[Service | NetworkPolicy | Other | Ingress | EndpointGroup] = [

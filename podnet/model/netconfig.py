@@ -6,8 +6,11 @@ kubeadm ``ClusterConfiguration`` (podSubnet, serviceSubnet, dnsDomain), ``KubePr
 ``kube-flannel-cfg`` ConfigMap (``net-conf.json``: Network, Backend.Type), Calico's
 ``calico-config`` ConfigMap (``veth_mtu``), the calico-node DaemonSet env
 (``CALICO_IPV4POOL_CIDR``, ``CALICO_IPV4POOL_IPIP``, ``CALICO_IPV4POOL_VXLAN``) and Calico
-``IPPool`` objects. Anything still unset takes the defaults below, and every field records
-where its value came from so ``podnet analyze`` can say so.
+``IPPool`` objects. ``CrossSubnet`` (Calico's ``ipipMode``/``vxlanMode`` and the env above) and
+Flannel's ``Backend.DirectRouting`` keep the mode's tunnel but use it only towards nodes on
+another subnet (``cross_subnet``; see ``dataplane/cni.py``). Anything still unset takes the
+defaults below, and every field records where its value came from so ``podnet analyze`` can
+say so.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ class NetConfig:
     pod_mtu: int | None = None  # None: what the CNI derives from the underlay
     cni_plugin: str = "flannel"
     dns_service_ip: str = ""
+    cross_subnet: bool = False  # tunnel only to nodes outside this node's subnet
     origin: Mapping[str, str] = field(default_factory=dict)
 
     def with_overrides(self, **values: Any) -> NetConfig:
@@ -71,6 +75,13 @@ def read(others: Iterable[Other], workloads: Iterable[Workload]) -> NetConfig:
         values[key] = value
         origin[key] = where
 
+    def put_mode(cni: str, setting: str, where: str) -> None:
+        # the tunnel's scope belongs to the object that chose the tunnel
+        if "cni" not in values:
+            put("cni", cni, where)
+            if setting == "CrossSubnet":
+                put("cross_subnet", True, where)
+
     for o in others:
         where = o.source.object()
         b = o.body
@@ -98,7 +109,10 @@ def read(others: Iterable[Other], workloads: Iterable[Workload]) -> NetConfig:
             put("cni_plugin", "flannel", where)
             put("cluster_cidr", conf.get("Network"), where)
             backend = str(_get(conf, "Backend", "Type") or "vxlan").lower()
-            put("cni", {"host-gw": "host-gw", "wireguard": "wireguard"}.get(backend, "vxlan"), where)
+            cni = {"host-gw": "host-gw", "wireguard": "wireguard"}.get(backend, "vxlan")
+            # DirectRouting (vxlan only): flanneld routes natively to hosts on its own subnet
+            direct = cni == "vxlan" and _get(conf, "Backend", "DirectRouting") is True
+            put_mode(cni, "CrossSubnet" if direct else "Always", where)
             mtu = _get(conf, "MTU")
             if mtu:
                 put("pod_mtu", int(mtu), where)
@@ -114,10 +128,11 @@ def read(others: Iterable[Other], workloads: Iterable[Workload]) -> NetConfig:
         elif o.kind == "IPPool":
             put("cni_plugin", "calico", where)
             put("cluster_cidr", _get(b, "spec", "cidr"), where)
-            if _get(b, "spec", "ipipMode") in ("Always", "CrossSubnet"):
-                put("cni", "ipip", where)
-            elif _get(b, "spec", "vxlanMode") in ("Always", "CrossSubnet"):
-                put("cni", "vxlan", where)
+            ipip, vxlan = _get(b, "spec", "ipipMode"), _get(b, "spec", "vxlanMode")
+            if ipip in ("Always", "CrossSubnet"):
+                put_mode("ipip", ipip, where)
+            elif vxlan in ("Always", "CrossSubnet"):
+                put_mode("vxlan", vxlan, where)
     for w in workloads:
         if w.kind != "DaemonSet" or not any(k.startswith("CALICO_") for k in w.env):
             continue
@@ -127,11 +142,11 @@ def read(others: Iterable[Other], workloads: Iterable[Workload]) -> NetConfig:
         ipip = w.env.get("CALICO_IPV4POOL_IPIP", "")
         vxlan = w.env.get("CALICO_IPV4POOL_VXLAN", "")
         if ipip in ("Always", "CrossSubnet"):
-            put("cni", "ipip", where)
+            put_mode("ipip", ipip, where)
         elif vxlan in ("Always", "CrossSubnet"):
-            put("cni", "vxlan", where)
+            put_mode("vxlan", vxlan, where)
         else:
-            put("cni", "bgp", where)
+            put_mode("bgp", "Never", where)
     if values.get("cni_plugin") == "calico" and "cni" not in values:
         values["cni"] = "ipip"  # calico's manifest default pool is IPIP Always
         origin["cni"] = "Calico default (IPIP)"

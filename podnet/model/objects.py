@@ -38,6 +38,9 @@ class Node:
     source: SourceRef
     pod_cidr: str | None = None
     internal_ip: str | None = None
+    # The node's own subnet (CIDR), from calico-node's projectcalico.org/IPv4Address annotation
+    # (address/prefix as autodetected on its interface); None when the input does not say.
+    subnet: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

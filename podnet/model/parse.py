@@ -586,7 +586,27 @@ def _node(doc: RawDoc) -> Node:
         if a.str("type") == "InternalIP":
             ip = a.str("address")
             break
-    return Node(name, _labels(meta), src, cidr or None, ip or None)
+    return Node(name, _labels(meta), src, cidr or None, ip or None, _node_subnet(meta))
+
+
+CALICO_NODE_ADDRESS = "projectcalico.org/IPv4Address"
+
+
+def _node_subnet(meta: Fields) -> str | None:
+    """The subnet of calico-node's address annotation, e.g. ``10.0.1.5/24`` -> ``10.0.1.0/24``:
+    what Calico's CrossSubnet compares peers against."""
+    value = meta.str_map("annotations").get(CALICO_NODE_ADDRESS, "")
+    if not value:
+        return None
+    try:
+        iface = ipaddress.IPv4Interface(value)
+    except ValueError:
+        iface = None
+    if iface is None or "/" not in value:
+        raise meta.error(f"annotations.{CALICO_NODE_ADDRESS}",
+                         f"{value!r} is not an IPv4 address/prefix (calico-node writes e.g. "
+                         "10.0.0.5/24)")
+    return str(iface.network)
 
 
 def _freeze(value: Any) -> Any:

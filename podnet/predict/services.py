@@ -11,7 +11,10 @@ judged by policy where the lab's (and Calico's) forward hook judges it:
   node still sees the real source): then it sees the receiving node's IP;
 - a hostNetwork endpoint is its node's IP, as Kubernetes documents the most common plugin
   behaviour: podSelectors do not pick it and no pod policy isolates it; on the client pod's
-  own node it is the node itself, which a pod may always reach (policy/nft.py).
+  own node it is the node itself, which a pod may always reach (policy/nft.py);
+- ``default/kubernetes``'s endpoints are the API servers on the control-plane nodes' IPs:
+  judged like a hostNetwork endpoint, answering as ``builtin.apiserver_answer`` (the lab
+  runs a stand-in there, so the lab and a real cluster both answer).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from podnet.analysis import Analysis
+from podnet.model.builtin import APISERVER_PORT, apiserver_answer, apiserver_listeners
 from podnet.model.cluster import Cluster
 from podnet.model.objects import Pod
 from podnet.netfilter.walk import trace_rules
@@ -59,23 +63,30 @@ def expect(a: Analysis, mode: str, node: str, src: Pod | str, dst: str, port: in
     leaves = isinstance(src, Pod) and src.node != node
     egress_ok = not leaves or ev.verdict(src, dst).egress.allowed.allows(proto, port)
     allowed: dict[str, bool] = {}
+    apiservers = apiserver_listeners(cluster.nodes)
     for address, _p in out.endpoints:
         ip, _, ep_port = address.rpartition(":")
-        pod = _endpoint_pod(cluster, ip, int(ep_port), proto)
-        if pod is None:
+        number = int(ep_port)
+        pod = _endpoint_pod(cluster, ip, number, proto)
+        if pod is not None:
+            key, ep_node, host = pod.key, pod.node, pod.host_network
+        elif ip in apiservers and (number, proto) == (APISERVER_PORT, "TCP"):
+            # default/kubernetes: the API server on a control-plane node, at the node's IP
+            key, ep_node, host = apiserver_answer(apiservers[ip]), apiservers[ip], True
+        else:
             continue
         # a hostNetwork endpoint is its node's IP to policy, as most plugins (and the lab) see it
-        target: Pod | str = ip if pod.host_network else pod
-        seen: Pod | str = node_ip if out.masquerade and pod.node != node else src
-        if pod.host_network and isinstance(src, Pod) and pod.node == src.node:
+        target: Pod | str = ip if host or pod is None else pod
+        seen: Pod | str = node_ip if out.masquerade and ep_node != node else src
+        if host and isinstance(src, Pod) and ep_node == src.node:
             ok = True  # to its own node: never crosses forward, allowed as traffic to the node is
         elif seen is src and not leaves:
-            ok = ev.allowed(src, target).allows(proto, int(ep_port))
+            ok = ev.allowed(src, target).allows(proto, number)
         else:
-            ok = ev.verdict(seen, target).ingress.allowed.allows(proto, int(ep_port))
+            ok = ev.verdict(seen, target).ingress.allowed.allows(proto, number)
             if isinstance(src, Pod) and not leaves:
-                ok = ok and ev.verdict(src, target).egress.allowed.allows(proto, int(ep_port))
-        allowed[pod.key] = ok and egress_ok
+                ok = ok and ev.verdict(src, target).egress.allowed.allows(proto, number)
+        allowed[key] = ok and egress_ok
     return Expected(out.verdict, allowed)
 
 

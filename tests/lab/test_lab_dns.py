@@ -28,6 +28,8 @@ CASES = [
     ("production/backend-0", "api.github.com", None),  # external, ndots:5 walks the search list
     ("default/optimization-test", "google.com", None),  # the seed's ndots:2: still searched
     ("default/optimization-test", "www.example.org", None),  # 2 dots >= ndots:2: absolute first
+    ("production/frontend-0", "kubernetes.default", "10.96.0.1"),  # the built-in Service
+    ("production/frontend-0", "foo.invalid", "NXDOMAIN"),  # RFC 6761: never resolves
 ]
 
 
@@ -39,17 +41,19 @@ def test_getent_in_pods_matches_the_prediction(lab_name):
     for pod, name, expected_ip in CASES:
         before = len(log.read_text().splitlines())
         r = podnet("lab", "exec", "--name", lab_name, pod, "--", "getent", "ahosts", name)
-        assert r.returncode == 0, (pod, name, r.stderr)
-        got_ip = r.stdout.split()[0]
         predicted = lookup(name, resolv_conf(cluster, cluster.pod(pod)), lambda n, t: answer(zone, n, t))
-        assert got_ip == (expected_ip or predicted.answer[0].value)
+        if expected_ip == "NXDOMAIN":  # getent: exit 2, key not found
+            assert (r.returncode, r.stdout, predicted.answer) == (2, "", ()), (name, r.stdout)
+        else:
+            assert r.returncode == 0, (pod, name, r.stderr)
+            assert r.stdout.split()[0] == (expected_ip or predicted.answer[0].value)
         seen = [json.loads(line) for line in log.read_text().splitlines()[before:]]
         cluster_side = [(q["name"], q["type"]) for q in seen if q["server"] == "cluster"]
         # glibc sends A and AAAA for a candidate together; their order on the wire may vary
         assert sorted(cluster_side) == sorted((q.name, q.type) for q in predicted.queries), name
         assert [n for n, _ in cluster_side][::2] == [q.name for q in predicted.queries][::2]
         upstream = [(q["name"], q["type"]) for q in seen if q["server"] == "upstream"]
-        if expected_ip is None:  # only the name's absolute form leaves the cluster
+        if expected_ip in (None, "NXDOMAIN"):  # only the name's absolute form leaves the cluster
             assert {n for n, _ in upstream} == {name + "."}
         else:
             assert upstream == []
