@@ -61,3 +61,18 @@ def test_metallb_leader_is_stable_and_respects_local_policy():
     api = next(p for p in resolve(cluster) if p.key == "shop/api:api")
     nodes = [n.name for n in cluster.nodes]
     assert announcer(api, "192.0.2.81", nodes) == cluster.pod("shop/api-0").node
+
+
+def test_lab_loads_iptables_rules_without_nfacct_counters():
+    """The lab loads kube-proxy's rules for real: nfacct matches name accounting objects that
+    only kube-proxy creates (iptables-restore fails without them), so the lab renders for a
+    node without nfacct, with --random-fully."""
+    from podnet.lab.plan import LoadIptables, build_plan
+    from podnet.model import load
+    from tests.conftest import ROOT
+
+    cluster = load([str(ROOT / "tests" / "manifests" / "lab-services")], nodes=2)
+    texts = [s.text for s in build_plan(cluster, "x", "vxlan", "iptables").steps
+             if isinstance(s, LoadIptables)]
+    assert texts and not any("nfacct" in t for t in texts)
+    assert any("-j MASQUERADE --random-fully" in t for t in texts)
