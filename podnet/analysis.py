@@ -12,14 +12,17 @@ from podnet.model.cluster import Cluster
 from podnet.policy.compile import Compiled, compile_policies
 from podnet.policy.verdict import Evaluator
 from podnet.services import ServicePlan, resolve
+from podnet.services.iptables import CURRENT_NODE_FEATURES
 from podnet.services.metallb import external_addresses
 from podnet.services.render import render_for_node
 
 
 class Analysis:
-    def __init__(self, cluster: Cluster, *, ipblock_matches_pods: bool = True) -> None:
+    def __init__(self, cluster: Cluster, *, ipblock_matches_pods: bool = True,
+                 iptables_features: frozenset[str] = CURRENT_NODE_FEATURES) -> None:
         self.cluster = cluster
         self.ipblock_matches_pods = ipblock_matches_pods
+        self.iptables_features = iptables_features  # the nodes' (see IptablesOptions)
         self._rules: dict[tuple[str, str], str] = {}
 
     @cached_property
@@ -48,5 +51,6 @@ class Analysis:
         """kube-proxy's ruleset for ``node`` in ``mode`` (default: the cluster's)."""
         key = (mode or self.proxy_mode, node)
         if key not in self._rules:
-            self._rules[key] = render_for_node(key[0], self.cluster, node, self.plans)
+            self._rules[key] = render_for_node(key[0], self.cluster, node, self.plans,
+                                               self.iptables_features)
         return self._rules[key]

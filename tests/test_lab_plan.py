@@ -73,3 +73,18 @@ def test_plan_runs_an_api_server_stand_in_on_the_control_plane():
     assert [(p.key, p.netns, p.ip, p.ports) for p in plan.listeners] == [
         ("kube-apiserver@oslo-1", "pn-x_n_oslo-1", "10.0.0.1", ((6443, "TCP"),))]
     assert len(plan.pods) == 13 and not any(p.key.startswith("kube-apiserver") for p in plan.pods)
+
+
+def test_lab_loads_iptables_rules_without_nfacct_counters():
+    """The lab loads kube-proxy's rules for real: nfacct matches name accounting objects that
+    only kube-proxy creates (iptables-restore fails without them), so the lab renders for a
+    node without nfacct, with --random-fully."""
+    from podnet.lab.plan import LoadIptables, build_plan
+    from podnet.model import load
+    from tests.conftest import ROOT
+
+    cluster = load([str(ROOT / "tests" / "manifests" / "lab-services")], nodes=2)
+    texts = [s.text for s in build_plan(cluster, "x", "vxlan", "iptables").steps
+             if isinstance(s, LoadIptables)]
+    assert texts and not any("nfacct" in t for t in texts)
+    assert any("-j MASQUERADE --random-fully" in t for t in texts)

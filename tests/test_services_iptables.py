@@ -30,8 +30,11 @@ def test_endpoint_chain_hash():
 
 
 def anchor_rules() -> list[str]:
+    # The anchor blocks were transcribed without the nfacct-only localhost NodePort rule: a
+    # node without nfacct (tests/test_kube_proxy_upstream.py compares the whole ruleset).
     cluster = load([ANCHOR])
-    return render_iptables(resolve(cluster), IptablesOptions("node-1", "10.0.0.0/8")).splitlines()
+    return render_iptables(resolve(cluster), IptablesOptions("node-1", "10.0.0.0/8",
+                                                            features=frozenset())).splitlines()
 
 
 # TestOverallIPTablesRules' expected text (../shared/anchors/dataplane.md 1.5), kept verbatim:
@@ -69,7 +72,9 @@ def test_no_endpoints_reject_affinity_and_source_ranges():
     fw = names.kube_chain("KUBE-FW-", "ns5/svc5:p80", "TCP")
     sep = names.kube_sep_chain("ns5/svc5:p80", "TCP", "10.180.0.5:80")
     assert f"-m recent --name {sep} --rcheck --seconds 10800 --reap -j {sep}" in text
-    assert f"-m recent --name {sep} --set -j DNAT --to-destination 10.180.0.5:80" in text
+    # kube-proxy marks the client before the protocol match (TestOverallIPTablesRules, svc5)
+    assert (f"-m comment --comment ns5/svc5:p80 -m recent --name {sep} --set -m tcp -p tcp -j DNAT "
+            "--to-destination 10.180.0.5:80") in text
     assert f'-A {fw} -m comment --comment "ns5/svc5:p80 loadbalancer IP" -s 203.0.113.0/25' in text
     assert (f'-A KUBE-PROXY-FIREWALL -m comment --comment "ns5/svc5:p80 traffic not accepted by {fw}" '
             "-m tcp -p tcp -d 5.6.7.8 --dport 80 -j DROP") in text

@@ -97,12 +97,13 @@ def probe_cmd(name: NameOpt = "",
               ) -> None:
     """Probe every pod to every pod on every port; compare with the analyzer's prediction."""
     check_format(output, ("table", "json"))
+    from podnet.lab.plan import LAB_IPTABLES_FEATURES
     from podnet.lab.probe import Target, probe, sctp_supported
     from podnet.predict import probe as predict
 
     led = _complete_lab(name)
     lab = led.read_state("lab.json")
-    analysis = Analysis(_cluster_of(lab))
+    analysis = Analysis(_cluster_of(lab), iptables_features=LAB_IPTABLES_FEATURES)
     places = {p["key"]: p for p in led.read_state("pods.json")}
     port_list = parse_ports(ports, analysis.cluster)
     sctp = sctp_supported()

@@ -11,6 +11,7 @@ from podnet.analysis import Analysis
 from podnet.cli.common import FileOpt, NodesOpt, OutputOpt, check_format, load_cluster
 from podnet.cli.output import console, emit_json
 from podnet.errors import UsageError
+from podnet.services.iptables import IPTABLES_FEATURES, parse_features
 from podnet.services.metallb import external_addresses
 from podnet.services.render import PROXY_MODES, render_for_node
 from podnet.services.stats import costs
@@ -35,11 +36,20 @@ def register(app: typer.Typer) -> None:
                  node: Annotated[str | None, typer.Option("--node", help="node to render for")] = None,
                  cluster_cidr: Annotated[str | None, typer.Option(
                      "--cluster-cidr", help="pod CIDR of kube-proxy's local-traffic detector")] = None,
+                 iptables_features: Annotated[str, typer.Option(
+                     "--iptables-features", help="comma-separated host capabilities that change "
+                     f"the iptables text, of {', '.join(IPTABLES_FEATURES)} ('' for neither); "
+                     "default both, as on a current node (kernel with nfnetlink_acct, iptables "
+                     ">= 1.6.2)")] = ",".join(IPTABLES_FEATURES),
                  stats: Annotated[bool, typer.Option("--stats", help="cost of a new connection "
                                                      "per service, iptables vs nftables/IPVS")] = False,
                  output: OutputOpt = "table", nodes: NodesOpt = 3) -> None:
         """Services as kube-proxy programs them."""
         check_format(output, ("table", "json"))
+        try:
+            features = parse_features(iptables_features)
+        except ValueError as e:
+            raise UsageError(f"--iptables-features: {e}") from None
         cluster = load_cluster(filename, nodes, cluster_cidr=cluster_cidr)
         node_name = node or (cluster.nodes[0].name if cluster.nodes else "")
         if cluster.node(node_name) is None:
@@ -49,7 +59,7 @@ def register(app: typer.Typer) -> None:
         if render is not None:
             if render not in PROXY_MODES:
                 raise UsageError(f"--render {render}: choose one of {', '.join(PROXY_MODES)}")
-            typer.echo(render_for_node(render, cluster, node_name, plans), nl=False)
+            typer.echo(render_for_node(render, cluster, node_name, plans, features), nl=False)
             return
         if stats:
             data: list[dict[str, Any]] = [{"service": c.service, "position": c.position,

@@ -30,6 +30,10 @@ from podnet.model.cluster import Cluster
 from podnet.policy.nft import render_node
 from podnet.services.iptables import render_jumps
 
+# The lab loads kube-proxy's rules for real: no nfacct counters, which need accounting objects
+# kube-proxy creates through nfnetlink_acct (the lab creates none, and the kernel it is tested
+# on has no such module); iptables' --random-fully it has.
+LAB_IPTABLES_FEATURES = frozenset({"random-fully"})
 LAB_CNI_MODES = ("vxlan", "host-gw", "bgp")  # the analyzer also models ipip and wireguard
 POD_GATEWAY = "169.254.1.1"
 
@@ -289,7 +293,7 @@ def build_plan(cluster: Cluster, lab: str, cni: str | None = None,
                   AddAddress(ns, "lo", f"{POD_GATEWAY}/32"),
                   Sysctl(ns, (("net.ipv4.ip_forward", "1"),))]
     places: list[PodPlace] = []
-    analysis = Analysis(cluster)
+    analysis = Analysis(cluster, iptables_features=LAB_IPTABLES_FEATURES)
     service_plans = analysis.plans
     dns_ip = dns_service_ip(cluster)
     dns_pods = {e.pod for p in service_plans if p.cluster_ip == dns_ip and p.port == 53

@@ -392,6 +392,19 @@ def _network_policy(doc: RawDoc) -> NetworkPolicy:
                          ingress, egress)
 
 
+def _as_kube_proxy_reads(f: Fields, key: str, text: str, cidr: bool = False) -> str:
+    """An address or CIDR that kube-proxy parses, as it parses it (pkg/proxy/serviceport.go):
+    source ranges trimmed, IPv4 with leading zeros in decimal (old API servers stored those).
+    A value it reads differently from its text is a warning; one it cannot read, an error."""
+    read = (validate.parse_cidr_sloppy(text.strip()) if cidr else validate.parse_ip_sloppy(text))
+    if read is None:
+        raise f.error(key, (validate.cidr_error if cidr else validate.ip_error)(text)
+                      or f"{text!r} is not valid")
+    if read != text:
+        _warn(f, key, f"{text!r} is read as {read}, as kube-proxy parses it")
+    return read
+
+
 def _service(doc: RawDoc) -> Service:
     meta, src, ns, name = _meta(doc)
     if not name:
@@ -422,9 +435,10 @@ def _service(doc: RawDoc) -> Service:
               "(the API server requires it)")
     cluster_ip = spec.str("clusterIP")
     if cluster_ip and cluster_ip != "None":
-        why = validate.ip_error(cluster_ip)
-        if why:
-            raise spec.error("clusterIP", why)
+        cluster_ip = _as_kube_proxy_reads(spec, "clusterIP", cluster_ip)
+    for i, text in enumerate(spec.str_list("clusterIPs")):
+        if text != "None":
+            _as_kube_proxy_reads(spec, f"clusterIPs[{i}]", text)
     lb_ip = spec.str("loadBalancerIP")
     if lb_ip and validate.ip_error(lb_ip):
         raise spec.error("loadBalancerIP", validate.ip_error(lb_ip) or "")
@@ -435,29 +449,22 @@ def _service(doc: RawDoc) -> Service:
     if timeout is not None and not 1 <= timeout <= 86400:
         raise (spec.sub("sessionAffinityConfig").sub("clientIP")
                .error("timeoutSeconds", f"{timeout} is not between 1 and 86400"))
-    for key, check in (("externalIPs", validate.ip_error),
-                       ("loadBalancerSourceRanges", validate.cidr_error)):
-        for i, text in enumerate(spec.str_list(key)):
-            why = check(text)
-            if why:
-                raise spec.error(f"{key}[{i}]", why)
-    lb_ips = []
-    for ing in body.sub("status").sub("loadBalancer").items("ingress"):
-        if ing.str("ip"):
-            why = validate.ip_error(ing.str("ip"))
-            if why:
-                raise ing.error("ip", why)
-            lb_ips.append(ing.str("ip"))
+    external_ips = tuple(_as_kube_proxy_reads(spec, f"externalIPs[{i}]", text)
+                         for i, text in enumerate(spec.str_list("externalIPs")))
+    source_ranges = tuple(_as_kube_proxy_reads(spec, f"loadBalancerSourceRanges[{i}]", text, True)
+                          for i, text in enumerate(spec.str_list("loadBalancerSourceRanges")))
+    lb_ips = [_as_kube_proxy_reads(ing, "ip", ing.str("ip"))
+              for ing in body.sub("status").sub("loadBalancer").items("ingress") if ing.str("ip")]
     return Service(
         namespace=ns, name=name, source=src, type=stype,
         selector=frozen_map(sel_map) if sel_map is not None else None,
         cluster_ip=cluster_ip, ports=tuple(ports), external_name=spec.str("externalName"),
-        external_ips=spec.str_list("externalIPs"), session_affinity=affinity,
+        external_ips=external_ips, session_affinity=affinity,
         affinity_timeout=timeout or defaults.DEFAULT_AFFINITY_TIMEOUT,
         external_traffic_policy=defaults.traffic_policy(stype, spec.str("externalTrafficPolicy")),
         internal_traffic_policy=defaults.traffic_policy(stype, spec.str("internalTrafficPolicy")),
         load_balancer_ip=lb_ip,
-        load_balancer_source_ranges=spec.str_list("loadBalancerSourceRanges"),
+        load_balancer_source_ranges=source_ranges,
         status_lb_ips=tuple(lb_ips), health_check_node_port=spec.int("healthCheckNodePort"),
         publish_not_ready=spec.bool("publishNotReadyAddresses"),
         allocate_lb_node_ports=spec.bool("allocateLoadBalancerNodePorts", True), labels=_labels(meta),
@@ -470,16 +477,23 @@ def _target(ref: Fields | None) -> str:
     return f"{ref.str('namespace')}/{ref.str('name')}"
 
 
+def _endpoint_ip(f: Fields, key: str, text: str) -> str:
+    """Endpoint addresses as kube-proxy reads them; anything else (an FQDN slice's names) as is."""
+    return (_as_kube_proxy_reads(f, key, text) if validate.parse_ip_sloppy(text) is not None
+            else text)
+
+
 def _endpoints(doc: RawDoc) -> EndpointGroup:
     meta, src, ns, name = _meta(doc)
     eps: list[Endpoint] = []
     ports: list[EndpointPort] = []
     for s in Fields(doc.body, src).items("subsets"):
         for a in s.items("addresses"):
-            eps.append(Endpoint(a.str("ip"), True, _checked(a, "nodeName", validate.dns_subdomain_error),
+            eps.append(Endpoint(_endpoint_ip(a, "ip", a.str("ip")), True,
+                                _checked(a, "nodeName", validate.dns_subdomain_error),
                                 _target(a.opt_sub("targetRef"))))
         for a in s.items("notReadyAddresses"):
-            eps.append(Endpoint(a.str("ip"), False, a.str("nodeName"),
+            eps.append(Endpoint(_endpoint_ip(a, "ip", a.str("ip")), False, a.str("nodeName"),
                                 _target(a.opt_sub("targetRef"))))
         for p in s.items("ports"):
             ports.append(EndpointPort(p.int("port") or 0, _protocol(p), p.str("name")))
@@ -493,8 +507,9 @@ def _endpoint_slice(doc: RawDoc) -> EndpointGroup:
     eps: list[Endpoint] = []
     for e in body.items("endpoints"):
         ready = e.sub("conditions").bool("ready", True)
-        for addr in e.str_list("addresses"):
-            eps.append(Endpoint(addr, ready, _checked(e, "nodeName", validate.dns_subdomain_error),
+        for i, addr in enumerate(e.str_list("addresses")):
+            eps.append(Endpoint(_endpoint_ip(e, f"addresses[{i}]", addr), ready,
+                                _checked(e, "nodeName", validate.dns_subdomain_error),
                                 _target(e.opt_sub("targetRef"))))
     ports = tuple(EndpointPort(p.int("port") or 0, _protocol(p), p.str("name"))
                   for p in body.items("ports"))

@@ -67,6 +67,38 @@ def ip_error(ip: str) -> str | None:
     return None
 
 
+# IPv4 as Go's net.ParseIP read it before Go 1.17, and as k8s.io/utils/net ParseIPSloppy still
+# does (KEP-4858): four decimal fields, leading zeros allowed and ignored ("010" is ten).
+_SLOPPY_V4 = re.compile(r"([0-9]+)\.([0-9]+)\.([0-9]+)\.([0-9]+)")
+
+
+def parse_ip_sloppy(text: str) -> str | None:
+    """The address kube-proxy reads in ``text``, in canonical form, or None if it reads none.
+    API servers before v1.33 stored IPv4 addresses with leading zeros; kube-proxy parses them
+    in decimal ("1.2.3.004" is 1.2.3.4)."""
+    m = _SLOPPY_V4.fullmatch(text)
+    if m:
+        octets = [int(g) for g in m.groups()]
+        return ".".join(map(str, octets)) if max(octets) <= 255 else None
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return None
+
+
+def parse_cidr_sloppy(text: str) -> str | None:
+    """The network kube-proxy reads in ``text`` (ParseCIDRSloppy: a sloppy address and a decimal
+    prefix length, host bits cleared), canonical, or None."""
+    addr, slash, bits = text.partition("/")
+    ip = parse_ip_sloppy(addr)
+    if ip is None or not slash or not bits.isascii() or not bits.isdigit():
+        return None
+    try:
+        return str(ipaddress.ip_network(f"{ip}/{int(bits)}", strict=False))
+    except ValueError:
+        return None
+
+
 def dns_label_error(name: str) -> str | None:
     if len(name) > 63 or not _DNS1123_LABEL.fullmatch(name):
         return f"{name!r} is not a valid DNS-1123 label"

@@ -7,8 +7,12 @@ kube-proxy's hashes, its comments (quoted when they contain a space), masquerade
 ``Local`` traffic with no local endpoints, the NodePort jump last in ``KUBE-SERVICES``.
 Go iterates maps at random, so kube-proxy's own order varies from sync to sync; podnet writes
 ``KUBE-NODEPORTS`` and ``KUBE-SERVICES`` first and every other chain in name order, as
-kube-proxy's test canonicaliser does, which makes the text byte-stable. No nfacct counters
-(kube-proxy adds them only where the kernel has nfacct) and ``--random-fully`` masquerade.
+kube-proxy's test canonicaliser does, which makes the text byte-stable.
+
+Two facts about the node change the text, and are options (``IptablesOptions.features``):
+``nfacct`` (kube-proxy counts dropped INVALID packets and accepted localhost NodePort packets
+with nfacct objects it creates at start, where the kernel has nfnetlink_acct) and
+``random-fully`` (``MASQUERADE --random-fully``, where iptables supports it).
 """
 
 from __future__ import annotations
@@ -30,11 +34,29 @@ FIXED_FILTER = ("KUBE-NODEPORTS", "KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES", "KU
 FIXED_NAT = ("KUBE-NODEPORTS", "KUBE-SERVICES", "KUBE-MARK-MASQ", "KUBE-POSTROUTING")
 
 
+IPTABLES_FEATURES = ("nfacct", "random-fully")
+# A current node (kernel with nfnetlink_acct, iptables >= 1.6.2) has both.
+CURRENT_NODE_FEATURES = frozenset(IPTABLES_FEATURES)
+NFACCT_INVALID = "ct_state_invalid_dropped_pkts"  # kube-proxy's metrics names the counters
+NFACCT_LOCALHOST_NODEPORT = "localhost_nps_accepted_pkts"
+
+
 @dataclass(frozen=True, slots=True)
 class IptablesOptions:
     node: str
     cluster_cidr: str  # the local-traffic detector: pods are sources inside it
     node_ip: str = ""  # lets LB source ranges that cover the node admit the node itself
+    features: frozenset[str] = CURRENT_NODE_FEATURES  # of IPTABLES_FEATURES, the node's
+
+
+def parse_features(text: str) -> frozenset[str]:
+    """``nfacct,random-fully`` -> the set; '' is neither. Unknown names are a ValueError."""
+    found = frozenset(f.strip() for f in text.split(",") if f.strip())
+    unknown = sorted(found - set(IPTABLES_FEATURES))
+    if unknown:
+        raise ValueError(f"unknown iptables feature {', '.join(map(repr, unknown))}: "
+                         f"choose from {', '.join(IPTABLES_FEATURES)}")
+    return found
 
 
 def _q(arg: str) -> str:
@@ -98,12 +120,13 @@ def _endpoint_rules(t: _Tables, plan: ServicePlan, chain: str, seps: list[tuple[
 
 def _sep_chains(t: _Tables, plan: ServicePlan, seps: dict[str, str]) -> None:
     comment, proto = ipt_comment(plan.spn), plan.protocol.lower()
+    # kube-proxy writes the affinity mark before the protocol match
     mark = " -m recent --name {} --set" if plan.affinity_timeout is not None else ""
     nat = t.rules["nat"]
     for address, sep in seps.items():
         ip = address.rpartition(":")[0]
         nat[sep] = [f"-A {sep} {comment} -s {ip} -j KUBE-MARK-MASQ",
-                    f"-A {sep} {comment} -m {proto} -p {proto}{mark.format(sep)} -j DNAT "
+                    f"-A {sep} {comment}{mark.format(sep)} -m {proto} -p {proto} -j DNAT "
                     f"--to-destination {address}"]
 
 
@@ -151,6 +174,10 @@ def _service(t: _Tables, plan: ServicePlan, opts: IptablesOptions) -> None:
                                                       f"--dport {plan.port} -j {ext_verdict}")
     if plan.node_port:
         if v.has_eps:
+            if "nfacct" in opts.features:  # localhostNodePorts (IPv4): counted apart
+                t.add("nat", "KUBE-NODEPORTS", f"{ipt_comment(spn)} {match} -d 127.0.0.0/8 --dport "
+                                               f"{plan.node_port} -m nfacct --nfacct-name "
+                                               f"{NFACCT_LOCALHOST_NODEPORT} -j {ext}")
             t.add("nat", "KUBE-NODEPORTS", f"{ipt_comment(spn)} {match} --dport {plan.node_port} -j {ext}")
         if not v.has_external:
             t.add("filter", "KUBE-EXTERNAL-SERVICES",
@@ -199,12 +226,14 @@ def render_iptables(plans: tuple[ServicePlan, ...], opts: IptablesOptions) -> st
     t.add("nat", "KUBE-MARK-MASQ", f"-j MARK --or-mark {MASQ_MARK}")
     t.add("nat", "KUBE-POSTROUTING", f"-m mark ! --mark {MASQ_MARK}/{MASQ_MARK} -j RETURN")
     t.add("nat", "KUBE-POSTROUTING", f"-j MARK --xor-mark {MASQ_MARK}")
+    fully = " --random-fully" if "random-fully" in opts.features else ""
     t.add("nat", "KUBE-POSTROUTING", f"{ipt_comment('kubernetes service traffic requiring SNAT')} "
-                                     "-j MASQUERADE --random-fully")
+                                     f"-j MASQUERADE{fully}")
     t.add("filter", "KUBE-FIREWALL", f"{ipt_comment('block incoming localnet connections')} -d 127.0.0.0/8 "
                                      "! -s 127.0.0.0/8 -m conntrack ! --ctstate "
                                      "RELATED,ESTABLISHED,DNAT -j DROP")
-    t.add("filter", "KUBE-FORWARD", "-m conntrack --ctstate INVALID -j DROP")
+    count = f" -m nfacct --nfacct-name {NFACCT_INVALID}" if "nfacct" in opts.features else ""
+    t.add("filter", "KUBE-FORWARD", f"-m conntrack --ctstate INVALID{count} -j DROP")
     t.add("filter", "KUBE-FORWARD", f"{ipt_comment('kubernetes forwarding rules')} -m mark --mark "
                                     f"{MASQ_MARK}/{MASQ_MARK} -j ACCEPT")
     t.add("filter", "KUBE-FORWARD", f"{ipt_comment('kubernetes forwarding conntrack rule')} -m conntrack "

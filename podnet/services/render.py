@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from podnet.errors import UsageError
 from podnet.model.cluster import Cluster
-from podnet.services.iptables import IptablesOptions, render_iptables
+from podnet.services.iptables import CURRENT_NODE_FEATURES, IptablesOptions, render_iptables
 from podnet.services.ipvs import IpvsOptions, render_ipvs
 from podnet.services.nftables import NftablesOptions, render_nftables
 from podnet.services.resolve import ServicePlan, resolve
@@ -13,15 +13,18 @@ PROXY_MODES = ("iptables", "nftables", "ipvs")
 
 
 def render_for_node(mode: str, cluster: Cluster, node: str,
-                    plans: tuple[ServicePlan, ...] | None = None) -> str:
-    """The text of ``mode``'s ruleset for ``node`` (IPVS: its four parts, one after another)."""
+                    plans: tuple[ServicePlan, ...] | None = None,
+                    iptables_features: frozenset[str] = CURRENT_NODE_FEATURES) -> str:
+    """The text of ``mode``'s ruleset for ``node`` (IPVS: its four parts, one after another);
+    ``iptables_features`` are the node's capabilities that change iptables mode's text."""
     n = cluster.node(node)
     if n is None:
         raise UsageError(f"no such node {node!r} ({', '.join(x.name for x in cluster.nodes)})")
     plans = resolve(cluster) if plans is None else plans
     node_ip, net = n.internal_ip or "", cluster.net
     if mode == "iptables":
-        return render_iptables(plans, IptablesOptions(node, net.cluster_cidr, node_ip))
+        return render_iptables(plans, IptablesOptions(node, net.cluster_cidr, node_ip,
+                                                      iptables_features))
     if mode == "nftables":
         return render_nftables(plans, NftablesOptions(node, node_ip, net.cluster_cidr, net.service_cidr))
     if mode == "ipvs":
