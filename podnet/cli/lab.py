@@ -12,11 +12,20 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from podnet.cli.common import CniOpt, FileOpt, NodesOpt, OutputOpt, check_format, load_cluster
+from podnet.cli.common import (
+    CniOpt,
+    FileOpt,
+    NodesOpt,
+    OutputOpt,
+    check_format,
+    choices,
+    load_cluster,
+)
 from podnet.cli.output import console, emit_json
 from podnet.errors import LabPrerequisiteError, UsageError
 from podnet.model import build
 from podnet.model.load import RawDoc, read_paths
+from podnet.model.vocabulary import LAB_PROXY_MODES, PROTOCOLS, PROXY_MODES
 from podnet.policy import class_matrix, compile_policies, pod_matrix
 from podnet.policy.query import parse_ports
 
@@ -43,7 +52,8 @@ def register(app: typer.Typer) -> None:
 @lab_app.command("up")
 def up(filename: FileOpt = [], name: NameOpt = "",  # noqa: B006
        cni: CniOpt = None, nodes: NodesOpt = 3,
-       proxy: Annotated[str | None, typer.Option("--proxy", help="iptables|nftables")] = None,
+       proxy: Annotated[str | None, typer.Option("--proxy", help="|".join(LAB_PROXY_MODES),
+                                                 callback=choices("--proxy", PROXY_MODES))] = None,
        dry_run: Annotated[bool, typer.Option("--dry-run", help="print the steps only")] = False
        ) -> None:
     """Build the cluster's network: fabric, nodes, pods, routes, workloads."""
@@ -158,7 +168,7 @@ def _probe_services(cluster: Any, pods: list[Any], places: dict[str, Any], timeo
     from podnet.services.reach import expect
     from podnet.services.render import render_for_node
 
-    protos = ("TCP", "UDP", "SCTP") if sctp_supported() else ("TCP", "UDP")
+    protos = PROTOCOLS if sctp_supported() else tuple(p for p in PROTOCOLS if p != "SCTP")
     plans = tuple(p for p in resolve(cluster) if p.protocol in protos)
     ev = Evaluator(cluster, compile_policies(cluster.policies))
     rules = {n.name: render_for_node(mode, cluster, n.name, plans) for n in cluster.nodes}

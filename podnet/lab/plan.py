@@ -22,6 +22,7 @@ from podnet.dataplane.cni import Device, Fdb, Neighbour, desired_state
 from podnet.dns.resolvconf import ResolvConf, dns_service_ip, node_resolv, resolv_conf
 from podnet.errors import LabPrerequisiteError
 from podnet.model.cluster import Cluster
+from podnet.model.vocabulary import LAB_CNI_MODES, LAB_PROXY_MODES
 from podnet.policy.compile import compile_policies
 from podnet.policy.nft import render_node
 from podnet.services import resolve
@@ -29,7 +30,6 @@ from podnet.services.iptables import render_jumps
 from podnet.services.metallb import external_addresses
 from podnet.services.render import render_for_node
 
-LAB_CNI_MODES = ("vxlan", "host-gw", "bgp")  # the analyzer also models ipip and wireguard
 POD_GATEWAY = "169.254.1.1"
 
 
@@ -215,8 +215,6 @@ class LabPlan:
         return "".join(f"{s}\n" for s in self.steps)
 
 
-LAB_PROXY_MODES = ("iptables", "nftables")
-
 
 def _proxy_mode(cluster: Cluster, proxy: str | None) -> tuple[str, tuple[str, ...]]:
     if proxy is not None:
@@ -242,7 +240,7 @@ def build_plan(cluster: Cluster, lab: str, cni: str | None = None,
     if mode not in LAB_CNI_MODES:
         raise LabPrerequisiteError(
             f"the lab builds --cni {', '.join(LAB_CNI_MODES)} so far; {mode!r} is modelled by "
-            f"the analyzer but not built by the lab (pass --cni vxlan, host-gw or bgp)")
+            f"the analyzer but not built by the lab (pass --cni {' or '.join(LAB_CNI_MODES)})")
     proxy, notes = _proxy_mode(cluster, proxy)
     underlay = ipaddress.ip_network(cluster.net.node_cidr, strict=False)
     mtu = cluster.net.underlay_mtu
