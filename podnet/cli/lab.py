@@ -19,12 +19,12 @@ from podnet.cli.common import (
     OutputOpt,
     check_format,
     choices,
-    load_cluster,
+    load_docs,
 )
 from podnet.cli.output import console, emit_json
 from podnet.errors import LabPrerequisiteError, UsageError
 from podnet.model import build
-from podnet.model.load import RawDoc, read_paths
+from podnet.model.load import RawDoc
 from podnet.model.vocabulary import LAB_PROXY_MODES, PROTOCOLS, PROXY_MODES
 from podnet.policy import class_matrix, compile_policies, pod_matrix
 from podnet.policy.query import parse_ports
@@ -59,7 +59,8 @@ def up(filename: FileOpt = [], name: NameOpt = "",  # noqa: B006
     """Build the cluster's network: fabric, nodes, pods, routes, workloads."""
     if not name:
         raise UsageError("lab up needs --name")
-    cluster = load_cluster(filename, nodes)
+    docs = load_docs(filename)  # once: the state below keeps these documents, and stdin reads once
+    cluster = build(docs, nodes=nodes)
     apply, _, plan_mod, _ = _lab_modules()
     plan = plan_mod.build_plan(cluster, name, cni or cluster.net.cni, proxy)
     for note in plan.notes:
@@ -67,7 +68,6 @@ def up(filename: FileOpt = [], name: NameOpt = "",  # noqa: B006
     if dry_run:
         sys.stdout.write(plan.text())
         return
-    docs = read_paths(filename)
     state = {"docs": [{"file": d.file, "doc": d.doc, "body": d.body} for d in docs],
              "nodes": nodes, "overrides": {}, "created": time.time()}
     took = apply.up(plan, state)
@@ -83,9 +83,10 @@ def probe_cmd(name: NameOpt = "",
               ) -> None:
     """Probe every pod to every pod on every port; compare with the analyzer's prediction."""
     check_format(output, ("table", "json"))
-    _, ledger_mod, _, _ = _lab_modules()
+    apply, ledger_mod, _, _ = _lab_modules()
     from podnet.lab.probe import Target, probe, sctp_supported
 
+    apply.check_prerequisites()  # probing enters the lab's namespaces: root, as for lab up
     if not ledger_mod.exists(name):
         raise LabPrerequisiteError(f"no lab named {name!r} is up")
     led = ledger_mod.Ledger(name)
