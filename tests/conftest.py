@@ -10,6 +10,12 @@ SHARED = Path(os.environ.get("PODNET_SHARED", ROOT.parent / "shared"))
 CONFORMANCE = SHARED / "conformance" / "netpol-analyzer"
 EXAMPLES = ROOT / "examples"
 
+# netpol-analyzer's corpus is data outside the repository (../shared, or PODNET_SHARED): the
+# tests that read it skip, naming the directory, where it is absent.
+needs_corpus = pytest.mark.skipif(
+    not CONFORMANCE.is_dir(),
+    reason=f"needs netpol-analyzer's corpus at {CONFORMANCE} (absent; set PODNET_SHARED)")
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-goldens", action="store_true",

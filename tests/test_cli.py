@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CONFORMANCE, EXAMPLES, ROOT
+from tests.conftest import CONFORMANCE, EXAMPLES, ROOT, needs_corpus
 
 OSLO = str(EXAMPLES / "oslo")
 
@@ -100,11 +100,11 @@ BAD = [
 ]
 
 
+@needs_corpus
 @pytest.mark.parametrize("case,field", BAD)
 def test_bad_input_is_one_clear_message(case, field):
     path = CONFORMANCE / "tests" / case
-    if not path.exists():
-        pytest.fail(f"conformance corpus missing at {path}")
+    assert path.exists(), f"case {case} missing from the corpus at {CONFORMANCE}"
     r = podnet("reach", "-f", str(path), "-o", "json")
     assert r.returncode == 2
     assert "Traceback" not in r.stderr

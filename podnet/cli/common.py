@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Annotated
 
 import typer
 
 from podnet.errors import UsageError
 from podnet.model import Cluster, build, read_paths
+from podnet.model.load import Docs
+from podnet.model.vocabulary import CNI_MODES, LIBCS, PROXY_MODES
+
+
+def check_choice(flag: str, value: str | None, allowed: Sequence[str]) -> None:
+    """The one check of a command-line value against its vocabulary."""
+    if value is not None and value not in allowed:
+        raise UsageError(f"{flag} {value}: choose one of {', '.join(allowed)}")
+
+
+def choices(flag: str, allowed: Sequence[str]) -> Callable[[str | None], str | None]:
+    """An option callback: the value is checked while the command line is parsed, before any
+    input is read."""
+    def check(value: str | None) -> str | None:
+        check_choice(flag, value, allowed)
+        return value
+    return check
+
 
 FileOpt = Annotated[list[str], typer.Option(
     "-f", "--filename", help="Manifest file, directory (read recursively) or - for stdin; "
@@ -18,16 +37,25 @@ NodesOpt = Annotated[int, typer.Option("--nodes", help="Nodes to synthesise when
 ClusterCidrOpt = Annotated[str | None, typer.Option("--cluster-cidr", help="Pod CIDR override.")]
 ServiceCidrOpt = Annotated[str | None, typer.Option("--service-cidr",
                                                      help="Service CIDR override.")]
-CniOpt = Annotated[str | None, typer.Option("--cni", help="vxlan|host-gw|bgp|ipip|wireguard")]
+CniOpt = Annotated[str | None, typer.Option("--cni", help="|".join(CNI_MODES),
+                                            callback=choices("--cni", CNI_MODES))]
+ProxyOpt = Annotated[str | None, typer.Option(
+    "--proxy", help=f"kube-proxy mode {'|'.join(PROXY_MODES)} (default: from the "
+                    "KubeProxyConfiguration, else iptables)", callback=choices("--proxy", PROXY_MODES))]
+LibcOpt = Annotated[str, typer.Option("--libc", help="|".join(LIBCS), callback=choices("--libc", LIBCS))]
+
+
+def load_docs(files: list[str]) -> Docs:
+    """The documents of every -f, each read once (stdin cannot be read twice)."""
+    if not files:
+        raise UsageError("no input: give manifests with -f PATH (a file, a directory, or -)")
+    return read_paths(files)
 
 
 def load_cluster(files: list[str], nodes: int = 3, **overrides: object) -> Cluster:
-    if not files:
-        raise UsageError("no input: give manifests with -f PATH (a file, a directory, or -)")
-    return build(read_paths(files), nodes=nodes,
+    return build(load_docs(files), nodes=nodes,
                  overrides={k: v for k, v in overrides.items() if v is not None})
 
 
 def check_format(output: str, allowed: tuple[str, ...]) -> None:
-    if output not in allowed:
-        raise UsageError(f"-o {output}: choose one of {', '.join(allowed)}")
+    check_choice("-o", output, allowed)

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from podnet.cli.common import FileOpt, NodesOpt, OutputOpt, check_format, load_cluster
+from podnet.cli.common import FileOpt, LibcOpt, NodesOpt, OutputOpt, check_format, load_cluster
 from podnet.cli.output import console, emit_json
 from podnet.dns import answer, build_zone, lookup, resolv_conf
 from podnet.errors import UsageError
@@ -18,14 +18,12 @@ def register(app: typer.Typer) -> None:
     def dns(name: Annotated[str, typer.Argument(help="the name the pod looks up")],
             filename: FileOpt = [],  # noqa: B006
             pod: Annotated[str, typer.Option("--pod", help="NS/POD doing the lookup")] = "",
-            libc: Annotated[str, typer.Option("--libc", help="glibc|musl")] = "glibc",
+            libc: LibcOpt = "glibc",
             missing: Annotated[list[str], typer.Option(
                 "--missing", help="an external name that does not exist (repeatable)")] = [],  # noqa: B006
             output: OutputOpt = "table", nodes: NodesOpt = 3) -> None:
         """What a lookup from a pod does: resolv.conf, the queries in order, the answer."""
         check_format(output, ("table", "json"))
-        if libc not in ("glibc", "musl"):
-            raise UsageError(f"--libc {libc}: choose glibc or musl")
         cluster = load_cluster(filename, nodes)
         the_pod = cluster.pod(pod)
         if the_pod is None:

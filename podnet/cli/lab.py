@@ -12,11 +12,12 @@ import typer
 from rich.table import Table
 
 from podnet.analysis import Analysis
-from podnet.cli.common import CniOpt, FileOpt, NodesOpt, OutputOpt, check_format, load_cluster
+from podnet.cli.common import CniOpt, FileOpt, NodesOpt, OutputOpt, check_format, choices, load_docs
 from podnet.cli.output import console, emit_json
 from podnet.errors import LabPrerequisiteError, UsageError
 from podnet.model import build
-from podnet.model.load import RawDoc, read_paths
+from podnet.model.load import RawDoc
+from podnet.model.vocabulary import LAB_PROXY_MODES, PROTOCOLS, PROXY_MODES
 from podnet.policy.query import parse_ports
 
 lab_app = typer.Typer(no_args_is_help=True, help="Build the cluster for real in network namespaces.")
@@ -67,13 +68,15 @@ def register(app: typer.Typer) -> None:
 @lab_app.command("up")
 def up(filename: FileOpt = [], name: NameOpt = "",  # noqa: B006
        cni: CniOpt = None, nodes: NodesOpt = 3,
-       proxy: Annotated[str | None, typer.Option("--proxy", help="iptables|nftables")] = None,
+       proxy: Annotated[str | None, typer.Option("--proxy", help="|".join(LAB_PROXY_MODES),
+                                                 callback=choices("--proxy", PROXY_MODES))] = None,
        dry_run: Annotated[bool, typer.Option("--dry-run", help="print the steps only")] = False
        ) -> None:
     """Build the cluster's network: fabric, nodes, pods, routes, workloads."""
     if not name:
         raise UsageError("lab up needs --name")
-    cluster = load_cluster(filename, nodes)
+    docs = load_docs(filename)  # once: the state below keeps these documents, and stdin reads once
+    cluster = build(docs, nodes=nodes)
     apply, _, plan_mod, _ = _lab_modules()
     plan = plan_mod.build_plan(cluster, name, cni or cluster.net.cni, proxy)
     for note in plan.notes:
@@ -81,7 +84,6 @@ def up(filename: FileOpt = [], name: NameOpt = "",  # noqa: B006
     if dry_run:
         sys.stdout.write(plan.text())
         return
-    docs = read_paths(filename)
     state = {"docs": _kept_docs(docs),
              "nodes": nodes, "overrides": {}, "created": time.time()}
     took = apply.up(plan, state)
@@ -101,6 +103,7 @@ def probe_cmd(name: NameOpt = "",
     from podnet.lab.probe import Target, probe, sctp_supported
     from podnet.predict import probe as predict
 
+    _lab_modules()[0].check_prerequisites()  # probing enters the lab's namespaces: root
     led = _complete_lab(name)
     lab = led.read_state("lab.json")
     analysis = Analysis(_cluster_of(lab), iptables_features=LAB_IPTABLES_FEATURES)
@@ -120,7 +123,7 @@ def probe_cmd(name: NameOpt = "",
     results = probe(groups, timeout=timeout)
     pod_cmp = predict.compare_pods(analysis, pods, probed, {
         (t.src, t.dst, t.port, t.proto): ok for t, ok in results.items()})
-    protos = ("TCP", "UDP", "SCTP") if sctp else ("TCP", "UDP")
+    protos = PROTOCOLS if sctp else tuple(p for p in PROTOCOLS if p != "SCTP")
     services = _probe_services(analysis, pods, places, timeout, name, lab.get("proxy", "iptables"),
                                lab.get("external_ip", ""), protos)
     mismatches = pod_cmp.mismatches + predict.service_mismatches(services)

@@ -8,12 +8,13 @@ import typer
 from rich.table import Table
 
 from podnet.analysis import Analysis
-from podnet.cli.common import FileOpt, NodesOpt, OutputOpt, check_format, load_cluster
+from podnet.cli.common import FileOpt, NodesOpt, OutputOpt, check_format, choices, load_cluster
 from podnet.cli.output import console, emit_json
 from podnet.errors import UsageError
+from podnet.model.vocabulary import PROXY_MODES
 from podnet.services.iptables import IPTABLES_FEATURES, parse_features
 from podnet.services.metallb import external_addresses
-from podnet.services.render import PROXY_MODES, render_for_node
+from podnet.services.render import render_for_node
 from podnet.services.stats import costs
 
 
@@ -32,7 +33,8 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def services(filename: FileOpt = [],  # noqa: B006
                  render: Annotated[str | None, typer.Option(
-                     "--render", help="iptables|nftables|ipvs: the exact ruleset for --node")] = None,
+                     "--render", help=f"{'|'.join(PROXY_MODES)}: the exact ruleset for --node",
+                     callback=choices("--render", PROXY_MODES))] = None,
                  node: Annotated[str | None, typer.Option("--node", help="node to render for")] = None,
                  cluster_cidr: Annotated[str | None, typer.Option(
                      "--cluster-cidr", help="pod CIDR of kube-proxy's local-traffic detector")] = None,
@@ -57,8 +59,6 @@ def register(app: typer.Typer) -> None:
                              f"({', '.join(n.name for n in cluster.nodes)})")
         plans = Analysis(cluster).plans
         if render is not None:
-            if render not in PROXY_MODES:
-                raise UsageError(f"--render {render}: choose one of {', '.join(PROXY_MODES)}")
             typer.echo(render_for_node(render, cluster, node_name, plans, features), nl=False)
             return
         if stats:

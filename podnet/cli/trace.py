@@ -10,9 +10,11 @@ from rich.table import Table
 from podnet.analysis import Analysis
 from podnet.cli.common import (
     ClusterCidrOpt,
+    CniOpt,
     FileOpt,
     NodesOpt,
     OutputOpt,
+    ProxyOpt,
     ServiceCidrOpt,
     check_format,
     load_cluster,
@@ -21,7 +23,6 @@ from podnet.cli.output import console, emit_json
 from podnet.errors import UsageError
 from podnet.policy.query import find_endpoint, parse_port
 from podnet.predict.translate import trace_flow
-from podnet.services.render import PROXY_MODES
 
 
 def _split_target(text: str) -> tuple[str, str]:
@@ -39,12 +40,9 @@ def register(app: typer.Typer) -> None:
                       "--from", help="NS/POD, or an IP outside the cluster")] = "",
                   dst: Annotated[str, typer.Option(
                       "--to", help="NS/POD:PORT/PROTO, NS/SERVICE:PORT/PROTO or IP:PORT/PROTO")] = "",
-                  cni: Annotated[str | None, typer.Option("--cni", help="vxlan|host-gw|bgp|ipip|wireguard")
-                                 ] = None,
+                  cni: CniOpt = None,
                   underlay_mtu: Annotated[int | None, typer.Option("--underlay-mtu")] = None,
-                  proxy: Annotated[str | None, typer.Option(
-                      "--proxy", help="kube-proxy mode iptables|nftables|ipvs (default: from the "
-                                      "KubeProxyConfiguration, else iptables)")] = None,
+                  proxy: ProxyOpt = None,
                   cluster_cidr: ClusterCidrOpt = None, service_cidr: ServiceCidrOpt = None,
                   output: OutputOpt = "table",
                   nodes: NodesOpt = 3) -> None:
@@ -52,10 +50,6 @@ def register(app: typer.Typer) -> None:
         check_format(output, ("table", "json"))
         if not src or not dst:
             raise UsageError("trace needs --from NS/POD|IP and --to TARGET:PORT/PROTO")
-        if cni is not None and cni not in ("vxlan", "host-gw", "bgp", "ipip", "wireguard"):
-            raise UsageError(f"--cni {cni}: choose vxlan, host-gw, bgp, ipip or wireguard")
-        if proxy is not None and proxy not in PROXY_MODES:
-            raise UsageError(f"--proxy {proxy}: choose one of {', '.join(PROXY_MODES)}")
         cluster = load_cluster(filename, nodes, cluster_cidr=cluster_cidr, cni=cni,
                                underlay_mtu=underlay_mtu, service_cidr=service_cidr,
                                proxy_mode=proxy)

@@ -27,6 +27,7 @@ from podnet.ingress.controllers import controller_pods, find_controllers
 from podnet.ingress.routes import build_all
 from podnet.model.builtin import APISERVER_PORT, apiserver_answer, apiserver_listeners
 from podnet.model.cluster import Cluster
+from podnet.model.vocabulary import LAB_CNI_MODES, LAB_PROXY_MODES
 from podnet.policy.nft import render_node
 from podnet.services.iptables import render_jumps
 
@@ -34,7 +35,6 @@ from podnet.services.iptables import render_jumps
 # kube-proxy creates through nfnetlink_acct (the lab creates none, and the kernel it is tested
 # on has no such module); iptables' --random-fully it has.
 LAB_IPTABLES_FEATURES = frozenset({"random-fully"})
-LAB_CNI_MODES = ("vxlan", "host-gw", "bgp")  # the analyzer also models ipip and wireguard
 POD_GATEWAY = "169.254.1.1"
 
 
@@ -242,8 +242,6 @@ class LabPlan:
         return "".join(f"{s}\n" for s in self.steps)
 
 
-LAB_PROXY_MODES = ("iptables", "nftables")
-
 
 def _proxy_mode(cluster: Cluster, proxy: str | None) -> tuple[str, tuple[str, ...]]:
     if proxy is not None:
@@ -269,7 +267,7 @@ def build_plan(cluster: Cluster, lab: str, cni: str | None = None,
     if mode not in LAB_CNI_MODES:
         raise LabPrerequisiteError(
             f"the lab builds --cni {', '.join(LAB_CNI_MODES)} so far; {mode!r} is modelled by "
-            f"the analyzer but not built by the lab (pass --cni vxlan, host-gw or bgp)")
+            f"the analyzer but not built by the lab (pass --cni {' or '.join(LAB_CNI_MODES)})")
     proxy, notes = _proxy_mode(cluster, proxy)
     underlay = ipaddress.ip_network(cluster.net.node_cidr, strict=False)
     mtu = cluster.net.underlay_mtu

@@ -7,17 +7,17 @@ A document that is not a Kubernetes object (no ``kind``) is an input error namin
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import yaml
 
 from podnet.errors import InputError, SourceRef
+from podnet.model.limits import ALIAS_ALLOWANCE, MAX_DEPTH
+from podnet.model.sources import SUFFIXES, Reader
 
-SUFFIXES = (".yaml", ".yml", ".json")
+__all__ = ["SUFFIXES", "Docs", "RawDoc", "read_paths", "read_texts"]
 
 try:  # the C loader is several times faster on large dumps
     _Loader: Any = yaml.CSafeLoader
@@ -32,25 +32,52 @@ class RawDoc:
     body: dict[str, Any]
 
 
-def _files(path: str) -> Iterator[Path]:
-    p = Path(path)
-    if p.is_dir():
-        for child in sorted(p.rglob("*")):
-            if child.is_file() and child.suffix in SUFFIXES:
-                yield child
-    elif p.is_file():
-        yield p
-    else:
-        raise InputError(SourceRef(file=path), "", "no such file or directory")
+def _check_shape(body: Any, name: str, index: int, budget: int) -> int:
+    """Walk one document breadth first, as its aliases expand, and refuse it when it nests
+    deeper than MAX_DEPTH or holds more than ``budget`` values; returns the values counted.
+
+    The walk stops at the budget, so an alias bomb (or a self-referencing alias, a cycle)
+    costs at most ``budget`` steps here instead of gigabytes wherever it is walked later."""
+    level, depth, count = [body], 0, 0
+    while level:
+        depth += 1
+        if depth > MAX_DEPTH:
+            raise InputError(SourceRef(file=name, doc=index), "",
+                             f"nested more than {MAX_DEPTH} levels deep (or an alias "
+                             "contains itself)")
+        below: list[Any] = []
+        for value in level:
+            children = value.values() if type(value) is dict else value
+            count += len(children)
+            if count > budget:
+                raise InputError(SourceRef(file=name, doc=index), "",
+                                 f"anchors and aliases expand to more than {budget:,} values "
+                                 f"(one per byte of input plus {ALIAS_ALLOWANCE:,}): refused "
+                                 "as an alias bomb")
+            below += [c for c in children if type(c) is dict or type(c) is list]
+        level = below
+    return count
 
 
 def _parse_text(text: str, name: str) -> list[Any]:
+    docs = _parse_unchecked(text, name)
+    budget = len(text) + ALIAS_ALLOWANCE
+    for index, body in enumerate(docs):
+        if type(body) is dict or type(body) is list:
+            budget -= _check_shape(body, name, index, budget)
+    return docs
+
+
+def _parse_unchecked(text: str, name: str) -> list[Any]:
     if name.endswith(".json"):
         try:
             return [json.loads(text)]
         except json.JSONDecodeError as e:
             raise InputError(SourceRef(file=name), "",
                              f"invalid JSON at line {e.lineno}: {e.msg}") from None
+        except RecursionError:
+            raise InputError(SourceRef(file=name), "",
+                             f"nested more than {MAX_DEPTH} levels deep") from None
     try:
         return list(yaml.load_all(text, Loader=_Loader))
     except yaml.YAMLError as e:
@@ -117,18 +144,18 @@ def read_texts(texts: Iterable[tuple[str, str]], lenient: Iterable[str] = ()) ->
 
 
 def read_paths(paths: Iterable[str]) -> Docs:
-    """Read every path (file, directory, or ``-`` for stdin) into raw documents."""
+    """Read every path (file, directory, or ``-`` for stdin) into raw documents, within the
+    limits of ``podnet.model.limits``."""
+    reader = Reader()
     texts: list[tuple[str, str]] = []
     lenient: list[str] = []
     for path in paths:
-        if path != "-" and Path(path).is_dir():
-            lenient.extend(str(f) for f in _files(path))
         if path == "-":
-            texts.append(("<stdin>", sys.stdin.read()))
+            texts.append(("<stdin>", reader.stdin()))
             continue
-        for f in _files(path):
-            try:
-                texts.append((str(f), f.read_text(encoding="utf-8")))
-            except (OSError, UnicodeDecodeError) as e:
-                raise InputError(SourceRef(file=str(f)), "", f"cannot read: {e}") from None
-    return read_texts(texts, lenient)
+        files, walked = reader.files(path)
+        lenient.extend(str(f) for f in walked)
+        texts.extend((str(f), reader.file(f)) for f in files)
+    docs = read_texts(texts, lenient)
+    docs.warnings[:0] = reader.warnings
+    return docs

@@ -23,9 +23,8 @@ from typing import Any
 from podnet.errors import InputError
 from podnet.model.objects import Other
 from podnet.model.parse import Workload
+from podnet.model.vocabulary import PROXY_MODES
 
-CNI_MODES = ("vxlan", "host-gw", "bgp", "ipip", "wireguard")
-PROXY_MODES = ("iptables", "nftables", "ipvs")
 DEFAULT_CLUSTER_CIDR = "10.244.0.0/16"
 DEFAULT_SERVICE_CIDR = "10.96.0.0/12"
 DEFAULT_DOMAIN = "cluster.local"

@@ -15,7 +15,6 @@ from typing import Any, NamedTuple
 from podnet.errors import SourceRef
 from podnet.model.selectors import LabelSelector
 
-PROTOCOLS = ("TCP", "UDP", "SCTP")
 EMPTY: Mapping[str, str] = MappingProxyType({})
 
 

@@ -20,7 +20,6 @@ from podnet.model import defaults, validate
 from podnet.model.fields import Fields
 from podnet.model.load import RawDoc
 from podnet.model.objects import (
-    PROTOCOLS,
     ContainerPort,
     DNSConfig,
     Endpoint,
@@ -45,6 +44,7 @@ from podnet.model.objects import (
     frozen_map,
 )
 from podnet.model.selectors import OPERATORS, LabelSelector, Requirement, selector
+from podnet.model.vocabulary import PROTOCOLS
 
 WORKLOAD_KINDS = ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob",
                   "ReplicationController")

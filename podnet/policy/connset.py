@@ -10,7 +10,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-PROTOCOLS = ("TCP", "UDP", "SCTP")
+from podnet.model.vocabulary import PROTOCOLS
+
 FULL = ((1, 65535),)
 Ranges = tuple[tuple[int, int], ...]
 

@@ -9,8 +9,7 @@ from podnet.errors import UsageError
 from podnet.model.cluster import Cluster
 from podnet.model.objects import Pod
 from podnet.model.selectors import OPERATORS, LabelSelector, Requirement, selector
-
-PROTOCOLS = ("TCP", "UDP", "SCTP")
+from podnet.model.vocabulary import PROTOCOLS
 
 
 def parse_port(text: str) -> tuple[int, str]:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from podnet.errors import UsageError
 from podnet.model.cluster import Cluster
+from podnet.model.vocabulary import PROXY_MODES
 from podnet.services.iptables import CURRENT_NODE_FEATURES, IptablesOptions, render_iptables
 from podnet.services.ipvs import IpvsOptions, render_ipvs
 from podnet.services.nftables import NftablesOptions, render_nftables
 from podnet.services.resolve import ServicePlan, resolve
-
-PROXY_MODES = ("iptables", "nftables", "ipvs")
 
 
 def render_for_node(mode: str, cluster: Cluster, node: str,

@@ -1,0 +1,18 @@
+"""The valid values of podnet's enumerations, written once: the model checks manifests against
+them, the command line checks its options against them (``podnet.cli.common``), help texts and
+error messages list them from here."""
+
+from __future__ import annotations
+
+# Pod network data planes the analyzer models (``podnet.dataplane``), Flannel's and Calico's.
+CNI_MODES = ("vxlan", "host-gw", "bgp", "ipip", "wireguard")
+# The subset the lab builds in network namespaces (``podnet.lab.plan``).
+LAB_CNI_MODES = ("vxlan", "host-gw", "bgp")
+# kube-proxy's modes (KubeProxyConfiguration ``mode``), each rendered by ``podnet.services``.
+PROXY_MODES = ("iptables", "nftables", "ipvs")
+# The lab loads these; IPVS virtual servers need CONFIG_IP_VS, which the lab does not assume.
+LAB_PROXY_MODES = ("iptables", "nftables")
+# Service and container port protocols (core/v1 ``Protocol``).
+PROTOCOLS = ("TCP", "UDP", "SCTP")
+# Stub resolvers whose search-list behaviour ``podnet.dns.resolver`` follows.
+LIBCS = ("glibc", "musl")
