@@ -12,7 +12,7 @@ from podnet.analysis import Analysis
 from podnet.cli.common import FileOpt, NodesOpt, OutputOpt, check_format, load_cluster
 from podnet.cli.output import console, emit_json
 from podnet.errors import UsageError
-from podnet.ingress import Table, build_all, find_controllers, request
+from podnet.ingress import Table, build_all, find_controllers, nginx, request
 from podnet.ingress import report as rep
 from podnet.ingress.routes import DEFAULT_SERVER, hosts_for
 from podnet.model import Cluster
@@ -78,10 +78,23 @@ def _headers(values: list[str]) -> dict[str, str]:
 def register(app: typer.Typer) -> None:
     @app.command()
     def ingress(filename: FileOpt = [],  # noqa: B006
-                output: OutputOpt = "table", nodes: NodesOpt = 3) -> None:
+                output: OutputOpt = "table", nodes: NodesOpt = 3,
+                render: Annotated[str | None, typer.Option(
+                    "--render", help="nginx: the nginx.conf the lab runs for a controller")] = None,
+                controller: Annotated[str, typer.Option(
+                    "--controller", help="NS/NAME of the controller to render")] = "") -> None:
         """The route table of each ingress-nginx controller, as it would configure nginx."""
         check_format(output, ("table", "json"))
         tables = _tables(load_cluster(filename, nodes))
+        if render is not None:
+            if render != "nginx":
+                raise UsageError(f"--render {render}: choose nginx")
+            chosen = [t for t in tables if not controller or t.controller.key == controller]
+            if not chosen:
+                raise UsageError(f"--controller {controller}: not one of "
+                                 f"{', '.join(t.controller.key for t in tables) or 'none'}")
+            typer.echo(nginx.render(chosen[0], nginx.lab_files(chosen[0])), nl=False)
+            return
         data = [rep.table(t) for t in tables]
         if output == "json":
             emit_json({"controllers": data})

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from podnet.ingress.match import nginx_size
 from podnet.ingress.routes import DEFAULT_SERVER, Location, Server, Table
 from podnet.ingress.upstreams import Upstream
+from podnet.names import short_tag
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,21 @@ class Files:
     cert: dict[str, tuple[str, str]]  # server host -> (certificate, key) PEM paths
     fake: tuple[str, str]  # the controller's fake certificate, for hosts without a usable one
     client_ca: str  # the CA client certificates are checked against
+
+
+def lab_files(table: Table) -> Files:
+    """The lab's layout, relative to the controller's own directory: a certificate per TLS host
+    whose Secret gives one, the fake one for the rest, the lab CA for client certificates."""
+    certs = {s.host: (f"certs/{short_tag(s.host)}.crt", f"certs/{short_tag(s.host)}.key")
+             for s in table.servers.values() if s.tls is not None and not s.tls.problem}
+    return Files(".", certs, ("certs/fake.crt", "certs/fake.key"), "certs/client-ca.crt")
+
+
+def cert_hosts(table: Table) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(file stem, the names its certificate covers) for each certificate ``lab_files`` names."""
+    return tuple(sorted((f"certs/{short_tag(s.host)}", (s.host, *s.aliases))
+                        for s in table.servers.values()
+                        if s.tls is not None and not s.tls.problem))
 
 
 def _q(text: str) -> str:

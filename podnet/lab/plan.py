@@ -289,7 +289,9 @@ def build_plan(cluster: Cluster, lab: str, cni: str | None = None,
                   # their ARP for it on every veth (arp_ignore=0) without proxy_arp, which
                   # would need a default route the lab's nodes must not have.
                   AddAddress(ns, "lo", f"{POD_GATEWAY}/32"),
-                  Sysctl(ns, (("net.ipv4.ip_forward", "1"),))]
+                  # no per-peer ICMP rate limit: a probe run asks thousands of questions a
+                  # second, and a node's 1/s limit would turn kube-proxy's REJECTs into timeouts
+                  Sysctl(ns, (("net.ipv4.ip_forward", "1"), ("net.ipv4.icmp_ratelimit", "0")))]
     places: list[PodPlace] = []
     analysis = Analysis(cluster, iptables_features=LAB_IPTABLES_FEATURES)
     service_plans = analysis.plans
@@ -349,6 +351,11 @@ def build_plan(cluster: Cluster, lab: str, cni: str | None = None,
     # The outside knows the pod networks (as a BGP-peered router would), so pods can reach
     # the upstream DNS and external clients get replies.
     steps += [AddRoute(ext, n.pod_cidr or "", "eth0", via=n.internal_ip or "") for n in cluster.nodes]
+    # A real node routes the service range somewhere (its default route): the forward hook, where
+    # kube-proxy rejects a Service without endpoints, comes after routing. The lab's nodes have
+    # no default route, so the range goes to the outside, which drops what nothing translated.
+    steps += [AddRoute(names.node_netns(lab, n.name), cluster.net.service_cidr, "eth0",
+                       via=ext_ip) for n in cluster.nodes]
     # LoadBalancer and external IPs are attracted by one node each, as MetalLB's layer-2 mode
     # does by answering ARP for them there; the outside gets a host route to that node.
     node_ip = {n.name: n.internal_ip or "" for n in cluster.nodes}
@@ -377,14 +384,9 @@ def ingress_steps(cluster: Cluster, places: list[PodPlace]) -> list[Step]:
         table = tables.get(place.ingress)
         if table is None:
             continue
-        certs = {s.host: (f"certs/{names.short_tag(s.host)}", (s.host, *s.aliases))
-                 for s in table.servers.values() if s.tls is not None and not s.tls.problem}
-        files = nginx.Files(".", {h: (f"{stem}.crt", f"{stem}.key")
-                                  for h, (stem, _) in certs.items()},
-                            ("certs/fake.crt", "certs/fake.key"), "certs/client-ca.crt")
         out.append(StartIngress(place.netns, place.key, place.ingress,
                                 f"ingress-{names.short_tag(place.key)}",
-                                nginx.render(table, files),
-                                tuple(sorted(certs.values()))))
+                                nginx.render(table, nginx.lab_files(table)),
+                                nginx.cert_hosts(table)))
     return out
 

@@ -27,7 +27,12 @@ PROBE_PAYLOAD = dns.message.make_query(WHOAMI, "TXT", id=4242).to_wire()
 HELLO = b"?\n"  # a TCP probe speaks first, so the workload need not wait to tell it is no HTTP
 
 
+
+
 def _decode(data: bytes) -> str:
+    """The pod's name, 'dns', or predict's HTTP_SERVER when nginx answered (not a workload)."""
+    if data.startswith(b"HTTP/"):
+        return "http-server"
     try:
         msg = dns.message.from_wire(data)
     except Exception:  # noqa: BLE001 - not DNS: the workload server's plain reply

@@ -4,10 +4,14 @@ hop, as the controller's pod is a pod like any other."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 from podnet.analysis import Analysis
 from podnet.ingress.controllers import Controller, controller_pods
-from podnet.ingress.request import Outcome, Reachable, Request, handle
-from podnet.ingress.routes import Table
+from podnet.ingress.match import nginx_size
+from podnet.ingress.request import Outcome, Reachable, Request, handle, request
+from podnet.ingress.routes import DEFAULT_SERVER, Table
 
 
 def reachability(a: Analysis, controller: Controller) -> Reachable | None:
@@ -26,3 +30,112 @@ def reachability(a: Analysis, controller: Controller) -> Reachable | None:
 
 def outcome(a: Analysis, table: Table, req: Request) -> Outcome:
     return handle(table, req, reachability(a, table.controller))
+
+
+@dataclass(frozen=True, slots=True)
+class HttpProbe:
+    """One request a lab sends to a controller, and what the analyzer says it gets."""
+
+    controller: str
+    why: str  # what the probe is for
+    url: str  # as the client writes it (the Host is the URL's)
+    connect: tuple[str, int]  # the address the request really goes to
+    method: str = "GET"
+    body_bytes: int = 0
+    send_body: bool = True
+    client_cert: str | None = None  # a CN the lab's CA signs, or None
+    expected: Outcome | None = None
+
+    def allowed_pods(self, a: Analysis) -> set[str]:
+        """The pods that may answer a 200 (the backend's, less those policy keeps out)."""
+        o = self.expected
+        if o is None or o.backend is None:
+            return set()
+        eps = [e for e in o.backend.endpoints if e not in o.unreachable]
+        return {p.key for e in eps if (p := a.cluster.pod_by_ip(e.rpartition(":")[0]))}
+
+
+def entry(a: Analysis, controller: Controller) -> dict[str, tuple[str, int]] | None:
+    """Where the outside reaches a controller, per scheme: its Service's LoadBalancer IP, else
+    a NodePort on the first node, else its pod (the outside routes to pod networks)."""
+    pods = controller_pods(a.cluster, controller)
+    if not pods:
+        return None
+    ips = {p.ip for p in pods}
+    out: dict[str, tuple[str, int]] = {}
+    for scheme, target in (("http", 80), ("https", 443)):
+        for plan in a.plans:
+            if plan.protocol != "TCP" or not any(e.ip in ips and e.port == target
+                                                 for e in plan.endpoints):
+                continue
+            if plan.load_balancer_ips:
+                out.setdefault(scheme, (plan.load_balancer_ips[0], plan.port))
+            elif plan.node_port and a.cluster.nodes:
+                out.setdefault(scheme, (a.cluster.nodes[0].internal_ip or "", plan.node_port))
+        out.setdefault(scheme, (pods[0].ip, target))
+    return out
+
+
+def _concrete(host: str) -> str:
+    return "probe" + host[1:] if host.startswith("*.") else host
+
+
+_PLAIN_PATH = re.compile(r"/[A-Za-z0-9._~/-]*")
+
+
+def http_probes(a: Analysis, table: Table, source: str) -> list[HttpProbe]:
+    """Per Ingress rule a request per host x path, and the edges users meet: the path boundary,
+    plain HTTP where TLS is configured, an oversized body where proxy-body-size is set, with and
+    without a client certificate where auth-tls is on, another host."""
+    where = entry(a, table.controller)
+    if where is None:
+        return []
+    reach = reachability(a, table.controller)
+    asks: list[tuple[str, str, str, int, bool, str | None]] = []
+    for s in table.servers.values():
+        if s.host == DEFAULT_SERVER:
+            continue
+        host = _concrete(s.host)
+        scheme = "https" if s.tls is not None else "http"
+        cert = "probe-client" if s.auth_tls is not None else None
+        paths = sorted({loc.ingress_path for loc in s.locations
+                        if loc.ingress_path and _PLAIN_PATH.fullmatch(loc.ingress_path)})
+        for path in paths:
+            asks.append((f"{s.host} {path}", scheme, f"{host}{path}", 0, True, cert))
+            if path != "/":
+                asks.append((f"{s.host} {path}: the path boundary", scheme,
+                             f"{host}{path.rstrip('/')}x", 0, True, cert))
+                asks.append((f"{s.host} {path}: below it", scheme,
+                             f"{host}{path.rstrip('/')}/sub", 0, True, cert))
+        if s.tls is not None:
+            asks.append((f"{s.host}: plain HTTP where TLS is configured", "http", f"{host}/", 0,
+                         True, None))
+        if s.auth_tls is not None:
+            asks.append((f"{s.host}: no client certificate", "https", f"{host}/", 0, True, None))
+        for loc in s.locations:
+            size = nginx_size(loc.annotations.proxy_body_size)
+            if loc.annotations.proxy_body_size != "1m" and size and paths:
+                asks.append((f"{s.host}: a body over {loc.annotations.proxy_body_size}", scheme,
+                             f"{host}{paths[0]}", size + 1, False, cert))
+                break
+    asks.append(("a host no Ingress names", "http", "unknown.podnet.invalid/", 0, True, None))
+    out = []
+    for why, scheme, rest, body, send, cert in asks:
+        url = f"{scheme}://{rest}"
+        req = request(url, "POST" if body else "GET", {}, body, cert, source)
+        out.append(HttpProbe(table.controller.key, why, url, where[scheme],
+                             "POST" if body else "GET", body, send, cert,
+                             handle(table, req, reach)))
+    return out
+
+
+def http_agrees(a: Analysis, probe: HttpProbe, status: int | None, location: str | None,
+                pod: str | None) -> bool:
+    o = probe.expected
+    if o is None or status != o.status:
+        return False
+    if 300 <= o.status < 400:
+        return location == o.location
+    if o.status == 200 and o.backend is not None:
+        return pod in probe.allowed_pods(a)
+    return True

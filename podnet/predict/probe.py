@@ -15,12 +15,20 @@ from typing import Any
 import numpy as np
 
 from podnet.analysis import Analysis
+from podnet.ingress.controllers import controller_pods, find_controllers
 from podnet.model.objects import Pod
 from podnet.policy import class_matrix, pod_matrix
 from podnet.predict.services import Expected, expect
 
+HTTP_SERVER = "http-server"  # what the lab reports when an HTTP server answered a probe
 PodKey = tuple[int, int, int, str]  # (source index, destination index, port, protocol)
 Answer = str  # the pod key that answered, "rejected" or "dropped"
+
+
+def ingress_controller_pods(a: Analysis) -> set[str]:
+    """Pods that run an ingress controller's nginx in the lab (they answer in HTTP)."""
+    return {p.key for c in find_controllers(a.cluster) if c.declared
+            for p in controller_pods(a.cluster, c)}
 
 
 def probed_pods(a: Analysis) -> list[Pod]:
@@ -107,9 +115,12 @@ def compare_services(a: Analysis, mode: str, answers: dict[ServiceProbe, Answer]
                      repeats: dict[ServiceProbe, list[Answer]]) -> list[dict[str, Any]]:
     """One row per Service probe: what was predicted, what answered, whether they agree.
     ``repeats``: for sticky Services that answered, the answers to the client's next asks."""
+    nginx = ingress_controller_pods(a)
     out = []
     for t, answer in sorted(answers.items(), key=lambda kv: (kv[0].src, kv[0].service, kv[0].ip)):
         e = expected(a, mode, t)
+        if answer == HTTP_SERVER:  # nginx does not say its pod's name: any allowed one of them
+            answer = next((k for k, ok in e.allowed.items() if ok and k in nginx), answer)
         src = t.source
         row: dict[str, Any] = {
             "from": src.key if isinstance(src, Pod) else f"external ({src})",

@@ -9,6 +9,8 @@ judged by policy where the lab's (and Calico's) forward hook judges it:
 - the endpoint's ingress policy sees the source, unless the packet was masqueraded on its
   way to another node (SNAT happens after the forward hook, so an endpoint on the receiving
   node still sees the real source): then it sees the receiving node's IP;
+- a connection translated but not masqueraded works only when its reply passes the translating
+  node: the endpoint or the client is on it;
 - a hostNetwork endpoint is its node's IP, as Kubernetes documents the most common plugin
   behaviour: podSelectors do not pick it and no pod policy isolates it; on the client pod's
   own node it is the node itself, which a pod may always reach (policy/nft.py);
@@ -86,7 +88,13 @@ def expect(a: Analysis, mode: str, node: str, src: Pod | str, dst: str, port: in
             ok = ev.verdict(seen, target).ingress.allowed.allows(proto, number)
             if isinstance(src, Pod) and not leaves:
                 ok = ok and ev.verdict(src, target).egress.allowed.allows(proto, number)
-        allowed[key] = ok and egress_ok
+        # DNATed without a masquerade, the reply must come back through the translating node to
+        # be un-DNATed; from an endpoint on another node to a client that is neither there nor
+        # local to it, the reply goes straight to the client, which drops it (kube-proxy sends
+        # pod traffic to a Local Service's NodePort cluster-wide without masquerading)
+        bypassed = (not out.masquerade and ep_node != node
+                    and (not isinstance(src, Pod) or src.node != node))
+        allowed[key] = ok and egress_ok and not bypassed
     return Expected(out.verdict, allowed)
 
 

@@ -1,0 +1,93 @@
+"""A real nginx in the controller's pod, real HTTP(S) requests from outside: every status the
+analyzer predicts (podnet http) is what nginx answers, and the pod that answers is one the
+prediction names."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from podnet.ingress import build_all, find_controllers, nginx
+from podnet.lab import apply, ledger, tls
+from podnet.lab.plan import build_plan
+from podnet.model import load
+from tests.conftest import EXAMPLES, ROOT
+
+SCENARIO = str(ROOT / "tests" / "manifests" / "lab-ingress")
+
+
+def podnet(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "podnet", *args], capture_output=True, text=True,
+                          timeout=600)
+
+
+def test_every_annotation_agrees_with_real_nginx(lab_name):
+    r = podnet("lab", "up", "-f", SCENARIO, "--name", lab_name, "--nodes", "2")
+    assert r.returncode == 0, r.stderr
+    r = podnet("lab", "probe", "--name", lab_name, "-o", "json")
+    data = json.loads(r.stdout)
+    assert data["mismatches"] == [] and r.returncode == 0, data["mismatches"]
+    web = data["http"]
+    statuses = {int(w["observed"].split()[0]) for w in web}
+    # 200s, every redirect, the client certificate, the allowlist, no rule, the body limit, no
+    # endpoints, and the backend policy keeps the controller from
+    assert statuses >= {200, 301, 302, 308, 400, 403, 404, 413, 503, 504}, statuses
+    assert all(w["agrees"] for w in web) and len(web) >= 25
+    # one request by hand: the pod saw the client certificate and the forwarded headers
+    r = podnet("lab", "curl", "--name", lab_name, "https://secure.example.com/x",
+               "--client-cert", "alice", "-o", "json")
+    got = json.loads(r.stdout)
+    assert got["status"] == got["predicted"]["status"] == 200, got
+    assert got["pod"] in ("shop/web-0", "shop/web-1")
+    seen = got["seen"]["headers"]
+    assert seen["ssl-client-verify"] == "SUCCESS" and seen["ssl-client-subject-dn"] == "CN=alice"
+    assert (seen["x-forwarded-proto"], seen["x-real-ip"]) == ("https", "10.0.0.254")
+    r = podnet("lab", "curl", "--name", lab_name, "https://secure.example.com/x", "-o", "json")
+    assert json.loads(r.stdout)["status"] == 400
+
+
+def test_oslo_front_door_with_and_without_the_fix(lab_name):
+    oslo, fixes = str(EXAMPLES / "oslo"), str(EXAMPLES / "oslo-fixes")
+    r = podnet("lab", "up", "-f", oslo, "-f", fixes, "--name", lab_name, "--cni", "host-gw")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(podnet("lab", "probe", "--name", lab_name, "-o", "json").stdout)
+    assert data["mismatches"] == []
+    by_url = {w["url"]: w for w in data["http"]}
+    assert by_url["https://api.coolvds-demo.no/"]["observed"].startswith("200 from production/")
+    assert by_url["http://api.coolvds-demo.no/"]["observed"] == "308 https://api.coolvds-demo.no"
+
+
+def test_without_nginx_the_ingress_part_is_skipped_with_the_reason(lab_name, monkeypatch):
+    which = shutil.which
+    monkeypatch.setattr(apply.shutil, "which", lambda cmd: None if cmd == "nginx" else which(cmd))
+    plan = build_plan(load([SCENARIO], nodes=2), lab_name, "host-gw")
+    apply.up(plan, {"docs": [], "nodes": 2})
+    why = ledger.Ledger(lab_name).read_state("ingress-skipped.json")["reason"]
+    assert "nginx is not installed" in why
+
+
+def test_rendered_config_passes_nginx_t(tmp_path: Path):
+    cluster = load([SCENARIO], nodes=2)
+    (table,) = build_all(cluster, find_controllers(cluster))
+    (tmp_path / "certs").mkdir()
+    ca = tls.make_ca("t")
+    for stem, hosts in nginx.cert_hosts(table) + (("certs/fake", ("fake",)),):
+        pair = tls.server_cert(ca, list(hosts))
+        (tmp_path / f"{stem}.crt").write_bytes(pair.cert)
+        (tmp_path / f"{stem}.key").write_bytes(pair.key)
+    (tmp_path / "certs" / "client-ca.crt").write_bytes(ca.cert)
+    (tmp_path / "nginx.conf").write_text(nginx.render(table, nginx.lab_files(table)))
+    r = subprocess.run(["nginx", "-t", "-p", str(tmp_path), "-e", str(tmp_path / "error.log"),
+                        "-c", str(tmp_path / "nginx.conf")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.fixture(autouse=True)
+def _nginx_present():
+    if shutil.which("nginx") is None:
+        pytest.fail("nginx is missing: make install brings Debian's nginx")
