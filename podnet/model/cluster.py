@@ -151,11 +151,14 @@ def _schedule_and_address(pods: list[Pod], nodes: list[Node]) -> list[Pod]:
     pools: dict[str, ipam.Pool] = {}
     for n in nodes:
         pools[n.name] = ipam.Pool(n.pod_cidr or "", 2, f"pods on node {n.name}")
+    # Node podCIDRs do not overlap (chosen ones skip the given ones), so each given pod IP
+    # is reserved in the one pool that could hand it out again.
+    owner = ipam.RangeIndex((ipam.span(n.pod_cidr or ""), n.name) for n in nodes)
     for p in pods:
         if p.ip and not p.host_network:
-            for n in nodes:
-                if ipaddress.IPv4Address(p.ip) in ipaddress.ip_network(n.pod_cidr or ""):
-                    pools[n.name].reserve(p.ip)
+            name = owner.find(*ipam.address(p.ip))
+            if name is not None:
+                pools[name].reserve(p.ip)
     out: list[Pod] = []
     rr = 0
     for p in pods:
