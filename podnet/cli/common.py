@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -24,8 +25,14 @@ CniOpt = Annotated[str | None, typer.Option("--cni", help="vxlan|host-gw|bgp|ipi
 def load_cluster(files: list[str], nodes: int = 3, **overrides: object) -> Cluster:
     if not files:
         raise UsageError("no input: give manifests with -f PATH (a file, a directory, or -)")
-    return build(read_paths(files), nodes=nodes,
-                 overrides={k: v for k, v in overrides.items() if v is not None})
+    cluster = build(read_paths(files), nodes=nodes,
+                    overrides={k: v for k, v in overrides.items() if v is not None})
+    # stderr, so every command's stdout (json, csv, connlist) stays parseable and the warning
+    # still reaches whoever reads the answer: files skipped, fields the API server would
+    # refuse, addresses that bend routes, policy kinds the answer leaves out.
+    for w in cluster.warnings:
+        print(f"podnet: warning: {w}", file=sys.stderr)
+    return cluster
 
 
 def check_format(output: str, allowed: tuple[str, ...]) -> None:

@@ -14,7 +14,7 @@ from types import MappingProxyType
 
 from podnet import names
 from podnet.errors import InputError, SourceRef
-from podnet.model import defaults, ipam, netconfig
+from podnet.model import consistency, defaults, ipam, netconfig
 from podnet.model.lbpools import AddressPool, read_pools
 from podnet.model.load import RawDoc
 from podnet.model.objects import (
@@ -57,16 +57,13 @@ class Cluster:
         return None if i is None else self.pods[i]
 
     def pod_by_ip(self, ip: str) -> Pod | None:
-        """The pod-network pod with this IP (a hostNetwork pod shares its node's)."""
+        """The pod-network pod with this IP (a hostNetwork pod shares its node's); the ready
+        one when a dump shows several (see ``consistency.ip_owners``)."""
         return self._ip_index.get(ip)
 
     @cached_property
     def _ip_index(self) -> Mapping[str, Pod]:
-        index: dict[str, Pod] = {}
-        for p in self.pods:
-            if p.ip and not p.host_network:
-                index.setdefault(p.ip, p)
-        return index
+        return consistency.ip_owners(self.pods)[0]
 
     def service_pods(self, svc: Service) -> list[Pod]:
         """The pods the EndpointSlice controller lists for a Service: selected, addressed, and
@@ -151,8 +148,8 @@ def _schedule_and_address(pods: list[Pod], nodes: list[Node]) -> list[Pod]:
     pools: dict[str, ipam.Pool] = {}
     for n in nodes:
         pools[n.name] = ipam.Pool(n.pod_cidr or "", 2, f"pods on node {n.name}")
-    # Node podCIDRs do not overlap (chosen ones skip the given ones), so each given pod IP
-    # is reserved in the one pool that could hand it out again.
+    # Node podCIDRs do not overlap (given ones are checked, chosen ones skip them), so each
+    # given pod IP is reserved in the one pool that could hand it out again.
     owner = ipam.RangeIndex((ipam.span(n.pod_cidr or ""), n.name) for n in nodes)
     for p in pods:
         if p.ip and not p.host_network:
@@ -243,9 +240,11 @@ def build(docs: Sequence[RawDoc], *, nodes: int = DEFAULT_NODES,
         except ValueError:
             raise InputError(SourceRef(file=net.origin.get(key.split()[0], "<defaults>")), key,
                              f"{text!r} is not a valid CIDR") from None
+    consistency.check_nodes(explicit_nodes)
     node_list = _nodes(explicit_nodes, pods, nodes, net)
     pods = pods + expand(workloads, pods, node_list, owned_rs)
     pods = _schedule_and_address(pods, node_list)
+    warnings += consistency.pod_warnings(pods, {n.name: n for n in explicit_nodes if n.pod_cidr})
     scoped: list[Service | NetworkPolicy | Other | Ingress | EndpointGroup] = [
         *services, *policies, *configs, *ingresses, *groups]
     for ns in {p.namespace for p in pods} | {o.namespace for o in scoped}:
