@@ -14,7 +14,7 @@ from types import MappingProxyType
 
 from podnet import names
 from podnet.errors import InputError, SourceRef
-from podnet.model import consistency, defaults, ipam, netconfig
+from podnet.model import consistency, defaults, ipam, netconfig, unmodelled
 from podnet.model.lbpools import AddressPool, read_pools
 from podnet.model.load import RawDoc
 from podnet.model.objects import (
@@ -244,6 +244,7 @@ def build(docs: Sequence[RawDoc], *, nodes: int = DEFAULT_NODES,
     node_list = _nodes(explicit_nodes, pods, nodes, net)
     pods = pods + expand(workloads, pods, node_list, owned_rs)
     pods = _schedule_and_address(pods, node_list)
+    warnings += unmodelled.warnings(ignored)
     warnings += consistency.pod_warnings(pods, {n.name: n for n in explicit_nodes if n.pod_cidr})
     scoped: list[Service | NetworkPolicy | Other | Ingress | EndpointGroup] = [
         *services, *policies, *configs, *ingresses, *groups]

@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from podnet.errors import InputError, SourceRef
-from podnet.model import defaults, validate
+from podnet.model import defaults, unmodelled, validate
 from podnet.model.fields import Fields
 from podnet.model.load import RawDoc
 from podnet.model.objects import (
@@ -55,7 +55,7 @@ CLUSTER_SCOPED = ("Namespace", "Node", "IngressClass", "KubeProxyConfiguration",
                   "ClusterConfiguration", "KubeletConfiguration", "InitConfiguration", "IPPool",
                   "FelixConfiguration", "BGPConfiguration", "ClusterRole",
                   "ClusterRoleBinding", "CustomResourceDefinition", "PersistentVolume",
-                  "StorageClass", "PriorityClass")
+                  "StorageClass", "PriorityClass", *unmodelled.CLUSTER_SCOPED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -563,6 +563,10 @@ def parse(doc: RawDoc, warnings: list[str] | None = None) -> Parsed:
 
 def _parse(doc: RawDoc) -> Parsed:
     kind = str(doc.body["kind"])
+    if kind == "NetworkPolicy" and (unmodelled.group(str(doc.body.get("apiVersion") or ""))
+                                    not in unmodelled.KUBERNETES_NETWORK_POLICY_GROUPS):
+        # Calico's and Antrea's NetworkPolicy share the name but not the schema or meaning
+        return _other(doc)
     if kind in _PARSERS:
         return _PARSERS[kind](doc)
     if kind in WORKLOAD_KINDS:
