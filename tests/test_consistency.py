@@ -216,3 +216,10 @@ def test_cli_impossible_cluster_exits_2_without_traceback(name, field, command):
     assert r.stderr.startswith("podnet: error: ")
     assert f"Node worker-b, field {field}" in r.stderr and "Node worker-a" in r.stderr
     assert r.stdout == ""
+
+
+def test_node_internal_ip_that_is_not_an_address_is_an_input_error():
+    # compared as an address above: before, a typo here ended in a traceback
+    with pytest.raises(InputError) as e:
+        inline(node("a", ip="192.168.0.300"))
+    assert e.value.field == "status.addresses[0].address" and e.value.source.name == "a"

@@ -525,6 +525,9 @@ def _node(doc: RawDoc) -> Node:
     for a in body.sub("status").items("addresses"):
         if a.str("type") == "InternalIP":
             ip = a.str("address")
+            why = validate.ip_error(ip)
+            if why:
+                raise a.error("address", why)
             break
     return Node(name, _labels(meta), src, cidr or None, ip or None)
 
