@@ -68,7 +68,8 @@ def _disjoint_pod_cidrs(nodes: Sequence[Node]) -> None:
 
 
 def pod_warnings(pods: Sequence[Pod], given_cidrs: Mapping[str, Node]) -> list[str]:
-    """Warnings for addressed pods: shared IPs, and IPs outside their node's podCIDR.
+    """Warnings for pods whose IP the input gave: shared IPs, and IPs outside their node's
+    podCIDR.
 
     ``given_cidrs`` maps node name to the node, for nodes whose podCIDR the input gave: a
     podCIDR podnet chose itself says nothing about where the real pods' IPs lie.
