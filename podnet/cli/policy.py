@@ -46,7 +46,7 @@ def register(app: typer.Typer) -> None:
         compiled = compile_policies(cluster.policies,
                                     ipblock_matches_pods=not no_ipblock_matches_pods)
         if output == "connlist":
-            emit_lines(connlist(cluster, Evaluator(cluster, compiled), compiled))
+            emit_lines(connlist(cluster, compiled))
             return
         port_list = parse_ports(ports, cluster)
         classes = classify(cluster.pods, compiled)
