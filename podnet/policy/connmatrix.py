@@ -29,6 +29,8 @@ from podnet.policy.portatoms import PortAtoms
 
 ZERO = np.uint64(0)
 PortMasks = tuple[np.ndarray, np.ndarray | None]  # (for any destination, per class or None)
+# A target's classes, and per rule its peers and what its ports admit (one row, or per class).
+Plan = tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]
 
 
 class ConnSpace:
@@ -51,8 +53,11 @@ class ConnSpace:
         self.isolated = {d: self._isolated(ts) for d, ts in
                          (("ingress", compiled.ingress), ("egress", compiled.egress))}
         self._masks: dict[tuple[PolicyPort, ...], PortMasks] = {}
+        self._named: dict[tuple[str, str], np.ndarray] = {}
         self._ext: dict[tuple[str, IPBlock], np.ndarray] = {}
         self._peers: dict[tuple[str, int], np.ndarray] = {}
+        self._ingress_plan: list[Plan] | None = None
+        self._egress_plan: list[Plan] | None = None
 
     def _isolated(self, targets: Sequence[Target]) -> np.ndarray:
         out = np.zeros(self.n, dtype=bool)
@@ -67,19 +72,26 @@ class ConnSpace:
         m[:] = np.where(isolated[..., None], ZERO, self.atoms.all)
         return m
 
+    def _named_mask(self, name: str, proto: str) -> np.ndarray:
+        """Per class, the port a named port resolves to there (nothing where it does not)."""
+        hit = self._named.get((name, proto))
+        if hit is None:
+            hit = np.zeros((self.n, self.atoms.words), dtype=np.uint64)
+            found = self.space.named_port(name, proto)
+            for v in np.unique(found[found >= 0]).tolist():
+                hit[found == v] = self.atoms.span(proto, v, v)
+            self._named[(name, proto)] = hit
+        return hit
+
     def port_masks(self, ports: tuple[PolicyPort, ...]) -> PortMasks:
         hit = self._masks.get(ports)
         if hit is None:
             fixed = self.atoms.fixed(ports)
             per = None
             for pp in ports:
-                if not isinstance(pp.port, str):
-                    continue
-                if per is None:
-                    per = np.tile(fixed, (self.n, 1))
-                found = self.space.named_port(pp.port, pp.protocol)
-                for v in np.unique(found[found >= 0]).tolist():
-                    per[found == v] |= self.atoms.span(pp.protocol, v, v)
+                if isinstance(pp.port, str):
+                    named = self._named_mask(pp.port, pp.protocol)
+                    per = (fixed | named) if per is None else (per | named)
             hit = self._masks[ports] = (fixed, per)
         return hit
 
@@ -109,47 +121,69 @@ class ConnSpace:
             self._peers[key] = hit
         return hit
 
+    def _plan(self, targets: Sequence[Target], direction: str) -> list[Plan]:
+        """Per target that selects some class: those classes, and per rule that may admit
+        anything its peers and its ports mask. An ingress rule's mask is one row when its
+        named ports resolve alike on every class the target selects (the usual case), so its
+        target ORs a single vector into all its rows."""
+        plan = []
+        for t in targets:
+            sel = self.space.selected(t)
+            if sel.size == 0:
+                continue
+            rules = []
+            for rule in t.rules:
+                fixed, per = self.port_masks(rule.ports)
+                if per is not None and direction == "ingress" and (per[sel] == per[sel[0]]).all():
+                    fixed, per = per[sel[0]], None
+                if per is None and not fixed.any():
+                    continue
+                rules.append((self._rule_peers(rule, direction), fixed if per is None else per))
+            plan.append((sel, rules))
+        return plan
+
     def ingress(self, dst: np.ndarray) -> np.ndarray:
         """[i, s]: what destination class ``dst[i]``'s ingress admits from source s, where s
-        is a class or (from ``n`` on) an ``ext_in`` range."""
+        is a class or (from ``n`` on) an ``ext_in`` range. ``dst``: sorted, distinct."""
         n_src = self.n + len(self.ext_in)
+        whole = len(dst) == self.n
         pos = np.full(self.n, -1, dtype=np.int64)
         pos[dst] = np.arange(len(dst))
         m = self._start((len(dst), n_src), self.isolated["ingress"][dst][:, None])
-        for t in self.compiled.ingress:
-            rows = pos[self.space.selected(t)]
-            rows = rows[rows >= 0]
-            if rows.size == 0:
-                continue
+        if self._ingress_plan is None:
+            self._ingress_plan = self._plan(self.compiled.ingress, "ingress")
+        for sel, rules in self._ingress_plan:
+            rows = sel if whole else pos[sel]
+            if not whole:
+                rows = rows[rows >= 0]
+                if rows.size == 0:
+                    continue
             vec: np.ndarray | None = None  # what the target admits, alike for all its rows
-            for rule in t.rules:
-                fixed, per = self.port_masks(rule.ports)
-                peers = self._rule_peers(rule, "ingress")
-                if per is not None:
-                    mine = per[dst[rows]]
-                    if not (mine == mine[0]).all():  # named ports resolve differently per row
-                        m[rows] |= np.where(peers[None, :, None], mine[:, None, :], ZERO)
-                        continue
-                    fixed = mine[0]
-                if fixed.any():
-                    part = np.where(peers[:, None], fixed[None, :], ZERO)
-                    vec = part if vec is None else vec | part
+            for peers, mask in rules:
+                if mask.ndim == 2:  # named ports that resolve differently per row
+                    m[rows] |= np.where(peers[None, :, None], mask[dst[rows]][:, None, :], ZERO)
+                    continue
+                if vec is None:
+                    vec = np.zeros((n_src, self.atoms.words), dtype=np.uint64)
+                np.bitwise_or(vec, mask, out=vec, where=peers[:, None])
             if vec is not None:
-                m[rows] |= vec[None]
+                m[rows] |= vec
         return m
 
     def egress(self, dst: np.ndarray) -> np.ndarray:
-        """[i, c]: what source class c's egress lets out toward destination class ``dst[i]``."""
+        """[i, c]: what source class c's egress lets out toward destination class ``dst[i]``.
+        ``dst``: sorted, distinct."""
+        whole = len(dst) == self.n
         m = self._start((len(dst), self.n), self.isolated["egress"][None, :])
-        for t in self.compiled.egress:
-            cols = self.space.selected(t)
-            if cols.size == 0:
-                continue
+        if self._egress_plan is None:
+            self._egress_plan = self._plan(self.compiled.egress, "egress")
+        for cols, rules in self._egress_plan:
             vec = np.zeros((len(dst), self.atoms.words), dtype=np.uint64)
-            for rule in t.rules:
-                fixed, per = self.port_masks(rule.ports)
-                allowed = fixed[None, :] if per is None else per[dst]
-                vec |= np.where(self._rule_peers(rule, "egress")[dst][:, None], allowed, ZERO)
+            for peers, mask in rules:
+                toward = peers if whole else peers[dst]
+                if mask.ndim == 2:
+                    mask = mask if whole else mask[dst]
+                np.bitwise_or(vec, mask, out=vec, where=toward[:, None])
             m[:, cols] |= vec[:, None, :]
         return m
 
@@ -164,7 +198,7 @@ class ConnSpace:
             for rule in t.rules:
                 # Named ports resolve on pods only, so toward an IP a rule admits its numbers.
                 fixed = self.atoms.fixed(rule.ports)
-                vec |= np.where(self._ext_peers(rule, "egress")[ext][:, None], fixed, ZERO)
+                np.bitwise_or(vec, fixed, out=vec, where=self._ext_peers(rule, "egress")[ext][:, None])
             m[:, cols] |= vec[:, None, :]
         return m
 
