@@ -52,6 +52,7 @@ conformance: install
 bench: install
 	@if [ -f bench/run.py ]; then $(BIN)/python bench/run.py; fi
 	$(BIN)/python bench/services.py
+	$(BIN)/python bench/connlist.py
 	@if [ "$$(id -u)" = 0 ]; then $(BIN)/python bench/dns_qps.py; fi
 	@if [ "$$(id -u)" = 0 ]; then $(BIN)/python bench/lab.py && $(BIN)/python bench/lab_net.py; else echo "(not root: lab benchmarks skipped)"; fi
 
