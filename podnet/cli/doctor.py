@@ -24,14 +24,14 @@ TABLE_LINES_LIMIT = 4_000_000  # characters of input
 
 
 def _uri(file: str) -> str:
-    """A path as a SARIF URI, relative to the working directory when it is inside it (GitHub
-    resolves results against the repository's root)."""
+    """A path as a SARIF URI: relative to the working directory when it is inside it (GitHub
+    resolves results against the repository's root), else an absolute file:// URI."""
     path = Path(file)
     if path.is_absolute():
         try:
             path = path.relative_to(Path.cwd())
         except ValueError:
-            pass
+            return path.as_uri()
     return quote(path.as_posix(), safe="/")
 
 
