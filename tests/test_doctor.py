@@ -569,3 +569,16 @@ def test_oslo_findings():
         ("info", "ndots-amplification", "Namespace production"),
         ("info", "ndots-amplification", "Pod default/optimization-test"),
     ])
+
+
+@pytest.mark.parametrize("path", [EXAMPLES / "oslo", ROOT / "tests" / "manifests" / "services-edge"])
+def test_kube_services_count_matches_the_rendered_rules(path):
+    from podnet.analysis import Analysis
+    from podnet.doctor.services import kube_services_rules
+    analysis = Analysis(build(read_paths([str(path)])))
+    for node in analysis.cluster.nodes:
+        text = analysis.rules(node.name, "iptables")
+        nat = text[text.index("*nat"):]
+        rendered = sum(1 for line in nat.splitlines()
+                       if line.startswith("-A KUBE-SERVICES ") and "--dport" in line)
+        assert kube_services_rules(analysis.plans, node.name) == rendered > 0

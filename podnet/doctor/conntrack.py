@@ -13,6 +13,7 @@ kernel's 5-day established timeout. Kernel defaults: ``nf_conntrack_proto_tcp.c`
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -29,6 +30,9 @@ KERNEL_TCP_TIMEOUTS = {"established": 432000, "close_wait": 60, "time_wait": 120
 KUBE_PROXY_DEFAULTS = {"maxPerCore": 32768, "min": 131072,
                        "tcpEstablishedTimeout": 86400, "tcpCloseWaitTimeout": 3600}
 FILL_WARNING = 0.75
+# Kinds whose strings are names, selectors and addresses, never a script or a sysctl file.
+NO_SCRIPTS = ("NetworkPolicy", "Service", "Namespace", "Node", "Endpoints", "EndpointSlice",
+              "Ingress")
 
 _SETTING = re.compile(r"(?:sysctl\s+(?:-w\s+)?)?\b(net\.netfilter\.nf_conntrack_[a-z_]+|"
                       r"net\.nf_conntrack_max)\s*=\s*(\d+)")
@@ -54,6 +58,8 @@ def _texts(ctx: Context) -> list[tuple[SourceRef, str, str]]:
     def scan() -> list[tuple[SourceRef, str, str]]:
         out = []
         for doc in ctx.docs:
+            if doc.body.get("kind") in NO_SCRIPTS or "conntrack" not in json.dumps(doc.body):
+                continue
             src: SourceRef | None = None
             for path, text in walk_strings(doc.body):
                 if "conntrack" in text:

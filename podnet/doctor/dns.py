@@ -55,17 +55,23 @@ def _any_rule_allows_53(targets: tuple[Target, ...], protocol: str) -> bool:
     return False
 
 
-def _dns_fix(ctx: Context, ns: str) -> str:
+def _dns_selector(ctx: Context) -> dict[str, str]:
     svc = next((s for s in ctx.cluster.services if (s.namespace, s.name) == DNS_SERVICE), None)
-    selector = dict(svc.selector) if svc is not None and svc.selector else {"k8s-app": "kube-dns"}
-    return to_yaml({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-                    "metadata": {"name": "allow-dns", "namespace": ns},
-                    "spec": {"podSelector": {}, "policyTypes": ["Egress"], "egress": [{
-                        "to": [{"namespaceSelector": {"matchLabels": {
-                            "kubernetes.io/metadata.name": DNS_SERVICE[0]}},
-                            "podSelector": {"matchLabels": selector}}],
-                        "ports": [{"protocol": "UDP", "port": 53},
-                                  {"protocol": "TCP", "port": 53}]}]}})
+    return dict(svc.selector) if svc is not None and svc.selector else {"k8s-app": "kube-dns"}
+
+
+def _dns_fix(ctx: Context, ns: str) -> str:
+    """The allow-dns policy for ``ns`` (one YAML text, the namespace put in: a DNS label)."""
+    def build() -> str:
+        return to_yaml({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                        "metadata": {"name": "allow-dns", "namespace": "NAMESPACE"},
+                        "spec": {"podSelector": {}, "policyTypes": ["Egress"], "egress": [{
+                            "to": [{"namespaceSelector": {"matchLabels": {
+                                "kubernetes.io/metadata.name": DNS_SERVICE[0]}},
+                                "podSelector": {"matchLabels": _dns_selector(ctx)}}],
+                            "ports": [{"protocol": "UDP", "port": 53},
+                                      {"protocol": "TCP", "port": 53}]}]}})
+    return ctx.memo("dns.fix", build).replace("namespace: NAMESPACE", f"namespace: {ns}", 1)
 
 
 @check("egress-blocks-dns",
@@ -150,7 +156,7 @@ def ndots_amplification(ctx: Context) -> Iterator[Finding]:
         pod = g.first
         key = (pod.namespace, pod.dns_policy, pod.dns_config, pod.host_network)
         if key not in rcs:
-            rcs[key] = resolv_conf(ctx.cluster, pod)
+            rcs[key] = resolv_conf(ctx.cluster, pod, cluster_dns=cluster_dns)
         rc = rcs[key]
         if cluster_dns not in rc.nameservers:
             continue

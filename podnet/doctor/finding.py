@@ -9,10 +9,14 @@ the same way: ``@check("name", summary=..., example=...)`` at import, and their 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from dataclasses import field as default
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
+
+import yaml
 
 from podnet.errors import SourceRef
 
@@ -83,5 +87,14 @@ def object_name(kind: str, namespace: str, name: str) -> str:
 
 def to_yaml(obj: Any) -> str:
     """A fix as YAML, keys in the order written (what a reader pastes into a manifest)."""
-    import yaml
-    return str(yaml.safe_dump(obj, sort_keys=False, default_flow_style=False, width=100))
+    return _yaml(json.dumps(obj))
+
+
+@lru_cache(maxsize=4096)
+def _yaml(text: str) -> str:
+    # many findings share a fix (the same patch for every namespace's workloads): emit each once
+    return str(yaml.dump(json.loads(text), Dumper=_Dumper, sort_keys=False,
+                         default_flow_style=False, width=100))
+
+
+_Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)

@@ -113,11 +113,14 @@ def policy_selects_nothing(ctx: Context) -> Iterator[Finding]:
             f"kubectl get pods -n {pol.namespace} --show-labels   # and correct spec.podSelector")
 
 
-def _peer_namespaces(ctx: Context, pol: NetworkPolicy, peer: Peer) -> list[str]:
-    if peer.namespace_selector is None:
-        return [pol.namespace]
+def _peer_namespaces(ctx: Context, pol: NetworkPolicy, peer: Peer,
+                     cache: dict[LabelSelector, tuple[str, ...]]) -> tuple[str, ...]:
     sel = peer.namespace_selector
-    return [ns for ns, n in ctx.cluster.namespaces.items() if sel.matches(n.labels)]
+    if sel is None:
+        return (pol.namespace,)
+    if sel not in cache:
+        cache[sel] = tuple(ns for ns, n in ctx.cluster.namespaces.items() if sel.matches(n.labels))
+    return cache[sel]
 
 
 def _peer_field(direction: str, rule: int, peer: int) -> str:
@@ -130,16 +133,17 @@ def _peer_field(direction: str, rule: int, peer: int) -> str:
        example="spec.ingress[0].from[0] of NetworkPolicy shop/api lets nothing in: no pod has "
                "app=frontend in namespace shop")
 def peer_selects_nothing(ctx: Context) -> Iterator[Finding]:
-    cache: dict[tuple[tuple[str, ...], LabelSelector], bool] = {}
+    cache: dict[tuple[str | LabelSelector, LabelSelector], bool] = {}
+    namespaces_of: dict[LabelSelector, tuple[str, ...]] = {}
     for pol in ctx.cluster.policies:
         for direction, rules in (("ingress", pol.ingress), ("egress", pol.egress)):
             for ri, rule in enumerate(rules):
                 for pi, peer in enumerate(rule.peers):
                     if peer.ip_block is not None:
                         continue
-                    namespaces = tuple(_peer_namespaces(ctx, pol, peer))
+                    namespaces = _peer_namespaces(ctx, pol, peer, namespaces_of)
                     pods = peer.pod_selector or LabelSelector()
-                    key = (namespaces, pods)
+                    key = (peer.namespace_selector or pol.namespace, pods)
                     if key not in cache:
                         cache[key] = any(ctx.any_pod(ns, pods) for ns in namespaces)
                     if cache[key]:

@@ -11,6 +11,7 @@ from podnet.doctor.finding import Finding, check, to_yaml
 from podnet.errors import SourceRef
 from podnet.model.objects import Service
 from podnet.model.selectors import selector
+from podnet.services.categorize import view
 from podnet.services.resolve import ServicePlan
 
 # docs/benchmarks.md, "New connections to a ClusterIP": the rate difference between the first
@@ -188,6 +189,19 @@ def local_policy_no_endpoint(ctx: Context) -> Iterator[Finding]:
             + to_yaml({"spec": {"externalTrafficPolicy": "Cluster"}}))
 
 
+def kube_services_rules(plans: tuple[ServicePlan, ...], node: str) -> int:
+    """The rules of the nat table's KUBE-SERVICES on ``node`` that a new connection walks past
+    (one per cluster IP with somewhere to go, one per external and load-balancer IP of a Service
+    with endpoints), as ``services/iptables.py`` writes them, counted without rendering."""
+    total = 0
+    for plan in plans:
+        v = view(plan, node)
+        total += v.has_internal
+        if v.has_eps:
+            total += len(plan.external_ips) + len(plan.load_balancer_ips)
+    return total
+
+
 @check("iptables-at-scale",
        summary="kube-proxy in iptables mode walks KUBE-SERVICES rule by rule for every new "
                "connection: the cost grows with the number of Services.",
@@ -201,9 +215,7 @@ def iptables_at_scale(ctx: Context) -> Iterator[Finding]:
     if len(with_eps) < IPTABLES_NOTICE:
         return
     node = ctx.cluster.nodes[0].name
-    text = ctx.analysis.rules(node, "iptables")
-    rules = sum(1 for line in text.splitlines()
-                if line.startswith("-A KUBE-SERVICES ") and "--dport" in line)
+    rules = kube_services_rules(ctx.analysis.plans, node)
     if rules < IPTABLES_NOTICE:
         return
     endpoints = sum(len(p.endpoints) for p in with_eps)
