@@ -28,6 +28,7 @@ demo: install
 	$(BIN)/podnet analyze -f examples/oslo
 	$(BIN)/podnet reach -f examples/oslo --ports 8080/TCP,80/TCP,5432/TCP
 	$(BIN)/podnet explain -f examples/oslo --from production/frontend-0 --to production/backend-0 --port 8080/TCP
+	$(BIN)/podnet doctor -f examples/oslo || test $$? -eq 1  # exit 1: the seeds' legacy Ingress is an error
 	@if [ "$$(id -u)" = 0 ]; then \
 	  $(BIN)/podnet lab down --name podnet-demo >/dev/null; \
 	  $(BIN)/podnet lab up -f examples/oslo --name podnet-demo --cni host-gw && \
@@ -48,6 +49,7 @@ conformance: install
 bench: install
 	@if [ -f bench/run.py ]; then $(BIN)/python bench/run.py; fi
 	$(BIN)/python bench/services.py
+	$(BIN)/python bench/doctor.py
 	@if [ "$$(id -u)" = 0 ]; then $(BIN)/python bench/dns_qps.py; fi
 	@if [ "$$(id -u)" = 0 ]; then $(BIN)/python bench/lab.py && $(BIN)/python bench/lab_net.py; else echo "(not root: lab benchmarks skipped)"; fi
 

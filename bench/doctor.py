@@ -59,8 +59,8 @@ r = subprocess.run([sys.executable, "-m", "podnet", "doctor", "-f", sys.argv[1],
                    capture_output=True, text=True)
 total = time.perf_counter() - t0
 summary = json.loads(r.stdout)["summary"]
-print(json.dumps([total, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, summary,
-                  r.returncode]))
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps([total, ru.ru_maxrss / 1024, summary, r.returncode, ru.ru_utime + ru.ru_stime]))
 """
 
 
@@ -71,15 +71,19 @@ def main() -> None:
             json.dump(cluster(), f)
         st = json.loads(subprocess.run([sys.executable, "-c", STAGES, path], capture_output=True,
                                        text=True, check=True).stdout)
-        total, rss, summary, rc = json.loads(subprocess.run(
-            [sys.executable, "-c", E2E, path], capture_output=True, text=True, check=True).stdout)
+        # three runs, each in a fresh wrapper (RUSAGE_CHILDREN keeps the largest child ever
+        # reaped); this machine is shared, so CPU time is given beside the wall clock
+        runs = [json.loads(subprocess.run([sys.executable, "-c", E2E, path], capture_output=True,
+                                          text=True, check=True).stdout) for _ in range(3)]
+        total, rss, summary, rc, cpu = min(runs)
     print(f"cluster: {st['pods']:,} pods, {st['policies']:,} policies, {st['services']:,} services; "
           f"load (read + build) {st['load']:.2f} s")
     print("\n| check | time | findings |\n|---|---|---|")
     for name, t in sorted(st["checks"].items(), key=lambda kv: -kv[1]):
         print(f"| {name} | {t:.2f} s | {st['counts'][name]:,} |")
-    print(f"\n`podnet doctor -o json` end to end: {total:.2f} s, peak {rss:.0f} MiB, exit {rc}, "
-          f"summary {summary} (target < 15 s)")
+    walls = ", ".join(f"{r[0]:.2f}" for r in runs)
+    print(f"\n`podnet doctor -o json` end to end: best {total:.2f} s of 3 ({walls} s), CPU "
+          f"{cpu:.2f} s, peak {rss:.0f} MiB, exit {rc}, summary {summary} (target < 15 s)")
 
 
 if __name__ == "__main__":
