@@ -32,6 +32,7 @@ demo: install
 	$(BIN)/podnet http -f examples/oslo http://api.coolvds-demo.no/
 	$(BIN)/podnet http -f examples/oslo https://api.coolvds-demo.no/
 	$(BIN)/podnet http -f examples/oslo -f examples/oslo-fixes https://api.coolvds-demo.no/
+	$(BIN)/podnet doctor -f examples/oslo || test $$? -eq 1  # exit 1: the seeds' legacy Ingress is an error
 	@if [ "$$(id -u)" = 0 ]; then \
 	  $(BIN)/podnet lab down --name podnet-demo >/dev/null; \
 	  $(BIN)/podnet lab up -f examples/oslo --name podnet-demo --cni host-gw && \
@@ -53,6 +54,7 @@ bench: install
 	@if [ -f bench/run.py ]; then $(BIN)/python bench/run.py; fi
 	$(BIN)/python bench/services.py
 	$(BIN)/python bench/connlist.py
+	$(BIN)/python bench/doctor.py
 	@if [ "$$(id -u)" = 0 ]; then $(BIN)/python bench/dns_qps.py; fi
 	@if [ "$$(id -u)" = 0 ]; then $(BIN)/python bench/lab.py && $(BIN)/python bench/lab_net.py; else echo "(not root: lab benchmarks skipped)"; fi
 

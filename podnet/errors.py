@@ -1,6 +1,7 @@
 """One error tree for podnet, and the single place that maps errors to exit codes.
 
     PodnetError                 exit 1
+    ├── FindingsError           exit 1   doctor: findings at or above --fail-on
     ├── InputError              exit 2   bad manifests or arguments: names file, object, field
     ├── UsageError              exit 2   a command-line value that cannot be understood
     ├── LabPrerequisiteError    exit 2   not root, or the kernel lacks a feature the lab needs
@@ -52,6 +53,12 @@ class InputError(PodnetError):
         where = source.where()
         at = f", field {field}" if field else ""
         super().__init__(f"{where}{at}: {message}")
+
+
+class FindingsError(PodnetError):
+    """``doctor`` found something at or above ``--fail-on`` (its report is already printed)."""
+
+    exit_code = 1
 
 
 class UsageError(PodnetError):
