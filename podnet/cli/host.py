@@ -26,11 +26,13 @@ def register(app: typer.Typer) -> None:
 
 
 def _findings_table(title: str, findings: list[Finding]) -> Table:
-    t = Table(title=title)
-    for col in ("severity", "check", "object", "field", "message", "evidence"):
-        t.add_column(col)
+    t = Table(title=title, expand=True)
+    t.add_column("severity", no_wrap=True)
+    t.add_column("check", no_wrap=True)
+    t.add_column("object / field", ratio=2, overflow="fold")
+    t.add_column("finding (evidence)", ratio=3, overflow="fold")
     for f in findings:
-        t.add_row(f.severity, f.check, f.object, f.field, f.message, f.evidence)
+        t.add_row(f.severity, f.check, f"{f.object}\n{f.field}", f"{f.message}\n({f.evidence})")
     return t
 
 
