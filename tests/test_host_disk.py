@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -116,5 +118,26 @@ def test_etcd_is_stopped_and_removed_when_a_step_fails(tmp_path, monkeypatch, fa
     with pytest.raises(type(failure)):
         run_etcd(tmp_path, 10, 100)
     assert started
+    assert list(tmp_path.iterdir()) == []
+    assert processes_mentioning(str(tmp_path)) == []
+
+
+@pytest.mark.skipif(shutil.which("etcd") is None, reason="etcd is not installed (make install as root)")
+def test_a_terminated_podnet_still_stops_etcd_and_removes_its_directory(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "podnet", "disk", str(tmp_path), "--size", "8k",
+                             "--etcd", "--etcd-puts", "1000000"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not any("etcd" in p and "--data-dir" in p for p in processes_mentioning(str(tmp_path))):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr
+            time.sleep(0.1)
+        time.sleep(0.5)  # into the puts
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 3 and "interrupted by SIGTERM" in err and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
     assert processes_mentioning(str(tmp_path)) == []

@@ -13,7 +13,10 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,7 +130,31 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
+@contextmanager
+def _signals_unwind() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise inside the run instead of ending the process on the spot, so
+    the cleanup below still stops etcd and removes its directory (Ctrl-C already raises)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def unwind(signum: int, _frame: object) -> None:
+        raise HostError("disk --etcd", f"interrupted by {signal.Signals(signum).name}")
+
+    saved = {s: signal.signal(s, unwind) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for s, handler in saved.items():
+            signal.signal(s, handler)
+
+
 def run_etcd(directory: Path, puts: int, value_size: int) -> EtcdRun:
+    with _signals_unwind():
+        return _run_etcd(directory, puts, value_size)
+
+
+def _run_etcd(directory: Path, puts: int, value_size: int) -> EtcdRun:
     """Start etcd with its data dir in a new temporary directory under ``directory``, put keys,
     scrape /metrics, stop it and remove the directory (also when any step fails)."""
     binary = etcd_binary()
