@@ -9,7 +9,7 @@ from importlib import import_module
 
 from podnet.analysis import Analysis
 from podnet.doctor.context import Context
-from podnet.doctor.finding import CATALOGUE, RANK, SEVERITIES, Check, Finding
+from podnet.doctor.finding import CATALOGUE, RANK, SEVERITIES, Check, Finding, summary
 from podnet.errors import UsageError
 from podnet.model.cluster import Cluster
 from podnet.model.load import RawDoc
@@ -42,13 +42,6 @@ def diagnose(cluster: Cluster, docs: Sequence[RawDoc] = (), *, only: Iterable[st
                 raise ValueError(f"check {c.name} produced a finding for {f.check}/{f.severity}")
             findings.append(f)
     return sorted(findings, key=Finding.sort_key)
-
-
-def summary(findings: Iterable[Finding]) -> dict[str, int]:
-    counts = dict.fromkeys(reversed(SEVERITIES), 0)
-    for f in findings:
-        counts[f.severity] += 1
-    return counts
 
 
 __all__ = ["CATALOGUE", "CONCERNS", "SEVERITIES", "Check", "Finding", "diagnose", "select",

@@ -56,6 +56,29 @@ class Finding:
                 self.message)
 
 
+def host_finding(check: str, severity: str, obj: str, field: str, message: str, reading: str,
+                 fix: str = "", file: str = "") -> Finding:
+    """A finding about the machine podnet runs on (``podnet node check``, ``podnet disk``): the
+    object is the host's (an interface, a sysctl, a file), the evidence the reading itself."""
+    if severity not in RANK:
+        raise ValueError(f"severity {severity!r} is not one of {SEVERITIES}")
+    return Finding(check, severity, obj, SourceRef(file=file or "<host>"), field, message,
+                   {"reading": reading}, fix)
+
+
+def summary(findings: Iterable[Finding]) -> dict[str, int]:
+    """How many findings of each severity, worst first, zero included."""
+    counts = dict.fromkeys(reversed(SEVERITIES), 0)
+    for f in findings:
+        counts[f.severity] += 1
+    return counts
+
+
+def worst(findings: Iterable[Finding]) -> str | None:
+    ranked = [RANK[f.severity] for f in findings]
+    return SEVERITIES[max(ranked)] if ranked else None
+
+
 Run = Callable[["Context"], Iterable[Finding]]
 
 
