@@ -77,7 +77,8 @@ def test_catalogue_holds_the_contract_names():
         "ipvs-metallb-strictarp", "removed-apiversion", "service-without-endpoints",
         "selector-matches-nothing", "lb-pending", "local-policy-no-endpoint",
         "hostnetwork-bypasses-policy", "cidr-overlap", "conntrack-sizing", "conntrack-timeouts",
-        "conntrack-module-name"}
+        "conntrack-module-name", "ingress-controller-not-admitted", "ingress-annotation-ignored",
+        "ingress-backend-missing"}
     for c in CATALOGUE.values():
         assert c.summary and c.example and c.concern
 
@@ -558,7 +559,15 @@ def test_oslo_findings():
     docs = read_paths([str(EXAMPLES / "oslo")])
     found = diagnose(build(docs), docs)
     got = sorted((f.severity, f.check, f.object) for f in found)
+    ignored = [("warning", "ingress-annotation-ignored", f"Ingress production/{i}")
+               for i in ["media-ingress"] * 4 + ["production-ingress"] * 2]
     assert got == sorted([
+        *ignored,
+        ("error", "ingress-controller-not-admitted", "Ingress production/production-ingress"),
+        ("warning", "namespace-without-default-deny", "Namespace ingress-nginx"),
+        ("info", "local-policy-no-endpoint", "Service ingress-nginx/ingress-nginx-controller"),
+        ("info", "ndots-amplification", "Namespace ingress-nginx"),
+        ("info", "nodeport-exposed", "Service ingress-nginx/ingress-nginx-controller"),
         ("error", "removed-apiversion", "Ingress production/production-ingress"),
         ("warning", "conntrack-module-name", "ConfigMap kube-system/node-tuning"),
         ("warning", "conntrack-sizing", "ConfigMap kube-system/node-tuning"),

@@ -15,7 +15,8 @@ from podnet.model.cluster import Cluster
 from podnet.model.load import RawDoc
 
 # One module per concern; a new concern adds its name here and registers with @check.
-CONCERNS = ("mtu", "policy", "dns", "services", "metallb", "cidr", "apiversions", "conntrack")
+CONCERNS = ("mtu", "policy", "dns", "services", "metallb", "cidr", "apiversions", "conntrack",
+            "ingress")
 
 for _name in CONCERNS:
     import_module(f"podnet.doctor.{_name}")
