@@ -5,21 +5,27 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SHARED ?= ../shared
 
-.PHONY: install demo test lint bench conformance clean
+.PHONY: install deb-tools demo test lint bench conformance clean
 
-install: $(STAMP)
+# The Debian tools are looked for on every install (a few `command -v`), not only when
+# pyproject.toml changes, so a tool added to DEB_TOOLS reaches machines whose .venv is built.
+install: deb-tools $(STAMP)
 
 # Debian packages the lab needs: nft (policy and kube-proxy rules), iproute2 (ip netns), BIRD (bgp),
 # ipset and ipvsadm (the IPVS renderer's output is loaded into a scratch namespace), nginx (the
-# ingress controller).
-DEB_TOOLS := nft:nftables iptables-restore:iptables ip:iproute2 bird:bird2 birdc:bird2 ipset:ipset ipvsadm:ipvsadm nginx:nginx
+# ingress controller); and what `podnet disk` is checked against: fio (the seeds' etcd disk
+# job) and a real etcd (--etcd).
+DEB_TOOLS := nft:nftables iptables-restore:iptables ip:iproute2 bird:bird2 birdc:bird2 ipset:ipset ipvsadm:ipvsadm \
+             nginx:nginx fio:fio etcd:etcd-server
 
-$(STAMP): pyproject.toml
+deb-tools:
 	@for pair in $(DEB_TOOLS); do cmd=$${pair%%:*}; pkg=$${pair#*:}; \
 	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
 	  if [ -n "$$missing" ]; then \
 	    if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
-	    else echo "make install: run as root to install$$missing (needed by the lab)"; fi; fi
+	    else echo "make install: run as root to install$$missing (needed by the lab and the disk tests)"; fi; fi
+
+$(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
@@ -32,6 +38,7 @@ demo: install
 	$(BIN)/podnet http -f examples/oslo http://api.coolvds-demo.no/
 	$(BIN)/podnet http -f examples/oslo https://api.coolvds-demo.no/
 	$(BIN)/podnet http -f examples/oslo -f examples/oslo-fixes https://api.coolvds-demo.no/
+	$(BIN)/podnet doctor -f examples/oslo || test $$? -eq 1  # exit 1: the seeds' legacy Ingress is an error
 	@if [ "$$(id -u)" = 0 ]; then \
 	  $(BIN)/podnet lab down --name podnet-demo >/dev/null; \
 	  $(BIN)/podnet lab up -f examples/oslo --name podnet-demo --cni host-gw && \
@@ -52,6 +59,9 @@ conformance: install
 bench: install
 	@if [ -f bench/run.py ]; then $(BIN)/python bench/run.py; fi
 	$(BIN)/python bench/services.py
+	$(BIN)/python bench/connlist.py
+	$(BIN)/python bench/doctor.py
+	@if command -v fio >/dev/null; then $(BIN)/python bench/disk.py; else echo "(no fio: disk benchmark skipped)"; fi
 	@if [ "$$(id -u)" = 0 ]; then $(BIN)/python bench/dns_qps.py; fi
 	@if [ "$$(id -u)" = 0 ]; then $(BIN)/python bench/lab.py && $(BIN)/python bench/lab_net.py; else echo "(not root: lab benchmarks skipped)"; fi
 

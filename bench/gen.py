@@ -18,11 +18,7 @@ def cluster(pods: int, namespaces: int, policies: int) -> dict[str, Any]:
     items: list[dict[str, Any]] = [{
         "apiVersion": "kubeadm.k8s.io/v1beta3", "kind": "ClusterConfiguration",
         "networking": {"podSubnet": "10.0.0.0/8", "serviceSubnet": "172.16.0.0/12"}}]
-    nodes = -(-pods // 110)
-    items += [{"apiVersion": "v1", "kind": "Node", "metadata": {"name": f"node-{i:05d}"},
-               "status": {"addresses": [{"type": "InternalIP",
-                                         "address": f"192.168.{i // 250}.{i % 250 + 1}"}]}}
-              for i in range(nodes)]
+    items += _nodes(pods)
     per_ns = pods // namespaces
     apps_per_ns = 3
     pol_per_ns = max(1, policies // namespaces)
@@ -46,6 +42,13 @@ def cluster(pods: int, namespaces: int, policies: int) -> dict[str, Any]:
         for p in range(pol_per_ns - 1):
             items.append(_allow(ns, n, p))
     return {"apiVersion": "v1", "kind": "List", "items": items}
+
+
+def _nodes(pods: int) -> list[dict[str, Any]]:
+    return [{"apiVersion": "v1", "kind": "Node", "metadata": {"name": f"node-{i:05d}"},
+             "status": {"addresses": [{"type": "InternalIP",
+                                       "address": f"192.168.{i // 250}.{i % 250 + 1}"}]}}
+            for i in range(-(-pods // 110))]
 
 
 def _allow(ns: str, n: int, p: int) -> dict[str, Any]:
@@ -73,3 +76,71 @@ def _allow(ns: str, n: int, p: int) -> dict[str, Any]:
 def write(path: str, pods: int, namespaces: int, policies: int) -> None:
     with open(path, "w") as f:
         json.dump(cluster(pods, namespaces, policies), f)
+
+
+# ipBlocks come from a small pool, as real policies name a handful of office, VPN and
+# partner ranges; every rule naming a fresh CIDR would make the external ranges the output.
+CIDRS = (("0.0.0.0/0", ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]),
+         ("10.0.0.0/9", ["10.1.0.0/16"]), ("10.128.0.0/9", []), ("172.16.0.0/12", []),
+         ("203.0.113.0/24", ["203.0.113.128/25"]), ("198.51.100.0/24", []),
+         ("192.0.2.0/24", ["192.0.2.0/28"]), ("100.64.0.0/10", ["100.64.0.0/16"]))
+RULES_PER_POLICY = 5
+
+
+def rules_cluster(rules: int, namespaces: int = 100, apps: int = 4, replicas: int = 8
+                  ) -> dict[str, Any]:
+    """``rules`` NetworkPolicy rules (five per policy: three ingress, two egress) over
+    ``namespaces * apps * replicas`` pods; every namespace has ``apps`` Deployments.
+
+    Rules mix the shapes connlist must tell apart: pod and namespace+pod selector peers,
+    ipBlocks with excepts, named ports, numeric ports, endPort ranges and UDP. Every third
+    policy isolates ingress only, so some sources keep their egress open.
+    """
+    items: list[dict[str, Any]] = [{
+        "apiVersion": "kubeadm.k8s.io/v1beta3", "kind": "ClusterConfiguration",
+        "networking": {"podSubnet": "10.0.0.0/8", "serviceSubnet": "172.16.0.0/12"}}]
+    items += _nodes(namespaces * apps * replicas)
+    for n in range(namespaces):
+        ns = f"ns-{n:04d}"
+        items.append({"apiVersion": "v1", "kind": "Namespace", "metadata": {
+            "name": ns, "labels": {"team": f"team-{n % 10}", "env": ("prod", "dev")[n % 2]}}})
+        for a in range(apps):
+            app = APPS[(n + a) % len(APPS)]
+            items.append({"apiVersion": "apps/v1", "kind": "Deployment",
+                          "metadata": {"name": app, "namespace": ns},
+                          "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": app}},
+                                   "template": {"metadata": {"labels": {"app": app, "tier": f"t{a}"}},
+                                                "spec": {"containers": [{"name": "c", "ports": [
+                                                    {"name": "http", "containerPort": 8080 + a},
+                                                    {"name": "metrics", "containerPort": 9090},
+                                                    {"name": "dns", "containerPort": 5353,
+                                                     "protocol": "UDP"}]}]}}}})
+    for i in range(-(-rules // RULES_PER_POLICY)):
+        items.append(_rich_policy(i, namespaces))
+    return {"apiVersion": "v1", "kind": "List", "items": items}
+
+
+def _rich_policy(i: int, namespaces: int) -> dict[str, Any]:
+    n = i % namespaces
+    app, peer_app = APPS[(n + i) % len(APPS)], APPS[(n + i + 1) % len(APPS)]
+    cidr, excepts = CIDRS[i % len(CIDRS)]
+    base = 8000 + (i * 7) % 200
+    spec: dict[str, Any] = {
+        "podSelector": {"matchLabels": {"app": app}} if i % 5 else
+        {"matchExpressions": [{"key": "tier", "operator": "In", "values": ["t0", "t1"]}]},
+        "policyTypes": ["Ingress"] if i % 3 == 0 else ["Ingress", "Egress"],
+        "ingress": [
+            {"from": [{"podSelector": {"matchLabels": {"app": peer_app}}}],
+             "ports": [{"port": "http"}, {"port": base}]},
+            {"from": [{"namespaceSelector": {"matchLabels": {"team": f"team-{(n + i) % 10}"}},
+                       "podSelector": {"matchLabels": {"tier": f"t{i % 3}"}}}],
+             "ports": [{"port": base, "endPort": base + 10 + i % 20}]},
+            {"from": [{"ipBlock": {"cidr": cidr, "except": excepts}}],
+             "ports": [{"port": 443}, {"port": "dns", "protocol": "UDP"}]}],
+        "egress": [
+            {"to": [{"namespaceSelector": {"matchLabels": {"env": "prod"}}}],
+             "ports": [{"port": "metrics"}, {"port": 53, "protocol": "UDP"}]},
+            {"to": [{"ipBlock": {"cidr": CIDRS[(i + 3) % len(CIDRS)][0]}}],
+             "ports": [{"port": 5432}, {"port": base + 100, "endPort": base + 120}]}]}
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": f"rich-{i:05d}", "namespace": f"ns-{n:04d}"}, "spec": spec}

@@ -1,10 +1,13 @@
 """One error tree for podnet, and the single place that maps errors to exit codes.
 
     PodnetError                 exit 1
+    ├── FindingsError           exit 1   doctor: findings at or above --fail-on
     ├── InputError              exit 2   bad manifests or arguments: names file, object, field
     ├── UsageError              exit 2   a command-line value that cannot be understood
     ├── LabPrerequisiteError    exit 2   not root, or the kernel lacks a feature the lab needs
-    └── LabError                exit 3   a lab step failed (it names the step); the lab was torn down
+    ├── LabError                exit 3   a lab step failed (it names the step); the lab was torn down
+    ├── HostPrerequisiteError   exit 2   a tool a host check runs (fio, etcd) is missing
+    └── HostError               exit 3   a check on this machine failed (it names the check)
 """
 
 from __future__ import annotations
@@ -54,6 +57,12 @@ class InputError(PodnetError):
         super().__init__(f"{where}{at}: {message}")
 
 
+class FindingsError(PodnetError):
+    """``doctor`` found something at or above ``--fail-on`` (its report is already printed)."""
+
+    exit_code = 1
+
+
 class UsageError(PodnetError):
     exit_code = 2
 
@@ -75,3 +84,19 @@ def exit_code_for(error: BaseException) -> int:
     if isinstance(error, PodnetError):
         return error.exit_code
     return 1
+
+
+class HostPrerequisiteError(PodnetError):
+    """A tool a host check runs (fio, etcd) is not installed."""
+
+    exit_code = 2
+
+
+class HostError(PodnetError):
+    """A check on this machine failed; it names the check. What it created was removed."""
+
+    exit_code = 3
+
+    def __init__(self, check: str, message: str) -> None:
+        self.check = check
+        super().__init__(f"{check}: {message}")

@@ -122,7 +122,4 @@ def register(app: typer.Typer) -> None:
         ignored = data["ignoredKinds"]
         assert isinstance(ignored, dict)
         t.add_row("ignored kinds", ", ".join(f"{k} ({v})" for k, v in ignored.items()) or "none")
-        c = console()
-        c.print(t)
-        for w in cluster.warnings:
-            c.print(f"warning: {w}")
+        console().print(t)

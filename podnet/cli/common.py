@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from typing import Annotated
 
@@ -53,8 +54,18 @@ def load_docs(files: list[str]) -> Docs:
 
 
 def load_cluster(files: list[str], nodes: int = 3, **overrides: object) -> Cluster:
-    return build(load_docs(files), nodes=nodes,
-                 overrides={k: v for k, v in overrides.items() if v is not None})
+    cluster = build(load_docs(files), nodes=nodes,
+                    overrides={k: v for k, v in overrides.items() if v is not None})
+    warn(cluster)
+    return cluster
+
+
+def warn(cluster: Cluster) -> None:
+    """The model's warnings on stderr, so every command's stdout (json, csv, connlist) stays
+    parseable and the warning still reaches whoever reads the answer: files skipped, fields the
+    API server would refuse, addresses that bend routes, policy kinds the answer leaves out."""
+    for w in cluster.warnings:
+        print(f"podnet: warning: {w}", file=sys.stderr)
 
 
 def check_format(output: str, allowed: tuple[str, ...]) -> None:

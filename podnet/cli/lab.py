@@ -14,7 +14,7 @@ from rich.table import Table
 
 from podnet import names
 from podnet.analysis import Analysis
-from podnet.cli.common import CniOpt, FileOpt, NodesOpt, OutputOpt, check_format, choices, load_docs
+from podnet.cli.common import CniOpt, FileOpt, NodesOpt, OutputOpt, check_format, choices, load_docs, warn
 from podnet.cli.output import console, emit_json
 from podnet.errors import LabPrerequisiteError, UsageError
 from podnet.model import build
@@ -90,6 +90,7 @@ def up(filename: FileOpt = [], name: NameOpt = "",  # noqa: B006
         raise UsageError("lab up needs --name")
     docs = load_docs(filename)  # once: the state below keeps these documents, and stdin reads once
     cluster = build(docs, nodes=nodes)
+    warn(cluster)
     apply, _, plan_mod, _ = _lab_modules()
     plan = plan_mod.build_plan(cluster, name, cni or cluster.net.cni, proxy)
     for note in plan.notes:

@@ -24,4 +24,4 @@ def emit_json(data: Any) -> None:
 
 
 def emit_lines(lines: list[str]) -> None:
-    sys.stdout.write("".join(f"{line}\n" for line in lines))
+    sys.stdout.write("\n".join(lines) + "\n" if lines else "")

@@ -47,7 +47,7 @@ def register(app: typer.Typer) -> None:
         analysis = Analysis(cluster, ipblock_matches_pods=not no_ipblock_matches_pods)
         compiled = analysis.compiled
         if output == "connlist":
-            emit_lines(connlist(cluster, analysis.evaluator, compiled))
+            emit_lines(connlist(cluster, compiled))
             return
         port_list = parse_ports(ports, cluster)
         classes = classify(cluster.pods, compiled)

@@ -75,14 +75,17 @@ def _dedup(items: list[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-def resolv_conf(cluster: Cluster, pod: Pod, node: NodeResolv | None = None) -> ResolvConf:
+def resolv_conf(cluster: Cluster, pod: Pod, node: NodeResolv | None = None, *,
+                cluster_dns: str | None = None) -> ResolvConf:
+    """``cluster_dns``: the DNS Service IP when the caller knows it (asking for thousands of
+    pods, the lookup among the Services is worth doing once)."""
     node = node or node_resolv(cluster)
     domain = cluster.net.dns_domain.strip(".")
     policy = pod.dns_policy
     if policy == "ClusterFirst" and pod.host_network:
         policy = "Default"
     if policy in ("ClusterFirst", "ClusterFirstWithHostNet"):
-        servers = [dns_service_ip(cluster)]
+        servers = [cluster_dns or dns_service_ip(cluster)]
         searches = [f"{pod.namespace}.svc.{domain}", f"svc.{domain}", domain, *node.searches]
         options: dict[str, str | None] = {"ndots": "5"}
     elif policy == "Default":

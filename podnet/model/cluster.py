@@ -14,7 +14,7 @@ from types import MappingProxyType
 
 from podnet import names
 from podnet.errors import InputError, SourceRef
-from podnet.model import builtin, defaults, ipam, netconfig
+from podnet.model import builtin, consistency, defaults, ipam, netconfig, unmodelled
 from podnet.model.lbpools import AddressPool, read_pools
 from podnet.model.load import RawDoc
 from podnet.model.objects import (
@@ -57,16 +57,13 @@ class Cluster:
         return None if i is None else self.pods[i]
 
     def pod_by_ip(self, ip: str) -> Pod | None:
-        """The pod-network pod with this IP (a hostNetwork pod shares its node's)."""
+        """The pod-network pod with this IP (a hostNetwork pod shares its node's); the ready
+        one when a dump shows several (see ``consistency.ip_owners``)."""
         return self._ip_index.get(ip)
 
     @cached_property
     def _ip_index(self) -> Mapping[str, Pod]:
-        index: dict[str, Pod] = {}
-        for p in self.pods:
-            if p.ip and not p.host_network:
-                index.setdefault(p.ip, p)
-        return index
+        return consistency.ip_owners(self.pods)[0]
 
     def service_pods(self, svc: Service) -> list[Pod]:
         """The pods the EndpointSlice controller lists for a Service: selected, addressed, and
@@ -151,11 +148,14 @@ def _schedule_and_address(pods: list[Pod], nodes: list[Node]) -> list[Pod]:
     pools: dict[str, ipam.Pool] = {}
     for n in nodes:
         pools[n.name] = ipam.Pool(n.pod_cidr or "", 2, f"pods on node {n.name}")
+    # Node podCIDRs do not overlap (given ones are checked, chosen ones skip them), so each
+    # given pod IP is reserved in the one pool that could hand it out again.
+    owner = ipam.RangeIndex((ipam.span(n.pod_cidr or ""), n.name) for n in nodes)
     for p in pods:
         if p.ip and not p.host_network:
-            for n in nodes:
-                if ipaddress.IPv4Address(p.ip) in ipaddress.ip_network(n.pod_cidr or ""):
-                    pools[n.name].reserve(p.ip)
+            name = owner.find(*ipam.address(p.ip))
+            if name is not None:
+                pools[name].reserve(p.ip)
     out: list[Pod] = []
     rr = 0
     for p in pods:
@@ -246,10 +246,18 @@ def build(docs: Sequence[RawDoc], *, nodes: int = DEFAULT_NODES,
         except ValueError:
             raise InputError(SourceRef(file=net.origin.get(key.split()[0], "<defaults>")), key,
                              f"{text!r} is not a valid CIDR") from None
+    consistency.check_nodes(explicit_nodes)
     node_list = _nodes(explicit_nodes, pods, nodes, net)
     services, groups = builtin.kubernetes_service(services, groups, node_list)
+    # Only addresses the input gave can clash or stray: podnet's own come from the node's
+    # podCIDR and skip the given ones. (150,000 generated pods then cost nothing to check.)
+    given_ips = {p.key for p in pods if p.ip and not p.host_network}
     pods = pods + expand(workloads, pods, node_list, owned_rs)
     pods = _schedule_and_address(pods, node_list)
+    warnings += unmodelled.warnings(ignored)
+    if given_ips:
+        warnings += consistency.pod_warnings([p for p in pods if p.key in given_ips],
+                                             {n.name: n for n in explicit_nodes if n.pod_cidr})
     scoped: list[Service | NetworkPolicy | Other | Ingress | EndpointGroup] = [
         *services, *policies, *configs, *ingresses, *groups]
     for ns in {p.namespace for p in pods} | {o.namespace for o in scoped}:

@@ -114,11 +114,13 @@ def _expand(body: Any, name: str, index: int, item_kind: str = "",
 
 
 class Docs(list[RawDoc]):
-    """Raw documents plus the warnings reading them produced (files skipped in directories)."""
+    """Raw documents plus the warnings reading them produced (files skipped in directories),
+    and each file's text (to point at a line of it: see ``podnet.model.lines``)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.warnings: list[str] = []
+        self.texts: dict[str, str] = {}
 
 
 def read_texts(texts: Iterable[tuple[str, str]], lenient: Iterable[str] = ()) -> Docs:
@@ -140,6 +142,7 @@ def read_texts(texts: Iterable[tuple[str, str]], lenient: Iterable[str] = ()) ->
             docs.warnings.append(f"skipped {e}")
             continue
         docs.extend(found)
+        docs.texts[name] = text
     return docs
 
 

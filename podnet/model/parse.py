@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from podnet.errors import InputError, SourceRef
-from podnet.model import defaults, validate
+from podnet.model import defaults, unmodelled, validate
 from podnet.model.fields import Fields
 from podnet.model.load import RawDoc
 from podnet.model.objects import (
@@ -56,7 +56,7 @@ CLUSTER_SCOPED = ("Namespace", "Node", "IngressClass", "KubeProxyConfiguration",
                   "ClusterConfiguration", "KubeletConfiguration", "InitConfiguration", "IPPool",
                   "FelixConfiguration", "BGPConfiguration", "ClusterRole",
                   "ClusterRoleBinding", "CustomResourceDefinition", "PersistentVolume",
-                  "StorageClass", "PriorityClass")
+                  "StorageClass", "PriorityClass", *unmodelled.CLUSTER_SCOPED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -600,6 +600,9 @@ def _node(doc: RawDoc) -> Node:
     for a in body.sub("status").items("addresses"):
         if a.str("type") == "InternalIP":
             ip = a.str("address")
+            why = validate.ip_error(ip)
+            if why:
+                raise a.error("address", why)
             break
     return Node(name, _labels(meta), src, cidr or None, ip or None, _node_subnet(meta))
 
@@ -658,6 +661,10 @@ def parse(doc: RawDoc, warnings: list[str] | None = None) -> Parsed:
 
 def _parse(doc: RawDoc) -> Parsed:
     kind = str(doc.body["kind"])
+    if kind == "NetworkPolicy" and (unmodelled.group(str(doc.body.get("apiVersion") or ""))
+                                    not in unmodelled.KUBERNETES_NETWORK_POLICY_GROUPS):
+        # Calico's and Antrea's NetworkPolicy share the name but not the schema or meaning
+        return _other(doc)
     if kind in _PARSERS:
         return _PARSERS[kind](doc)
     if kind in WORKLOAD_KINDS:

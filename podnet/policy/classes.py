@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from podnet.model.ipam import ipv4_int as _ipv4_int
 from podnet.model.objects import IPBlock, Pod
 from podnet.policy.compile import Compiled
 from podnet.policy.matcher import IPPeer
@@ -33,22 +34,6 @@ def ip_blocks(compiled: Compiled) -> tuple[IPBlock, ...]:
     blocks = {pm.block for t in (*compiled.ingress, *compiled.egress) for r in t.rules
               for pm in r.peers if isinstance(pm, IPPeer)}
     return tuple(sorted(blocks, key=lambda b: (b.cidr, b.excepts)))
-
-
-def _ipv4_int(ip: str) -> int:
-    """``int(IPv4Address(ip))``, without its per-octet parsing for the canonical dotted form
-    (IPAM's output); anything else goes to ``ipaddress``, which validates it."""
-    parts = ip.split(".")
-    if len(parts) == 4:
-        try:
-            a, b, c, d = (int(x) for x in parts)
-        except ValueError:
-            pass
-        else:
-            if 0 <= a <= 255 and 0 <= b <= 255 and 0 <= c <= 255 and 0 <= d <= 255 \
-                    and f"{a}.{b}.{c}.{d}" == ip:
-                return (a << 24) | (b << 16) | (c << 8) | d
-    return int(ipaddress.IPv4Address(ip))
 
 
 def _block_bits(pods: Sequence[Pod], blocks: Sequence[IPBlock]) -> np.ndarray:

@@ -10,20 +10,19 @@ destinations), each range printed on its own line. Lines are sorted.
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import Iterable, Iterator
+from collections.abc import Sequence
 from types import MappingProxyType
+
+import numpy as np
 
 from podnet.errors import SourceRef
 from podnet.model.cluster import Cluster
 from podnet.model.objects import Pod, Service
 from podnet.policy.compile import Compiled
+from podnet.policy.connmatrix import ConnSpace
 from podnet.policy.connset import NONE, ConnSet
-from podnet.policy.matcher import IPPeer, Target
-from podnet.policy.verdict import Endpoint, Evaluator, block_contains
-
-V4_END = 2**32 - 1
-
+from podnet.policy.extranges import range_name
+from podnet.policy.verdict import Evaluator
 
 CONTROLLERS = ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob",
                "ReplicationController")
@@ -44,63 +43,52 @@ def representatives(cluster: Cluster) -> dict[str, Pod]:
     return reps
 
 
-def ranges(targets: Iterable[Target]) -> list[tuple[int, int]]:
-    """The IPv4 space cut into ranges that every ipBlock of these targets treats alike.
-
-    Adjacent pieces that fall in the same blocks are merged (10.0.0.0/9 and 10.128.0.0/9 both
-    excepted read as 10.0.0.0-10.255.255.255), as netpol-analyzer's disjoint IP blocks do.
-    """
-    blocks = sorted({pm.block for t in targets for rule in t.rules for pm in rule.peers
-                     if isinstance(pm, IPPeer) and ":" not in pm.block.cidr},
-                    key=lambda b: (b.cidr, b.excepts))
-    cuts = {0, V4_END + 1}
-    for b in blocks:
-        for cidr in (b.cidr, *b.excepts):
-            net = ipaddress.ip_network(cidr, strict=False)
-            cuts.add(int(net.network_address))
-            cuts.add(int(net.broadcast_address) + 1)
-    edges = sorted(cuts)
-    out: list[tuple[int, int]] = []
-    last: tuple[bool, ...] | None = None
-    for lo, nxt in zip(edges, edges[1:], strict=False):
-        ip = str(ipaddress.IPv4Address(lo))
-        member = tuple(block_contains(b, ip) for b in blocks)
-        if out and member == last:
-            out[-1] = (out[-1][0], nxt - 1)
-        else:
-            out.append((lo, nxt - 1))
-        last = member
-    return out
+# Words of uint64 per block of destinations: bounds the memory of each block's arrays.
+BLOCK_WORDS = 1 << 22
 
 
-def range_name(lo: int, hi: int) -> str:
-    return f"{ipaddress.IPv4Address(lo)}-{ipaddress.IPv4Address(hi)}[External]"
+def _lines(cs: ConnSpace, m: np.ndarray, dst_names: Sequence[str], src_names: Sequence[str],
+           texts: dict[bytes, str]) -> list[str]:
+    """One line per non-empty set of ``m[dst, src]``; each distinct set is rendered once."""
+    i, j = np.nonzero(m.any(axis=2))
+    masks = np.ascontiguousarray(m[i, j])
+    rows = masks.view(np.dtype((np.void, masks.shape[1] * 8))).ravel()
+    uniq, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
+    keys = uniq.tolist()
+    for key, at in zip(keys, first.tolist(), strict=True):
+        if key not in texts:
+            texts[key] = cs.text(masks[at])
+    names = [texts[k] for k in keys]
+    return [f"{src_names[b]} => {dst_names[a]} : {names[k]}"
+            for a, b, k in zip(i.tolist(), j.tolist(), inverse.ravel().tolist(), strict=True)]
 
 
-def _pairs(reps: dict[str, Pod], compiled: Compiled) -> Iterator[tuple[str, Endpoint, str, Endpoint]]:
-    """Every (source name, source, destination name, destination) connlist reports on: workload
-    pairs, then each external range that some rule tells apart, toward and from each workload."""
-    for src_name, src in reps.items():
-        for dst_name, dst in reps.items():
-            if src_name != dst_name:
-                yield src_name, src, dst_name, dst
-    for lo, hi in ranges(compiled.ingress):
-        ip, ext = str(ipaddress.IPv4Address(lo)), range_name(lo, hi)
-        for name, pod in reps.items():
-            yield ext, ip, name, pod
-    for lo, hi in ranges(compiled.egress):
-        ip, ext = str(ipaddress.IPv4Address(lo)), range_name(lo, hi)
-        for name, pod in reps.items():
-            yield name, pod, ext, ip
-
-
-def connlist(cluster: Cluster, evaluator: Evaluator, compiled: Compiled) -> list[str]:
-    lines = []
-    for src_name, src, dst_name, dst in _pairs(representatives(cluster), compiled):
-        allowed = evaluator.allowed(src, dst)
-        if not allowed.is_empty():
-            lines.append(f"{src_name} => {dst_name} : {allowed}")
-    return sorted(lines + ingress_lines(cluster, evaluator))
+def connlist(cluster: Cluster, compiled: Compiled) -> list[str]:
+    """Workload pairs, then each external range some rule tells apart, toward and from each
+    workload; computed once per pair of pod classes and spread over the workloads in them."""
+    reps = representatives(cluster)
+    names = list(reps)
+    cs = ConnSpace(cluster, compiled, list(reps.values()))
+    cls = cs.classes.of_pod
+    n, texts, lines = cs.n, dict[bytes, str](), list[str]()
+    ext_in = [range_name(lo, hi) for lo, hi in cs.ext_in]
+    ext_out = [range_name(lo, hi) for lo, hi in cs.ext_out]
+    order = np.argsort(cls, kind="stable")  # workloads of one class land in one block
+    step = max(1, BLOCK_WORDS // (max(len(names), n + len(ext_in)) * cs.atoms.words))
+    for start in range(0, len(names), step):
+        dst = order[start:start + step]
+        dcls, inv = np.unique(cls[dst], return_inverse=True)
+        ingress = cs.ingress(dcls)
+        pairs = (ingress[:, :n] & cs.egress(dcls))[inv][:, cls]
+        pairs[np.arange(len(dst)), dst] = 0  # a workload's own pods are not a pair
+        dst_names = [names[i] for i in dst.tolist()]
+        lines += _lines(cs, pairs, dst_names, names, texts)
+        lines += _lines(cs, ingress[inv, n:], dst_names, ext_in, texts)
+    step = max(1, BLOCK_WORDS // (max(len(names), 1) * cs.atoms.words))
+    for start in range(0, len(ext_out), step):
+        ext = np.arange(start, min(start + step, len(ext_out)))
+        lines += _lines(cs, cs.egress_ext(ext)[:, cls], ext_out[start:start + step], names, texts)
+    return sorted(lines + ingress_lines(cluster, Evaluator(cluster, compiled)))
 
 
 # netpol-analyzer models the ingress controller as a pod with no labels in a namespace of its

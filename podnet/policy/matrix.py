@@ -18,6 +18,7 @@ import numpy as np
 
 from podnet.model.cluster import Cluster
 from podnet.model.objects import PolicyPort
+from podnet.model.selectors import LabelSelector
 from podnet.policy.classes import Classes, classify, ip_blocks
 from podnet.policy.classes import _block_bits as block_bits
 from podnet.policy.compile import Compiled
@@ -44,14 +45,16 @@ class ClassSpace:
         self.bits = block_bits(reps, self.blocks)
         self._peer_cache: dict[object, np.ndarray] = {}
         self._named: dict[tuple[str, str], np.ndarray] = {}
-        self._selected: dict[Target, np.ndarray] = {}
+        self._selected: dict[tuple[str, LabelSelector], np.ndarray] = {}
 
     def selected(self, target: Target) -> np.ndarray:
-        hit = self._selected.get(target)
+        # Keyed by what selects, not by the Target: hashing a Target hashes all its rules.
+        key = (target.namespace, target.pod_selector)
+        hit = self._selected.get(key)
         if hit is None:
             ns = self.ns_index.get(target.namespace, -1)
             hit = np.flatnonzero((self.class_ns == ns) & self.pod_labels.match(target.pod_selector))
-            self._selected[target] = hit
+            self._selected[key] = hit
         return hit
 
     def peer(self, pm: PeerMatcher) -> np.ndarray:

@@ -1,0 +1,330 @@
+"""Connection tracking: the table size and TCP timeouts kube-proxy sets, the node sysctls the input
+gives, the entries each node can expect, and kernel modules that no longer exist.
+
+kube-proxy (``cmd/kube-proxy/app/server_linux.go`` ``getConntrackMax``, ``conntrack.go``):
+``nf_conntrack_max`` = max(``conntrack.maxPerCore`` x CPUs, ``conntrack.min``) unless maxPerCore
+is 0, and the hash table (``hashsize``, the buckets) raised to a quarter of it;
+``nf_conntrack_tcp_timeout_established`` and ``_close_wait`` from ``tcpEstablishedTimeout`` and
+``tcpCloseWaitTimeout`` unless 0. Defaults: 32768 per core, min 131072, 24h, 1h. It only ever
+raises a sysctl (``setIntSysCtl`` writes when the current value is lower), so a node setting
+below kube-proxy's is undone when kube-proxy starts, and kube-proxy's 24h does not shorten the
+kernel's 5-day established timeout. Kernel defaults: ``nf_conntrack_proto_tcp.c``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from podnet.doctor.context import Context, raw_source, walk_strings
+from podnet.doctor.finding import Finding, check, to_yaml
+from podnet.errors import InputError, SourceRef
+
+KERNEL_TCP_TIMEOUTS = {"established": 432000, "close_wait": 60, "time_wait": 120,
+                       "fin_wait": 120, "syn_sent": 120, "syn_recv": 60, "last_ack": 30,
+                       "close": 10}
+KUBE_PROXY_DEFAULTS = {"maxPerCore": 32768, "min": 131072,
+                       "tcpEstablishedTimeout": 86400, "tcpCloseWaitTimeout": 3600}
+FILL_WARNING = 0.75
+# Kinds whose strings are names, selectors and addresses, never a script or a sysctl file.
+NO_SCRIPTS = ("NetworkPolicy", "Service", "Namespace", "Node", "Endpoints", "EndpointSlice",
+              "Ingress")
+
+_SETTING = re.compile(r"(?:sysctl\s+(?:-w\s+)?)?\b(net\.netfilter\.nf_conntrack_[a-z_]+|"
+                      r"net\.nf_conntrack_max)\s*=\s*(\d+)")
+_MODULE = re.compile(r"\bnf_conntrack_ipv[46]\b")
+_DOWN = re.compile(r"\b(reduce|lower|decrease|shorten|shrink|faster)\b", re.I)
+_UP = re.compile(r"\b(increase|raise|bump|grow|enlarge|more)\b", re.I)
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s)")
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    key: str  # nf_conntrack_max, nf_conntrack_tcp_timeout_established, ...
+    value: int
+    intent: str  # "down", "up" or "" from the comment above it
+    comment: str
+    line: str
+    source: SourceRef
+    field: str
+
+
+def _texts(ctx: Context) -> list[tuple[SourceRef, str, str]]:
+    """Every string in the input that mentions conntrack, with its object and field."""
+    def scan() -> list[tuple[SourceRef, str, str]]:
+        out = []
+        for doc in ctx.docs:
+            if doc.body.get("kind") in NO_SCRIPTS or "conntrack" not in json.dumps(doc.body):
+                continue
+            src: SourceRef | None = None
+            for path, text in walk_strings(doc.body):
+                if "conntrack" in text:
+                    src = src or raw_source(doc)
+                    out.append((src, path, text))
+        return out
+    return ctx.memo("conntrack.texts", scan)
+
+
+def _settings(ctx: Context) -> list[Setting]:
+    def scan() -> list[Setting]:
+        out = []
+        for src, path, text in _texts(ctx):
+            comment: list[str] = []
+            after_setting = False
+            for raw in text.splitlines():
+                line = raw.strip()
+                if not line:
+                    comment, after_setting = [], False
+                    continue
+                if line.startswith("#"):
+                    if after_setting:  # a new comment block starts
+                        comment, after_setting = [], False
+                    comment.append(line.lstrip("# "))
+                    continue
+                m = _SETTING.search(line)
+                if m is None:
+                    continue
+                key = m.group(1).rsplit(".", 1)[-1]
+                said = " ".join(comment)
+                intent = "down" if _DOWN.search(said) else "up" if _UP.search(said) else ""
+                out.append(Setting(key, int(m.group(2)), intent, said, line, src, path))
+                after_setting = True
+        return out
+    return ctx.memo("conntrack.settings", scan)
+
+
+def _seconds(value: Any, source: SourceRef, field: str) -> int:
+    if isinstance(value, int | float):
+        return int(value)
+    text = str(value).strip()
+    parts = _DURATION.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise InputError(source, field, f"{value!r} is not a duration (like 24h0m0s)")
+    scale = {"h": 3600, "m": 60, "s": 1, "ms": 0.001}
+    return int(sum(float(n) * scale[u] for n, u in parts))
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyConntrack:
+    max_per_core: int
+    min: int
+    established: int  # 0: kube-proxy leaves the sysctl alone
+    close_wait: int
+    source: SourceRef | None
+
+    def max_for(self, cores: int | None) -> int:
+        """kube-proxy's nf_conntrack_max on a node (0: left alone); unknown cores: the floor."""
+        if self.max_per_core <= 0:
+            return 0
+        return max(self.max_per_core * (cores or 1), self.min)
+
+
+def _proxy(ctx: Context) -> ProxyConntrack:
+    cfg = ctx.proxy_config
+    body: Mapping[str, Any] = (cfg.body.get("conntrack") or {}) if cfg is not None else {}
+    src = cfg.source if cfg is not None else SourceRef(file="<defaults>")
+
+    def get(key: str) -> Any:
+        value = body.get(key)
+        return KUBE_PROXY_DEFAULTS[key] if value is None else value
+
+    def num(key: str) -> int:
+        value = get(key)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InputError(src, f"conntrack.{key}", f"{value!r} is not a number")
+        return value
+
+    return ProxyConntrack(num("maxPerCore"), num("min"),
+                          _seconds(get("tcpEstablishedTimeout"), src, "conntrack.tcpEstablishedTimeout"),
+                          _seconds(get("tcpCloseWaitTimeout"), src, "conntrack.tcpCloseWaitTimeout"),
+                          cfg.source if cfg is not None else None)
+
+
+def _cores(ctx: Context) -> dict[str, int]:
+    """CPUs per node, from the Node objects' status.capacity where the input gives it."""
+    out: dict[str, int] = {}
+    for d in ctx.docs:
+        if d.body.get("kind") != "Node":
+            continue
+        cpu = ((d.body.get("status") or {}).get("capacity") or {}).get("cpu")
+        name = str((d.body.get("metadata") or {}).get("name"))
+        text = str(cpu) if cpu is not None else ""
+        if text.isdigit():
+            out[name] = int(text)
+        elif text.endswith("m") and text[:-1].isdigit():
+            out[name] = max(1, int(text[:-1]) // 1000)
+    return out
+
+
+def _proxy_where(kp: ProxyConntrack, ctx: Context) -> tuple[str, SourceRef]:
+    if kp.source is not None:
+        return kp.source.object(), kp.source
+    return "KubeProxyConfiguration (defaults)", SourceRef(file=ctx.first_file)
+
+
+@check("conntrack-sizing",
+       summary="The conntrack table each node gets (kube-proxy's sizing, node sysctls) against "
+               "the entries its pods can be expected to hold; advice that does not do what it says.",
+       example="node oslo-1 can expect 11,000 conntrack entries (110 pods x 100 connections) "
+               "against a table of 131,072: fine; the sysctl 'increase' to 131072 changes nothing")
+def conntrack_sizing(ctx: Context) -> Iterator[Finding]:
+    kp = _proxy(ctx)
+    cores = _cores(ctx)
+    sysctls = [s for s in _settings(ctx) if s.key == "nf_conntrack_max"]
+    node_sysctl = sysctls[-1].value if sysctls else 0
+    nodes = [n.name for n in ctx.cluster.nodes]
+    kp_max = {n: kp.max_for(cores.get(n)) for n in nodes}
+    obj, src = _proxy_where(kp, ctx)
+    for s in sysctls:
+        lowest = min(kp_max.values(), default=0)
+        if not lowest or s.value > lowest:
+            continue
+        unknown = [n for n in nodes if n not in cores]
+        floor = (f"max({kp.max_per_core} x CPUs, {kp.min})" if unknown
+                 else f"{lowest:,} or more")
+        if s.intent == "up":
+            severity, what = "warning", (
+                f"the advice says increase, but kube-proxy already sets nf_conntrack_max to "
+                f"{floor} when it starts, and only raises it: {s.value:,} changes nothing")
+        else:
+            severity, what = "info", (
+                f"it has no effect: kube-proxy raises nf_conntrack_max to {floor} when it starts")
+        bigger = kp.min // max(kp.max_per_core, 1)
+        yield Finding(
+            "conntrack-sizing", severity, s.source.object(), s.source, s.field,
+            f"{s.line!r}: {what}; applied after kube-proxy starts (sysctl --system), it lowers "
+            f"the table on every node with more than {bigger} CPUs, where kube-proxy set "
+            f"{kp.max_per_core:,} per CPU",
+            {"sysctl": s.value, "comment": s.comment or None,
+             "kubeProxy": {"maxPerCore": kp.max_per_core, "min": kp.min},
+             "kubeProxyMaxByNode": {n: kp_max[n] for n in nodes[:20]},
+             "cpusKnown": sorted(cores)[:20]},
+            "leave nf_conntrack_max to kube-proxy and size it there:\n"
+            + to_yaml({"apiVersion": "kubeproxy.config.k8s.io/v1alpha1",
+                       "kind": "KubeProxyConfiguration",
+                       "conntrack": {"maxPerCore": kp.max_per_core, "min": max(kp.min, s.value)}}))
+    if not nodes:
+        return
+    per_node = Counter(p.node for p in ctx.cluster.pods)
+    busiest = max(nodes, key=lambda n: (per_node[n], n))
+    pods = per_node[busiest]
+    expected = pods * ctx.conns_per_pod
+    table = max(kp_max[busiest], node_sysctl)
+    if not table:
+        return  # kube-proxy leaves it and the input sets none: the kernel's, sized by memory
+    fill = expected / table
+    if fill < FILL_WARNING:
+        return
+    known = busiest in cores
+    yield Finding(
+        "conntrack-sizing", "error" if fill >= 1 else "warning", obj, src, "conntrack.maxPerCore",
+        f"node {busiest} can expect {expected:,} conntrack entries ({pods} pods x "
+        f"{ctx.conns_per_pod} connections) against a table of {table:,}"
+        + ("" if known else " (its CPUs are unknown: kube-proxy's floor)")
+        + (": when it is full the kernel drops new connections silently ('nf_conntrack: table "
+           "full, dropping packet' in the kernel log)" if fill >= 1 else
+           f": {fill:.0%} full at that load, little headroom for bursts"),
+        {"node": busiest, "pods": pods, "connectionsPerPod": ctx.conns_per_pod,
+         "expectedEntries": expected, "max": table, "fill": round(fill, 3),
+         "buckets": table // 4, "cpus": cores.get(busiest),
+         "kubeProxy": {"maxPerCore": kp.max_per_core, "min": kp.min},
+         "nodeSysctl": node_sysctl or None},
+        to_yaml({"apiVersion": "kubeproxy.config.k8s.io/v1alpha1", "kind": "KubeProxyConfiguration",
+                 "conntrack": {"maxPerCore": kp.max_per_core,
+                               "min": -(-int(expected / FILL_WARNING) // 65536) * 65536}}))
+
+
+def _human(seconds: int) -> str:
+    if seconds >= 86400 and seconds % 86400 == 0:
+        days = seconds // 86400
+        return f"{days} day{'s' if days > 1 else ''} ({seconds:,} s)"
+    if seconds >= 3600 and seconds % 3600 == 0:
+        return f"{seconds // 3600} h ({seconds:,} s)"
+    return f"{seconds} s"
+
+
+@check("conntrack-timeouts",
+       summary="Conntrack TCP timeouts: what kube-proxy and the node sysctls really leave in "
+               "force, and advice that moves a timeout the other way from what it says.",
+       example="'Reduce timeout' sets nf_conntrack_tcp_timeout_close_wait to 3600: the kernel's "
+               "default is 60 s, so this raises it 60-fold")
+def conntrack_timeouts(ctx: Context) -> Iterator[Finding]:
+    kp = _proxy(ctx)
+    managed = {"established": kp.established, "close_wait": kp.close_wait}
+    given = set()
+    for s in _settings(ctx):
+        if not s.key.startswith("nf_conntrack_tcp_timeout_"):
+            continue
+        state = s.key.removeprefix("nf_conntrack_tcp_timeout_")
+        kernel = KERNEL_TCP_TIMEOUTS.get(state)
+        if kernel is None:
+            continue
+        given.add(state)
+        by_proxy = managed.get(state, 0)
+        effective = max(s.value, by_proxy)
+        ratio = s.value / kernel
+        problems = []
+        severity = "info"
+        if s.intent == "down" and s.value > kernel:
+            severity = "warning"
+            problems.append(f"the advice says reduce, but the kernel's default is "
+                            f"{_human(kernel)}: this raises it {ratio:,.0f}-fold")
+        elif s.intent == "up" and s.value < kernel:
+            severity = "warning"
+            problems.append(f"the advice says increase, but the kernel's default is "
+                            f"{_human(kernel)}: this lowers it")
+        if by_proxy and s.value < by_proxy:
+            if s.intent == "down":
+                severity = "warning"
+            problems.append(f"kube-proxy raises it back to {_human(by_proxy)} when it starts "
+                            "(it only raises), so the setting has no effect")
+        elif by_proxy and s.value == by_proxy and by_proxy > kernel:
+            problems.append(f"kube-proxy already sets {_human(by_proxy)}: the line changes nothing")
+        if not problems:
+            continue
+        yield Finding(
+            "conntrack-timeouts", severity, s.source.object(), s.source, s.field,
+            f"{s.line!r}" + (f" (under '{s.comment}')" if s.comment else "") + ": "
+            + "; ".join(problems),
+            {"sysctl": s.key, "value": s.value, "kernelDefault": kernel,
+             "kubeProxy": by_proxy or None, "effective": effective,
+             "comment": s.comment or None},
+            f"net.netfilter.{s.key} = {min(s.value, kernel) if s.intent == 'down' else kernel}"
+            if s.intent else "drop the line, or set the value kube-proxy's configuration names")
+    if kp.established and kp.established < KERNEL_TCP_TIMEOUTS["established"] \
+            and "established" not in given:
+        obj, src = _proxy_where(kp, ctx)
+        kernel = KERNEL_TCP_TIMEOUTS["established"]
+        yield Finding(
+            "conntrack-timeouts", "info", obj, src, "conntrack.tcpEstablishedTimeout",
+            f"kube-proxy's tcpEstablishedTimeout {_human(kp.established)} does not shorten the "
+            f"kernel's {_human(kernel)}: kube-proxy only raises conntrack sysctls, so an idle "
+            f"established connection keeps its entry for {_human(kernel)}",
+            {"kubeProxy": kp.established, "kernelDefault": kernel, "effective": kernel},
+            f"net.netfilter.nf_conntrack_tcp_timeout_established = {kp.established}   "
+            "# in the nodes' sysctl.d, if idle connections should expire sooner")
+
+
+@check("conntrack-module-name",
+       summary="A script or manifest names nf_conntrack_ipv4/ipv6, merged into nf_conntrack in "
+               "Linux 4.19: modprobe fails and lsmod finds nothing.",
+       example="'modprobe -- nf_conntrack_ipv4' fails on Linux 4.19 and later: the module "
+               "was merged into nf_conntrack")
+def conntrack_module_name(ctx: Context) -> Iterator[Finding]:
+    for src, path, text in _texts(ctx):
+        lines = [line.strip() for line in text.splitlines() if _MODULE.search(line)]
+        if not lines:
+            continue
+        modules = sorted({m.group(0) for line in lines for m in _MODULE.finditer(line)})
+        yield Finding(
+            "conntrack-module-name", "warning", src.object(), src, path,
+            f"{lines[0]!r} names {', '.join(modules)}, which Linux 4.19 and later do not have "
+            "(merged into nf_conntrack): modprobe fails ('Module nf_conntrack_ipv4 not found'), "
+            "a script run with set -e stops there, and lsmod | grep finds nothing",
+            {"modules": modules, "lines": lines, "mergedInto": "nf_conntrack",
+             "since": "Linux 4.19"},
+            "\n".join(_MODULE.sub("nf_conntrack", line) for line in lines))
