@@ -213,7 +213,6 @@ def build(docs: Sequence[RawDoc], *, nodes: int = DEFAULT_NODES,
     ingresses: list[Ingress] = []
     configs: list[Other] = []
     ignored: list[Other] = []
-    owned_rs: set[tuple[str, str]] = set()
     for obj in parsed:
         if isinstance(obj, Namespace):
             namespaces[obj.name] = obj
@@ -233,12 +232,7 @@ def build(docs: Sequence[RawDoc], *, nodes: int = DEFAULT_NODES,
             ingresses.append(obj)
         elif isinstance(obj, Other):
             (configs if obj.kind in CONFIG_KINDS else ignored).append(obj)
-    for d in docs:
-        if d.body.get("kind") == "ReplicaSet":
-            meta = d.body.get("metadata") or {}
-            for ref in meta.get("ownerReferences") or []:
-                if isinstance(ref, dict) and ref.get("kind") == "Deployment":
-                    owned_rs.add((meta.get("namespace") or "default", meta.get("name", "")))
+    owned_rs = {(w.namespace, w.name) for w in workloads if w.owned_by_deployment}
     net = netconfig.read(configs, workloads).with_overrides(**(overrides or {}))
     for text, key in ((net.cluster_cidr, "cluster CIDR"), (net.service_cidr, "service CIDR")):
         try:

@@ -1,0 +1,35 @@
+"""discovery.k8s.io: EndpointSlices."""
+
+from __future__ import annotations
+
+from podnet.model import validate
+from podnet.model.fields import Fields
+from podnet.model.load import RawDoc
+from podnet.model.objects import (
+    Endpoint,
+    EndpointGroup,
+    EndpointPort,
+)
+from podnet.model.parse.common import (
+    _checked,
+    _endpoint_ip,
+    _meta,
+    _protocol,
+    _target,
+)
+
+
+def _endpoint_slice(doc: RawDoc) -> EndpointGroup:
+    meta, src, ns, _ = _meta(doc)
+    service = meta.str_map("labels").get("kubernetes.io/service-name", "")
+    body = Fields(doc.body, src)
+    eps: list[Endpoint] = []
+    for e in body.items("endpoints"):
+        ready = e.sub("conditions").bool("ready", True)
+        for i, addr in enumerate(e.str_list("addresses")):
+            eps.append(Endpoint(_endpoint_ip(e, f"addresses[{i}]", addr), ready,
+                                _checked(e, "nodeName", validate.dns_subdomain_error),
+                                _target(e.opt_sub("targetRef"))))
+    ports = tuple(EndpointPort(p.int("port") or 0, _protocol(p), p.str("name"))
+                  for p in body.items("ports"))
+    return EndpointGroup(ns, service, src, tuple(eps), ports)
