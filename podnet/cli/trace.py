@@ -22,6 +22,7 @@ from podnet.cli.common import (
 from podnet.cli.output import console, emit_json
 from podnet.errors import UsageError
 from podnet.policy.query import find_endpoint, parse_port
+from podnet.predict.ingress import trace_url
 from podnet.predict.translate import trace_flow
 
 
@@ -39,7 +40,8 @@ def register(app: typer.Typer) -> None:
                   src: Annotated[str, typer.Option(
                       "--from", help="NS/POD, or an IP outside the cluster")] = "",
                   dst: Annotated[str, typer.Option(
-                      "--to", help="NS/POD:PORT/PROTO, NS/SERVICE:PORT/PROTO or IP:PORT/PROTO")] = "",
+                      "--to", help="NS/POD:PORT/PROTO, NS/SERVICE:PORT/PROTO, IP:PORT/PROTO, "
+                      "or an http(s):// URL (through the ingress controller)")] = "",
                   cni: CniOpt = None,
                   underlay_mtu: Annotated[int | None, typer.Option("--underlay-mtu")] = None,
                   proxy: ProxyOpt = None,
@@ -54,9 +56,12 @@ def register(app: typer.Typer) -> None:
                                underlay_mtu=underlay_mtu, service_cidr=service_cidr,
                                proxy_mode=proxy)
         source = find_endpoint(cluster, src)
-        target, port = _split_target(dst)
-        number, proto = parse_port(port)
-        path = trace_flow(Analysis(cluster), source, target, port, number, proto)
+        if dst.startswith(("http://", "https://")):
+            path = trace_url(Analysis(cluster), source, dst)
+        else:
+            target, port = _split_target(dst)
+            number, proto = parse_port(port)
+            path = trace_flow(Analysis(cluster), source, target, port, number, proto)
         if output == "json":
             emit_json(path.as_dict())
             return

@@ -5,13 +5,17 @@ hop, as the controller's pod is a pod like any other."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from urllib.parse import urlsplit
 
 from podnet.analysis import Analysis
-from podnet.ingress.controllers import Controller, controller_pods
+from podnet.dataplane.path import Hop, Path, trace
+from podnet.errors import UsageError
+from podnet.ingress.controllers import Controller, controller_pods, find_controllers
 from podnet.ingress.match import nginx_size
 from podnet.ingress.request import Outcome, Reachable, Request, handle, request
-from podnet.ingress.routes import DEFAULT_SERVER, Table
+from podnet.ingress.routes import DEFAULT_SERVER, Table, build_all, hosts_for
+from podnet.model.objects import Pod
 
 
 def reachability(a: Analysis, controller: Controller) -> Reachable | None:
@@ -139,3 +143,49 @@ def http_agrees(a: Analysis, probe: HttpProbe, status: int | None, location: str
     if o.status == 200 and o.backend is not None:
         return pod in probe.allowed_pods(a)
     return True
+
+
+def trace_url(a: Analysis, source: Pod | str, url: str) -> Path:
+    """The path of one HTTP(S) request: the client to the controller's address (MetalLB's
+    leader or a NodePort, kube-proxy to the controller's pod), nginx's decision, then the
+    controller's own connection to the endpoint, with NetworkPolicy judged on that hop."""
+    from podnet.predict.translate import trace_flow
+
+    tables = build_all(a.cluster, find_controllers(a.cluster), hosts_for(_host_of(url)))
+    if not tables:
+        raise UsageError("no Ingress and no ingress-nginx controller in the input")
+    src_ip = source.ip if isinstance(source, Pod) else source
+    req = request(url, source=src_ip)
+    table = next((t for t in tables if t.server_for(req.host).host != DEFAULT_SERVER), tables[0])
+    where = entry(a, table.controller)
+    pods = controller_pods(a.cluster, table.controller)
+    if where is None or not pods:
+        raise UsageError(f"{table.controller.key} has no pod in the input to trace through")
+    ip, port = where[req.scheme]
+    first = trace_flow(a, source, ip, f"{port}/TCP", port, "TCP")
+    o = handle(table, req, reachability(a, table.controller))
+    decision = Hop(f"pod {first.dst}", "nginx", None,
+                   f"{table.controller.key} answers {o.status}: {o.reason}"
+                   + (f" (Location: {o.location})" if o.location else ""))
+    hops = (*first.hops, decision)
+    notes = (*first.notes, f"the request {req.method} {url} from {src_ip}")
+    if first.verdict != "delivered":
+        return replace(first, dst=url, notes=notes)
+    up = o.backend
+    if o.status not in (200, 504) or up is None or not up.endpoints:
+        return Path(first.src, url, first.port, hops, first.path_mtu, first.encapsulation,
+                    "delivered", None, notes)
+    # nginx's own connection: to an endpoint policy admits (200), or the first it times out on
+    ok = [e for e in up.endpoints if e not in o.unreachable] or list(up.endpoints)
+    ep_ip, _, ep_port = ok[0].rpartition(":")
+    ctl = next((p for p in pods if p.key == first.dst), pods[0])
+    second = trace(a.cluster, a.compiled, ctl, a.cluster.pod_by_ip(ep_ip) or ep_ip,
+                   int(ep_port), "TCP")
+    return Path(first.src, url, first.port, (*hops, *second.hops),
+                min(first.path_mtu, second.path_mtu),
+                first.encapsulation if second.encapsulation == "none" else second.encapsulation,
+                second.verdict, second.dropped_by, (*notes, *second.notes))
+
+
+def _host_of(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
