@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -97,21 +96,6 @@ def test_failed_up_leaves_nothing(lab_name):
     assert "no-such-if0" in str(e.value)
     assert not [n for n in netns_names() if n.startswith(f"pn-{lab_name}_")]
     assert not ledger.exists(lab_name)
-
-
-def test_killed_up_is_cleaned_by_down(lab_name):
-    proc = subprocess.Popen([sys.executable, "-m", "podnet", "lab", "up", "-f", BASIC, "--name",
-                             lab_name, "--nodes", "2"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while len([n for n in netns_names() if n.startswith(f"pn-{lab_name}_")]) < 4:
-        assert time.monotonic() < deadline and proc.poll() is None, "up finished before the kill"
-        time.sleep(0.005)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert [n for n in netns_names() if n.startswith(f"pn-{lab_name}_")]
-    assert podnet("lab", "down", "--name", lab_name).returncode == 0
-    assert not [n for n in netns_names() if n.startswith(f"pn-{lab_name}_")]
 
 
 @pytest.mark.parametrize("cni", ["ipip", "wireguard"])
