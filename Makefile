@@ -14,9 +14,9 @@ install: deb-tools $(STAMP)
 # Debian packages the lab needs: nft (policy and kube-proxy rules), iproute2 (ip netns), BIRD (bgp),
 # ipset and ipvsadm (the IPVS renderer's output is loaded into a scratch namespace), nginx (the
 # ingress controller); and what `podnet disk` is checked against: fio (the seeds' etcd disk
-# job) and a real etcd (--etcd).
+# job) and a real etcd (--etcd); wrk, the load generator of the lab's HTTP benchmark.
 DEB_TOOLS := nft:nftables iptables-restore:iptables ip:iproute2 bird:bird2 birdc:bird2 ipset:ipset ipvsadm:ipvsadm \
-             nginx:nginx fio:fio etcd:etcd-server
+             nginx:nginx fio:fio etcd:etcd-server wrk:wrk
 
 deb-tools:
 	@for pair in $(DEB_TOOLS); do cmd=$${pair%%:*}; pkg=$${pair#*:}; \
@@ -63,7 +63,7 @@ bench: install
 	$(BIN)/python bench/doctor.py
 	@if command -v fio >/dev/null; then $(BIN)/python bench/disk.py; else echo "(no fio: disk benchmark skipped)"; fi
 	@if [ "$$(id -u)" = 0 ]; then $(BIN)/python bench/dns_qps.py; fi
-	@if [ "$$(id -u)" = 0 ]; then $(BIN)/python bench/lab.py && $(BIN)/python bench/lab_net.py; else echo "(not root: lab benchmarks skipped)"; fi
+	@if [ "$$(id -u)" = 0 ]; then $(BIN)/python bench/lab.py && $(BIN)/python bench/lab_net.py && $(BIN)/python bench/ingress_lab.py; else echo "(not root: lab benchmarks skipped)"; fi
 
 clean:
 	rm -rf $(VENV) build *.egg-info
