@@ -424,6 +424,11 @@ spec:
     ("glibc", {"web.ns.svc.cluster.local.": ("REFUSED", "REFUSED"),
                "web.svc.cluster.local.": ("ADDR", "NOERROR")},
      ["web.ns.svc.cluster.local.", "web."], False),
+    # SERVFAIL on AAAA alone: h_errno TRY_AGAIN, but the search loop looks for SERVFAIL in
+    # the first (A) answer's header, finds NOERROR, and ends the list
+    ("glibc", {"web.ns.svc.cluster.local.": ("NOERROR", "SERVFAIL"),
+               "web.svc.cluster.local.": ("ADDR", "NOERROR")},
+     ["web.ns.svc.cluster.local.", "web."], False),
     # __res_context_query: an address in either answer is success, whatever the other says
     ("glibc", {"web.ns.svc.cluster.local.": ("SERVFAIL", "ADDR")}, ["web.ns.svc.cluster.local."], True),
     # musl name_from_dns: rcodes first, in query order: SERVFAIL on AAAA is EAI_AGAIN even

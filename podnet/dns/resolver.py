@@ -4,8 +4,8 @@ Both read the pod's resolv.conf their own way first (``podnet.dns.libcconf``).
 
 glibc (``resolv/res_query.c`` ``__res_context_search``): a trailing dot → the name alone. If
 the name has at least ``ndots`` dots it is tried as is first, and a failure falls back to the
-search list. Each search domain is tried in order, continuing on NXDOMAIN, NODATA and
-SERVFAIL; any other error (REFUSED, a name no query can carry) ends the list. A root entry
+search list. Each search domain is tried in order, continuing on NXDOMAIN, NODATA and a
+SERVFAIL to the A query; any other error (REFUSED, a name no query can carry) ends the list. A root entry
 (``.``) in the list queries the name as is at that point. The name is tried as is last unless
 it was already tried, the root was on the list, or ``no-tld-query`` is set and the name has
 no dot (and a search list was walked). getaddrinfo(AF_UNSPEC) asks A and AAAA for each
@@ -86,6 +86,10 @@ def _glibc_verdict(step: list[Query]) -> str:
     if any(q.rcode == "NOERROR" and q.answers for q in step):
         return "found"
     rcode = next((q.rcode for q in step if q.rcode != "NOERROR"), "NOERROR")
+    if rcode == "SERVFAIL" and step[0].rcode != "SERVFAIL":
+        # TRY_AGAIN, but __res_context_search's "try the next domain" tests the header of the
+        # first answer (the A one), which says NOERROR: the list ends here
+        return "TRY_AGAIN"
     return {"NXDOMAIN": "NXDOMAIN", "SERVFAIL": "SERVFAIL", "NOERROR": "NODATA"}.get(rcode, "FAIL")
 
 
