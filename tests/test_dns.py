@@ -245,3 +245,232 @@ def test_cli_foo_invalid_is_nxdomain():
     data = json.loads(r.stdout)
     assert [a["value"] for a in data["answer"]] == ["127.0.0.1", "::1"]
     assert any("/etc/hosts" in n for n in data["notes"])
+
+
+# --- glibc and musl against their sources -------------------------------------------------
+# glibc: resolv/res_query.c __res_context_search / __res_context_query, resolv/res_init.c
+# res_vinit_1 / res_setoptions. musl: src/network/lookup_name.c name_from_dns_search /
+# name_from_dns, src/network/resolvconf.c __get_resolv_conf, src/network/res_mkquery.c.
+
+def conf(searches=SEARCH, options=(("ndots", "5"),)) -> ResolvConf:
+    return ResolvConf(("10.96.0.10",), tuple(searches), tuple(options))
+
+
+def names_of(result) -> list[str]:
+    """Names in the order sent, a name tried twice listed twice."""
+    out: list[str] = []
+    for q in result.queries:
+        if q.type == "A":
+            out.append(q.name)
+    return out
+
+
+def rcodes(table: dict[str, tuple[str, ...]]):
+    """name -> one rcode per type in (A, AAAA) order; "ADDR" is NOERROR with an address."""
+    from podnet.dns.records import Record
+    from podnet.dns.server import Answer
+
+    def ask(name: str, qtype: str) -> Answer:
+        codes = table.get(name, ("NXDOMAIN", "NXDOMAIN"))
+        code = codes[0 if qtype == "A" else 1]
+        if code == "ADDR":
+            value = "192.0.2.1" if qtype == "A" else "2001:db8::1"
+            return Answer("NOERROR", (Record(name, qtype, value),), "test")
+        return Answer(code, (), "test")
+    return ask
+
+
+SEARCHED = ["web.ns.svc.cluster.local.", "web.svc.cluster.local.", "web.cluster.local."]
+
+
+def test_glibc_no_tld_query_never_sends_a_single_label_as_is():
+    """res_query.c __res_context_search, last block: the name as is is skipped when
+    RES_NOTLDQUERY is set, the name has no dot and a search list was walked; res_init.c
+    res_setoptions accepts both spellings. A dotted name, or an empty search list, still goes
+    as is; musl has no such option."""
+    for spelling in ("no-tld-query", "no_tld_query"):
+        rc = conf(options=(("ndots", "5"), (spelling, None)))
+        result = lookup("web", rc, rcodes({}), "glibc")
+        assert names_of(result) == SEARCHED
+        assert any("no-tld-query" in n for n in result.notes)
+    rc = conf(options=(("ndots", "5"), ("no-tld-query", None)))
+    assert names_of(lookup("db.team", rc, rcodes({}), "glibc"))[-1] == "db.team."
+    assert names_of(lookup("web", conf((), rc.options), rcodes({}), "glibc")) == ["web."]
+    assert names_of(lookup("web", rc, rcodes({}), "musl")) == [*SEARCHED, "web."]
+    # res_setoptions: a leading "-" clears the flag again
+    rc = conf(options=(("no-tld-query", None), ("-no-tld-query", None)))
+    assert names_of(lookup("web", rc, rcodes({}), "glibc"))[-1] == "web."
+
+
+def test_ndots_is_capped_at_15_by_both():
+    """glibc: res_init.c res_setoptions clamps ndots at RES_MAXNDOTS (resolv.h: 15);
+    tst-resolv-res_init-skeleton.c reads "ndots:99" as ndots:15. musl: resolvconf.c
+    __get_resolv_conf caps at 15 as well. A name with 15 dots is then tried as is first."""
+    name = ".".join("abcdefghijklmnop")  # 16 labels, 15 dots
+    assert name.count(".") == 15
+    for value in ("20", "99"):
+        rc = conf(options=(("ndots", value),))
+        assert rc.ndots == 15
+        for libc in ("glibc", "musl"):
+            result = lookup(name, rc, rcodes({name + ".": ("ADDR", "NOERROR")}), libc)
+            assert names_of(result) == [name + "."], libc
+            assert any("caps ndots at 15" in n for n in result.notes)
+    # 14 dots stay below the cap: the search list comes first
+    short = name[2:]
+    assert names_of(lookup(short, conf(options=(("ndots", "20"),)), rcodes({}), "glibc"))[0] \
+        == f"{short}.ns.svc.cluster.local."
+
+
+def test_ndots_malformed_values_differ_between_the_libcs():
+    """glibc reads ndots with strtol (res_init.c res_setoptions): "ndots:x" is 0, so even a
+    single label is tried as is first; the value lands in the 4-bit ndots field of struct
+    __res_state (bits/types/res_state.h), so -1 is 15. musl (resolvconf.c) wants a digit after
+    "ndots:" and otherwise keeps its default of 1."""
+    rc = conf(options=(("ndots", "x"),))
+    assert names_of(lookup("web", rc, rcodes({}), "glibc")) == ["web.", *SEARCHED]
+    assert names_of(lookup("web", rc, rcodes({}), "musl")) == [*SEARCHED, "web."]
+    assert rc.ndots == 0
+    rc = conf(options=(("ndots", "-1"),))
+    assert names_of(lookup("a.b.c", rc, rcodes({}), "glibc"))[0] == "a.b.c.ns.svc.cluster.local."
+    assert names_of(lookup("a.b.c", rc, rcodes({}), "musl")) == ["a.b.c."]  # ndots 1
+
+
+def test_root_domain_in_the_search_list():
+    """glibc (res_query.c __res_context_search): a "." entry (its leading dot is dropped, the
+    empty rest is the root) queries the name as is at that point, sets root_on_list, and the
+    name is not tried again at the end. musl (lookup_name.c name_from_dns_search) builds
+    "web.." for it, which __res_mkquery (res_mkquery.c) refuses: no query, the walk goes on."""
+    rc = conf(("ns.svc.cluster.local", ".", "cluster.local"))
+    glibc = lookup("web", rc, rcodes({}), "glibc")
+    assert names_of(glibc) == ["web.ns.svc.cluster.local.", "web.", "web.cluster.local."]
+    assert any("root domain" in n for n in glibc.notes)
+    musl = lookup("web", rc, rcodes({}), "musl")
+    assert names_of(musl) == ["web.ns.svc.cluster.local.", "web.cluster.local.", "web."]
+    # glibc, dots >= ndots: tried as is first, then again at the root entry, not at the end
+    rc = conf((".", "cluster.local"), (("ndots", "1"),))
+    assert names_of(lookup("a.b", rc, rcodes({}), "glibc")) == ["a.b.", "a.b.", "a.b.cluster.local."]
+
+
+def test_search_domain_spelling():
+    """glibc drops one leading dot of a search entry (res_query.c __res_context_search); musl
+    builds "web..example.com", whose empty label __res_mkquery refuses, so it skips the entry.
+    A trailing dot is fine for both (res_mkquery.c strips one final dot)."""
+    rc = conf((".example.com", "example.net."))
+    assert names_of(lookup("web", rc, rcodes({}), "glibc")) == ["web.example.com.", "web.example.net.",
+                                                                "web."]
+    assert names_of(lookup("web", rc, rcodes({}), "musl")) == ["web.example.net.", "web."]
+
+
+def search_of_length(n: int) -> tuple[str, ...]:
+    """Search domains whose "search ..." line is exactly n characters."""
+    domains, line = [], "search"
+    while len(line) + 1 + 63 < n:
+        domains.append("d" * 59 + f"{len(domains):02d}.io")
+        line += " " + domains[-1]
+    rest = n - len(line) - 1
+    domains.append(("e" * (rest - 3)) + ".io")
+    assert len("search " + " ".join(domains)) == n
+    return tuple(domains)
+
+
+def test_musl_skips_a_resolv_conf_line_longer_than_its_buffer():
+    """musl's __get_resolv_conf (resolvconf.c) reads lines with fgets into char line[256]; a
+    line with no newline in the buffer (255 characters or more) is skipped whole, not
+    truncated, so the pod searches nothing. glibc reads with getline (res_init.c res_vinit_1).
+    kubelet allows a 2048-character search line (resolvconf.py)."""
+    fits = conf(search_of_length(254))
+    first = f"web.{fits.searches[0]}."
+    assert names_of(lookup("web", fits, rcodes({}), "musl"))[0] == first
+    too_long = conf(search_of_length(255))
+    musl = lookup("web", too_long, rcodes({}), "musl")
+    assert names_of(musl) == ["web."]
+    assert any("musl skips the 255-character search line" in n for n in musl.notes)
+    glibc = lookup("web", too_long, rcodes({}), "glibc")
+    assert len(names_of(glibc)) == len(too_long.searches) + 1
+    # a long options line is skipped too: musl falls back to ndots 1
+    opts = conf(SEARCH, (("ndots", "5"), *((f"opt{i:03d}" + "x" * 40, None) for i in range(6))))
+    assert names_of(lookup("a.b", opts, rcodes({}), "musl")) == ["a.b."]
+    assert names_of(lookup("a.b", opts, rcodes({}), "glibc"))[0] == "a.b.ns.svc.cluster.local."
+
+
+def test_cli_notes_musl_skipping_a_long_search_line(tmp_path):
+    domains = [f"team{i:02d}.corp.internal.example.com" for i in range(8)]
+    (tmp_path / "pod.yaml").write_text(f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: app, namespace: shop}}
+spec:
+  dnsConfig: {{searches: [{", ".join(domains)}]}}
+  containers: [{{name: c, image: alpine}}]
+""")
+    r = podnet("dns", "-f", str(tmp_path), "--pod", "shop/app", "db", "--libc", "musl", "-o", "json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    line = next(x for x in data["resolv_conf"].splitlines() if x.startswith("search "))
+    assert 255 <= len(line) <= 2048
+    assert [q["name"] for q in data["queries"] if q["type"] == "A"] == ["db."]
+    assert any(f"musl skips the {len(line)}-character search line" in n for n in data["notes"])
+    r = podnet("dns", "-f", str(tmp_path), "--pod", "shop/app", "db", "-o", "json")
+    assert json.loads(r.stdout)["queries"][0]["name"] == "db.shop.svc.cluster.local."
+
+
+@pytest.mark.parametrize("libc,table,expected,answered", [
+    # glibc tst-resolv-search.c do_test_all: "servfail-usersys" gets SERVFAIL in the first
+    # search domain and is found in the second (__res_context_search: SERVFAIL keeps trying)
+    ("glibc", {"web.ns.svc.cluster.local.": ("SERVFAIL", "SERVFAIL"),
+               "web.svc.cluster.local.": ("ADDR", "NOERROR")},
+     ["web.ns.svc.cluster.local.", "web.svc.cluster.local."], True),
+    # any other error (REFUSED: NO_RECOVERY) ends the search list; the name as is still goes
+    ("glibc", {"web.ns.svc.cluster.local.": ("REFUSED", "REFUSED"),
+               "web.svc.cluster.local.": ("ADDR", "NOERROR")},
+     ["web.ns.svc.cluster.local.", "web."], False),
+    # SERVFAIL on AAAA alone: h_errno TRY_AGAIN, but the search loop looks for SERVFAIL in
+    # the first (A) answer's header, finds NOERROR, and ends the list
+    ("glibc", {"web.ns.svc.cluster.local.": ("NOERROR", "SERVFAIL"),
+               "web.svc.cluster.local.": ("ADDR", "NOERROR")},
+     ["web.ns.svc.cluster.local.", "web."], False),
+    # __res_context_query: an address in either answer is success, whatever the other says
+    ("glibc", {"web.ns.svc.cluster.local.": ("SERVFAIL", "ADDR")}, ["web.ns.svc.cluster.local."], True),
+    # musl name_from_dns: rcodes first, in query order: SERVFAIL on AAAA is EAI_AGAIN even
+    # though A has an address
+    ("musl", {"web.ns.svc.cluster.local.": ("ADDR", "SERVFAIL")}, ["web.ns.svc.cluster.local."], False),
+    # ...and NXDOMAIN on AAAA after an empty A answer means "try the next name"
+    ("musl", {"web.ns.svc.cluster.local.": ("NOERROR", "NXDOMAIN"),
+              "web.svc.cluster.local.": ("ADDR", "NOERROR")},
+     ["web.ns.svc.cluster.local.", "web.svc.cluster.local."], True),
+    # REFUSED is EAI_FAIL: the walk ends there
+    ("musl", {"web.ns.svc.cluster.local.": ("REFUSED", "REFUSED")}, ["web.ns.svc.cluster.local."], False),
+])
+def test_rcode_handling(libc, table, expected, answered):
+    result = lookup("web", conf(), rcodes(table), libc)
+    assert names_of(result) == expected
+    assert bool(result.answer) is answered
+
+
+def test_glibc_tst_resolv_search_dotted_name_found_as_is():
+    """tst-resolv-search.c do_test_all: "file.corp" (one dot, default ndots 1) is answered as
+    is, before the search list, although file.corp.example.com exists too."""
+    rc = conf(("usersys.example.com", "corp.example.com", "example.com"), ())
+    table = {"file.corp.": ("ADDR", "ADDR"), "file.corp.corp.example.com.": ("ADDR", "ADDR")}
+    result = lookup("file.corp", rc, rcodes(table), "glibc")
+    assert names_of(result) == ["file.corp."] and result.answer
+
+
+def test_glibc_no_aaaa_asks_a_alone():
+    """resolv/nss_dns/dns-host.c gethostbyname4: under RES_NOAAAA it searches with T_A instead
+    of T_QUERY_A_AND_AAAA (tst-resolv-noaaaa.c); musl has no such option."""
+    rc = conf(options=(("ndots", "5"), ("no-aaaa", None)))
+    glibc = lookup("web", rc, rcodes({}), "glibc")
+    assert {q.type for q in glibc.queries} == {"A"} and len(glibc.queries) == 4
+    assert {q.type for q in lookup("web", rc, rcodes({}), "musl").queries} == {"A", "AAAA"}
+
+
+def test_musl_rejects_names_before_any_query():
+    """lookup_name.c name_from_dns_search: two final dots is EAI_NONAME; a search domain that
+    would not fit the 256-byte name buffer with the name is skipped."""
+    result = lookup("web..", conf(), rcodes({}), "musl")
+    assert result.queries == () and any("EAI_NONAME" in n for n in result.notes)
+    name = "n" * 60 + "." + "m" * 60  # 121 characters, 1 dot
+    long_domain = "x" * 60 + "." + "y" * 60 + "." + "z" * 12  # 134: 121 + 134 >= 255
+    rc = conf((long_domain, "cluster.local"))
+    assert names_of(lookup(name, rc, rcodes({}), "musl")) == [f"{name}.cluster.local.", f"{name}."]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
+from podnet.dns.libcconf import read
 from podnet.model.cluster import Cluster
 from podnet.model.objects import Pod
 
@@ -32,10 +33,9 @@ class ResolvConf:
 
     @property
     def ndots(self) -> int:
-        for name, value in self.options:
-            if name == "ndots" and value is not None and value.isdigit():
-                return int(value)
-        return 1  # glibc's and musl's default
+        """ndots as glibc reads this file (capped at 15; musl can differ on a malformed value:
+        ``podnet.dns.libcconf``)."""
+        return read(self.text(), "glibc").ndots
 
     def text(self) -> str:
         lines = []
