@@ -38,7 +38,7 @@ demo: install
 	$(BIN)/podnet http -f examples/oslo http://api.coolvds-demo.no/
 	$(BIN)/podnet http -f examples/oslo https://api.coolvds-demo.no/
 	$(BIN)/podnet http -f examples/oslo -f examples/oslo-fixes https://api.coolvds-demo.no/
-	$(BIN)/podnet doctor -f examples/oslo || test $$? -eq 1  # exit 1: the seeds' legacy Ingress is an error
+	$(BIN)/podnet doctor -f examples/oslo || test $$? -eq 1  # exit 1: the seeds' legacy Ingress and unadmitted controller are errors
 	@if [ "$$(id -u)" = 0 ]; then \
 	  $(BIN)/podnet lab down --name podnet-demo >/dev/null; \
 	  $(BIN)/podnet lab up -f examples/oslo --name podnet-demo --cni host-gw && \
