@@ -58,7 +58,7 @@ status: {loadBalancer: {ingress: [{ip: 192.168.1.241}]}}
     assert [p.name for p in c.lb_pools] == ["default"]
     assert lb_ips(c) == {"web/a": ("192.168.1.242",), "web/b": ("192.168.1.243",),
                          "web/c": ("192.168.1.240",), "web/d": ("192.168.1.241",)}
-    assert origins(c)["web/d"] == "status" and origins(c)["web/a"] == "pool default"
+    assert origins(c)["web/d"] == "status, pool default" and origins(c)["web/a"] == "pool default"
     assert origins(c)["web/c"] == "requested, pool default"
 
 
@@ -264,11 +264,11 @@ def test_status_addresses_that_fit_are_kept_first_and_a_clash_is_moved():
                       + svc("b", status=("1.2.3.1",)) + svc("c", lb_ip="1.2.3.1")
                       + svc("d", "test-ns1", status=("7.8.9.1",))
                       + svc("e", status=("3.4.5.6",)))
-    assert got["web/a"] == (("1.2.3.1",), "status")
+    assert got["web/a"] == (("1.2.3.1",), "status, pool pool1")
     assert got["web/b"][0] == ("1.2.3.0",) and "already assigned to web/a" in got["web/b"][1]
     assert got["web/c"][0] == () and "already assigned to web/a" in got["web/c"][1]
-    assert got["test-ns1/d"] == (("7.8.9.1",), "status")
-    assert got["web/e"] == (("3.4.5.6",), "status")  # autoAssign false still holds what it has
+    assert got["test-ns1/d"] == (("7.8.9.1",), "status, pool pool6")
+    assert got["web/e"] == (("3.4.5.6",), "status, pool pool2")  # autoAssign false still holds what it has
 
 
 def test_shared_ip_needs_same_key_backends_and_distinct_ports():

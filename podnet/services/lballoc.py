@@ -206,11 +206,12 @@ class _Allocator:
         except _Refused as e:
             # convergeBalancer gives up after the address is assigned and before it is cleared
             self.claim(c, ips)
-            return Allocation(svc.status_lb_ips, f"status (the request is refused: {e})")
+            return Allocation(svc.status_lb_ips,
+                              f"status, pool {pool.name} (the request is refused: {e})")
         if wanted and sorted(wanted) != sorted(ips):
             raise _Refused(f"{_shown(wanted)} is requested")
         self.claim(c, ips)
-        return Allocation(svc.status_lb_ips, "status")
+        return Allocation(svc.status_lb_ips, f"status, pool {pool.name}")
 
     def allocate(self, svc: Service, c: _Claim) -> Allocation:
         wanted = requested(svc)
