@@ -362,7 +362,8 @@ def test_malformed_annotation_leaves_only_that_service_pending(tmp_path):
 
 
 def test_pool_with_only_a_priority_is_pinned_for_everyone_and_first():
-    """config.go addressPoolServiceAllocationsFromCR: a serviceAllocation with no namespaces
+    """config_test.go TestParse "ip address pool with only priority" (config.go
+    addressPoolServiceAllocationsFromCR): a serviceAllocation with no namespaces
     and no selectors selects every Service; the allocator's Allocate then tries it among the
     pinned pools, before the plain ones, and never as a plain one."""
     got = allocations(pool("aaa-plain", "10.0.0.0/32") + pool("zzz-prio", "10.9.0.0/32",
@@ -373,3 +374,33 @@ def test_pool_with_only_a_priority_is_pinned_for_everyone_and_first():
     assert got["web/b"] == (("10.8.0.0",), "pool zzz-empty")
     assert got["web/c"] == (("10.0.0.0",), "pool aaa-plain")
     assert got["web/d"][0] == ()
+
+
+def test_namespace_selectors_resolve_against_existing_namespaces():
+    """config_test.go TestParse "ip address pool with namespace selection": pool2's selector
+    picks test-ns2 by its labels, pool3's picks no namespace and so pins the pool to nobody (and,
+    having a serviceAllocation, it is no plain pool either) while restricting no request."""
+    pools = (pool("pool1", "10.20.0.0/31", allocation={"priority": 1, "namespaces": ["test-ns1"]})
+             + pool("pool2", "30.0.0.0/31", allocation={
+                 "priority": 2, "namespaceSelectors": [{"matchLabels": {"team": "metallb"}}]})
+             + pool("pool3", "40.0.0.0/31", allocation={
+                 "priority": 3, "namespaceSelectors": [{"matchLabels": {"team": "red"}}]}))
+    nss = ("---\napiVersion: v1\nkind: Namespace\nmetadata: {name: test-ns2, labels: "
+           "{team: metallb}}\n")
+    got = allocations(pools + nss + svc("a", "test-ns1") + svc("b", "test-ns2") + svc("c", "other")
+                      + svc("d", "other", lb_ip="40.0.0.1"))
+    assert got["test-ns1/a"][0] == ("10.20.0.0",) and got["test-ns2/b"][0] == ("30.0.0.0",)
+    assert got["other/c"][0] == () and got["other/d"] == (("40.0.0.1",), "requested, pool pool3")
+
+
+@pytest.mark.parametrize("allocation,field", [
+    # config_test.go TestParse "ip address pool with duplicate namespace selection"
+    ({"namespaces": ["test-ns1", "test-ns1"]}, "namespaces"),
+    # "ip address pool with duplicate namespace selectors"
+    ({"namespaceSelectors": [{"matchLabels": {"foo": "bar"}}] * 2}, "namespaceSelectors"),
+    # "ip address pool with duplicate service selection"
+    ({"serviceSelectors": [{"matchLabels": {"team": "a"}}] * 2}, "serviceSelectors"),
+])
+def test_repeated_service_allocation_entries_are_refused(allocation, field):
+    with pytest.raises(InputError, match=rf"field spec.serviceAllocation.{field}: .* twice"):
+        cluster_of(pool("p", "10.0.0.0/30", allocation=allocation))

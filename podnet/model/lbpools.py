@@ -40,11 +40,6 @@ class AddressPool:
     # only as a pinned one (internal/allocator's Allocate skips pools with ServiceAllocations)
     allocation: bool = False
 
-    @property
-    def pinned(self) -> bool:
-        """Restricted to some namespaces or services (serviceAllocation)."""
-        return self.allocation
-
     def contains(self, ip: int) -> bool:
         if self.avoid_buggy_ips and (ip & 0xFF) in (0, 255):
             return False
@@ -90,6 +85,15 @@ def _from_crd(o: Other) -> AddressPool:
     svc_selectors = tuple(s for f in alloc.items("serviceSelectors")
                           if (s := label_selector(f)) is not None)
     present = spec.has("serviceAllocation")
+    # MetalLB refuses the whole configuration over a repeated entry (validateDuplicate)
+    shown: tuple[tuple[str, tuple[str, ...]], ...] = (
+        ("namespaces", namespaces),
+        ("namespaceSelectors", tuple(s.describe() for s in ns_selectors)),
+        ("serviceSelectors", tuple(s.describe() for s in svc_selectors)))
+    for key, values in shown:
+        twice = next((v for i, v in enumerate(values) if v in values[:i]), None)
+        if twice is not None:
+            raise alloc.error(key, f"{twice!r} is listed twice; MetalLB refuses the configuration")
     if present and not (namespaces or ns_selectors or svc_selectors):
         # MetalLB's config (addressPoolServiceAllocationsFromCR) reads a serviceAllocation that
         # names no namespace and no selector, e.g. only a priority, as "every Service"
