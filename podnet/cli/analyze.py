@@ -28,7 +28,8 @@ from podnet.policy.verdict import target_selects
 
 
 def summary(cluster: Cluster) -> dict[str, object]:
-    compiled = Analysis(cluster).compiled
+    analysis = Analysis(cluster)
+    compiled = analysis.compiled
     isolated_in = isolated_eg = unprotected = 0
     for p in cluster.pods:
         i = any(target_selects(t, p) for t in compiled.ingress)
@@ -66,6 +67,10 @@ def summary(cluster: Cluster) -> dict[str, object]:
                                    "autoAssign": lp.auto_assign, "source": lp.source}
                                   for lp in cluster.lb_pools],
         },
+        # a refused request is one Service's problem, not the input's: said here, not raised
+        "pendingLoadBalancers": dict(sorted(
+            (f"{p.namespace}/{p.name}", p.lb_origin or "no status and no MetalLB pool")
+            for p in analysis.plans if p.type == "LoadBalancer" and not p.load_balancer_ips)),
         "warnings": list(cluster.warnings),
     }
 
@@ -119,6 +124,10 @@ def register(app: typer.Typer) -> None:
         t.add_row("MetalLB pools", "; ".join(
             f"{lp['name']} {', '.join(lp['addresses'])} ({lp['source']})"
             for lp in net["loadBalancerPools"]) or "none")
+        pending = data["pendingLoadBalancers"]
+        assert isinstance(pending, dict)
+        t.add_row("pending LoadBalancers", "; ".join(f"{k}: {v}" for k, v in pending.items())
+                  or "none")
         ignored = data["ignoredKinds"]
         assert isinstance(ignored, dict)
         t.add_row("ignored kinds", ", ".join(f"{k} ({v})" for k, v in ignored.items()) or "none")

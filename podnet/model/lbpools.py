@@ -20,7 +20,7 @@ from podnet.errors import InputError
 from podnet.model.fields import Fields
 from podnet.model.objects import Other
 from podnet.model.parse import label_selector
-from podnet.model.selectors import LabelSelector
+from podnet.model.selectors import EVERYTHING, LabelSelector
 
 LEGACY_CONFIGMAP = ("metallb-system", "config")
 
@@ -32,15 +32,13 @@ class AddressPool:
     source: str  # "IPAddressPool metallb-system/x" or "ConfigMap metallb-system/config"
     auto_assign: bool = True
     avoid_buggy_ips: bool = False
-    priority: int | None = None
+    priority: int | None = None  # 0 or absent: after every pool with a priority
     namespaces: tuple[str, ...] = ()
     namespace_selectors: tuple[LabelSelector, ...] = ()
     service_selectors: tuple[LabelSelector, ...] = ()
-
-    @property
-    def pinned(self) -> bool:
-        """Restricted to some namespaces or services (serviceAllocation)."""
-        return bool(self.namespaces or self.namespace_selectors or self.service_selectors)
+    # serviceAllocation is present: MetalLB then never uses the pool as a plain auto-assign pool,
+    # only as a pinned one (internal/allocator's Allocate skips pools with ServiceAllocations)
+    allocation: bool = False
 
     def contains(self, ip: int) -> bool:
         if self.avoid_buggy_ips and (ip & 0xFF) in (0, 255):
@@ -81,14 +79,30 @@ def _from_crd(o: Other) -> AddressPool:
     if not spec.str_list("addresses"):
         raise spec.error("addresses", "is required (a list of CIDRs or ranges)")
     alloc = spec.sub("serviceAllocation")
+    namespaces = alloc.str_list("namespaces")
+    ns_selectors = tuple(s for f in alloc.items("namespaceSelectors")
+                         if (s := label_selector(f)) is not None)
+    svc_selectors = tuple(s for f in alloc.items("serviceSelectors")
+                          if (s := label_selector(f)) is not None)
+    present = spec.has("serviceAllocation")
+    # MetalLB refuses the whole configuration over a repeated entry (validateDuplicate)
+    shown: tuple[tuple[str, tuple[str, ...]], ...] = (
+        ("namespaces", namespaces),
+        ("namespaceSelectors", tuple(s.describe() for s in ns_selectors)),
+        ("serviceSelectors", tuple(s.describe() for s in svc_selectors)))
+    for key, values in shown:
+        twice = next((v for i, v in enumerate(values) if v in values[:i]), None)
+        if twice is not None:
+            raise alloc.error(key, f"{twice!r} is listed twice; MetalLB refuses the configuration")
+    if present and not (namespaces or ns_selectors or svc_selectors):
+        # MetalLB's config (addressPoolServiceAllocationsFromCR) reads a serviceAllocation that
+        # names no namespace and no selector, e.g. only a priority, as "every Service"
+        svc_selectors = (EVERYTHING,)
     return AddressPool(
         name=o.name, ranges=_ranges(spec, "addresses"), source=o.source.object(),
         auto_assign=spec.bool("autoAssign", True), avoid_buggy_ips=spec.bool("avoidBuggyIPs"),
-        priority=alloc.int("priority"), namespaces=alloc.str_list("namespaces"),
-        namespace_selectors=tuple(s for f in alloc.items("namespaceSelectors")
-                                  if (s := label_selector(f)) is not None),
-        service_selectors=tuple(s for f in alloc.items("serviceSelectors")
-                                if (s := label_selector(f)) is not None))
+        priority=alloc.int("priority"), namespaces=namespaces,
+        namespace_selectors=ns_selectors, service_selectors=svc_selectors, allocation=present)
 
 
 def _from_configmap(o: Other) -> list[AddressPool]:

@@ -18,7 +18,7 @@ from podnet import names
 from podnet.errors import InputError
 from podnet.model.cluster import Cluster
 from podnet.model.objects import EndpointGroup, Pod, Service, ServicePort
-from podnet.services.metallb import allocate
+from podnet.services.lballoc import allocate
 
 NODEPORT_RANGE = (30000, 32767)
 
@@ -155,7 +155,8 @@ def _node_port(svc: Service, sp: ServicePort, taken: set[int]) -> int:
 def resolve(cluster: Cluster) -> tuple[ServicePlan, ...]:
     """A plan per Service port that kube-proxy programs (sorted by service port name)."""
     taken = _given_node_ports(cluster.services)
-    lbs = allocate(cluster.services, cluster.lb_pools, cluster.namespace_labels)
+    lbs = allocate(cluster.services, cluster.lb_pools,
+                   {n: ns.labels for n, ns in cluster.namespaces.items()})
     by_service: dict[str, list[EndpointGroup]] = {}  # Endpoints/EndpointSlices per Service
     for g in cluster.endpoint_groups:
         by_service.setdefault(f"{g.namespace}/{g.service}", []).append(g)
