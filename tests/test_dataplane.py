@@ -35,9 +35,12 @@ def test_vxlan_entries_point_at_the_remote_vtep():
 
 
 def test_host_gw_refuses_nodes_off_the_segment(tmp_path):
+    # two nodes on different /24s (one segment each): one cannot route via the other
     (tmp_path / "n.yaml").write_text(
         "apiVersion: v1\nkind: Node\nmetadata: {name: far}\n"
-        "status: {addresses: [{type: InternalIP, address: 192.168.7.1}]}\n")
+        "status: {addresses: [{type: InternalIP, address: 192.168.7.1}]}\n---\n"
+        "apiVersion: v1\nkind: Node\nmetadata: {name: near}\n"
+        "status: {addresses: [{type: InternalIP, address: 192.168.8.1}]}\n")
     with pytest.raises(InputError, match="one L2 segment"):
         desired_state(load([str(tmp_path)]), "host-gw")
     assert desired_state(load([str(tmp_path)]), "vxlan")  # a tunnel does not care

@@ -43,7 +43,7 @@ def summary(cluster: Cluster) -> dict[str, object]:
     return {
         "namespaces": len(cluster.namespaces),
         "nodes": [{"name": n.name, "ip": n.internal_ip, "podCIDR": n.pod_cidr,
-                   "subnet": str(node_subnet(n, net.node_cidr))} for n in cluster.nodes],
+                   "subnet": str(node_subnet(n))} for n in cluster.nodes],
         "pods": len(cluster.pods),
         "workloads": len(cluster.workloads),
         "services": len(cluster.services),

@@ -20,8 +20,9 @@ CrossSubnet (Calico's ``ipipMode``/``vxlanMode: CrossSubnet``, Flannel's VXLAN
 ``DirectRouting``): the tunnel is kept, but a remote node inside this node's own subnet is
 reached natively (a route via its IP on ``eth0``, no neighbour/FDB entry), as calico's BIRD
 template and flanneld program it. A node's subnet is its ``projectcalico.org/IPv4Address``
-annotation's; without one it is assumed to be its IP with the underlay's prefix length (the
-node CIDR, /24 by default, the segment the lab builds): a Node's InternalIP has no prefix.
+annotation's; without one it is assumed to be its IP's /24 (``SEGMENT_PREFIX``): a Node's
+InternalIP has no prefix. host-gw needs every peer on each node's own subnet, as the kernel
+accepts a route's gateway only on a segment the node is on.
 
 VTEP MACs are derived from node names (locally administered, stable across runs).
 """
@@ -135,29 +136,43 @@ def _gateway_of(cidr: str) -> str:
     return str(ipaddress.ip_network(cidr, strict=False).network_address)
 
 
-def node_subnet(node: Node, node_cidr: str) -> ipaddress.IPv4Network:
+# A node's own segment when nothing says otherwise (Calico's IPv4Address annotation does): a
+# /24, the common one. Not the underlay's width: podnet widens that to hold every node's
+# address, which says nothing about which of them share a segment.
+SEGMENT_PREFIX = 24
+
+
+def node_subnet(node: Node) -> ipaddress.IPv4Network:
     """The subnet ``node`` sits on (see the module docstring for the assumption)."""
     if node.subnet:
         return ipaddress.IPv4Network(node.subnet)
-    prefix = ipaddress.ip_network(node_cidr, strict=False).prefixlen
-    return ipaddress.IPv4Network(f"{node.internal_ip or '0.0.0.0'}/{prefix}", strict=False)
+    return ipaddress.IPv4Network(f"{node.internal_ip or '0.0.0.0'}/{SEGMENT_PREFIX}", strict=False)
 
 
 def _direct(node: Node, peer: Node, cluster: Cluster) -> bool:
     """CrossSubnet: the peer is on this node's subnet, so no tunnel is needed to reach it."""
     return (cluster.net.cross_subnet and
-            ipaddress.ip_address(peer.internal_ip or "0.0.0.0") in node_subnet(node, cluster.net.node_cidr))
+            ipaddress.ip_address(peer.internal_ip or "0.0.0.0") in node_subnet(node))
 
 
 def _check_l2(cluster: Cluster, mode: str) -> int:
-    underlay = ipaddress.ip_network(cluster.net.node_cidr, strict=False)
+    """host-gw routes each peer's pod CIDR via the peer's address, which the kernel accepts only
+    on a segment the node is on (flanneld's route add fails with "network is unreachable"
+    otherwise, and those pods never reach each other): every peer must be on the node's own
+    subnet (its Calico annotation, else its address's /24)."""
+    prefix = ipaddress.ip_network(cluster.net.node_cidr, strict=False).prefixlen
+    if mode != "host-gw":
+        return prefix
     for n in cluster.nodes:
-        if ipaddress.ip_address(n.internal_ip or "0.0.0.0") not in underlay:
-            if mode == "host-gw":
-                raise InputError(n.source, "status.addresses",
-                                 f"host-gw needs every node on one L2 segment: node {n.name} has "
-                                 f"{n.internal_ip}, outside {underlay} (use vxlan or bgp)")
-    return underlay.prefixlen
+        own = node_subnet(n)
+        for o in cluster.nodes:
+            if o.name != n.name and ipaddress.ip_address(o.internal_ip or "0.0.0.0") not in own:
+                raise InputError(o.source, "status.addresses",
+                                 f"host-gw needs every node on one L2 segment: node {o.name} "
+                                 f"({o.internal_ip}) is not on node {n.name}'s subnet {own}, so "
+                                 f"flanneld on {n.name} cannot route {o.pod_cidr} via it "
+                                 "(use vxlan or bgp)")
+    return prefix
 
 
 def _node_state(cluster: Cluster, node: Node, mode: str, prefix: int) -> NodeState:
@@ -203,7 +218,7 @@ def _node_state(cluster: Cluster, node: Node, mode: str, prefix: int) -> NodeSta
         raise InputError(SourceRef(file="<command line>"), "--cni", f"unknown CNI mode {mode!r}")
     cross = cluster.net.cross_subnet and mode in ("vxlan", "ipip")
     if cross:
-        prefix = node_subnet(node, cluster.net.node_cidr).prefixlen
+        prefix = node_subnet(node).prefixlen
     return NodeState(node.name, ip, cidr, mode, prefix, tuple(devices), tuple(routes),
                      tuple(neigh), tuple(fdb), (("net.ipv4.ip_forward", "1"),), peers, b.pod_mtu,
                      cross)

@@ -234,6 +234,15 @@ def build(docs: Sequence[RawDoc], *, nodes: int = DEFAULT_NODES,
             (configs if obj.kind in CONFIG_KINDS else ignored).append(obj)
     owned_rs = {(w.namespace, w.name) for w in workloads if w.owned_by_deployment}
     net = netconfig.read(configs, workloads).with_overrides(**(overrides or {}))
+    if "node_cidr" not in net.origin:
+        # The underlay is where the Nodes say they are: the default 10.0.0.0/24 only serves
+        # inputs that name no addresses (Flannel itself never asks; each node reaches the
+        # others on its own segment, which host-gw checks per node).
+        given = netconfig.underlay_of([n.internal_ip or "" for n in explicit_nodes],
+                                      ipaddress.ip_network(net.node_cidr).prefixlen)
+        if given is not None and given != net.node_cidr:
+            net = replace(net, node_cidr=given,
+                          origin={**net.origin, "node_cidr": "the Nodes' InternalIPs"})
     for text, key in ((net.cluster_cidr, "cluster CIDR"), (net.service_cidr, "service CIDR")):
         try:
             ipaddress.ip_network(text, strict=False)

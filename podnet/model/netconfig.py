@@ -15,6 +15,7 @@ say so.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -52,6 +53,19 @@ class NetConfig:
         origin = dict(self.origin)
         origin.update({k: "command line" for k in given})
         return replace(self, origin=origin, **given)
+
+
+def underlay_of(addresses: list[str], prefix: int) -> str | None:
+    """The smallest network of at least ``prefix`` bits' width that holds every node address
+    (the Nodes' InternalIPs, when the input gives them): None when there are none."""
+    ips = [ipaddress.ip_address(a) for a in addresses if a]
+    if not ips or any(ip.version != 4 for ip in ips):
+        return None
+    for bits in range(prefix, -1, -1):
+        net = ipaddress.ip_network(f"{ips[0]}/{bits}", strict=False)
+        if all(ip in net for ip in ips):
+            return str(net)
+    return None
 
 
 def _get(body: Mapping[str, Any], *path: str) -> Any:
