@@ -248,3 +248,21 @@ def test_namespaces_are_made_in_process_and_never_by_accident(lab_name):
         finally:
             remove(name)
     assert not os.path.exists(f"/run/netns/{name}")
+
+
+def test_host_gw_on_the_nodes_own_underlay(lab_name, tmp_path):
+    """Nodes at 192.168.50.11 and .12 (issue #12): the lab builds its fabric on their segment
+    and host-gw routes between them."""
+    (tmp_path / "n.yaml").write_text("".join(
+        f"apiVersion: v1\nkind: Node\nmetadata: {{name: {n}}}\nstatus: {{addresses: "
+        f"[{{type: InternalIP, address: {ip}}}]}}\n---\n"
+        f"apiVersion: v1\nkind: Pod\nmetadata: {{name: p{n}, namespace: x}}\n"
+        f"spec: {{nodeName: {n}, containers: [{{name: c, ports: [{{containerPort: 80}}]}}]}}\n---\n"
+        for n, ip in (("a", "192.168.50.11"), ("b", "192.168.50.12"))))
+    r = podnet("lab", "up", "-f", str(tmp_path), "--name", lab_name, "--cni", "host-gw")
+    assert r.returncode == 0, r.stderr
+    routes = subprocess.run(["ip", "netns", "exec", f"pn-{lab_name}_n_a", "ip", "route"],
+                            capture_output=True, text=True, check=True).stdout
+    assert "via 192.168.50.12 dev eth0" in routes
+    data = json.loads(podnet("lab", "probe", "--name", lab_name, "-o", "json").stdout)
+    assert data["mismatches"] == [] and data["matrix"]["80/TCP"] == [[True, True], [True, True]]
