@@ -116,7 +116,9 @@ def _location(loc: Location, server: Server, table: Table, tls_host: bool) -> li
     if ann.allowlist:
         body += [f"allow {c};" for c in ann.allowlist] + ["deny all;"]
     if up.builtin:
-        return [*body, "return 404;"]
+        # the controller's default backend answers in the content phase, after the allowlist
+        # (a `return` would answer in the rewrite phase, before it); no such file exists
+        return [*body, "try_files /.podnet-default-backend =404;"]
     if loc.rewrites:
         body.append(f"rewrite {_q('(?i)' + loc.path)} {_q(ann.rewrite_target)} break;")
     body += [f"proxy_connect_timeout {ann.connect_timeout}s;",
