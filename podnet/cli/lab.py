@@ -12,44 +12,15 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from podnet import names
 from podnet.analysis import Analysis
 from podnet.cli.common import CniOpt, FileOpt, NodesOpt, OutputOpt, check_format, choices, load_docs, warn
+from podnet.cli.lab_common import NameOpt, cluster_of, complete_lab, lab_app, lab_modules
+from podnet.cli.lab_http import probe_http
 from podnet.cli.output import console, emit_json
-from podnet.errors import LabPrerequisiteError, UsageError
+from podnet.errors import UsageError
 from podnet.model import build
-from podnet.model.load import RawDoc
 from podnet.model.vocabulary import LAB_PROXY_MODES, PROTOCOLS, PROXY_MODES
 from podnet.policy.query import parse_ports
-
-lab_app = typer.Typer(no_args_is_help=True, help="Build the cluster for real in network namespaces.")
-NameOpt = Annotated[str, typer.Option("--name", help="Lab name (1-12 of a-z, 0-9, -).")]
-
-
-def _lab_modules() -> Any:
-    # Imported lazily: the analyzer commands must work where pyroute2 or root are missing.
-    from podnet.lab import apply, ledger, plan, teardown
-
-    return apply, ledger, plan, teardown
-
-
-def _cluster_of(state: dict[str, Any]) -> Any:
-    docs = [RawDoc(d["file"], d["doc"], d["body"]) for d in state["docs"]]
-    return build(docs, nodes=state["nodes"], overrides=state.get("overrides") or {})
-
-
-def _complete_lab(name: str) -> Any:
-    """The ledger of a lab that is up and was built to the end (probing a half-built lab would
-    blame the analyzer for what `lab up` never made)."""
-    _, ledger_mod, _, _ = _lab_modules()
-    if not name:
-        raise UsageError("give the lab's --name")
-    if not ledger_mod.exists(name):
-        raise LabPrerequisiteError(f"no lab named {name!r} is up")
-    led = ledger_mod.Ledger(name)
-    led.require_complete()
-    return led
-
 
 PUBLIC_SECRET_KEYS = ("tls.crt", "ca.crt")  # certificates: what the model reads, none secret
 REDACTED = base64.b64encode(b"<redacted by podnet>").decode()
@@ -91,7 +62,7 @@ def up(filename: FileOpt = [], name: NameOpt = "",  # noqa: B006
     docs = load_docs(filename)  # once: the state below keeps these documents, and stdin reads once
     cluster = build(docs, nodes=nodes)
     warn(cluster)
-    apply, _, plan_mod, _ = _lab_modules()
+    apply, _, plan_mod, _ = lab_modules()
     plan = plan_mod.build_plan(cluster, name, cni or cluster.net.cni, proxy)
     for note in plan.notes:
         sys.stderr.write(f"note: {note}\n")
@@ -117,10 +88,10 @@ def probe_cmd(name: NameOpt = "",
     from podnet.lab.probe import Target, probe, sctp_supported
     from podnet.predict import probe as predict
 
-    _lab_modules()[0].check_prerequisites()  # probing enters the lab's namespaces: root
-    led = _complete_lab(name)
+    lab_modules()[0].check_prerequisites()  # probing enters the lab's namespaces: root
+    led = complete_lab(name)
     lab = led.read_state("lab.json")
-    analysis = Analysis(_cluster_of(lab), iptables_features=LAB_IPTABLES_FEATURES)
+    analysis = Analysis(cluster_of(lab), iptables_features=LAB_IPTABLES_FEATURES)
     places = {p["key"]: p for p in led.read_state("pods.json")}
     port_list = parse_ports(ports, analysis.cluster)
     sctp = sctp_supported()
@@ -140,7 +111,7 @@ def probe_cmd(name: NameOpt = "",
     protos = PROTOCOLS if sctp else tuple(p for p in PROTOCOLS if p != "SCTP")
     services = _probe_services(analysis, pods, places, timeout, name, lab.get("proxy", "iptables"),
                                lab.get("external_ip", ""), protos)
-    web, web_skipped = _probe_http(analysis, led, lab.get("external_ip", ""))
+    web, web_skipped = probe_http(analysis, led, lab.get("external_ip", ""))
     skipped += web_skipped
     mismatches = (pod_cmp.mismatches + predict.service_mismatches(services)
                   + [{"from": "external", "to": f"{w['url']} ({w['why']})", "port": "http",
@@ -200,138 +171,11 @@ def _probe_services(analysis: Analysis, pods: list[Any], places: dict[str, Any],
                                     repeats)
 
 
-def _client_cert(led: Any, cn: str) -> tuple[str, str]:
-    """A client certificate for ``cn`` signed by the lab's CA (what auth-tls checks against)."""
-    from podnet.lab import tls
-
-    ca = tls.Pair(led.file("ca.crt").read_bytes(), led.file("ca.key").read_bytes())
-    pair = tls.client_cert(ca, cn)
-    tag = names.short_tag(cn)
-    return (str(led.write_text(f"client-{tag}.crt", pair.cert.decode())),
-            str(led.write_text(f"client-{tag}.key", pair.key.decode())))
-
-
-def _http_tables(analysis: Analysis, led: Any) -> tuple[list[Any], list[str]]:
-    from podnet.ingress import build_all, find_controllers
-
-    try:
-        why = led.read_state("ingress-skipped.json")["reason"]
-    except (OSError, ValueError):
-        why = ""
-    tables = list(build_all(analysis.cluster, find_controllers(analysis.cluster)))
-    if tables and why:
-        return [], [f"HTTP through ingress controllers: {why}"]
-    undeclared = [t.controller.key for t in tables if not t.controller.declared]
-    skipped = [f"HTTP through {k}: the input declares no controller pod to run it in"
-               for k in undeclared]
-    return [t for t in tables if t.controller.declared], skipped
-
-
-def _probe_http(analysis: Analysis, led: Any, external_ip: str
-                ) -> tuple[list[dict[str, Any]], list[str]]:
-    """Every Ingress rule's requests, sent for real from the outside to each controller, and
-    compared with `podnet http`: status, redirect, the pod that answered."""
-    from podnet.lab.http import HttpAsk, fetch_all
-    from podnet.predict import ingress as predict
-
-    tables, skipped = _http_tables(analysis, led)
-    probes = [p for t in tables for p in predict.http_probes(analysis, t, external_ip)]
-    certs = {cn: _client_cert(led, cn) for cn in {p.client_cert for p in probes if p.client_cert}}
-    asks = []
-    for p in probes:
-        scheme, _, rest = p.url.partition("://")
-        host, _, path = rest.partition("/")
-        ends = len(p.expected.backend.endpoints) if p.expected and p.expected.backend else 1
-        asks.append(HttpAsk(names.external_netns(led.lab), *p.connect, scheme, host, "/" + path,
-                            p.method, (), p.body_bytes, p.send_body,
-                            certs.get(p.client_cert or ""),
-                            # nginx tries every endpoint a connect timeout long before its 504
-                            timeout=5.0 + 5.0 * ends))
-    rows = []
-    for p, got in zip(probes, fetch_all(asks), strict=True):
-        o = p.expected
-        assert o is not None
-        rows.append({"controller": p.controller, "why": p.why, "url": p.url,
-                     "to": f"{p.connect[0]}:{p.connect[1]}",
-                     "predicted": f"{o.status}" + (f" {o.location}" if o.location else "")
-                     + (f" from {', '.join(sorted(p.allowed_pods(analysis)))}"
-                        if o.status == 200 else ""),
-                     "observed": (f"{got.status}" + (f" {got.location}" if got.location else "")
-                                  + (f" from {got.pod}" if got.pod else "")) if got.status
-                     else got.error,
-                     "agrees": predict.http_agrees(analysis, p, got.status, got.location, got.pod),
-                     "reason": o.reason})
-    return rows, skipped
-
-
-@lab_app.command("curl")
-def curl_cmd(url: Annotated[str, typer.Argument(help="http:// or https:// URL")],
-             name: NameOpt = "",
-             method: Annotated[str, typer.Option("-X", "--request")] = "GET",
-             header: Annotated[list[str], typer.Option(
-                 "-H", "--header", help="'Name: value' (repeatable)")] = [],  # noqa: B006
-             body_bytes: Annotated[int, typer.Option("--body-bytes", min=0)] = 0,
-             client_cert: Annotated[str, typer.Option(
-                 "--client-cert", help="CN of a client certificate the lab's CA signs, or none")
-                 ] = "none",
-             output: OutputOpt = "table") -> None:
-    """One real request from the outside through the lab's ingress controller: the status, the
-    pod that answered and the headers it saw, beside what `podnet http` predicts."""
-    check_format(output, ("table", "json"))
-    from podnet.ingress import request
-    from podnet.lab.http import HttpAsk, fetch
-    from podnet.predict import ingress as predict
-
-    _lab_modules()[0].check_prerequisites()
-    led = _complete_lab(name)
-    lab = led.read_state("lab.json")
-    analysis = Analysis(_cluster_of(lab))
-    tables, skipped = _http_tables(analysis, led)
-    if not tables:
-        raise LabPrerequisiteError(f"lab {name!r} runs no ingress controller"
-                                   + (f" ({'; '.join(skipped)})" if skipped else ""))
-    hdrs = {}
-    for h in header:
-        k, sep, v = h.partition(":")
-        if not sep or not k.strip():
-            raise UsageError(f"-H {h!r}: write 'Name: value'")
-        hdrs[k.strip()] = v.strip()
-    cert = None if client_cert in ("", "none") else client_cert
-    req = request(url, method, hdrs, body_bytes, cert, lab.get("external_ip", ""))
-    table = next((t for t in tables if t.server_for(req.host).host != "_"), tables[0])
-    where = predict.entry(analysis, table.controller)
-    assert where is not None
-    want = predict.outcome(analysis, table, req)
-    got = fetch(HttpAsk(names.external_netns(name), *where[req.scheme], req.scheme,
-                        req.http_host, req.path + (f"?{req.query}" if req.query else ""),
-                        req.method, tuple(hdrs.items()), body_bytes, True,
-                        _client_cert(led, cert) if cert else None, timeout=30.0))
-    data = {"url": url, "controller": table.controller.key, "to": f"{where[req.scheme][0]}:"
-            f"{where[req.scheme][1]}", "status": got.status, "location": got.location,
-            "pod": got.pod, "seen": got.seen, "error": got.error,
-            "predicted": {"status": want.status, "location": want.location,
-                          "reason": want.reason}}
-    if output == "json":
-        emit_json(data)
-        return
-    c = console()
-    c.print(f"{url} via {data['controller']} at {data['to']}: "
-            + (f"{got.status}" if got.status else f"no answer ({got.error})"), markup=False)
-    if got.location:
-        c.print(f"Location: {got.location}", markup=False)
-    if got.pod:
-        c.print(f"answered by {got.pod}; it saw:", markup=False)
-        for k, v in sorted(dict(got.seen.get("headers") or {}).items()):  # type: ignore[call-overload]
-            c.print(f"  {k}: {v}", markup=False)
-    c.print(f"predicted: {want.status}{' ' + want.location if want.location else ''} "
-            f"({want.reason})", markup=False)
-
-
 @lab_app.command("status")
 def status(output: OutputOpt = "table") -> None:
     """The labs that are up, and what each holds; a lab whose `lab up` was interrupted says so."""
     check_format(output, ("table", "json"))
-    _, ledger_mod, _, _ = _lab_modules()
+    _, ledger_mod, _, _ = lab_modules()
     data = []
     for lab in ledger_mod.labs():
         led = ledger_mod.Ledger(lab)
@@ -375,7 +219,7 @@ def status(output: OutputOpt = "table") -> None:
 def exec_cmd(ctx: typer.Context, name: NameOpt = "",
              pod: Annotated[str, typer.Argument(help="NS/POD")] = "") -> None:
     """Run a command inside a pod's namespace: podnet lab exec --name N NS/POD -- CMD..."""
-    led = _complete_lab(name)
+    led = complete_lab(name)
     places = {p["key"]: p for p in led.read_state("pods.json")}
     if pod not in places or not led.owns_netns(places[pod]["netns"]):
         raise UsageError(f"{pod!r} is not a pod of lab {name!r}")
@@ -390,7 +234,7 @@ def down(name: NameOpt = "") -> None:
     """Tear a lab down: exactly what its ledger recorded. Idempotent."""
     if not name:
         raise UsageError("lab down needs --name")
-    apply, ledger_mod, _, teardown = _lab_modules()
+    apply, ledger_mod, _, teardown = lab_modules()
     ledger_mod.check_name(name)
     apply.check_prerequisites()
     removed = teardown.down(name)
@@ -402,7 +246,7 @@ def clean(names: Annotated[list[str] | None, typer.Argument(help="labs to remove
           = None,
           yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False) -> None:
     """Tear down the labs named, or every lab podnet knows of (after asking)."""
-    apply, ledger_mod, _, teardown = _lab_modules()
+    apply, ledger_mod, _, teardown = lab_modules()
     chosen = [ledger_mod.check_name(n) for n in names] if names else ledger_mod.labs()
     if not chosen:
         console().print("no lab to clean")
@@ -423,7 +267,7 @@ def bgp(name: NameOpt = "", output: OutputOpt = "table") -> None:
     check_format(output, ("table", "json"))
     from podnet.lab.bgp import peers
 
-    data = peers(_complete_lab(name))
+    data = peers(complete_lab(name))
     if output == "json":
         emit_json(data)
         return

@@ -1,0 +1,142 @@
+"""`podnet lab` over HTTP: requests through each ingress controller's real nginx, predicted by
+`podnet http` (`lab probe`'s HTTP part, and `lab curl`)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from podnet import names
+from podnet.analysis import Analysis
+from podnet.cli.common import OutputOpt, check_format
+from podnet.cli.lab_common import NameOpt, cluster_of, complete_lab, lab_app, lab_modules
+from podnet.cli.output import console, emit_json
+from podnet.errors import LabPrerequisiteError, UsageError
+
+
+def _client_cert(led: Any, cn: str) -> tuple[str, str]:
+    """A client certificate for ``cn`` signed by the lab's CA (what auth-tls checks against)."""
+    from podnet.lab import tls
+
+    ca = tls.Pair(led.file("ca.crt").read_bytes(), led.file("ca.key").read_bytes())
+    pair = tls.client_cert(ca, cn)
+    tag = names.short_tag(cn)
+    return (str(led.write_text(f"client-{tag}.crt", pair.cert.decode())),
+            str(led.write_text(f"client-{tag}.key", pair.key.decode())))
+
+
+def _http_tables(analysis: Analysis, led: Any) -> tuple[list[Any], list[str]]:
+    from podnet.ingress import build_all, find_controllers
+
+    try:
+        why = led.read_state("ingress-skipped.json")["reason"]
+    except (OSError, ValueError):
+        why = ""
+    tables = list(build_all(analysis.cluster, find_controllers(analysis.cluster)))
+    if tables and why:
+        return [], [f"HTTP through ingress controllers: {why}"]
+    undeclared = [t.controller.key for t in tables if not t.controller.declared]
+    skipped = [f"HTTP through {k}: the input declares no controller pod to run it in"
+               for k in undeclared]
+    return [t for t in tables if t.controller.declared], skipped
+
+
+def probe_http(analysis: Analysis, led: Any, external_ip: str
+                ) -> tuple[list[dict[str, Any]], list[str]]:
+    """Every Ingress rule's requests, sent for real from the outside to each controller, and
+    compared with `podnet http`: status, redirect, the pod that answered."""
+    from podnet.lab.http import HttpAsk, fetch_all
+    from podnet.predict import ingress as predict
+
+    tables, skipped = _http_tables(analysis, led)
+    probes = [p for t in tables for p in predict.http_probes(analysis, t, external_ip)]
+    certs = {cn: _client_cert(led, cn) for cn in {p.client_cert for p in probes if p.client_cert}}
+    asks = []
+    for p in probes:
+        scheme, _, rest = p.url.partition("://")
+        host, _, path = rest.partition("/")
+        ends = len(p.expected.backend.endpoints) if p.expected and p.expected.backend else 1
+        asks.append(HttpAsk(names.external_netns(led.lab), *p.connect, scheme, host, "/" + path,
+                            p.method, (), p.body_bytes, p.send_body,
+                            certs.get(p.client_cert or ""),
+                            # nginx tries every endpoint a connect timeout long before its 504
+                            timeout=5.0 + 5.0 * ends))
+    rows = []
+    for p, got in zip(probes, fetch_all(asks), strict=True):
+        o = p.expected
+        assert o is not None
+        rows.append({"controller": p.controller, "why": p.why, "url": p.url,
+                     "to": f"{p.connect[0]}:{p.connect[1]}",
+                     "predicted": f"{o.status}" + (f" {o.location}" if o.location else "")
+                     + (f" from {', '.join(sorted(p.allowed_pods(analysis)))}"
+                        if o.status == 200 else ""),
+                     "observed": (f"{got.status}" + (f" {got.location}" if got.location else "")
+                                  + (f" from {got.pod}" if got.pod else "")) if got.status
+                     else got.error,
+                     "agrees": predict.http_agrees(analysis, p, got.status, got.location, got.pod),
+                     "reason": o.reason})
+    return rows, skipped
+
+
+@lab_app.command("curl")
+def curl_cmd(url: Annotated[str, typer.Argument(help="http:// or https:// URL")],
+             name: NameOpt = "",
+             method: Annotated[str, typer.Option("-X", "--request")] = "GET",
+             header: Annotated[list[str], typer.Option(
+                 "-H", "--header", help="'Name: value' (repeatable)")] = [],  # noqa: B006
+             body_bytes: Annotated[int, typer.Option("--body-bytes", min=0)] = 0,
+             client_cert: Annotated[str, typer.Option(
+                 "--client-cert", help="CN of a client certificate the lab's CA signs, or none")
+                 ] = "none",
+             output: OutputOpt = "table") -> None:
+    """One real request from the outside through the lab's ingress controller: the status, the
+    pod that answered and the headers it saw, beside what `podnet http` predicts."""
+    check_format(output, ("table", "json"))
+    from podnet.ingress import request
+    from podnet.lab.http import HttpAsk, fetch
+    from podnet.predict import ingress as predict
+
+    lab_modules()[0].check_prerequisites()
+    led = complete_lab(name)
+    lab = led.read_state("lab.json")
+    analysis = Analysis(cluster_of(lab))
+    tables, skipped = _http_tables(analysis, led)
+    if not tables:
+        raise LabPrerequisiteError(f"lab {name!r} runs no ingress controller"
+                                   + (f" ({'; '.join(skipped)})" if skipped else ""))
+    hdrs = {}
+    for h in header:
+        k, sep, v = h.partition(":")
+        if not sep or not k.strip():
+            raise UsageError(f"-H {h!r}: write 'Name: value'")
+        hdrs[k.strip()] = v.strip()
+    cert = None if client_cert in ("", "none") else client_cert
+    req = request(url, method, hdrs, body_bytes, cert, lab.get("external_ip", ""))
+    table = next((t for t in tables if t.server_for(req.host).host != "_"), tables[0])
+    where = predict.entry(analysis, table.controller)
+    assert where is not None
+    want = predict.outcome(analysis, table, req)
+    got = fetch(HttpAsk(names.external_netns(name), *where[req.scheme], req.scheme,
+                        req.http_host, req.path + (f"?{req.query}" if req.query else ""),
+                        req.method, tuple(hdrs.items()), body_bytes, True,
+                        _client_cert(led, cert) if cert else None, timeout=30.0))
+    data = {"url": url, "controller": table.controller.key, "to": f"{where[req.scheme][0]}:"
+            f"{where[req.scheme][1]}", "status": got.status, "location": got.location,
+            "pod": got.pod, "seen": got.seen, "error": got.error,
+            "predicted": {"status": want.status, "location": want.location,
+                          "reason": want.reason}}
+    if output == "json":
+        emit_json(data)
+        return
+    c = console()
+    c.print(f"{url} via {data['controller']} at {data['to']}: "
+            + (f"{got.status}" if got.status else f"no answer ({got.error})"), markup=False)
+    if got.location:
+        c.print(f"Location: {got.location}", markup=False)
+    if got.pod:
+        c.print(f"answered by {got.pod}; it saw:", markup=False)
+        for k, v in sorted(dict(got.seen.get("headers") or {}).items()):  # type: ignore[call-overload]
+            c.print(f"  {k}: {v}", markup=False)
+    c.print(f"predicted: {want.status}{' ' + want.location if want.location else ''} "
+            f"({want.reason})", markup=False)
