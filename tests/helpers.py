@@ -22,3 +22,17 @@ def pod(ns: str, name: str, labels: dict[str, str], ports: str = "", ip: str = "
 def namespace(name: str, labels: dict[str, str]) -> str:
     lab = ", ".join(f"{k}: {v!r}" for k, v in labels.items())
     return f"apiVersion: v1\nkind: Namespace\nmetadata: {{name: {name}, labels: {{{lab}}}}}\n---\n"
+
+
+def policy_docs(policies: list[dict]) -> list[dict]:  # type: ignore[type-arg]
+    """NetworkPolicy documents from the property tests' generated policies: each has a
+    namespace, a podSelector, policyTypes and ingress/egress rules of optional peers and ports."""
+    def rules(rs: list[dict], key: str) -> list[dict]:  # type: ignore[type-arg]
+        return [{**({key: r["peers"]} if "peers" in r else {}),
+                 **({"ports": r["ports"]} if "ports" in r else {})} for r in rs]
+    return [{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+             "metadata": {"name": f"np{i}", "namespace": pol["ns"]},
+             "spec": {"podSelector": pol["sel"], "policyTypes": pol["types"],
+                      "ingress": rules(pol["ingress"], "from"),
+                      "egress": rules(pol["egress"], "to")}}
+            for i, pol in enumerate(policies)]

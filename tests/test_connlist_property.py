@@ -24,6 +24,7 @@ from podnet.policy.connlist import connlist, ingress_lines, representatives
 from podnet.policy.extranges import V4_END, range_name, ranges
 from podnet.policy.matcher import IPPeer, Origin, Rule, Target
 from podnet.policy.verdict import block_contains
+from tests.helpers import policy_docs
 from tests.test_matrix_property import sel
 
 APPS = ["a", "b", "c"]
@@ -114,15 +115,7 @@ def manifest(pods, policies) -> str:
         if subnet is not None:
             doc["status"] = {"podIP": f"{subnet}.{i + 10}"}
         docs.append(doc)
-    for i, pol in enumerate(policies):
-        def rules(rs, key):
-            return [{**({key: r["peers"]} if "peers" in r else {}),
-                     **({"ports": r["ports"]} if "ports" in r else {})} for r in rs]
-        docs.append({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-                     "metadata": {"name": f"np{i}", "namespace": pol["ns"]},
-                     "spec": {"podSelector": pol["sel"], "policyTypes": pol["types"],
-                              "ingress": rules(pol["ingress"], "from"),
-                              "egress": rules(pol["egress"], "to")}})
+    docs += policy_docs(policies)
     return json.dumps({"apiVersion": "v1", "kind": "List", "items": docs})
 
 

@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 
 from podnet.model import build, read_texts
 from podnet.policy import Evaluator, class_matrix, compile_policies, count_allowed, pod_matrix
+from tests.helpers import policy_docs
 
 APPS = ["a", "b", "c"]
 NSS = ["x", "y"]
@@ -51,22 +52,7 @@ def manifest(pods, policies):
                      "metadata": {"name": f"p{i}", "namespace": ns, "labels": {"app": app}},
                      "spec": {"containers": [{"name": "c", "ports": [
                          {"containerPort": p, "name": "http"}]}]}})
-    for i, pol in enumerate(policies):
-        def rules(rs, key):
-            out = []
-            for r in rs:
-                d = {}
-                if "peers" in r:
-                    d[key] = r["peers"]
-                if "ports" in r:
-                    d["ports"] = r["ports"]
-                out.append(d)
-            return out
-        docs.append({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-                     "metadata": {"name": f"np{i}", "namespace": pol["ns"]},
-                     "spec": {"podSelector": pol["sel"], "policyTypes": pol["types"],
-                              "ingress": rules(pol["ingress"], "from"),
-                              "egress": rules(pol["egress"], "to")}})
+    docs += policy_docs(policies)
     import json
     return json.dumps({"apiVersion": "v1", "kind": "List", "items": docs})
 
