@@ -181,7 +181,7 @@ def status(output: OutputOpt = "table") -> None:
         led = ledger_mod.Ledger(lab)
         try:
             entries = list(led.entries())
-            st = led.state()
+            st = led.state(entries)
         except ledger_mod.UntrustedLedger as e:
             data.append({"name": lab, "state": "refused", "reason": str(e)})
             continue

@@ -199,9 +199,10 @@ class Ledger:
         with os.fdopen(fd) as f:
             return json.loads(f.read())
 
-    def state(self) -> dict[str, Any]:
-        """``{"complete": bool, "done": n, "total": m, "step": text, "building": bool}``."""
-        entries = list(self.entries())
+    def state(self, entries: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """``{"complete": bool, "done": n, "total": m, "step": text, "building": bool}``;
+        ``entries``: the ledger's, when the caller has read them already."""
+        entries = list(self.entries()) if entries is None else entries
         complete = any(e["kind"] == "complete" for e in entries)
         try:
             prog = self.read_state(PROGRESS)
