@@ -25,7 +25,7 @@ from podnet.policy.extranges import V4_END, range_name, ranges
 from podnet.policy.matcher import IPPeer, Origin, Rule, Target
 from podnet.policy.verdict import block_contains
 from tests.helpers import policy_docs
-from tests.test_matrix_property import sel
+from tests.test_matrix_property import mk_peer, sel
 
 APPS = ["a", "b", "c"]
 NSS = ["x", "y"]
@@ -68,17 +68,6 @@ def old_connlist(cluster, compiled: Compiled) -> list[str]:
     lines = [f"{a} => {b} : {allowed}" for a, s, b, d in pairs
              if not (allowed := ev.allowed(s, d)).is_empty()]
     return sorted(lines + ingress_lines(cluster, ev))
-
-
-def mk_peer(pod_sel, ns_sel, block):
-    if block is not None:
-        return {"ipBlock": {"cidr": block[0], "except": block[1]}}
-    peer = {}
-    if pod_sel is not None:
-        peer["podSelector"] = pod_sel
-    if ns_sel is not None:
-        peer["namespaceSelector"] = ns_sel
-    return peer or {"podSelector": {}}
 
 
 nssel = st.one_of(st.none(), st.just({}), st.builds(lambda v: {"matchLabels": {"team": v}},

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,13 +16,9 @@ from podnet.lab import apply, ledger, tls
 from podnet.lab.plan import build_plan
 from podnet.model import load
 from tests.conftest import EXAMPLES, ROOT
+from tests.lab.test_lab import podnet
 
 SCENARIO = str(ROOT / "tests" / "manifests" / "lab-ingress")
-
-
-def podnet(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "podnet", *args], capture_output=True, text=True,
-                          timeout=600)
 
 
 def test_every_annotation_agrees_with_real_nginx(lab_name):
