@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from podnet.conformance import OUT_OF_SCOPE, kinds_of, run_case
+from podnet.conformance.flat import OUT_OF_SCOPE, kinds_of, run_case
 from tests.conftest import CONFORMANCE, needs_corpus
 
 pytestmark = needs_corpus

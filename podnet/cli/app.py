@@ -16,7 +16,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
                        "built for real in network namespaces.")
 
 # Each module registers its commands on import (`register(app)`).
-COMMAND_MODULES = ("analyze", "policy", "services", "trace", "dns", "ingress", "doctor", "lab",
+COMMAND_MODULES = ("analyze", "policy", "connlist", "services", "trace", "dns", "ingress", "doctor", "lab",
                    "host")
 
 for _name in COMMAND_MODULES:

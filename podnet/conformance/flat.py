@@ -1,6 +1,6 @@
 """Run podnet over netpol-analyzer's corpus and report which connection lists match exactly.
 
-``python -m podnet.conformance <corpus>`` (``make conformance``). A case is *plain* when its
+Part of ``make conformance``. A case is *plain* when its
 manifests use only core Kubernetes kinds; cases that need AdminNetworkPolicy,
 BaselineAdminNetworkPolicy, UserDefinedNetwork, NetworkAttachmentDefinition or VM kinds are
 listed as out of scope. netpol-analyzer reads ipBlocks as never selecting pods, so the runner
@@ -10,7 +10,6 @@ does too. Exit code 0 (a report) unless ``--strict`` and a plain case differs.
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,6 +79,3 @@ def main(argv: list[str]) -> int:
             print(f"  {r.status:12} {r.case}: {r.detail}")
     return 1 if strict and len(passed) < len(plain) else 0
 
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
