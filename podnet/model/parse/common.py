@@ -34,7 +34,7 @@ CLUSTER_SCOPED = ("Namespace", "Node", "IngressClass", "KubeProxyConfiguration",
                   "ClusterConfiguration", "KubeletConfiguration", "InitConfiguration", "IPPool",
                   "FelixConfiguration", "BGPConfiguration", "ClusterRole",
                   "ClusterRoleBinding", "CustomResourceDefinition", "PersistentVolume",
-                  "StorageClass", "PriorityClass", *unmodelled.CLUSTER_SCOPED)
+                  "StorageClass", "PriorityClass", "GatewayClass", *unmodelled.CLUSTER_SCOPED)
 
 
 # Problems the API server would reject but that leave network semantics clear are reported as
