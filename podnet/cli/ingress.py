@@ -12,7 +12,7 @@ from podnet.analysis import Analysis
 from podnet.cli.common import FileOpt, NodesOpt, OutputOpt, check_format, load_cluster
 from podnet.cli.output import console, emit_json
 from podnet.errors import UsageError
-from podnet.ingress import Table, build_all, find_controllers, nginx, request
+from podnet.ingress import Outcome, Request, Table, build_all, find_controllers, nginx, request
 from podnet.ingress import report as rep
 from podnet.ingress.routes import DEFAULT_SERVER, hosts_for
 from podnet.model import Cluster
@@ -63,6 +63,39 @@ def _print_table(data: dict[str, Any]) -> None:
                     f"{a['reason']}")
     for n in data["notes"]:
         c.print(f"note: {n}")
+
+
+def _route(cluster: Cluster, req: Request, controller: str, gateway: str) -> Outcome:
+    """The front the request reaches, and its outcome there."""
+    from podnet.gateway import router
+    from podnet.gateway.attach import build as build_gateways
+
+    gws = build_gateways(cluster)
+    if gateway:
+        if gateway not in gws.gateways:
+            raise UsageError(f"--gateway {gateway}: not one of "
+                             f"{', '.join(sorted(gws.gateways)) or 'none'}")
+        return router.handle(gws, gateway, req)
+    tables = build_all(cluster, find_controllers(cluster), hosts_for(req.host))
+    if controller:
+        chosen = [t for t in tables if t.controller.key == controller]
+        if not chosen:
+            raise UsageError(f"--controller {controller}: not one of "
+                             f"{', '.join(t.controller.key for t in tables) or 'none'}")
+        return outcome(Analysis(cluster), chosen[0], req)
+    serving = [t for t in tables if t.server_for(req.host).host != DEFAULT_SERVER]
+    if serving:
+        return outcome(Analysis(cluster), serving[0], req)
+    for key, state in sorted(gws.gateways.items()):
+        listener = router.listener_for(state, req)
+        if listener is not None and router.candidates(gws, state, listener, req):
+            return router.handle(gws, key, req)
+    if tables:
+        return outcome(Analysis(cluster), tables[0], req)
+    if gws.gateways:  # none routes it: the one whose listener takes the request says why
+        listening = [k for k, s in sorted(gws.gateways.items()) if router.listener_for(s, req)]
+        return router.handle(gws, (listening or sorted(gws.gateways))[0], req)
+    raise UsageError("no Ingress, no Gateway and no ingress-nginx controller in the input")
 
 
 def _headers(values: list[str]) -> dict[str, str]:
@@ -117,23 +150,18 @@ def register(app: typer.Typer) -> None:
              source: Annotated[str, typer.Option("--from", help="client IP")] = "203.0.113.10",
              controller: Annotated[str, typer.Option(
                  "--controller", help="NS/NAME of the controller the request reaches")] = "",
+             gateway: Annotated[str, typer.Option(
+                 "--gateway", help="NS/NAME of the Gateway the request reaches")] = "",
              output: OutputOpt = "table", nodes: NodesOpt = 3) -> None:
-        """Where one HTTP request goes through ingress-nginx, and what it gets."""
+        """Where one HTTP request goes through ingress-nginx or a Gateway, and what it gets.
+
+        Without --controller or --gateway: the ingress controller that has a server for the
+        host, else the Gateway with a route for it, else the first of either."""
         check_format(output, ("table", "json"))
         req = request(url, method, _headers(header), body_bytes,
                       None if client_cert in ("", "none") else client_cert, source)
         cluster = load_cluster(filename, nodes)
-        tables = build_all(cluster, find_controllers(cluster), hosts_for(req.host))
-        if not tables:
-            raise UsageError("no Ingress and no ingress-nginx controller in the input")
-        if controller:
-            chosen = [t for t in tables if t.controller.key == controller]
-            if not chosen:
-                raise UsageError(f"--controller {controller}: not one of "
-                                 f"{', '.join(t.controller.key for t in tables)}")
-        else:  # the controller that serves the host, else the first
-            chosen = [t for t in tables if t.server_for(req.host).host != DEFAULT_SERVER]
-        data = rep.outcome(outcome(Analysis(cluster), (chosen or list(tables))[0], req))
+        data = rep.outcome(_route(cluster, req, controller, gateway))
         if output == "json":
             emit_json(data)
             return
@@ -141,7 +169,13 @@ def register(app: typer.Typer) -> None:
         c.print(f"{data['status']} via {data['controller']}: {data['reason']}")
         if data["location"]:
             c.print(f"Location: {data['location']}")
-        if data["via"]:
+        if data["via"] and data["via"]["kind"] == "HTTPRoute":
+            v = data["via"]
+            path = v["match"]["path"]
+            c.print(f"matched: HTTPRoute {v['name']} rule {v['rule']} (Gateway {v['gateway']}, "
+                    f"listener {v['listener']}, host {v['host'] or '*'}) path {path['type']} "
+                    f"{path['value']}")
+        elif data["via"]:
             v = data["via"]
             c.print(f"matched: Ingress {v['name']} host {v['host'] or '*'} path "
                     f"{v['path'] or '(none: the host fallback)'} {v['pathType'] or ''}".rstrip())
