@@ -58,3 +58,24 @@ def test_unknown_gateway_and_bad_input_are_one_line_errors(tmp_path):
     r = podnet("gateway", "-f", bad)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "HTTPRoute gateway-conformance-infra/r" in r.stderr and "backendRefs[0].port" in r.stderr
+
+
+def test_oslo_migrates_and_verify_names_what_gateway_api_cannot_express():
+    from test_ingress_cli import OSLO
+    r = podnet("ingress", "migrate", "-f", OSLO, "--verify", "-o", "json")
+    assert r.returncode == 1, r.stderr  # some requests differ
+    data = json.loads(r.stdout)
+    kinds = sorted({o["kind"] for o in data["objects"]})
+    assert kinds == ["Gateway", "HTTPRoute", "ReferenceGrant"]
+    fates = {f["annotation"]: f["status"] for f in data["annotations"]}
+    assert fates["nginx.ingress.kubernetes.io/proxy-body-size"] == "not-expressible"
+    assert fates["ingress.kubernetes.io/ssl-redirect"] == "ignored"  # the seeds' wrong prefix
+    v = data["verify"]
+    assert v["requests"] == v["identical"] + v["differ"] and v["differ"] > 0
+    causes = " ".join(c["cause"] for c in v["causes"])
+    assert "proxy-body-size" in causes and "auth-tls-secret" in causes
+    text = podnet("ingress", "migrate", "-f", OSLO, "--verify")
+    assert text.returncode == 1
+    assert f"{v['requests']} requests: {v['identical']} identical, {v['differ']} differ" in \
+        text.stderr
+    assert text.stdout.startswith("# ") and "kind: Gateway" in text.stdout

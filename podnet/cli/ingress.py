@@ -109,14 +109,22 @@ def _headers(values: list[str]) -> dict[str, str]:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command()
-    def ingress(filename: FileOpt = [],  # noqa: B006
+    group = typer.Typer(invoke_without_command=True, no_args_is_help=False)
+    app.add_typer(group, name="ingress")
+    from podnet.cli.migrate import register as register_migrate
+    register_migrate(group)
+
+    @group.callback()
+    def ingress(ctx: typer.Context, filename: FileOpt = [],  # noqa: B006
                 output: OutputOpt = "table", nodes: NodesOpt = 3,
                 render: Annotated[str | None, typer.Option(
                     "--render", help="nginx: the nginx.conf the lab runs for a controller")] = None,
                 controller: Annotated[str, typer.Option(
                     "--controller", help="NS/NAME of the controller to render")] = "") -> None:
-        """The route table of each ingress-nginx controller, as it would configure nginx."""
+        """The route table of each ingress-nginx controller, as it would configure nginx
+        (``podnet ingress migrate``: the same routes as Gateway API objects)."""
+        if ctx.invoked_subcommand is not None:
+            return
         check_format(output, ("table", "json"))
         tables = _tables(load_cluster(filename, nodes))
         if render is not None:

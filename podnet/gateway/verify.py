@@ -1,0 +1,155 @@
+"""Proof that a migration changes nothing a client sees, or the list of what it changes.
+
+A corpus of requests is drawn from the Ingress configuration (every host and alias, every
+path with its boundary cases, both schemes where TLS is on, the headers canaries match, a
+body over each size limit set explicitly, with and without a client certificate where TLS client
+auth is on); each request goes through ingress-nginx's semantics and through the Gateway API
+semantics of the migrated objects. A difference in status, redirect target or answering
+Service is reported with its cause: the annotation or the semantic that makes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+from podnet.analysis import Analysis
+from podnet.gateway import router
+from podnet.gateway.attach import Config
+from podnet.ingress.match import nginx_size
+from podnet.ingress.request import Outcome, Request, request
+from podnet.ingress.routes import DEFAULT_SERVER, Server, Table
+from podnet.predict.ingress import outcome
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    request: Request
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    probe: Probe
+    ingress: Outcome
+    gateway: Outcome
+    cause: str
+
+
+def _paths(server: Server) -> list[str]:
+    out = {"/"}
+    for loc in server.locations:
+        p = loc.ingress_path or "/"
+        if not p.startswith("/") or any(ch in p for ch in "()[]{}*+?|^$\\"):
+            continue  # a regular expression: its boundary cases are not paths
+        stem = p.rstrip("/") or "/"
+        out |= {p, stem, stem.rstrip("/") + "/", stem.rstrip("/") + "/sub"}
+        if stem != "/":
+            out |= {stem + "x", stem.upper()}
+    return sorted(out)
+
+
+def corpus(table: Table) -> Iterator[Probe]:
+    for host, server in table.servers.items():
+        if host == DEFAULT_SERVER:
+            continue
+        names = [host.replace("*", "wild", 1)] + [a for a in server.aliases if a != host]
+        schemes = ["http"] + (["https"] if server.tls is not None else [])
+        headers: list[dict[str, str]] = [{}]
+        limits: set[int] = set()
+        for loc in server.locations:
+            c = loc.canary.canary if loc.canary is not None else None
+            if c is not None and c.header:
+                headers.append({c.header: c.header_value or "always"})
+            # Only a limit someone set: nginx's 1m default is NGINX Gateway Fabric's too
+            # (its client_max_body_size), so it is no difference for that data plane.
+            size = nginx_size(loc.annotations.proxy_body_size)
+            if size and loc.annotations.proxy_body_size != "1m":
+                limits.add(size + 1)
+        certs: list[str | None] = [None] + (["client"] if server.auth_tls is not None else [])
+        for name in names:
+            for scheme in schemes:
+                for path in _paths(server):
+                    for h in headers:
+                        for cert in certs if scheme == "https" else [None]:
+                            yield Probe(request(f"{scheme}://{name}{path}", headers=h,
+                                                client_cert=cert), f"{scheme} {name}{path}")
+                    for size in sorted(limits):
+                        yield Probe(request(f"{scheme}://{name}{path}", method="POST",
+                                            body_bytes=size, client_cert=certs[-1]),
+                                    f"{scheme} {name}{path} body {size}")
+
+
+def split(o: Outcome) -> dict[str, float]:
+    """Which Services answer, with what chance (a canary's or the weights' share)."""
+    if o.backend is None or o.status >= 300:
+        return {}
+    if o.canary is not None:  # ingress-nginx: the primary, and the canary with its chance
+        p = float(o.canary["probability"])
+        out = {o.backend.service: 1.0 - p} if o.backend.service != o.canary["service"] else {}
+        out[str(o.canary["service"])] = out.get(str(o.canary["service"]), 0.0) + p
+        return {k: round(v, 4) for k, v in out.items() if v > 0}
+    if o.via is not None and "backends" in o.via:
+        return {b["service"]: round(float(b["probability"]), 4) for b in o.via["backends"]
+                if b["probability"] and not b["problem"]}
+    return {o.backend.service: 1.0}
+
+
+def _location(url: str | None) -> str | None:
+    """An empty path is "/" (RFC 9110, http(s) URIs): ``https://a`` and ``https://a/`` agree."""
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=parts.path or "/"))
+
+
+def _same(a: Outcome, b: Outcome) -> bool:
+    return ((a.status, _location(a.location), split(a))
+            == (b.status, _location(b.location), split(b)))
+
+
+def _cause(prefix: str, a: Outcome, b: Outcome) -> str:
+    """Which annotation or semantic makes the two answers differ."""
+    r = a.reason
+    if b.status == 0:
+        return ("TLS: the HTTPS listener is not programmed (its Secret gives no certificate); "
+                "ingress-nginx serves its fake certificate instead")
+    if a.status == 413:
+        return f"{prefix}/proxy-body-size (ingress-nginx's client_max_body_size; default 1m)"
+    if a.status == 400 and "client certificate" in r:
+        return f"{prefix}/auth-tls-verify-client"
+    if a.status == 403 and "allowlist" in r:
+        return f"{prefix}/whitelist-source-range"
+    if a.status == 403:
+        return f"{prefix}/auth-tls-secret"
+    if a.status == 504 and "NetworkPolicy" in r:
+        return ("NetworkPolicy: the ingress controller's pods may not reach the backend; the "
+                "Gateway's data plane is not in the input")
+    if a.status == b.status and a.location != b.location:
+        if "ssl-redirect" in r:
+            return f"{prefix}/ssl-redirect: the Location's trailing slash (preserve-trailing-slash)"
+        return "redirect target"
+    if "regex" in r or (a.via or {}).get("pathType") == "ImplementationSpecific":
+        return "path matching: ImplementationSpecific/regex paths"
+    if a.server.startswith("*."):
+        return "wildcard host: one label in nginx, any number in the Gateway API"
+    return "routing"
+
+
+def verify(analysis: Analysis, tables: tuple[Table, ...], config: Config
+           ) -> tuple[int, list[Difference]]:
+    """(requests routed, the differences)."""
+    total, diffs = 0, []
+    for table in tables:
+        gw = table.controller.key
+        if gw not in config.gateways:
+            continue
+        for probe in corpus(table):
+            total += 1
+            a = outcome(analysis, table, probe.request)
+            b = router.handle(config, gw, probe.request)
+            if not _same(a, b):
+                diffs.append(Difference(probe, a, b, _cause(table.controller.annotations_prefix,
+                                                            a, b)))
+    return total, diffs
