@@ -17,10 +17,14 @@ from tests.conftest import CONFORMANCE, needs_corpus
 
 pytestmark = needs_corpus
 
-SUPPORTED = {"connlist-txt/txt"}
+SUPPORTED = {"connlist-txt/txt", "diff/txt", "diff/csv", "diff/md", "diff/dot"}
 KNOWN = {
     "cli/document_with_syntax_error_connlist_output.txt":
         "netpol-analyzer skips a document that does not parse and goes on; podnet refuses the input",
+    **{f"diff/diff_between_acs-security-demos-added-workloads_and_acs-security-demos.{fmt}":
+       "the new side defines Service payments/visa-processor-service twice (visa-processor/ and "
+       "visa-processor-v2/deployment.yaml, different selectors); netpol-analyzer keeps one, "
+       "podnet refuses the input (InputError: defined twice)" for fmt in ("txt", "csv", "md")},
 }
 
 CASES = load(CONFORMANCE) if CONFORMANCE.exists() else []

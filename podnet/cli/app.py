@@ -16,8 +16,8 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
                        "built for real in network namespaces.")
 
 # Each module registers its commands on import (`register(app)`).
-COMMAND_MODULES = ("analyze", "policy", "connlist", "gateway", "services", "trace", "dns",
-                   "ingress", "doctor", "lab", "host")
+COMMAND_MODULES = ("analyze", "policy", "connlist", "diff", "gateway", "services", "trace",
+                   "dns", "ingress", "doctor", "lab", "host")
 
 for _name in COMMAND_MODULES:
     import_module(f"podnet.cli.{_name}").register(app)

@@ -98,28 +98,34 @@ INGRESS_CONTROLLER = Pod(namespace="ingress-controller-ns", name="ingress-contro
                          owner_kind="", owner_name="ingress-controller")
 
 
-def _service_target_ports(svc: Service, port: int | None, port_name: str, dst: Pod) -> ConnSet:
+def _service_target_ports(svc: Service, required: int | str | None, dst: Pod) -> ConnSet:
+    """The pod ports an Ingress or Route backend reaches through ``svc``. As netpol-analyzer
+    reads it, the required port picks the first service port whose name, port or targetPort
+    equals it (an Ingress naming the pods' port 8080 of a Service 5000->8080 still reaches
+    8080); with no required port, every service port."""
     out = NONE
     for sp in svc.ports:
-        if port is not None and sp.port != port:
+        if required is not None and not ((sp.name and sp.name == required) or sp.port == required
+                                         or sp.target_port == required):
             continue
-        if port is None and port_name and sp.name != port_name:
-            continue
-        target = sp.target_port
+        target = sp.target_port or sp.port
         number = target if isinstance(target, int) else dst.named_port(target, sp.protocol)
         if number is not None:
             out = out | ConnSet.port(sp.protocol, number)
+        if required is not None:
+            break
     return out
 
 
-def _exposures(cluster: Cluster) -> list[tuple[str, str, int | None, str]]:
-    """(namespace, service, port number, port name) for every Ingress and Route backend."""
-    out: list[tuple[str, str, int | None, str]] = []
+def _exposures(cluster: Cluster) -> list[tuple[str, str, int | str | None]]:
+    """(namespace, service, required port or None) for every Ingress and Route backend."""
+    out: list[tuple[str, str, int | str | None]] = []
     for ing in cluster.ingresses:
         backends = [p.backend for r in ing.rules for p in r.paths]
         if ing.default_backend is not None:
             backends.append(ing.default_backend)
-        out += [(ing.namespace, b.service, b.port_number, b.port_name) for b in backends if b.service]
+        out += [(ing.namespace, b.service, b.port_number or b.port_name or None)
+                for b in backends if b.service]
     for o in (*cluster.configs, *cluster.ignored):
         if o.kind != "Route":
             continue
@@ -127,11 +133,8 @@ def _exposures(cluster: Cluster) -> list[tuple[str, str, int | None, str]]:
         to = (spec.get("to") or {}).get("name", "")
         target = (spec.get("port") or {}).get("targetPort")
         names = [to] + [b.get("name", "") for b in spec.get("alternateBackends") or []]
-        for svc in names:
-            if isinstance(target, int):
-                out.append((o.namespace, svc, None, f"#target:{target}"))
-            else:
-                out.append((o.namespace, svc, None, str(target or "")))
+        required = target if isinstance(target, int) else (str(target) if target else None)
+        out += [(o.namespace, svc, required) for svc in names]
     return out
 
 
@@ -139,17 +142,14 @@ def ingress_lines(cluster: Cluster, evaluator: Evaluator) -> list[str]:
     services = {(s.namespace, s.name): s for s in cluster.services}
     exposed: dict[str, ConnSet] = {}
     reps = representatives(cluster)
-    for ns, name, number, port_name in _exposures(cluster):
+    for ns, name, required in _exposures(cluster):
         svc = services.get((ns, name))
         if svc is None or svc.selector is None:
             continue
         for wname, pod in reps.items():
             if not svc.selects(pod):
                 continue
-            if port_name.startswith("#target:"):  # a Route naming the pods' port by number
-                ports = ConnSet.port("TCP", int(port_name.split(":")[1]))
-            else:
-                ports = _service_target_ports(svc, number, port_name, pod)
+            ports = _service_target_ports(svc, required, pod)
             exposed[wname] = exposed.get(wname, NONE) | ports
     lines = []
     for wname, ports in exposed.items():
