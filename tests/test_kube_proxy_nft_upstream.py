@@ -164,3 +164,25 @@ def test_sort_keeps_rule_order_and_orders_everything_else():
         "add element ip kube-proxy service-ips { 2 }"]
     with pytest.raises(ValueError, match="fewer than five words"):
         sort_nftables_transaction("add table ip kube-proxy")
+
+
+def _sort_case() -> tuple[str, str]:
+    text = (NFT / "sort-expected.nft").read_text()
+    return ((NFT / "sort-input.nft").read_text(),
+            "\n".join(ln for ln in text.strip("\n").split("\n") if not ln.startswith("#")))
+
+
+def test_sort_nftables_transaction_upstream_case():
+    """Test_sortNFTablesTransaction (helpers_test.go): upstream's own input sorts to upstream's
+    own expected text, byte for byte."""
+    given, want = _sort_case()
+    assert sort_nftables_transaction(given) == want
+
+
+def test_sort_nftables_transaction_still_tells_rulesets_apart():
+    """Test_diffNFTablesTransaction: input and sorted form compare equal; the sorted form
+    without its first two lines does not."""
+    given, want = _sort_case()
+    assert sort_nftables_transaction(given) == sort_nftables_transaction(want)
+    shorter = "\n".join(want.split("\n")[2:])
+    assert sort_nftables_transaction(given) != sort_nftables_transaction(shorter)
