@@ -2,9 +2,13 @@
 test, as manifests, rendered by podnet for the fake proxier's node, equal the test's expected
 ruleset once both go through kube-proxy's own normalisation (sortNFTablesTransaction, here
 tests/kube_proxy_sort.py). Source, kubernetes/kubernetes: pkg/proxy/nftables/proxier_test.go
-(baseRules, TestOverallNFTablesRules, TestSyncProxyRulesRepeated, TestSyncProxyRulesStartup)
-and pkg/proxy/nftables/helpers_test.go (sortNFTablesTransaction). Expected texts are
-transcribed into tests/manifests/kube-proxy-upstream/nftables/.
+(baseRules, TestOverallNFTablesRules, TestSyncProxyRulesRepeated, TestSyncProxyRulesStartup;
+as of commit 030880a5, whose baseRules and TestOverallNFTablesRules 81810de6 keeps unchanged)
+and pkg/proxy/nftables/helpers_test.go (sortNFTablesTransaction, Test_sortNFTablesTransaction,
+Test_diffNFTablesTransaction). Expected texts are transcribed into
+tests/manifests/kube-proxy-upstream/nftables/. In that generation of proxier_test.go these
+are the only whole-ruleset comparisons; the other Service tests trace packets and are in
+tests/test_kube_proxy_nft_flows.py.
 """
 
 from __future__ import annotations
