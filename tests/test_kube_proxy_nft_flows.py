@@ -184,3 +184,14 @@ def test_packet_flow(test, name, src, dst, port, proto, output, masq):
     "one InternalIP per node and uses it as the only NodePort address"))
 def test_node_ports_on_secondary_address():
     assert trace("TestNodePorts", EXT, NODE_ALT, 3001) == ("10.180.0.1:80, 10.180.2.1:80", True)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "kube-proxy falls back to serving, terminating endpoints when none is ready "
+    "(pkg/proxy/topology.go); podnet's model keeps only an endpoint's ready condition, so a "
+    "Service whose endpoints all terminate has none and rejects"))
+@pytest.mark.parametrize("src,dst,masq", [(POD, "172.30.1.1", False), (EXT, "1.2.3.4", True)])
+def test_terminating_endpoints_only(src, dst, masq):
+    """TestTerminatingEndpointsTrafficPolicyCluster, case "only terminating endpoints exist"."""
+    got = trace("TestTerminatingEndpointsTrafficPolicyCluster-only-terminating", src, dst, 80)
+    assert got == ("10.0.1.2:80, 10.0.1.3:80, 10.0.1.5:80", masq)
