@@ -75,3 +75,26 @@ def sort_iptables_rules(text: str) -> str:
             out += rules[c]
         out.append("COMMIT")
     return "\n".join(out) + "\n"
+
+
+# sortNFTablesTransaction's rank of object types: higher sorts first; unknown types rank 0.
+_NFT_RANK = {"table": 10, "chain": 9, "rule": 8, "set": 7, "map": 6, "element": 5}
+
+
+def sort_nftables_transaction(text: str) -> str:
+    """Blank lines and ``#`` lines dropped; the rest stably by object type (table, chain,
+    rule, set, map, element, anything else), then by object name (the fifth word, after
+    ``add TYPE ip kube-proxy``); rules of one chain keep their order, other objects of one
+    name are ordered by their whole line. Joined without a final newline, as upstream."""
+    lines = [ln for ln in text.split("\n") if ln and not ln.startswith("#")]
+    for ln in lines:
+        # upstream's comparator treats a shorter line as equal to every other, which is not
+        # an ordering; none of kube-proxy's lines is that short, so refuse rather than guess
+        if len(ln.split(" ")) < 5:
+            raise ValueError(f"nft line with fewer than five words: {ln!r}")
+
+    def key(ln: str) -> tuple[int, str, str]:
+        words = ln.split(" ")
+        return (-_NFT_RANK.get(words[1], 0), words[4], "" if words[1] == "rule" else ln)
+
+    return "\n".join(sorted(lines, key=key))

@@ -101,3 +101,19 @@ def test_policy_nft_loads(scratch_ns, node):
 
 def test_goldens_exist():
     assert list((GOLDEN / "services").glob("*.rules")), Path(GOLDEN / "services")
+
+
+UPSTREAM_NFT = ROOT / "tests" / "manifests" / "kube-proxy-upstream" / "nftables" / "flows"
+NFT_CASES = ["iptables/TestOverallIPTablesRules.yaml",
+             *sorted(f"nftables/flows/{p.name}" for p in UPSTREAM_NFT.glob("*.yaml"))]
+
+
+@pytest.mark.parametrize("manifest", NFT_CASES)
+def test_nftables_upstream_test_rulesets_load(scratch_ns, manifest):
+    """The rulesets of kube-proxy's own nftables tests, as podnet renders them
+    (tests/test_kube_proxy_nft_upstream.py), load for real: ClientIP affinity sets,
+    firewall maps, eTP Local short-circuits, SCTP ports."""
+    from tests.test_kube_proxy_nft_upstream import fake_render
+
+    r = _run_in(scratch_ns, [_tool("nft"), "-f", "-"], fake_render(manifest))
+    assert r.returncode == 0, r.stderr
