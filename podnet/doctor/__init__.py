@@ -16,7 +16,7 @@ from podnet.model.load import RawDoc
 
 # One module per concern; a new concern adds its name here and registers with @check.
 CONCERNS = ("mtu", "policy", "dns", "services", "metallb", "cidr", "apiversions", "conntrack",
-            "ingress")
+            "ingress", "gateway")
 
 for _name in CONCERNS:
     import_module(f"podnet.doctor.{_name}")
