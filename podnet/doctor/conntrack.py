@@ -16,20 +16,18 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from podnet.doctor.context import Context, raw_source, walk_strings
 from podnet.doctor.finding import Finding, check, to_yaml
 from podnet.doctor.sysctls import NodeValue
-from podnet.errors import InputError, SourceRef
+from podnet.errors import SourceRef
+from podnet.model import kubeproxy
 
 KERNEL_TCP_TIMEOUTS = {"established": 432000, "close_wait": 60, "time_wait": 120,
                        "fin_wait": 120, "syn_sent": 120, "syn_recv": 60, "last_ack": 30,
                        "close": 10}
-KUBE_PROXY_DEFAULTS = {"maxPerCore": 32768, "min": 131072,
-                       "tcpEstablishedTimeout": 86400, "tcpCloseWaitTimeout": 3600}
 FILL_WARNING = 0.75
 BUCKET_WARNING = 8  # entries per hash chain of a full table: twice what kube-proxy sizes
 # Kinds whose strings are names, selectors and addresses, never a script or a sysctl file.
@@ -41,7 +39,6 @@ _SETTING = re.compile(r"(?:sysctl\s+(?:-w\s+)?)?\b(net\.netfilter\.nf_conntrack_
 _MODULE = re.compile(r"\bnf_conntrack_ipv[46]\b")
 _DOWN = re.compile(r"\b(reduce|lower|decrease|shorten|shrink|faster)\b", re.I)
 _UP = re.compile(r"\b(increase|raise|bump|grow|enlarge|more)\b", re.I)
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,17 +96,6 @@ def _settings(ctx: Context) -> list[Setting]:
     return ctx.memo("conntrack.settings", scan)
 
 
-def _seconds(value: Any, source: SourceRef, field: str) -> int:
-    if isinstance(value, int | float):
-        return int(value)
-    text = str(value).strip()
-    parts = _DURATION.findall(text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        raise InputError(source, field, f"{value!r} is not a duration (like 24h0m0s)")
-    scale = {"h": 3600, "m": 60, "s": 1, "ms": 0.001}
-    return int(sum(float(n) * scale[u] for n, u in parts))
-
-
 @dataclass(frozen=True, slots=True)
 class ProxyConntrack:
     max_per_core: int
@@ -117,6 +103,7 @@ class ProxyConntrack:
     established: int  # 0: kube-proxy leaves the sysctl alone
     close_wait: int
     source: SourceRef | None
+    field: str = "conntrack"  # where its conntrack block sits in the source document
 
     def max_for(self, cores: int | None) -> int:
         """kube-proxy's nf_conntrack_max on a node (0: left alone); unknown cores: the floor."""
@@ -127,23 +114,13 @@ class ProxyConntrack:
 
 def _proxy(ctx: Context) -> ProxyConntrack:
     cfg = ctx.proxy_config
-    body: Mapping[str, Any] = (cfg.body.get("conntrack") or {}) if cfg is not None else {}
-    src = cfg.source if cfg is not None else SourceRef(file="<defaults>")
-
-    def get(key: str) -> Any:
-        value = body.get(key)
-        return KUBE_PROXY_DEFAULTS[key] if value is None else value
-
-    def num(key: str) -> int:
-        value = get(key)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise InputError(src, f"conntrack.{key}", f"{value!r} is not a number")
-        return value
-
-    return ProxyConntrack(num("maxPerCore"), num("min"),
-                          _seconds(get("tcpEstablishedTimeout"), src, "conntrack.tcpEstablishedTimeout"),
-                          _seconds(get("tcpCloseWaitTimeout"), src, "conntrack.tcpCloseWaitTimeout"),
-                          cfg.source if cfg is not None else None)
+    if cfg is None:
+        d = kubeproxy.DEFAULTS
+        return ProxyConntrack(d["maxPerCore"], d["min"], d["tcpEstablishedTimeout"],
+                              d["tcpCloseWaitTimeout"], None)
+    kp = kubeproxy.settings(cfg)
+    return ProxyConntrack(kp.max_per_core, kp.min, kp.established, kp.close_wait, cfg.source,
+                          cfg.at("conntrack"))
 
 
 def _cores(ctx: Context) -> dict[str, int]:
@@ -264,7 +241,7 @@ def conntrack_sizing(ctx: Context) -> Iterator[Finding]:
         return
     known = busiest in cores
     yield Finding(
-        "conntrack-sizing", "error" if fill >= 1 else "warning", obj, src, "conntrack.maxPerCore",
+        "conntrack-sizing", "error" if fill >= 1 else "warning", obj, src, f"{kp.field}.maxPerCore",
         f"node {busiest} can expect {expected:,} conntrack entries ({pods} pods x "
         f"{ctx.conns_per_pod} connections) against a table of {table:,}"
         + ("" if known else " (its CPUs are unknown: kube-proxy's floor)")
@@ -379,7 +356,7 @@ def conntrack_timeouts(ctx: Context) -> Iterator[Finding]:
         has = (f"the node's {_human(held)} ({now.where})" if now is not None
                else f"the kernel's {_human(kernel)}")
         yield Finding(
-            "conntrack-timeouts", "info", obj, src, "conntrack.tcpEstablishedTimeout",
+            "conntrack-timeouts", "info", obj, src, f"{kp.field}.tcpEstablishedTimeout",
             f"kube-proxy's tcpEstablishedTimeout {_human(kp.established)} does not shorten "
             f"{has}: kube-proxy only raises conntrack sysctls, so an idle "
             f"established connection keeps its entry for {_human(held)}",

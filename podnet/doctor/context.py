@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from podnet.analysis import Analysis
 from podnet.errors import SourceRef
+from podnet.model import kubeproxy
 from podnet.model.cluster import Cluster
 from podnet.model.load import RawDoc
 from podnet.model.objects import Other, Pod
@@ -146,8 +147,9 @@ class Context:
 
     @cached_property
     def proxy_config(self) -> Other | None:
-        found = self.configs("KubeProxyConfiguration")
-        return found[0] if found else None
+        """The KubeProxyConfiguration kube-proxy runs with (ConfigMap kube-system/kube-proxy's
+        over a standalone document: ``podnet.model.kubeproxy``)."""
+        return kubeproxy.effective(self.cluster.configs)
 
     def source_of(self, where: str) -> SourceRef:
         """The source of the object an origin string names (``ConfigMap kube-system/x``), as
