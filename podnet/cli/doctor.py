@@ -11,13 +11,15 @@ from urllib.parse import quote
 import typer
 
 from podnet import __version__
-from podnet.cli.common import FileOpt, NodesOpt, OutputOpt, check_format
+from podnet.cli.common import FileOpt, NodesOpt, OutputOpt, check_format, warn
 from podnet.cli.output import console, emit_json
 from podnet.doctor import SEVERITIES, diagnose, select, summary
+from podnet.doctor.etcd import read_disk_report
 from podnet.doctor.finding import RANK, Finding
 from podnet.doctor.sarif import Locate, sarif
+from podnet.doctor.sysctls import parse_sysctls
 from podnet.errors import FindingsError, SourceRef, UsageError
-from podnet.model import build, read_paths
+from podnet.model import build, read_paths, read_texts
 from podnet.model.lines import Lines
 
 TABLE_LINES_LIMIT = 4_000_000  # characters of input
@@ -35,12 +37,22 @@ def _uri(file: str) -> str:
     return quote(path.as_posix(), safe="/")
 
 
+def _read(path: Path, option: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        why = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        raise UsageError(f"{option} {path}: cannot read it ({why})") from None
+
+
 def _locator(texts: dict[str, str], fallback: str) -> Locate:
     cache: dict[str, Lines] = {}
 
     def locate(src: SourceRef) -> tuple[str, int, int]:
-        if src.file not in texts:  # an implicit object or a default: point at the input
-            return _uri(fallback), 1, 1
+        if src.file not in texts:
+            if not src.file.startswith("<") and src.file != "-":  # --disk-report, --sysctl
+                return _uri(src.file), 1, 1
+            return _uri(fallback), 1, 1  # an implicit object or a default: point at the input
         if src.file not in cache:
             cache[src.file] = Lines(texts[src.file])
         line, column = cache[src.file].position(src.doc, src.kind, src.namespace, src.name)
@@ -85,6 +97,12 @@ def register(app: typer.Typer) -> None:
                conns_per_pod: Annotated[int, typer.Option(
                    "--conns-per-pod", help="connections each pod keeps open, for the conntrack "
                    "estimate")] = 100,
+               disk_report: Annotated[Path | None, typer.Option(
+                   "--disk-report", help="a control-plane node's 'podnet disk -o json' output "
+                   "(etcd-disk-slow)")] = None,
+               sysctl: Annotated[list[Path], typer.Option(
+                   "--sysctl", help="a node's 'sysctl -a' output or sysctl.conf, for the "
+                   "conntrack checks (repeatable; later files win)")] = [],  # noqa: B006
                list_checks: Annotated[bool, typer.Option(
                    "--list", help="list the checks and exit")] = False,
                nodes: NodesOpt = 3) -> None:
@@ -100,11 +118,17 @@ def register(app: typer.Typer) -> None:
             for c in checks:
                 typer.echo(f"{c.name:32} {c.concern:12} {c.summary}")
             return
-        if not filename:
-            raise UsageError("no input: give manifests with -f PATH (a file, a directory, or -)")
-        docs = read_paths(filename)
+        if not filename and disk_report is None and not sysctl:
+            raise UsageError("no input: give manifests with -f PATH (a file, a directory, or -), "
+                             "or a node's --disk-report or --sysctl")
+        report = (read_disk_report(_read(disk_report, "--disk-report"), str(disk_report))
+                  if disk_report is not None else None)
+        node = parse_sysctls((str(p), _read(p, "--sysctl")) for p in sysctl) if sysctl else None
+        docs = read_paths(filename) if filename else read_texts([])
         cluster = build(docs, nodes=nodes)
-        findings = diagnose(cluster, docs, only=check, skip=skip, conns_per_pod=conns_per_pod)
+        warn(cluster)
+        findings = diagnose(cluster, docs, only=check, skip=skip, conns_per_pod=conns_per_pod,
+                            disk_report=report, node_sysctls=node)
         if output == "json":
             emit_json({"findings": [f.to_json() for f in findings], "summary": summary(findings)})
         elif output == "sarif":

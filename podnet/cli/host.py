@@ -83,10 +83,7 @@ def disk_cmd(path: Annotated[Path, typer.Argument(
                      diskcheck.etcd_quantile(run.metrics, diskcheck.BACKEND_COMMIT,
                                              diskcheck.COMMIT_P99_MS)]
         findings += diskcheck.etcd_findings(quantiles, f"etcd {run.version} on {directory}")
-        data["etcd"] = {"version": run.version, "puts": run.puts,
-                        "seconds": round(run.seconds, 3),
-                        "wal_fsync": quantiles[0].to_json(),
-                        "backend_commit": quantiles[1].to_json()}
+        data["etcd"] = diskcheck.etcd_json(run.version, run.puts, run.seconds, quantiles)
         slow = slow or any(q.verdict == "slow" for q in quantiles)
     data["findings"] = [f.to_json() for f in findings]
     if output == "json":

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from importlib import import_module
+from typing import TYPE_CHECKING
 
 from podnet.analysis import Analysis
 from podnet.doctor.context import Context
@@ -14,9 +15,13 @@ from podnet.errors import UsageError
 from podnet.model.cluster import Cluster
 from podnet.model.load import RawDoc
 
+if TYPE_CHECKING:
+    from podnet.doctor.etcd import DiskReport
+    from podnet.doctor.sysctls import NodeSysctls
+
 # One module per concern; a new concern adds its name here and registers with @check.
 CONCERNS = ("mtu", "policy", "dns", "services", "metallb", "cidr", "apiversions", "conntrack",
-            "ingress", "gateway")
+            "ingress", "gateway", "etcd")
 
 for _name in CONCERNS:
     import_module(f"podnet.doctor.{_name}")
@@ -34,8 +39,10 @@ def select(only: Iterable[str] = (), skip: Iterable[str] = ()) -> list[Check]:
 
 def diagnose(cluster: Cluster, docs: Sequence[RawDoc] = (), *, only: Iterable[str] = (),
              skip: Iterable[str] = (), conns_per_pod: int = 100,
-             analysis: Analysis | None = None) -> list[Finding]:
-    ctx = Context(analysis or Analysis(cluster), docs, conns_per_pod=conns_per_pod)
+             analysis: Analysis | None = None, disk_report: DiskReport | None = None,
+             node_sysctls: NodeSysctls | None = None) -> list[Finding]:
+    ctx = Context(analysis or Analysis(cluster), docs, conns_per_pod=conns_per_pod,
+                  disk_report=disk_report, node_sysctls=node_sysctls)
     findings: list[Finding] = []
     for c in select(only, skip):
         for f in c.run(ctx):

@@ -43,6 +43,9 @@ def _net_range(ctx: Context, key: str, role: str, label: str) -> Range | None:
     origin = ctx.cluster.net.origin.get(key, "")
     src = ctx.source_of(origin) if origin else SourceRef(file=ctx.first_file)
     field = _FIELDS.get((key, src.kind), "")
+    proxy = ctx.proxy_config
+    if key == "cluster_cidr" and proxy is not None and proxy.path and src == proxy.source:
+        field = proxy.at("clusterCIDR")  # kube-proxy's ConfigMap, not Flannel's
     default = "" if origin else " (podnet's default: nothing in the input sets it)"
     return Range(f"{label} {text}{default}", int(net.network_address), int(net.broadcast_address),
                  src, field, role)

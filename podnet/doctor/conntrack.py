@@ -16,20 +16,20 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from podnet.doctor.context import Context, raw_source, walk_strings
 from podnet.doctor.finding import Finding, check, to_yaml
-from podnet.errors import InputError, SourceRef
+from podnet.doctor.sysctls import NodeValue
+from podnet.errors import SourceRef
+from podnet.model import kubeproxy
 
 KERNEL_TCP_TIMEOUTS = {"established": 432000, "close_wait": 60, "time_wait": 120,
                        "fin_wait": 120, "syn_sent": 120, "syn_recv": 60, "last_ack": 30,
                        "close": 10}
-KUBE_PROXY_DEFAULTS = {"maxPerCore": 32768, "min": 131072,
-                       "tcpEstablishedTimeout": 86400, "tcpCloseWaitTimeout": 3600}
 FILL_WARNING = 0.75
+BUCKET_WARNING = 8  # entries per hash chain of a full table: twice what kube-proxy sizes
 # Kinds whose strings are names, selectors and addresses, never a script or a sysctl file.
 NO_SCRIPTS = ("NetworkPolicy", "Service", "Namespace", "Node", "Endpoints", "EndpointSlice",
               "Ingress")
@@ -39,7 +39,6 @@ _SETTING = re.compile(r"(?:sysctl\s+(?:-w\s+)?)?\b(net\.netfilter\.nf_conntrack_
 _MODULE = re.compile(r"\bnf_conntrack_ipv[46]\b")
 _DOWN = re.compile(r"\b(reduce|lower|decrease|shorten|shrink|faster)\b", re.I)
 _UP = re.compile(r"\b(increase|raise|bump|grow|enlarge|more)\b", re.I)
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,17 +96,6 @@ def _settings(ctx: Context) -> list[Setting]:
     return ctx.memo("conntrack.settings", scan)
 
 
-def _seconds(value: Any, source: SourceRef, field: str) -> int:
-    if isinstance(value, int | float):
-        return int(value)
-    text = str(value).strip()
-    parts = _DURATION.findall(text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        raise InputError(source, field, f"{value!r} is not a duration (like 24h0m0s)")
-    scale = {"h": 3600, "m": 60, "s": 1, "ms": 0.001}
-    return int(sum(float(n) * scale[u] for n, u in parts))
-
-
 @dataclass(frozen=True, slots=True)
 class ProxyConntrack:
     max_per_core: int
@@ -115,6 +103,7 @@ class ProxyConntrack:
     established: int  # 0: kube-proxy leaves the sysctl alone
     close_wait: int
     source: SourceRef | None
+    field: str = "conntrack"  # where its conntrack block sits in the source document
 
     def max_for(self, cores: int | None) -> int:
         """kube-proxy's nf_conntrack_max on a node (0: left alone); unknown cores: the floor."""
@@ -125,23 +114,13 @@ class ProxyConntrack:
 
 def _proxy(ctx: Context) -> ProxyConntrack:
     cfg = ctx.proxy_config
-    body: Mapping[str, Any] = (cfg.body.get("conntrack") or {}) if cfg is not None else {}
-    src = cfg.source if cfg is not None else SourceRef(file="<defaults>")
-
-    def get(key: str) -> Any:
-        value = body.get(key)
-        return KUBE_PROXY_DEFAULTS[key] if value is None else value
-
-    def num(key: str) -> int:
-        value = get(key)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise InputError(src, f"conntrack.{key}", f"{value!r} is not a number")
-        return value
-
-    return ProxyConntrack(num("maxPerCore"), num("min"),
-                          _seconds(get("tcpEstablishedTimeout"), src, "conntrack.tcpEstablishedTimeout"),
-                          _seconds(get("tcpCloseWaitTimeout"), src, "conntrack.tcpCloseWaitTimeout"),
-                          cfg.source if cfg is not None else None)
+    if cfg is None:
+        d = kubeproxy.DEFAULTS
+        return ProxyConntrack(d["maxPerCore"], d["min"], d["tcpEstablishedTimeout"],
+                              d["tcpCloseWaitTimeout"], None)
+    kp = kubeproxy.settings(cfg)
+    return ProxyConntrack(kp.max_per_core, kp.min, kp.established, kp.close_wait, cfg.source,
+                          cfg.at("conntrack"))
 
 
 def _cores(ctx: Context) -> dict[str, int]:
@@ -179,7 +158,28 @@ def conntrack_sizing(ctx: Context) -> Iterator[Finding]:
     nodes = [n.name for n in ctx.cluster.nodes]
     kp_max = {n: kp.max_for(cores.get(n)) for n in nodes}
     obj, src = _proxy_where(kp, ctx)
+    node = ctx.node_sysctls
+    node_max = node.get("nf_conntrack_max") if node is not None else None
+    node_buckets = node.get("nf_conntrack_buckets") if node is not None else None
     for s in sysctls:
+        if node_max is not None:
+            # the node's own value already holds kube-proxy's raise and any earlier sysctl
+            if s.value > node_max.value:
+                continue
+            effect = ("changes nothing" if s.value == node_max.value
+                      else f"lowers it to {s.value:,} when applied (sysctl --system)")
+            said = (f"the advice says increase, but the node has nf_conntrack_max "
+                    f"{node_max.value:,} ({node_max.where})" if s.intent == "up" else
+                    f"the node has nf_conntrack_max {node_max.value:,} ({node_max.where})")
+            yield Finding(
+                "conntrack-sizing", "warning" if s.intent == "up" else "info",
+                s.source.object(), s.source, s.field, f"{s.line!r}: {said}: {s.value:,} {effect}",
+                {"sysctl": s.value, "comment": s.comment or None, "node": node_max.value,
+                 "nodeFrom": node_max.where},
+                f"drop the line: the node already has {node_max.value:,}; a table that must "
+                "grow is sized from the entries expected (conntrack.min in the "
+                "KubeProxyConfiguration, or a value above the node's)")
+            continue
         lowest = min(kp_max.values(), default=0)
         if not lowest or s.value > lowest:
             continue
@@ -213,15 +213,35 @@ def conntrack_sizing(ctx: Context) -> Iterator[Finding]:
     busiest = max(nodes, key=lambda n: (per_node[n], n))
     pods = per_node[busiest]
     expected = pods * ctx.conns_per_pod
-    table = max(kp_max[busiest], node_sysctl)
+    table = node_max.value if node_max is not None else max(kp_max[busiest], node_sysctl)
+    if node_buckets is not None and node_max is not None and node_buckets.value and table:
+        yield from _buckets(table, node_buckets, node_max, expected)
     if not table:
         return  # kube-proxy leaves it and the input sets none: the kernel's, sized by memory
     fill = expected / table
     if fill < FILL_WARNING:
         return
+    if node_max is not None:
+        yield Finding(
+            "conntrack-sizing", "error" if fill >= 1 else "warning", f"node {busiest}",
+            SourceRef(file=node_max.file), "net.netfilter.nf_conntrack_max",
+            f"node {busiest} can expect {expected:,} conntrack entries ({pods} pods x "
+            f"{ctx.conns_per_pod} connections) against the node's nf_conntrack_max {table:,} "
+            f"({node_max.where})"
+            + (": when it is full the kernel drops new connections silently ('nf_conntrack: "
+               "table full, dropping packet' in the kernel log)" if fill >= 1 else
+               f": {fill:.0%} full at that load, little headroom for bursts"),
+            {"node": busiest, "pods": pods, "connectionsPerPod": ctx.conns_per_pod,
+             "expectedEntries": expected, "max": table, "fill": round(fill, 3),
+             "maxFrom": node_max.where,
+             "buckets": node_buckets.value if node_buckets is not None else None},
+            f"net.netfilter.nf_conntrack_max = {_enough(expected)}   # and "
+            f"/sys/module/nf_conntrack/parameters/hashsize = {_enough(expected) // 4}, as "
+            "kube-proxy sizes it; or raise conntrack.min in the KubeProxyConfiguration")
+        return
     known = busiest in cores
     yield Finding(
-        "conntrack-sizing", "error" if fill >= 1 else "warning", obj, src, "conntrack.maxPerCore",
+        "conntrack-sizing", "error" if fill >= 1 else "warning", obj, src, f"{kp.field}.maxPerCore",
         f"node {busiest} can expect {expected:,} conntrack entries ({pods} pods x "
         f"{ctx.conns_per_pod} connections) against a table of {table:,}"
         + ("" if known else " (its CPUs are unknown: kube-proxy's floor)")
@@ -234,8 +254,33 @@ def conntrack_sizing(ctx: Context) -> Iterator[Finding]:
          "kubeProxy": {"maxPerCore": kp.max_per_core, "min": kp.min},
          "nodeSysctl": node_sysctl or None},
         to_yaml({"apiVersion": "kubeproxy.config.k8s.io/v1alpha1", "kind": "KubeProxyConfiguration",
-                 "conntrack": {"maxPerCore": kp.max_per_core,
-                               "min": -(-int(expected / FILL_WARNING) // 65536) * 65536}}))
+                 "conntrack": {"maxPerCore": kp.max_per_core, "min": _enough(expected)}}))
+
+
+def _enough(expected: int) -> int:
+    """A table that holds ``expected`` entries below the warning fill, in steps of 65,536."""
+    return -(-int(expected / FILL_WARNING) // 65536) * 65536
+
+
+def _buckets(table: int, buckets: NodeValue, node_max: NodeValue, expected: int) -> Iterator[Finding]:
+    """A full table of ``table`` entries in ``buckets`` hash chains: kube-proxy sizes the
+    hash table to a quarter of nf_conntrack_max (4 entries a chain when full); a table raised
+    by a sysctl alone keeps the buckets it had, and every lookup walks longer chains."""
+    per_bucket = table / buckets.value
+    if per_bucket <= BUCKET_WARNING:
+        return
+    yield Finding(
+        "conntrack-sizing", "warning", "node conntrack table", SourceRef(file=buckets.file),
+        "net.netfilter.nf_conntrack_buckets",
+        f"nf_conntrack_buckets {buckets.value:,} ({buckets.where}) for a table of {table:,}: "
+        f"{per_bucket:g} entries per hash chain when full, where kube-proxy sizes 4 (buckets a "
+        "quarter of nf_conntrack_max); every packet's lookup walks a chain, so a full table "
+        "costs CPU on each one",
+        {"buckets": buckets.value, "max": table, "entriesPerBucketWhenFull": round(per_bucket, 2),
+         "expectedEntries": expected, "bucketsFrom": buckets.where,
+         "maxFrom": node_max.where},
+        f"echo {table // 4} > /sys/module/nf_conntrack/parameters/hashsize   # or options "
+        f"nf_conntrack hashsize={table // 4} in /etc/modprobe.d")
 
 
 def _human(seconds: int) -> str:
@@ -255,6 +300,7 @@ def _human(seconds: int) -> str:
 def conntrack_timeouts(ctx: Context) -> Iterator[Finding]:
     kp = _proxy(ctx)
     managed = {"established": kp.established, "close_wait": kp.close_wait}
+    node = ctx.node_sysctls
     given = set()
     for s in _settings(ctx):
         if not s.key.startswith("nf_conntrack_tcp_timeout_"):
@@ -266,17 +312,22 @@ def conntrack_timeouts(ctx: Context) -> Iterator[Finding]:
         given.add(state)
         by_proxy = managed.get(state, 0)
         effective = max(s.value, by_proxy)
-        ratio = s.value / kernel
+        # what the advice moves from: the node's own value when --sysctl gives it
+        now = node.get(s.key) if node is not None else None
+        base = now.value if now is not None else kernel
+        has = (f"the node has {_human(base)} ({now.where})" if now is not None
+               else f"the kernel's default is {_human(kernel)}")
         problems = []
         severity = "info"
-        if s.intent == "down" and s.value > kernel:
+        if s.intent == "down" and s.value > base:
             severity = "warning"
-            problems.append(f"the advice says reduce, but the kernel's default is "
-                            f"{_human(kernel)}: this raises it {ratio:,.0f}-fold")
-        elif s.intent == "up" and s.value < kernel:
+            fold = f"{s.value / base:,.0f}-fold" if base else f"from {base}"
+            problems.append(f"the advice says reduce, but {has}: this raises it {fold}")
+        elif s.intent == "up" and s.value < base:
             severity = "warning"
-            problems.append(f"the advice says increase, but the kernel's default is "
-                            f"{_human(kernel)}: this lowers it")
+            problems.append(f"the advice says increase, but {has}: this lowers it")
+        elif s.intent and now is not None and s.value == base:
+            problems.append(f"{has}: the line changes nothing")
         if by_proxy and s.value < by_proxy:
             if s.intent == "down":
                 severity = "warning"
@@ -291,20 +342,26 @@ def conntrack_timeouts(ctx: Context) -> Iterator[Finding]:
             f"{s.line!r}" + (f" (under '{s.comment}')" if s.comment else "") + ": "
             + "; ".join(problems),
             {"sysctl": s.key, "value": s.value, "kernelDefault": kernel,
+             "node": base if now is not None else None,
+             "nodeFrom": now.where if now is not None else None,
              "kubeProxy": by_proxy or None, "effective": effective,
              "comment": s.comment or None},
-            f"net.netfilter.{s.key} = {min(s.value, kernel) if s.intent == 'down' else kernel}"
+            f"net.netfilter.{s.key} = {min(s.value, base) if s.intent == 'down' else base}"
             if s.intent else "drop the line, or set the value kube-proxy's configuration names")
-    if kp.established and kp.established < KERNEL_TCP_TIMEOUTS["established"] \
-            and "established" not in given:
+    kernel = KERNEL_TCP_TIMEOUTS["established"]
+    now = node.get("nf_conntrack_tcp_timeout_established") if node is not None else None
+    held = now.value if now is not None else kernel
+    if kp.established and kp.established < held and "established" not in given:
         obj, src = _proxy_where(kp, ctx)
-        kernel = KERNEL_TCP_TIMEOUTS["established"]
+        has = (f"the node's {_human(held)} ({now.where})" if now is not None
+               else f"the kernel's {_human(kernel)}")
         yield Finding(
-            "conntrack-timeouts", "info", obj, src, "conntrack.tcpEstablishedTimeout",
-            f"kube-proxy's tcpEstablishedTimeout {_human(kp.established)} does not shorten the "
-            f"kernel's {_human(kernel)}: kube-proxy only raises conntrack sysctls, so an idle "
-            f"established connection keeps its entry for {_human(kernel)}",
-            {"kubeProxy": kp.established, "kernelDefault": kernel, "effective": kernel},
+            "conntrack-timeouts", "info", obj, src, f"{kp.field}.tcpEstablishedTimeout",
+            f"kube-proxy's tcpEstablishedTimeout {_human(kp.established)} does not shorten "
+            f"{has}: kube-proxy only raises conntrack sysctls, so an idle "
+            f"established connection keeps its entry for {_human(held)}",
+            {"kubeProxy": kp.established, "kernelDefault": kernel, "effective": held,
+             "node": held if now is not None else None},
             f"net.netfilter.nf_conntrack_tcp_timeout_established = {kp.established}   "
             "# in the nodes' sysctl.d, if idle connections should expire sooner")
 

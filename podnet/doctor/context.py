@@ -7,16 +7,21 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from podnet.analysis import Analysis
 from podnet.errors import SourceRef
+from podnet.model import kubeproxy
 from podnet.model.cluster import Cluster
 from podnet.model.load import RawDoc
 from podnet.model.objects import Other, Pod
 from podnet.model.parse import CLUSTER_SCOPED
 from podnet.model.selectors import LabelSelector
 from podnet.policy.matcher import Target
+
+if TYPE_CHECKING:
+    from podnet.doctor.etcd import DiskReport
+    from podnet.doctor.sysctls import NodeSysctls
 
 Labels = Mapping[str, str]
 T = TypeVar("T")
@@ -71,11 +76,15 @@ def walk_strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
 
 class Context:
     def __init__(self, analysis: Analysis, docs: Sequence[RawDoc] = (), *,
-                 conns_per_pod: int = 100) -> None:
+                 conns_per_pod: int = 100, disk_report: DiskReport | None = None,
+                 node_sysctls: NodeSysctls | None = None) -> None:
         self.analysis = analysis
         self.cluster: Cluster = analysis.cluster
         self.docs = docs
         self.conns_per_pod = conns_per_pod
+        # what the input's manifests cannot say: a node's own measurements and settings
+        self.disk_report = disk_report
+        self.node_sysctls = node_sysctls
         self._selecting: dict[tuple[str, str, tuple[tuple[str, str], ...]], tuple[Target, ...]] = {}
         self._any_match: dict[tuple[str, LabelSelector, bool], bool] = {}
         self._memo: dict[str, Any] = {}
@@ -138,8 +147,9 @@ class Context:
 
     @cached_property
     def proxy_config(self) -> Other | None:
-        found = self.configs("KubeProxyConfiguration")
-        return found[0] if found else None
+        """The KubeProxyConfiguration kube-proxy runs with (ConfigMap kube-system/kube-proxy's
+        over a standalone document: ``podnet.model.kubeproxy``)."""
+        return kubeproxy.effective(self.cluster.configs)
 
     def source_of(self, where: str) -> SourceRef:
         """The source of the object an origin string names (``ConfigMap kube-system/x``), as

@@ -127,6 +127,15 @@ def etcd_quantile(metrics_text: str, metric: str, threshold_ms: float) -> EtcdQu
     return EtcdQuantile(metric, p99 * 1e3, (low * 1e3, high * 1e3), observations, threshold_ms)
 
 
+def etcd_json(version: str, puts: int, seconds: float,
+              quantiles: list[EtcdQuantile]) -> dict[str, Any]:
+    """The ``etcd`` part of ``podnet disk --etcd -o json`` (``podnet doctor --disk-report``
+    reads it back: ``podnet.doctor.etcd``)."""
+    by_metric = {q.metric: q.to_json() for q in quantiles}
+    return {"version": version, "puts": puts, "seconds": round(seconds, 3),
+            "wal_fsync": by_metric[WAL_FSYNC], "backend_commit": by_metric[BACKEND_COMMIT]}
+
+
 def etcd_findings(quantiles: list[EtcdQuantile], obj: str) -> list[Finding]:
     out = []
     for q in quantiles:

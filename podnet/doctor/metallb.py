@@ -11,6 +11,7 @@ import yaml
 from podnet.doctor.context import Context
 from podnet.doctor.finding import Finding, check, to_yaml
 from podnet.errors import SourceRef
+from podnet.model import kubeproxy
 from podnet.model.lbpools import LEGACY_CONFIGMAP
 
 
@@ -48,7 +49,7 @@ def ipvs_metallb_strictarp(ctx: Context) -> Iterator[Finding]:
         return
     ipvs = cfg.body.get("ipvs") or {}
     strict = ipvs.get("strictARP") if hasattr(ipvs, "get") else None
-    if strict is True:
+    if kubeproxy.settings(cfg).strict_arp:
         return
     pools, _ = _l2_pools(ctx)
     if not pools:
@@ -57,7 +58,7 @@ def ipvs_metallb_strictarp(ctx: Context) -> Iterator[Finding]:
               for p in ctx.cluster.lb_pools if p.name in pools for lo, hi in p.ranges]
     lbs = sorted({f"{p.namespace}/{p.name}" for p in ctx.analysis.plans if p.load_balancer_ips})
     yield Finding(
-        "ipvs-metallb-strictarp", "error", cfg.source.object(), cfg.source, "ipvs.strictARP",
+        "ipvs-metallb-strictarp", "error", cfg.source.object(), cfg.source, cfg.at("ipvs.strictARP"),
         f"every node answers ARP for MetalLB's layer-2 addresses ({', '.join(ranges)}): kube-proxy "
         "in IPVS mode binds each load-balancer address to kube-ipvs0 on all nodes, and without "
         "strictARP their kernels reply to ARP for it, so clients reach whichever node answered "

@@ -224,12 +224,13 @@ def iptables_at_scale(ctx: Context) -> Iterator[Finding]:
     worst = rules + max(1 + (len(p.endpoints) + 1) / 2 + 2 for p in with_eps)
     cfg = ctx.proxy_config
     if cfg is not None:
-        source, obj = cfg.source, cfg.source.object()
+        source, obj, field = cfg.source, cfg.source.object(), cfg.at("mode")
     else:  # kube-proxy's default mode: no object says so, point at the input
         source, obj = SourceRef(file=ctx.first_file), "KubeProxyConfiguration (default: iptables)"
+        field = "mode"
     severity = "warning" if rules >= IPTABLES_WARN else "info"
     yield Finding(
-        "iptables-at-scale", severity, obj, source, "mode",
+        "iptables-at-scale", severity, obj, source, field,
         f"every new connection to a Service walks KUBE-SERVICES linearly: with {rules:,} rules "
         f"({len(with_eps):,} Service ports, {endpoints:,} endpoints) it evaluates {average:,.0f} "
         f"rules on average and {worst:,.0f} for the last Service, about "

@@ -14,7 +14,7 @@ from types import MappingProxyType
 
 from podnet import names
 from podnet.errors import InputError, SourceRef
-from podnet.model import builtin, consistency, defaults, ipam, netconfig, unmodelled
+from podnet.model import builtin, consistency, defaults, ipam, kubeproxy, netconfig, unmodelled
 from podnet.model.lbpools import AddressPool, read_pools
 from podnet.model.load import RawDoc
 from podnet.model.objects import (
@@ -233,6 +233,7 @@ def build(docs: Sequence[RawDoc], *, nodes: int = DEFAULT_NODES,
         elif isinstance(obj, Other):
             (configs if obj.kind in CONFIG_KINDS else ignored).append(obj)
     owned_rs = {(w.namespace, w.name) for w in workloads if w.owned_by_deployment}
+    configs = kubeproxy.arrange(configs, warnings)
     net = netconfig.read(configs, workloads).with_overrides(**(overrides or {}))
     if "node_cidr" not in net.origin:
         # The underlay is where the Nodes say they are: the default 10.0.0.0/24 only serves

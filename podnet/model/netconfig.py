@@ -2,7 +2,8 @@
 
 Sources, in order of precedence (later wins within a field only when earlier said nothing):
 kubeadm ``ClusterConfiguration`` (podSubnet, serviceSubnet, dnsDomain), ``KubeProxyConfiguration``
-(mode, clusterCIDR), ``KubeletConfiguration`` (clusterDomain, clusterDNS), Flannel's
+(mode, clusterCIDR; the one kube-proxy reads: ``kubeproxy.effective``), ``KubeletConfiguration``
+(clusterDomain, clusterDNS), Flannel's
 ``kube-flannel-cfg`` ConfigMap (``net-conf.json``: Network, Backend.Type), Calico's
 ``calico-config`` ConfigMap (``veth_mtu``), the calico-node DaemonSet env
 (``CALICO_IPV4POOL_CIDR``, ``CALICO_IPV4POOL_IPIP``, ``CALICO_IPV4POOL_VXLAN``) and Calico
@@ -22,9 +23,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from podnet.errors import InputError
+from podnet.model import kubeproxy
 from podnet.model.objects import Other
 from podnet.model.parse import Workload
-from podnet.model.vocabulary import PROXY_MODES
 
 DEFAULT_CLUSTER_CIDR = "10.244.0.0/16"
 DEFAULT_SERVICE_CIDR = "10.96.0.0/12"
@@ -81,6 +82,8 @@ def read(others: Iterable[Other], workloads: Iterable[Workload]) -> NetConfig:
     """Derive the network configuration from config objects in the input."""
     values: dict[str, Any] = {}
     origin: dict[str, str] = {}
+    others = list(others)
+    proxy = kubeproxy.effective(others)
 
     def put(key: str, value: Any, where: str) -> None:
         if value in (None, "") or key in values:
@@ -102,12 +105,11 @@ def read(others: Iterable[Other], workloads: Iterable[Workload]) -> NetConfig:
             put("cluster_cidr", _get(b, "networking", "podSubnet"), where)
             put("service_cidr", _get(b, "networking", "serviceSubnet"), where)
             put("dns_domain", _get(b, "networking", "dnsDomain"), where)
-        elif o.kind == "KubeProxyConfiguration":
-            mode = _get(b, "mode") or "iptables"
-            if mode not in PROXY_MODES:
-                raise InputError(o.source, "mode", f"{mode!r} is not one of {', '.join(PROXY_MODES)}")
-            put("proxy_mode", mode, where)
-            put("cluster_cidr", _get(b, "clusterCIDR"), where)
+        elif o.kind == kubeproxy.KIND:
+            mode = kubeproxy.mode(o)  # every one is checked; kube-proxy reads one of them
+            if o is proxy:
+                put("proxy_mode", mode, where)
+                put("cluster_cidr", _get(b, "clusterCIDR"), where)
         elif o.kind == "KubeletConfiguration":
             put("dns_domain", _get(b, "clusterDomain"), where)
             dns = _get(b, "clusterDNS")

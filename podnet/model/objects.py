@@ -262,7 +262,13 @@ class Other:
     name: str
     source: SourceRef
     body: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    # where ``body`` sits in its source document: "" for a document of its own, the key for a
+    # configuration kept as text in a ConfigMap (kube-proxy's ``data['config.conf']``)
+    path: str = ""
 
+    def at(self, field: str) -> str:
+        """A field of ``body`` as a path in the source document (what errors and findings name)."""
+        return f"{self.path}.{field}" if self.path else field
 
 
 _POD_FIELD = {f: i for i, f in enumerate(Pod._fields)}
