@@ -99,9 +99,12 @@ INGRESS_CONTROLLER = Pod(namespace="ingress-controller-ns", name="ingress-contro
 
 
 def _service_target_ports(svc: Service, port: int | None, port_name: str, dst: Pod) -> ConnSet:
+    """The pod ports a backend reaches. As netpol-analyzer's ingress analyzer: a backend port
+    number also matches a Service port whose targetPort is that number, and a named or
+    numbered backend takes the first Service port that matches."""
     out = NONE
     for sp in svc.ports:
-        if port is not None and sp.port != port:
+        if port is not None and port not in (sp.port, sp.target_port):
             continue
         if port is None and port_name and sp.name != port_name:
             continue
@@ -109,6 +112,8 @@ def _service_target_ports(svc: Service, port: int | None, port_name: str, dst: P
         number = target if isinstance(target, int) else dst.named_port(target, sp.protocol)
         if number is not None:
             out = out | ConnSet.port(sp.protocol, number)
+        if port is not None or port_name:
+            break
     return out
 
 
