@@ -236,9 +236,11 @@ def exposure(cluster: Cluster, compiled: Compiled, conns: Sequence[tuple[str, st
             continue
         ing_protected, ing = sides["ingress"]
         eg_protected, eg = sides["egress"]
+        # the side a direction leaves out gets no external lines either, as a focused
+        # connlist would have none
         out.append(ExposedPeer(name, ing_protected, eg_protected,
-                               tuple(ing + _external(conns, name, True)),
-                               tuple(eg + _external(conns, name, False))))
+                               tuple(ing + _external(conns, name, True) * (direction != "egress")),
+                               tuple(eg + _external(conns, name, False) * (direction != "ingress"))))
     return tuple(out)
 
 
