@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -10,7 +11,7 @@ from podnet.cli.common import FileOpt, check_format, load_cluster
 from podnet.cli.output import emit_lines
 from podnet.policy.compile import compile_policies
 from podnet.policy.connlist import connlist
-from podnet.policy.exposure_report import exposure_report
+from podnet.policy.exposure_report import EXPOSURE_FORMATS, exposure_report
 
 CONNLIST_FORMATS = ("txt",)
 
@@ -33,5 +34,7 @@ def register(app: typer.Typer) -> None:
         compiled = compile_policies(cluster.policies, ipblock_matches_pods=ipblock_matches_pods)
         lines = connlist(cluster, compiled)
         if exposure:
-            lines = exposure_report(cluster, compiled, lines)
+            check_format(output, EXPOSURE_FORMATS)
+            sys.stdout.write(exposure_report(cluster, compiled, lines, output))
+            return
         emit_lines(lines)

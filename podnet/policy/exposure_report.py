@@ -1,13 +1,24 @@
-"""The connlist command's ``--exposure`` output: connlist's lines, then the exposure section."""
+"""The connlist command's ``--exposure`` output in each of netpol-analyzer's formats that
+podnet renders for it: connlist's own lines (already focused, if a focus applies) and the
+exposure analysis, as one text."""
 
 from __future__ import annotations
+
+from collections.abc import Collection, Sequence
 
 from podnet.model.cluster import Cluster
 from podnet.policy import exposure_txt
 from podnet.policy.compile import Compiled
 from podnet.policy.exposure import exposure, split_line
+from podnet.policy.exposure_formats import RENDERERS
+
+EXPOSURE_FORMATS = ("txt", *RENDERERS)
 
 
-def exposure_report(cluster: Cluster, compiled: Compiled, lines: list[str]) -> list[str]:
-    peers = exposure(cluster, compiled, [split_line(ln) for ln in lines])
-    return exposure_txt.render(lines, peers)
+def exposure_report(cluster: Cluster, compiled: Compiled, lines: Sequence[str], fmt: str = "txt",
+                    *, focus: Collection[str] = (), direction: str | None = None) -> str:
+    triples = [split_line(ln) for ln in lines]
+    peers = exposure(cluster, compiled, triples, focus=focus, direction=direction)
+    if fmt == "txt":
+        return "\n".join(exposure_txt.render(lines, peers)) + "\n"
+    return RENDERERS[fmt](triples, peers)
