@@ -144,13 +144,13 @@ def test_txt_layout_pads_workloads_and_lists_unprotected_sides():
 
 
 def _format_cases() -> list[dict[str, object]]:
-    """netpol-analyzer's exposure goldens in json, csv and md whose input podnet models
+    """netpol-analyzer's exposure goldens in json, csv, md and dot whose input podnet models
     without admin tiers and that need no focus option (the CLI's -o for these formats comes
     with another change; this checks the renderers against the goldens meanwhile)."""
     if not CONFORMANCE.exists():
         return []
     cases = json.loads((CONFORMANCE / "cases.json").read_text())
-    return [c for c in cases if c["kind"] == "exposure" and c["format"] in ("json", "csv", "md")
+    return [c for c in cases if c["kind"] == "exposure" and c["format"] in ("json", "csv", "md", "dot")
             and not {"AdminNetworkPolicy", "BaselineAdminNetworkPolicy"} & set(c["needs"])
             and not any(c.get(k) for k in ("focus_workload", "focus_conn", "explain"))]
 

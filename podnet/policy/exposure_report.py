@@ -9,10 +9,12 @@ from collections.abc import Collection, Sequence
 from podnet.model.cluster import Cluster
 from podnet.policy import exposure_txt
 from podnet.policy.compile import Compiled
-from podnet.policy.exposure import exposure, split_line
+from podnet.policy.connlist import representatives
+from podnet.policy.exposure import exposure, is_focus, split_line
+from podnet.policy.exposure_dot import render_dot
 from podnet.policy.exposure_formats import RENDERERS
 
-EXPOSURE_FORMATS = ("txt", *RENDERERS)
+EXPOSURE_FORMATS = ("txt", *RENDERERS, "dot")
 
 
 def exposure_report(cluster: Cluster, compiled: Compiled, lines: Sequence[str], fmt: str = "txt",
@@ -21,4 +23,7 @@ def exposure_report(cluster: Cluster, compiled: Compiled, lines: Sequence[str], 
     peers = exposure(cluster, compiled, triples, focus=focus, direction=direction)
     if fmt == "txt":
         return "\n".join(exposure_txt.render(lines, peers)) + "\n"
+    if fmt == "dot":
+        shown = [w for w in representatives(cluster) if is_focus(w, focus)]
+        return render_dot(triples, peers, shown)
     return RENDERERS[fmt](triples, peers)
