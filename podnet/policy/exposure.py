@@ -170,14 +170,14 @@ def _rules_naming(target: Target, rep: Representative) -> tuple[Rule, ...]:
     return tuple(r for r in target.rules if any(rep.named_by(pm) for pm in r.peers))
 
 
-def _external(conns: Iterable[tuple[str, str, str]], workload: str,
-              ingress: bool) -> list[ExposureItem]:
-    out = []
+def _external(conns: Iterable[tuple[str, str, str]]) -> dict[tuple[str, bool], list[ExposureItem]]:
+    """connlist's lines with an external range, by (workload, is ingress)."""
+    out: dict[tuple[str, bool], list[ExposureItem]] = {}
     for src, dst, text in conns:
-        if ingress and dst == workload and src.endswith(EXTERNAL_SUFFIX):
-            out.append(ExposureItem(text, external=src))
-        elif not ingress and src == workload and dst.endswith(EXTERNAL_SUFFIX):
-            out.append(ExposureItem(text, external=dst))
+        if src.endswith(EXTERNAL_SUFFIX):
+            out.setdefault((dst, True), []).append(ExposureItem(text, external=src))
+        elif dst.endswith(EXTERNAL_SUFFIX):
+            out.setdefault((src, False), []).append(ExposureItem(text, external=dst))
     return out
 
 
@@ -203,6 +203,34 @@ def exposure(cluster: Cluster, compiled: Compiled, conns: Sequence[tuple[str, st
                        for p in workloads.values())]
     naming = {(id(t), i): _rules_naming(t, r) for t in (*compiled.ingress, *compiled.egress)
               for i, r in enumerate(reps)}
+    external = _external(conns)
+    # Workloads selected by the same policies (and, on ingress, declaring the same ports, on
+    # which named ports resolve) are exposed alike: computed once per such class.
+    memo: dict[tuple[object, ...], list[ExposureItem]] = {}
+
+    def protected_side(selecting: list[Target], dst: Pod | None) -> list[ExposureItem]:
+        key = (tuple(id(t) for t in selecting), None if dst is None else dst.ports)
+        hit = memo.get(key)
+        if hit is not None:
+            return hit
+        wide = EMPTY
+        for t in selecting:
+            wide = wide | scan.wide[id(t)]
+        if dst is not None:
+            wide = resolve_by_name(wide, dst)
+        items = [ExposureItem(str(wide))] if not wide.is_empty() else []
+        for i, rep in enumerate(reps):
+            got = EMPTY
+            for t in selecting:
+                for rule in naming[(id(t), i)]:
+                    got = got | port_conns(rule.ports, dst)
+            # nothing beyond the entire-cluster set, or nothing at all: no line
+            if (got.key() == wide.key()) if not wide.is_empty() else got.is_empty():
+                continue
+            items.append(ExposureItem(str(got), representative=rep))
+        memo[key] = items
+        return items
+
     out = []
     for name in sorted(w for w in workloads if is_focus(w, focus)):
         pod = workloads[name]
@@ -214,33 +242,18 @@ def exposure(cluster: Cluster, compiled: Compiled, conns: Sequence[tuple[str, st
             selecting = [t for t in targets if target_selects(t, pod)]
             if not selecting:
                 sides[side] = (False, [ExposureItem("All Connections")])
-                continue
-            dst = pod if side == "ingress" else None
-            wide = EMPTY
-            for t in selecting:
-                wide = wide | scan.wide[id(t)]
-            if dst is not None:
-                wide = resolve_by_name(wide, dst)
-            items = [ExposureItem(str(wide))] if not wide.is_empty() else []
-            for i, rep in enumerate(reps):
-                got = EMPTY
-                for t in selecting:
-                    for rule in naming[(id(t), i)]:
-                        got = got | port_conns(rule.ports, dst)
-                if wide.is_empty() and got.is_empty() or (
-                        not wide.is_empty() and got.key() == wide.key()):
-                    continue
-                items.append(ExposureItem(str(got), representative=rep))
-            sides[side] = (True, items)
+            else:
+                sides[side] = (True, protected_side(selecting, pod if side == "ingress" else None))
         if all(protected and not items for protected, items in sides.values()):
             continue
-        ing_protected, ing = sides["ingress"]
-        eg_protected, eg = sides["egress"]
         # the side a direction leaves out gets no external lines either, as a focused
         # connlist would have none
-        out.append(ExposedPeer(name, ing_protected, eg_protected,
-                               tuple(ing + _external(conns, name, True) * (direction != "egress")),
-                               tuple(eg + _external(conns, name, False) * (direction != "ingress"))))
+        (ing_protected, ing), (eg_protected, eg) = sides["ingress"], sides["egress"]
+        if direction != "egress":
+            ing = ing + external.get((name, True), [])
+        if direction != "ingress":
+            eg = eg + external.get((name, False), [])
+        out.append(ExposedPeer(name, ing_protected, eg_protected, tuple(ing), tuple(eg)))
     return tuple(out)
 
 
