@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -10,6 +11,7 @@ from podnet.cli.common import FileOpt, check_format, load_cluster
 from podnet.cli.output import emit_lines
 from podnet.policy.compile import compile_policies
 from podnet.policy.connlist import connlist
+from podnet.policy.exposure_report import EXPOSURE_FORMATS, exposure_report
 
 CONNLIST_FORMATS = ("txt",)
 
@@ -22,9 +24,17 @@ def register(app: typer.Typer) -> None:
                      ipblock_matches_pods: Annotated[bool, typer.Option(
                          "--ipblock-matches-pods", help="ipBlocks also select pod IPs (the "
                          "upstream e2e reading); by default they select only addresses outside "
-                         "the cluster, as netpol-analyzer reads them.")] = False) -> None:
+                         "the cluster, as netpol-analyzer reads them.")] = False,
+                     exposure: Annotated[bool, typer.Option(
+                         "--exposure", help="Also report what each workload is open to beyond "
+                         "the input's pods (netpol-analyzer's exposure analysis).")] = False) -> None:
         """Which workload may connect to which, in netpol-analyzer's formats."""
         check_format(output, CONNLIST_FORMATS)
         cluster = load_cluster(filename)
         compiled = compile_policies(cluster.policies, ipblock_matches_pods=ipblock_matches_pods)
-        emit_lines(connlist(cluster, compiled))
+        lines = connlist(cluster, compiled)
+        if exposure:
+            check_format(output, EXPOSURE_FORMATS)
+            sys.stdout.write(exposure_report(cluster, compiled, lines, output))
+            return
+        emit_lines(lines)

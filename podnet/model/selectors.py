@@ -12,7 +12,7 @@ caller's business (``None`` in podnet's model, whose meaning depends on the fiel
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
 
@@ -24,6 +24,9 @@ class Requirement:
     key: str
     operator: str
     values: tuple[str, ...] = ()
+    # The values in the order written: no part of the meaning, but tools that echo a selector
+    # back (netpol-analyzer's exposure report) print them so.
+    written: tuple[str, ...] = field(default=(), compare=False, hash=False)
 
     def matches(self, labels: Labels) -> bool:
         op = self.operator
@@ -79,6 +82,7 @@ def selector(match_labels: Mapping[str, str] | None = None,
     """Build a selector in canonical (sorted) form."""
     labels = tuple(sorted((match_labels or {}).items()))
     exprs = tuple(sorted(
-        (Requirement(r.key, r.operator, tuple(sorted(set(r.values)))) for r in expressions),
+        (Requirement(r.key, r.operator, tuple(sorted(set(r.values))), r.written or r.values)
+         for r in expressions),
         key=lambda r: (r.key, r.operator, r.values)))
     return LabelSelector(labels, exprs)

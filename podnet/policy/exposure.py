@@ -1,0 +1,265 @@
+"""Exposure analysis: what each workload admits from, or lets out to, pods the input does not
+hold (netpol-analyzer's ``list --exposure``).
+
+NetworkPolicy rules name peers by selector, so a workload may be open to pods that do not
+exist yet. Per workload and direction:
+- not selected by any policy of that direction: unprotected, open to the entire cluster;
+- else the *entire-cluster* set: the union of its policies' rules that name every pod in
+  every namespace (no peers, or ``namespaceSelector: {}`` with an empty or absent
+  ``podSelector``); named ports stay names on egress, and on ingress resolve on the workload;
+- and per *representative* peer (one per distinct (namespace selector, pod selector) pair a
+  rule names; a rule without namespaceSelector names its own namespace), the union of the
+  rules that name it exactly: a rule's selector matches a representative when it is empty or
+  has the same requirements (``app in (x)`` equals ``app=x``), not when it merely overlaps.
+  A set equal to the entire-cluster set adds nothing and is left out.
+A representative made of matchLabels only, both selectors non-empty, that some workload in the
+input matches is dropped: that exposure is a real connection and connlist lists it.
+External addresses come from connlist's own lines (the ``[External]`` ranges).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from podnet.model.cluster import Cluster
+from podnet.model.defaults import NAMESPACE_NAME_LABEL
+from podnet.model.objects import Pod
+from podnet.model.selectors import LabelSelector, selector
+from podnet.policy.compile import Compiled
+from podnet.policy.connlist import representatives
+from podnet.policy.matcher import (
+    AllPeers,
+    ExactNamespace,
+    IPPeer,
+    PeerMatcher,
+    PodPeer,
+    Rule,
+    SelectedNamespaces,
+    Target,
+)
+from podnet.policy.namedconns import EMPTY, NamedConns, port_conns, resolve_by_name
+from podnet.policy.verdict import target_selects
+
+ENTIRE_CLUSTER = "entire-cluster"
+EXTERNAL_SUFFIX = "[External]"
+
+
+def _req_text(key: str, op: str, values: Sequence[str]) -> str:
+    if op in ("In", "=") and len(values) == 1:
+        return f"{key}={values[0]}"
+    if op == "Exists":
+        return key
+    if op == "DoesNotExist":
+        return f"!{key}"
+    word = "in" if op == "In" else "notin"
+    return f"{key} {word} ({','.join(sorted(values))})"
+
+
+def canonical(sel: LabelSelector) -> tuple[str, ...]:
+    """The selector's requirements as apimachinery prints them, sorted by key: equal for
+    selectors that require the same (matchLabels ``app: x`` and ``app In [x]``)."""
+    reqs = [(k, _req_text(k, "=", (v,))) for k, v in sel.match_labels]
+    reqs += [(r.key, _req_text(r.key, r.operator, r.values)) for r in sel.match_expressions]
+    return tuple(text for _, text in sorted(reqs))
+
+
+@dataclass(frozen=True, slots=True)
+class Representative:
+    """The pods one rule names by selector. ``namespace`` is the policy's own namespace when
+    the rule had no namespaceSelector (then ``ns_selector`` requires that namespace's name),
+    else empty."""
+
+    namespace: str
+    ns_selector: LabelSelector
+    pod_selector: LabelSelector
+
+    @property
+    def key(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        return canonical(self.ns_selector), canonical(self.pod_selector)
+
+    def named_by(self, peer: PeerMatcher) -> bool:
+        if isinstance(peer, AllPeers):
+            return True
+        if isinstance(peer, IPPeer):
+            return False
+        ns = peer.namespaces
+        if isinstance(ns, ExactNamespace):
+            if ns.name != self.namespace:
+                return False
+        elif not ns.selector.empty and canonical(ns.selector) != canonical(self.ns_selector):
+            return False
+        return peer.pods.empty or canonical(peer.pods) == canonical(self.pod_selector)
+
+    def refined_by(self, pod: Pod, ns_labels: Mapping[str, str]) -> bool:
+        """A real pod stands for it (matchLabels only, neither selector empty)."""
+        ns, pods = self.ns_selector, self.pod_selector
+        if ns.match_expressions or pods.match_expressions or ns.empty or pods.empty:
+            return False
+        return pods.matches(pod.labels) and ns.matches(ns_labels)
+
+
+@dataclass(frozen=True, slots=True)
+class ExposureItem:
+    """One line of a workload's exposure: toward the entire cluster, a representative, or an
+    external range (``external`` holds connlist's name of the range)."""
+
+    conns: str
+    representative: Representative | None = None
+    external: str = ""
+
+    @property
+    def entire_cluster(self) -> bool:
+        return self.representative is None and not self.external
+
+
+@dataclass(frozen=True, slots=True)
+class ExposedPeer:
+    workload: str
+    ingress_protected: bool
+    egress_protected: bool
+    ingress: tuple[ExposureItem, ...]
+    egress: tuple[ExposureItem, ...]
+
+
+def _selects_all(peer: PeerMatcher) -> bool:
+    return isinstance(peer, AllPeers) or (
+        isinstance(peer, PodPeer) and isinstance(peer.namespaces, SelectedNamespaces)
+        and peer.namespaces.selector.empty and peer.pods.empty)
+
+
+def _representative(peer: PodPeer) -> Representative:
+    if isinstance(peer.namespaces, ExactNamespace):
+        name = peer.namespaces.name
+        return Representative(name, selector({NAMESPACE_NAME_LABEL: name}), peer.pods)
+    return Representative("", peer.namespaces.selector, peer.pods)
+
+
+@dataclass(frozen=True, slots=True)
+class _Scan:
+    representatives: tuple[Representative, ...]
+    wide: dict[int, NamedConns]  # per target (by id): what its entire-cluster rules admit
+
+
+def _scan(cluster: Cluster, compiled: Compiled) -> _Scan:
+    """Representatives in netpol-analyzer's order (policies as read, ingress rules before
+    egress), so the first of equivalent selectors is the one printed."""
+    by_policy: dict[tuple[str, str], Target] = {
+        (t.policy, t.direction): t for t in (*compiled.ingress, *compiled.egress)}
+    reps: dict[object, Representative] = {}
+    wide: dict[int, NamedConns] = {}
+    for policy in sorted(cluster.policies, key=lambda p: (p.source.file, p.source.doc)):
+        for direction in ("ingress", "egress"):
+            target = by_policy.get((policy.key, direction))
+            if target is None:
+                continue
+            total = EMPTY
+            for rule in target.rules:
+                if any(_selects_all(pm) for pm in rule.peers):
+                    total = total | port_conns(rule.ports, None)
+                    continue
+                for pm in rule.peers:
+                    if isinstance(pm, PodPeer):
+                        rep = _representative(pm)
+                        reps.setdefault(rep.key, rep)
+            wide[id(target)] = total
+    return _Scan(tuple(reps.values()), wide)
+
+
+def _rules_naming(target: Target, rep: Representative) -> tuple[Rule, ...]:
+    return tuple(r for r in target.rules if any(rep.named_by(pm) for pm in r.peers))
+
+
+def _external(conns: Iterable[tuple[str, str, str]]) -> dict[tuple[str, bool], list[ExposureItem]]:
+    """connlist's lines with an external range, by (workload, is ingress)."""
+    out: dict[tuple[str, bool], list[ExposureItem]] = {}
+    for src, dst, text in conns:
+        if src.endswith(EXTERNAL_SUFFIX):
+            out.setdefault((dst, True), []).append(ExposureItem(text, external=src))
+        elif dst.endswith(EXTERNAL_SUFFIX):
+            out.setdefault((src, False), []).append(ExposureItem(text, external=dst))
+    return out
+
+
+def is_focus(workload: str, focus: Collection[str]) -> bool:
+    """netpol-analyzer's ``--focusworkload`` test: the workload's name, or namespace/name."""
+    if not focus:
+        return True
+    ns_name = workload.rsplit("[", 1)[0]
+    return ns_name in focus or ns_name.split("/", 1)[-1] in focus
+
+
+def exposure(cluster: Cluster, compiled: Compiled, conns: Sequence[tuple[str, str, str]], *,
+             focus: Collection[str] = (), direction: str | None = None) -> tuple[ExposedPeer, ...]:
+    """Every workload with some exposure, sorted by name. ``conns`` are connlist's
+    (src, dst, connections) triples (already focused, if a focus applies), whose external
+    ranges join the report. With ``focus`` only those workloads are reported, and with
+    ``direction`` ("ingress" or "egress") only that side of them (the other reads as
+    protected and unexposed, as netpol-analyzer leaves it)."""
+    scan = _scan(cluster, compiled)
+    workloads = representatives(cluster)
+    reps = [r for r in scan.representatives
+            if not any(r.refined_by(p, cluster.namespace_labels(p.namespace))
+                       for p in workloads.values())]
+    naming = {(id(t), i): _rules_naming(t, r) for t in (*compiled.ingress, *compiled.egress)
+              for i, r in enumerate(reps)}
+    external = _external(conns)
+    # Workloads selected by the same policies (and, on ingress, declaring the same ports, on
+    # which named ports resolve) are exposed alike: computed once per such class.
+    memo: dict[tuple[object, ...], list[ExposureItem]] = {}
+
+    def protected_side(selecting: list[Target], dst: Pod | None) -> list[ExposureItem]:
+        key = (tuple(id(t) for t in selecting), None if dst is None else dst.ports)
+        hit = memo.get(key)
+        if hit is not None:
+            return hit
+        wide = EMPTY
+        for t in selecting:
+            wide = wide | scan.wide[id(t)]
+        if dst is not None:
+            wide = resolve_by_name(wide, dst)
+        items = [ExposureItem(str(wide))] if not wide.is_empty() else []
+        for i, rep in enumerate(reps):
+            got = EMPTY
+            for t in selecting:
+                for rule in naming[(id(t), i)]:
+                    got = got | port_conns(rule.ports, dst)
+            # nothing beyond the entire-cluster set, or nothing at all: no line
+            if (got.key() == wide.key()) if not wide.is_empty() else got.is_empty():
+                continue
+            items.append(ExposureItem(str(got), representative=rep))
+        memo[key] = items
+        return items
+
+    out = []
+    for name in sorted(w for w in workloads if is_focus(w, focus)):
+        pod = workloads[name]
+        sides: dict[str, tuple[bool, list[ExposureItem]]] = {}
+        for side, targets in (("ingress", compiled.ingress), ("egress", compiled.egress)):
+            if direction is not None and side != direction:
+                sides[side] = (True, [])
+                continue
+            selecting = [t for t in targets if target_selects(t, pod)]
+            if not selecting:
+                sides[side] = (False, [ExposureItem("All Connections")])
+            else:
+                sides[side] = (True, protected_side(selecting, pod if side == "ingress" else None))
+        if all(protected and not items for protected, items in sides.values()):
+            continue
+        # the side a direction leaves out gets no external lines either, as a focused
+        # connlist would have none
+        (ing_protected, ing), (eg_protected, eg) = sides["ingress"], sides["egress"]
+        if direction != "egress":
+            ing = ing + external.get((name, True), [])
+        if direction != "ingress":
+            eg = eg + external.get((name, False), [])
+        out.append(ExposedPeer(name, ing_protected, eg_protected, tuple(ing), tuple(eg)))
+    return tuple(out)
+
+
+def split_line(line: str) -> tuple[str, str, str]:
+    """connlist's ``src => dst : conns`` back into its parts."""
+    src, rest = line.split(" => ", 1)
+    dst, text = rest.split(" : ", 1)
+    return src, dst, text
+
