@@ -1,9 +1,9 @@
 """Workload-level connection lists, as netpol-analyzer's ``list`` computes them.
 
 One connection (``src => dst : conns`` in txt) for every pair of distinct workloads and for IP
-ranges outside the cluster. A workload is the controller named in a pod's ownerReferences (kept as written: a
-ReplicaSet stays a ReplicaSet), the controller podnet expanded, or the pod itself; one pod
-stands for its workload, as in netpol-analyzer. External peers are the disjoint IPv4 ranges
+ranges outside the cluster. A workload is the controller named in a pod's ownerReferences (kept
+as written: a ReplicaSet stays a ReplicaSet), the controller podnet expanded, or the pod
+itself; one pod stands for its workload, as in netpol-analyzer. External peers are the disjoint IPv4 ranges
 cut by the ipBlocks of one direction (ingress ranges for sources, egress ranges for
 destinations), each range its own peer. ``connections`` returns the pairs sorted by source
 then destination (netpol-analyzer's order), for the renderers of every format.
@@ -87,8 +87,9 @@ def workload_peers(cluster: Cluster) -> list[Peer]:
 
 
 def has_ingress_controller(cluster: Cluster) -> bool:
-    """netpol-analyzer adds its ingress controller only when some Ingress or Route exists."""
-    return bool(_exposures(cluster))
+    """netpol-analyzer adds its ingress controller only when some Ingress or Route and some
+    Service with a selector exist."""
+    return bool(_exposures(cluster)) and any(s.selector is not None for s in cluster.services)
 
 
 # Words of uint64 per block of destinations: bounds the memory of each block's arrays.
