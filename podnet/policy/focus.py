@@ -14,11 +14,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from podnet.errors import UsageError
+from podnet.model.vocabulary import PROTOCOLS
 from podnet.policy.connlist import Conn, Peer
 from podnet.policy.connset import ConnSet
 
 DIRECTIONS = ("ingress", "egress")
-PROTOCOLS = ("TCP", "UDP", "SCTP")
 
 
 @dataclass(frozen=True)
