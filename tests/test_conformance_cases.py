@@ -17,23 +17,21 @@ from tests.conftest import CONFORMANCE, needs_corpus
 
 pytestmark = needs_corpus
 
-SUPPORTED = {"connlist-txt/txt", "diff/txt", "diff/csv", "diff/md", "diff/dot", "exposure/txt"}
+SUPPORTED = {"connlist-txt/txt", "connlist-format/json", "connlist-format/csv", "connlist-format/md",
+             "connlist-format/dot", "focus/txt", "focus/json", "focus/csv", "focus/md", "focus/dot",
+             "diff/txt", "diff/csv", "diff/md", "diff/dot", "exposure/txt"}
+_DUPLICATE_SERVICE = ("the input defines Service payments/visa-processor-service twice (visa-processor "
+                      "and visa-processor-v2); netpol-analyzer keeps the last, podnet refuses duplicate "
+                      "objects (without the second the output is byte-equal)")
 KNOWN = {
-    "cli/document_with_syntax_error_connlist_output.txt":
-        "netpol-analyzer skips a document that does not parse and goes on; podnet refuses the input",
+    "connlist/acs-security-demos-added-workloads_focus_workload_asset-cache_connlist_output.txt":
+        _DUPLICATE_SERVICE,
+    "connlist/acs-security-demos-added-workloads_focus_workload_backend_recommendation_ingress_connlist_output.txt":
+        _DUPLICATE_SERVICE,
+    "connlist/acs-security-demos-added-workloads_focus_workload_frontend_asset-cache_connlist_output.txt":
+        _DUPLICATE_SERVICE,
     **{f"diff/diff_between_acs-security-demos-added-workloads_and_acs-security-demos.{fmt}":
-       "the new side defines Service payments/visa-processor-service twice (visa-processor/ and "
-       "visa-processor-v2/deployment.yaml, different selectors); netpol-analyzer keeps one, "
-       "podnet refuses the input (InputError: defined twice)" for fmt in ("txt", "csv", "md")},
-    **{f"connlist/{name}_exposure_output.txt":
-       "needs --focus-workload/--focus-direction, which another change adds to podnet connlist; "
-       "exposure() already takes focus= and direction= and matches this golden given the "
-       "focused connlist"
-       for name in ("acs-security-demos_focus_workload_backend_checkout_frontend_webapp_egress",
-                    "acs-security-demos_focus_workload_backend_checkout_frontend_webapp",
-                    "acs-security-demos_focus_workload_frontend_webapp_egress",
-                    "k8s_ingress_test_focus_workload_ratings-v1-b6994bb9",
-                    "k8s_ingress_test_new_focus_workload_details-v1-79f774bdb9")},
+       _DUPLICATE_SERVICE for fmt in ("txt", "csv", "md")},
 }
 
 CASES = load(CONFORMANCE) if CONFORMANCE.exists() else []

@@ -46,15 +46,17 @@ ProxyOpt = Annotated[str | None, typer.Option(
 LibcOpt = Annotated[str, typer.Option("--libc", help="|".join(LIBCS), callback=choices("--libc", LIBCS))]
 
 
-def load_docs(files: list[str]) -> Docs:
-    """The documents of every -f, each read once (stdin cannot be read twice)."""
+def load_docs(files: list[str], keep_prefix: bool = False) -> Docs:
+    """The documents of every -f, each read once (stdin cannot be read twice); ``keep_prefix``:
+    see ``podnet.model.load.read_texts``."""
     if not files:
         raise UsageError("no input: give manifests with -f PATH (a file, a directory, or -)")
-    return read_paths(files)
+    return read_paths(files, keep_prefix)
 
 
-def load_cluster(files: list[str], nodes: int = 3, **overrides: object) -> Cluster:
-    cluster = build(load_docs(files), nodes=nodes,
+def load_cluster(files: list[str], nodes: int = 3, keep_prefix: bool = False,
+                 **overrides: object) -> Cluster:
+    cluster = build(load_docs(files, keep_prefix), nodes=nodes,
                     overrides={k: v for k, v in overrides.items() if v is not None})
     warn(cluster)
     return cluster

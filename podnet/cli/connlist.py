@@ -8,19 +8,31 @@ from typing import Annotated
 import typer
 
 from podnet.cli.common import FileOpt, check_format, load_cluster
-from podnet.cli.output import emit_lines
+from podnet.policy import focus as focusing
 from podnet.policy.compile import compile_policies
-from podnet.policy.connlist import connlist
+from podnet.policy.connlist import connections, has_ingress_controller, workload_peers
+from podnet.policy.connlist_formats import FORMATS, render
 from podnet.policy.exposure_report import EXPOSURE_FORMATS, exposure_report
 
-CONNLIST_FORMATS = ("txt",)
+WorkloadsOpt = Annotated[str | None, typer.Option(
+    "--focus-workload", help="Only connections of these workloads: a comma list of NAME or NS/NAME.")]
+PeersOpt = Annotated[str | None, typer.Option(
+    "--focus-workload-peer", help="With --focus-workload: only connections whose other end is "
+    "one of these (a comma list, as --focus-workload).")]
+DirectionOpt = Annotated[str | None, typer.Option(
+    "--focus-direction", help="With --focus-workload: ingress (the focus workload is the "
+    "destination) or egress (it is the source).")]
+ConnOpt = Annotated[str | None, typer.Option(
+    "--focus-conn", help="Only pairs that allow this one connection, PROTOCOL-PORT (e.g. tcp-80).")]
 
 
 def register(app: typer.Typer) -> None:
     @app.command(name="connlist")
     def connlist_cmd(filename: FileOpt = [],  # noqa: B006
                      output: Annotated[str, typer.Option(
-                         "-o", "--output", help="|".join(CONNLIST_FORMATS))] = "txt",
+                         "-o", "--output", help="|".join(FORMATS))] = "txt",
+                     focus_workload: WorkloadsOpt = None, focus_workload_peer: PeersOpt = None,
+                     focus_direction: DirectionOpt = None, focus_conn: ConnOpt = None,
                      ipblock_matches_pods: Annotated[bool, typer.Option(
                          "--ipblock-matches-pods", help="ipBlocks also select pod IPs (the "
                          "upstream e2e reading); by default they select only addresses outside "
@@ -29,12 +41,25 @@ def register(app: typer.Typer) -> None:
                          "--exposure", help="Also report what each workload is open to beyond "
                          "the input's pods (netpol-analyzer's exposure analysis).")] = False) -> None:
         """Which workload may connect to which, in netpol-analyzer's formats."""
-        check_format(output, CONNLIST_FORMATS)
-        cluster = load_cluster(filename)
+        check_format(output, FORMATS)
+        focus = focusing.Focus(workloads=focusing.parse_workloads(focus_workload),
+                               peers=focusing.parse_workloads(focus_workload_peer),
+                               direction=focusing.parse_direction(focus_direction),
+                               conn=focusing.parse_conn(focus_conn))
+        # netpol-analyzer reads a directory's YAML file up to a broken document and goes on.
+        cluster = load_cluster(filename, keep_prefix=True)
         compiled = compile_policies(cluster.policies, ipblock_matches_pods=ipblock_matches_pods)
-        lines = connlist(cluster, compiled)
+        workloads = workload_peers(cluster)
+        for name in focusing.missing(focus, workloads, has_ingress_controller(cluster)):
+            print(f"podnet: warning: focus workload {name} does not exist in the input",
+                  file=sys.stderr)
+        conns = focusing.apply(focus, connections(cluster, compiled))
         if exposure:
             check_format(output, EXPOSURE_FORMATS)
-            sys.stdout.write(exposure_report(cluster, compiled, lines, output))
+            sys.stdout.write(exposure_report(cluster, compiled, [c.line() for c in conns], output,
+                                             focus=focus.workloads,
+                                             direction=focus.direction or None))
             return
-        emit_lines(lines)
+        text = render(output, conns, focusing.graph_workloads(focus, workloads), focus.conn_text())
+        # netpol-analyzer ends json and dot without a newline; a terminal wants one.
+        sys.stdout.write(text + "\n" if text and not text.endswith("\n") else text)

@@ -59,8 +59,8 @@ def _check_shape(body: Any, name: str, index: int, budget: int) -> int:
     return count
 
 
-def _parse_text(text: str, name: str) -> list[Any]:
-    docs = _parse_unchecked(text, name)
+def _parse_text(text: str, name: str, keep_prefix: bool = False) -> list[Any]:
+    docs = _parse_prefix(text, name) if keep_prefix else _parse_unchecked(text, name)
     budget = len(text) + ALIAS_ALLOWANCE
     for index, body in enumerate(docs):
         if type(body) is dict or type(body) is list:
@@ -81,10 +81,35 @@ def _parse_unchecked(text: str, name: str) -> list[Any]:
     try:
         return list(yaml.load_all(text, Loader=_Loader))
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise InputError(SourceRef(file=name), "", f"invalid YAML{line}: {problem}") from None
+        raise _yaml_error(e, SourceRef(file=name)) from None
+
+
+def _yaml_error(e: yaml.YAMLError, where: SourceRef) -> InputError:
+    mark = getattr(e, "problem_mark", None)
+    line = f" at line {mark.line + 1}" if mark is not None else ""
+    problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+    return InputError(where, "", f"invalid YAML{line}: {problem}")
+
+
+class BrokenTail(list[Any]):
+    """The documents of a YAML stream before the one that does not parse, and why it does not."""
+
+    def __init__(self, docs: list[Any], error: InputError) -> None:
+        super().__init__(docs)
+        self.error = error
+
+
+def _parse_prefix(text: str, name: str) -> list[Any]:
+    """Every document up to a syntax error; the error travels with them (``BrokenTail``)."""
+    if name.endswith(".json"):
+        return _parse_unchecked(text, name)
+    docs: list[Any] = []
+    try:
+        for body in yaml.load_all(text, Loader=_Loader):
+            docs.append(body)
+    except yaml.YAMLError as e:
+        return BrokenTail(docs, _yaml_error(e, SourceRef(file=name, doc=len(docs))))
+    return docs
 
 
 def _expand(body: Any, name: str, index: int, item_kind: str = "",
@@ -123,32 +148,37 @@ class Docs(list[RawDoc]):
         self.texts: dict[str, str] = {}
 
 
-def read_texts(texts: Iterable[tuple[str, str]], lenient: Iterable[str] = ()) -> Docs:
+def read_texts(texts: Iterable[tuple[str, str]], lenient: Iterable[str] = (),
+               keep_prefix: bool = False) -> Docs:
     """Parse (name, text) pairs into raw documents, in order.
 
     Files named in ``lenient`` were found by walking a directory: one that is not a
     Kubernetes manifest is skipped with a warning (as ``kubectl`` users keep READMEs and JSON
-    reports beside manifests); a file named explicitly must be valid.
+    reports beside manifests); a file named explicitly must be valid. With ``keep_prefix``
+    (netpol-analyzer's reading, for ``podnet connlist``) such a file whose YAML breaks keeps
+    the documents before the break, and the warning names the document where reading stopped.
     """
     skip_ok = set(lenient)
     docs = Docs()
     for name, text in texts:
         try:
-            found = [d for index, body in enumerate(_parse_text(text, name))
-                     for d in _expand(body, name, index)]
+            bodies = _parse_text(text, name, keep_prefix and name in skip_ok)
+            found = [d for index, body in enumerate(bodies) for d in _expand(body, name, index)]
         except InputError as e:
             if name not in skip_ok:
                 raise
             docs.warnings.append(f"skipped {e}")
             continue
+        if isinstance(bodies, BrokenTail):
+            docs.warnings.append(f"skipped the rest of {bodies.error}")
         docs.extend(found)
         docs.texts[name] = text
     return docs
 
 
-def read_paths(paths: Iterable[str]) -> Docs:
+def read_paths(paths: Iterable[str], keep_prefix: bool = False) -> Docs:
     """Read every path (file, directory, or ``-`` for stdin) into raw documents, within the
-    limits of ``podnet.model.limits``."""
+    limits of ``podnet.model.limits`` (``keep_prefix``: see ``read_texts``)."""
     reader = Reader()
     texts: list[tuple[str, str]] = []
     lenient: list[str] = []
@@ -159,6 +189,6 @@ def read_paths(paths: Iterable[str]) -> Docs:
         files, walked = reader.files(path)
         lenient.extend(str(f) for f in walked)
         texts.extend((str(f), reader.file(f)) for f in files)
-    docs = read_texts(texts, lenient)
+    docs = read_texts(texts, lenient, keep_prefix)
     docs.warnings[:0] = reader.warnings
     return docs

@@ -1,17 +1,20 @@
-"""Workload-level connection lists in netpol-analyzer's txt format.
+"""Workload-level connection lists, as netpol-analyzer's ``list`` computes them.
 
-``src => dst : conns`` for every pair of distinct workloads and for IP ranges outside the
-cluster. A workload is the controller named in a pod's ownerReferences (kept as written: a
-ReplicaSet stays a ReplicaSet), the controller podnet expanded, or the pod itself; one pod
-stands for its workload, as in netpol-analyzer. External peers are the disjoint IPv4 ranges
+One connection (``src => dst : conns`` in txt) for every pair of distinct workloads and for IP
+ranges outside the cluster. A workload is the controller named in a pod's ownerReferences (kept
+as written: a ReplicaSet stays a ReplicaSet), the controller podnet expanded, or the pod
+itself; one pod stands for its workload, as in netpol-analyzer. External peers are the disjoint IPv4 ranges
 cut by the ipBlocks of one direction (ingress ranges for sources, egress ranges for
-destinations), each range printed on its own line. Lines are sorted.
+destinations), each range its own peer. ``connections`` returns the pairs sorted by source
+then destination (netpol-analyzer's order), for the renderers of every format.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from types import MappingProxyType
+from typing import NamedTuple
 
 import numpy as np
 
@@ -36,6 +39,42 @@ def workload_name(pod: Pod) -> str:
     return f"{pod.namespace}/{pod.owner_name or pod.name}[{pod.owner_kind}]"
 
 
+@dataclass(frozen=True, slots=True)
+class Peer:
+    """One end of a connection, named as netpol-analyzer names it."""
+
+    text: str  # ns/name[Kind], {ingress-controller} or a.b.c.d-e.f.g.h[External]
+    namespace: str = ""
+    name: str = ""
+    kind: str = ""
+    ip: bool = False  # an IP range outside the cluster
+
+    @property
+    def in_namespace(self) -> bool:
+        """A workload of the cluster's namespaces (not an IP range, not the ingress controller)."""
+        return bool(self.kind)
+
+
+class Conn(NamedTuple):
+    src: Peer
+    dst: Peer
+    conns: ConnSet
+    text: str  # str(conns), rendered once per distinct set
+
+    def line(self) -> str:
+        return f"{self.src.text} => {self.dst.text} : {self.text}"
+
+
+def workload_peer(pod: Pod) -> Peer:
+    text = workload_name(pod)
+    name, kind = text[len(pod.namespace) + 1:-1].split("[", 1)
+    return Peer(text, pod.namespace, name, kind)
+
+
+def ip_peer(lo: int, hi: int) -> Peer:
+    return Peer(range_name(lo, hi), ip=True)
+
+
 def representatives(cluster: Cluster) -> dict[str, Pod]:
     reps: dict[str, Pod] = {}
     for p in cluster.pods:
@@ -43,36 +82,53 @@ def representatives(cluster: Cluster) -> dict[str, Pod]:
     return reps
 
 
+def workload_peers(cluster: Cluster) -> list[Peer]:
+    return [workload_peer(p) for p in representatives(cluster).values()]
+
+
+def has_ingress_controller(cluster: Cluster) -> bool:
+    """netpol-analyzer adds its ingress controller only when some Ingress or Route and some
+    Service with a selector exist."""
+    return bool(_exposures(cluster)) and any(s.selector is not None for s in cluster.services)
+
+
 # Words of uint64 per block of destinations: bounds the memory of each block's arrays.
 BLOCK_WORDS = 1 << 22
 
 
-def _lines(cs: ConnSpace, m: np.ndarray, dst_names: Sequence[str], src_names: Sequence[str],
-           texts: dict[bytes, str]) -> list[str]:
-    """One line per non-empty set of ``m[dst, src]``; each distinct set is rendered once."""
+def _conns(cs: ConnSpace, m: np.ndarray, dsts: Sequence[Peer], srcs: Sequence[Peer],
+           sets: dict[bytes, tuple[ConnSet, str]]) -> list[Conn]:
+    """One connection per non-empty set of ``m[dst, src]``; each distinct set is built once."""
     i, j = np.nonzero(m.any(axis=2))
     masks = np.ascontiguousarray(m[i, j])
     rows = masks.view(np.dtype((np.void, masks.shape[1] * 8))).ravel()
     uniq, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
     keys = uniq.tolist()
     for key, at in zip(keys, first.tolist(), strict=True):
-        if key not in texts:
-            texts[key] = cs.text(masks[at])
-    names = [texts[k] for k in keys]
-    return [f"{src_names[b]} => {dst_names[a]} : {names[k]}"
+        if key not in sets:
+            conns = cs.atoms.conns(masks[at])
+            sets[key] = (conns, str(conns))
+    found = [sets[k] for k in keys]
+    return [Conn(srcs[b], dsts[a], *found[k])
             for a, b, k in zip(i.tolist(), j.tolist(), inverse.ravel().tolist(), strict=True)]
 
 
 def connlist(cluster: Cluster, compiled: Compiled) -> list[str]:
+    """The txt lines (``src => dst : conns``), sorted."""
+    return [c.line() for c in connections(cluster, compiled)]
+
+
+def connections(cluster: Cluster, compiled: Compiled) -> list[Conn]:
     """Workload pairs, then each external range some rule tells apart, toward and from each
-    workload; computed once per pair of pod classes and spread over the workloads in them."""
+    workload, then the ingress controller's; computed once per pair of pod classes and spread
+    over the workloads in them. Sorted by source, then destination."""
     reps = representatives(cluster)
-    names = list(reps)
+    names = [workload_peer(p) for p in reps.values()]
     cs = ConnSpace(cluster, compiled, list(reps.values()))
     cls = cs.classes.of_pod
-    n, texts, lines = cs.n, dict[bytes, str](), list[str]()
-    ext_in = [range_name(lo, hi) for lo, hi in cs.ext_in]
-    ext_out = [range_name(lo, hi) for lo, hi in cs.ext_out]
+    n, sets, out = cs.n, dict[bytes, tuple[ConnSet, str]](), list[Conn]()
+    ext_in = [ip_peer(lo, hi) for lo, hi in cs.ext_in]
+    ext_out = [ip_peer(lo, hi) for lo, hi in cs.ext_out]
     order = np.argsort(cls, kind="stable")  # workloads of one class land in one block
     step = max(1, BLOCK_WORDS // (max(len(names), n + len(ext_in)) * cs.atoms.words))
     for start in range(0, len(names), step):
@@ -81,14 +137,15 @@ def connlist(cluster: Cluster, compiled: Compiled) -> list[str]:
         ingress = cs.ingress(dcls)
         pairs = (ingress[:, :n] & cs.egress(dcls))[inv][:, cls]
         pairs[np.arange(len(dst)), dst] = 0  # a workload's own pods are not a pair
-        dst_names = [names[i] for i in dst.tolist()]
-        lines += _lines(cs, pairs, dst_names, names, texts)
-        lines += _lines(cs, ingress[inv, n:], dst_names, ext_in, texts)
+        dst_peers = [names[i] for i in dst.tolist()]
+        out += _conns(cs, pairs, dst_peers, names, sets)
+        out += _conns(cs, ingress[inv, n:], dst_peers, ext_in, sets)
     step = max(1, BLOCK_WORDS // (max(len(names), 1) * cs.atoms.words))
     for start in range(0, len(ext_out), step):
         ext = np.arange(start, min(start + step, len(ext_out)))
-        lines += _lines(cs, cs.egress_ext(ext)[:, cls], ext_out[start:start + step], names, texts)
-    return sorted(lines + ingress_lines(cluster, Evaluator(cluster, compiled)))
+        out += _conns(cs, cs.egress_ext(ext)[:, cls], ext_out[start:start + step], names, sets)
+    out += ingress_conns(cluster, Evaluator(cluster, compiled))
+    return sorted(out, key=lambda c: (c.src.text, c.dst.text))
 
 
 # netpol-analyzer models the ingress controller as a pod with no labels in a namespace of its
@@ -96,6 +153,7 @@ def connlist(cluster: Cluster, compiled: Compiled) -> list[str]:
 INGRESS_CONTROLLER = Pod(namespace="ingress-controller-ns", name="ingress-controller",
                          labels=MappingProxyType({}), source=SourceRef(file="<ingress-controller>"),
                          owner_kind="", owner_name="ingress-controller")
+INGRESS_PEER = Peer("{ingress-controller}", INGRESS_CONTROLLER.namespace, INGRESS_CONTROLLER.name)
 
 
 def _service_target_ports(svc: Service, required: int | str | None, dst: Pod) -> ConnSet:
@@ -139,6 +197,10 @@ def _exposures(cluster: Cluster) -> list[tuple[str, str, int | str | None]]:
 
 
 def ingress_lines(cluster: Cluster, evaluator: Evaluator) -> list[str]:
+    return [c.line() for c in ingress_conns(cluster, evaluator)]
+
+
+def ingress_conns(cluster: Cluster, evaluator: Evaluator) -> list[Conn]:
     services = {(s.namespace, s.name): s for s in cluster.services}
     exposed: dict[str, ConnSet] = {}
     reps = representatives(cluster)
@@ -151,9 +213,9 @@ def ingress_lines(cluster: Cluster, evaluator: Evaluator) -> list[str]:
                 continue
             ports = _service_target_ports(svc, required, pod)
             exposed[wname] = exposed.get(wname, NONE) | ports
-    lines = []
+    out = []
     for wname, ports in exposed.items():
         allowed = ports & evaluator.allowed(INGRESS_CONTROLLER, reps[wname])
         if not allowed.is_empty():
-            lines.append(f"{{ingress-controller}} => {wname} : {allowed}")
-    return lines
+            out.append(Conn(INGRESS_PEER, workload_peer(reps[wname]), allowed, str(allowed)))
+    return out
