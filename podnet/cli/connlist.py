@@ -8,7 +8,7 @@ import typer
 
 from podnet.cli.common import FileOpt, check_format, load_cluster
 from podnet.cli.output import emit_lines
-from podnet.policy.compile import compile_policies
+from podnet.policy.compile import compile_cluster
 from podnet.policy.connlist import connlist
 
 CONNLIST_FORMATS = ("txt",)
@@ -26,5 +26,5 @@ def register(app: typer.Typer) -> None:
         """Which workload may connect to which, in netpol-analyzer's formats."""
         check_format(output, CONNLIST_FORMATS)
         cluster = load_cluster(filename)
-        compiled = compile_policies(cluster.policies, ipblock_matches_pods=ipblock_matches_pods)
+        compiled = compile_cluster(cluster, ipblock_matches_pods=ipblock_matches_pods)
         emit_lines(connlist(cluster, compiled))

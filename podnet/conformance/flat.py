@@ -15,7 +15,7 @@ from pathlib import Path
 
 from podnet.errors import PodnetError
 from podnet.model import build, read_paths
-from podnet.policy.compile import compile_policies
+from podnet.policy.compile import compile_cluster
 from podnet.policy.connlist import connlist
 
 OUT_OF_SCOPE = ("AdminNetworkPolicy", "BaselineAdminNetworkPolicy", "UserDefinedNetwork",
@@ -49,7 +49,7 @@ def run_case(corpus: Path, case: str) -> Result:
         cluster = build(read_paths([str(case_dir)]))
     except PodnetError as e:
         return Result(case, "error", str(e))
-    compiled = compile_policies(cluster.policies, ipblock_matches_pods=False)
+    compiled = compile_cluster(cluster, ipblock_matches_pods=False)
     got = connlist(cluster, compiled)
     want = [line for line in expected_file.read_text().splitlines() if line.strip()]
     if sorted(got) == sorted(want):
