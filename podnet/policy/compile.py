@@ -4,7 +4,7 @@ InternalIP, so it is matched like a ``networks`` CIDR."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -36,6 +36,12 @@ class Compiled:
     # AdminNetworkPolicies in the order they apply, then the BaselineAdminNetworkPolicy
     admin_ingress: tuple[TierTarget, ...] = ()
     admin_egress: tuple[TierTarget, ...] = ()
+
+    def all_rules(self) -> Iterator[Rule]:
+        """Every rule of every target, NetworkPolicy and admin, both directions."""
+        for group in (self.ingress, self.egress, self.admin_ingress, self.admin_egress):
+            for t in group:
+                yield from t.rules
 
 
 def _peer(policy: NetworkPolicy, peer: Peer, origin: Origin) -> PeerMatcher:
