@@ -17,10 +17,17 @@ from tests.conftest import CONFORMANCE, needs_corpus
 
 pytestmark = needs_corpus
 
-SUPPORTED = {"connlist-txt/txt"}
+SUPPORTED = {"connlist-txt/txt", "connlist-txt/txt+anp"}
+# The API server refuses a Deployment whose selector does not match its template's labels
+# (kubernetes pkg/apis/apps/validation/validation_test.go, TestValidateDeployment); netpol-analyzer
+# reads it anyway and podnet refuses the input, naming the Deployment and spec.selector.
+_SELECTOR = ("a Deployment's spec.selector does not match its template's labels: the API server "
+             "rejects it, netpol-analyzer reads it, podnet refuses the input")
 KNOWN = {
     "cli/document_with_syntax_error_connlist_output.txt":
         "netpol-analyzer skips a document that does not parse and goes on; podnet refuses the input",
+    "connlist/anp_test_1_deny_traffic_at_cluster_level_connlist_output.txt": _SELECTOR,
+    "connlist/anp_test_ingress_egress_intersection_connlist_output.txt": _SELECTOR,
 }
 
 CASES = load(CONFORMANCE) if CONFORMANCE.exists() else []
