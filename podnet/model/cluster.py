@@ -14,7 +14,7 @@ from types import MappingProxyType
 
 from podnet import names
 from podnet.errors import InputError, SourceRef
-from podnet.model import builtin, consistency, defaults, ipam, netconfig, unmodelled
+from podnet.model import builtin, consistency, defaults, ipam, netconfig, tiers, unmodelled
 from podnet.model.lbpools import AddressPool, read_pools
 from podnet.model.load import RawDoc
 from podnet.model.objects import (
@@ -274,6 +274,7 @@ def build(docs: Sequence[RawDoc], *, nodes: int = DEFAULT_NODES,
             namespaces[ns] = Namespace(ns, frozen_map({defaults.NAMESPACE_NAME_LABEL: ns}),
                                        SourceRef(file="<implicit>", kind="Namespace", name=ns),
                                        implicit=True)
+    warnings += tiers.same_priority_warnings(admin, pods, namespaces)
     index = {p.key: i for i, p in enumerate(pods)}
     return Cluster(
         namespaces=MappingProxyType(dict(sorted(namespaces.items()))),
