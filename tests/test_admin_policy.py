@@ -256,3 +256,12 @@ def test_bad_input_names_file_object_and_field(doc, obj, field, why):
         cluster_of(doc)
     assert e.value.source.file == "test.yaml" and e.value.field == field, str(e.value)
     assert obj in str(e.value) and why in e.value.message, str(e.value)
+
+
+def test_trace_names_the_admin_rule_that_drops():
+    from podnet.dataplane.path import trace
+
+    c = world(anp("deny", 10, y("ingress:\n- {name: no-y, action: Deny, @Y}\n")))
+    path = trace(c, compile_cluster(c), c.pod("y/a"), c.pod("x/a"), 80, "TCP")
+    assert path.verdict == "dropped"
+    assert any("DROPPED by AdminNetworkPolicy deny Deny rule [0] 'no-y'" in h.action for h in path.hops)
