@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import cached_property
 
 from podnet.model.cluster import Cluster
-from podnet.policy.compile import Compiled, compile_policies
+from podnet.policy.compile import Compiled, compile_cluster
 from podnet.policy.verdict import Evaluator
 from podnet.services import ServicePlan, resolve
 from podnet.services.iptables import CURRENT_NODE_FEATURES
@@ -27,8 +27,7 @@ class Analysis:
 
     @cached_property
     def compiled(self) -> Compiled:
-        return compile_policies(self.cluster.policies,
-                                ipblock_matches_pods=self.ipblock_matches_pods)
+        return compile_cluster(self.cluster, ipblock_matches_pods=self.ipblock_matches_pods)
 
     @cached_property
     def evaluator(self) -> Evaluator:

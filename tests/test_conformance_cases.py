@@ -1,9 +1,8 @@
 """netpol-analyzer's cases.json: each golden, reproduced byte for byte by the podnet command a
 user would run (``podnet connlist`` / ``podnet diff``), for every group podnet supports.
 
-Groups are ``kind/format`` (``+anp`` when the case needs admin tiers). A group joins
-SUPPORTED when its command and format exist; from then on every case in it must pass, except
-the ones listed in KNOWN with the reason.
+Groups are ``kind/format`` (``+anp`` when the case needs admin tiers). Every group not in
+NOT_YET must pass, case by case, except the ones listed in KNOWN with the reason.
 """
 
 from __future__ import annotations
@@ -17,13 +16,20 @@ from tests.conftest import CONFORMANCE, needs_corpus
 
 pytestmark = needs_corpus
 
-SUPPORTED = {"connlist-txt/txt", "connlist-format/json", "connlist-format/csv", "connlist-format/md",
-             "connlist-format/dot", "focus/txt", "focus/json", "focus/csv", "focus/md", "focus/dot",
-             "diff/txt", "diff/csv", "diff/md", "diff/dot", "exposure/txt"}
+# Every group but these: explain is not built; exposure does not know admin tiers yet.
+NOT_YET = {"explain/txt", "explain/txt+anp", "exposure/txt+anp", "exposure/json+anp",
+           "exposure/csv+anp", "exposure/md+anp", "exposure/dot+anp"}
+# The API server refuses a Deployment whose selector does not match its template's labels
+# (kubernetes pkg/apis/apps/validation/validation_test.go, TestValidateDeployment); netpol-analyzer
+# reads it anyway and podnet refuses the input, naming the Deployment and spec.selector.
+_SELECTOR = ("a Deployment's spec.selector does not match its template's labels: the API server "
+             "rejects it, netpol-analyzer reads it, podnet refuses the input")
 _DUPLICATE_SERVICE = ("the input defines Service payments/visa-processor-service twice (visa-processor "
                       "and visa-processor-v2); netpol-analyzer keeps the last, podnet refuses duplicate "
                       "objects (without the second the output is byte-equal)")
 KNOWN = {
+    "connlist/anp_test_1_deny_traffic_at_cluster_level_connlist_output.txt": _SELECTOR,
+    "connlist/anp_test_ingress_egress_intersection_connlist_output.txt": _SELECTOR,
     "connlist/acs-security-demos-added-workloads_focus_workload_asset-cache_connlist_output.txt":
         _DUPLICATE_SERVICE,
     "connlist/acs-security-demos-added-workloads_focus_workload_backend_recommendation_ingress_connlist_output.txt":
@@ -35,6 +41,7 @@ KNOWN = {
 }
 
 CASES = load(CONFORMANCE) if CONFORMANCE.exists() else []
+SUPPORTED = {c.group for c in CASES} - NOT_YET
 
 
 def test_corpus_counted():

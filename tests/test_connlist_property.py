@@ -17,13 +17,14 @@ from hypothesis import strategies as st
 from podnet.model import build, read_texts
 from podnet.model.objects import IPBlock
 from podnet.model.selectors import EVERYTHING
-from podnet.policy import Evaluator, compile_policies
+from podnet.policy import Evaluator, compile_cluster
 from podnet.policy import connlist as connlist_module
 from podnet.policy.compile import Compiled
 from podnet.policy.connlist import connlist, ingress_lines, representatives
 from podnet.policy.extranges import V4_END, range_name, ranges
-from podnet.policy.matcher import IPPeer, Origin, Rule, Target
+from podnet.policy.matcher import IPPeer, Origin, Rule, Target, TierTarget
 from podnet.policy.verdict import block_contains
+from tests.admin_gen import admin_docs, strategies
 from tests.helpers import policy_docs
 from tests.test_matrix_property import mk_peer, sel
 
@@ -35,7 +36,7 @@ BLOCKS = [("10.244.0.0/16", []), ("10.244.0.0/23", ["10.244.1.0/24"]),
           ("2001:db8::/32", [])]
 
 
-def old_ranges(targets: tuple[Target, ...]) -> list[tuple[int, int]]:
+def old_ranges(targets: tuple[Target | TierTarget, ...]) -> list[tuple[int, int]]:
     blocks = sorted({pm.block for t in targets for r in t.rules for pm in r.peers
                      if isinstance(pm, IPPeer) and ":" not in pm.block.cidr},
                     key=lambda b: (b.cidr, b.excepts))
@@ -61,9 +62,9 @@ def old_connlist(cluster, compiled: Compiled) -> list[str]:
     ev = Evaluator(cluster, compiled)
     reps = representatives(cluster)
     pairs = [(a, s, b, d) for a, s in reps.items() for b, d in reps.items() if a != b]
-    for lo, hi in old_ranges(compiled.ingress):
+    for lo, hi in old_ranges((*compiled.ingress, *compiled.admin_ingress)):
         pairs += [(range_name(lo, hi), str(ipaddress.IPv4Address(lo)), b, d) for b, d in reps.items()]
-    for lo, hi in old_ranges(compiled.egress):
+    for lo, hi in old_ranges((*compiled.egress, *compiled.admin_egress)):
         pairs += [(a, s, range_name(lo, hi), str(ipaddress.IPv4Address(lo))) for a, s in reps.items()]
     lines = [f"{a} => {b} : {allowed}" for a, s, b, d in pairs
              if not (allowed := ev.allowed(s, d)).is_empty()]
@@ -84,13 +85,15 @@ policy = st.fixed_dictionaries({
     "ns": st.sampled_from(NSS), "sel": sel.map(lambda s: s if s is not None else {}),
     "types": st.sampled_from([["Ingress"], ["Egress"], ["Ingress", "Egress"]]),
     "ingress": st.lists(rule, max_size=3), "egress": st.lists(rule, max_size=3)})
+anp, banp = strategies(APPS, NSS, ["10.244.0.0/16", "0.0.0.0/0", "192.168.1.0/24",
+                                   "192.168.0.0/16", "2001:db8::/32"])
 # namespace, app label, http port, workload (None: a bare pod), IP subnet (None: IPAM's)
 podspec = st.tuples(st.sampled_from(NSS), st.sampled_from(APPS), st.sampled_from([80, 81, 8080]),
                     st.sampled_from([None, "w0", "w1", "w2"]),
                     st.sampled_from([None, "10.244.1", "192.168.1", "192.168.7", "172.16.5"]))
 
 
-def manifest(pods, policies) -> str:
+def manifest(pods, policies, anps=(), banp_spec=None) -> str:
     docs = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n, "labels": {"team": n}}}
             for n in NSS]
     for i, (ns, app, http, owner, subnet) in enumerate(pods):
@@ -104,16 +107,16 @@ def manifest(pods, policies) -> str:
         if subnet is not None:
             doc["status"] = {"podIP": f"{subnet}.{i + 10}"}
         docs.append(doc)
-    docs += policy_docs(policies)
+    docs += policy_docs(policies) + admin_docs(list(anps), banp_spec)
     return json.dumps({"apiVersion": "v1", "kind": "List", "items": docs})
 
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(podspec, min_size=1, max_size=8), st.lists(policy, max_size=4), st.booleans(),
-       st.booleans())
-def test_connlist_equals_per_pair_reference(pods, policies, ipb, tiny_blocks):
-    cluster = build(read_texts([("gen.json", manifest(pods, policies))]), nodes=2)
-    compiled = compile_policies(cluster.policies, ipblock_matches_pods=ipb)
+       st.booleans(), st.lists(anp, max_size=3), banp)
+def test_connlist_equals_per_pair_reference(pods, policies, ipb, tiny_blocks, anps, banp_spec):
+    cluster = build(read_texts([("gen.json", manifest(pods, policies, anps, banp_spec))]), nodes=2)
+    compiled = compile_cluster(cluster, ipblock_matches_pods=ipb)
     saved = connlist_module.BLOCK_WORDS
     connlist_module.BLOCK_WORDS = 1 if tiny_blocks else saved  # one destination per block
     try:

@@ -24,8 +24,6 @@ EXPECTED = [
     (4, "NetworkPolicy", "shop/default.deny-web", "crd.projectcalico.org/v1"),
     (5, "GlobalNetworkPolicy", "deny-egress", "projectcalico.org/v3"),
     (6, "GlobalNetworkPolicy", "default.allow-dns", "crd.projectcalico.org/v1"),
-    (7, "AdminNetworkPolicy", "isolate-shop", "policy.networking.k8s.io/v1alpha1"),
-    (8, "BaselineAdminNetworkPolicy", "default", "policy.networking.k8s.io/v1alpha1"),
     (9, "ClusterNetworkPolicy", "admin-deny", "policy.networking.k8s.io/v1alpha2"),
     (10, "AuthorizationPolicy", "shop/deny-all", "security.istio.io/v1"),
     (11, "EgressNetworkPolicy", "shop/default", "network.openshift.io/v1"),
@@ -47,6 +45,9 @@ def test_each_unmodelled_policy_is_named_once_with_file_kind_and_name():
                           "reach/explain/connlist/trace answers ignore it")
     # the staged Calico policy (document 13) previews and enforces nothing: no warning
     assert not any("StagedNetworkPolicy" in w for w in c.warnings)
+    # documents 7 and 8 (network-policy-api v1alpha1 admin tiers) are modelled now
+    assert [(a.kind, a.name) for a in c.admin_policies] == [
+        ("AdminNetworkPolicy", "isolate-shop"), ("BaselineAdminNetworkPolicy", "default")]
 
 
 def test_calico_network_policy_is_not_read_as_a_kubernetes_one():

@@ -9,7 +9,7 @@ import typer
 
 from podnet.cli.common import FileOpt, check_format, load_cluster
 from podnet.policy import focus as focusing
-from podnet.policy.compile import compile_policies
+from podnet.policy.compile import compile_cluster
 from podnet.policy.connlist import connections, has_ingress_controller, workload_peers
 from podnet.policy.connlist_formats import FORMATS, render
 from podnet.policy.exposure_report import EXPOSURE_FORMATS, exposure_report
@@ -48,7 +48,7 @@ def register(app: typer.Typer) -> None:
                                conn=focusing.parse_conn(focus_conn))
         # netpol-analyzer reads a directory's YAML file up to a broken document and goes on.
         cluster = load_cluster(filename, keep_prefix=True)
-        compiled = compile_policies(cluster.policies, ipblock_matches_pods=ipblock_matches_pods)
+        compiled = compile_cluster(cluster, ipblock_matches_pods=ipblock_matches_pods)
         workloads = workload_peers(cluster)
         for name in focusing.missing(focus, workloads, has_ingress_controller(cluster)):
             print(f"podnet: warning: focus workload {name} does not exist in the input",

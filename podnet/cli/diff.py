@@ -10,7 +10,7 @@ import typer
 
 from podnet.cli.common import FileOpt, check_format, load_cluster
 from podnet.errors import UsageError
-from podnet.policy.compile import compile_policies
+from podnet.policy.compile import compile_cluster
 from podnet.policy.diff import Side, diff, side
 from podnet.policy.diff_formats import DIFF_FORMATS, render
 
@@ -29,8 +29,7 @@ def _colour(text: str) -> str:
 
 def _side(files: list[str], ipblock_matches_pods: bool) -> Side:
     cluster = load_cluster(files)
-    return side(cluster, compile_policies(cluster.policies,
-                                          ipblock_matches_pods=ipblock_matches_pods))
+    return side(cluster, compile_cluster(cluster, ipblock_matches_pods=ipblock_matches_pods))
 
 
 def register(app: typer.Typer) -> None:

@@ -15,6 +15,7 @@ from podnet.model.objects import Pod
 from podnet.policy import class_matrix, count_allowed, pod_matrix
 from podnet.policy.classes import classify
 from podnet.policy.connlist import connlist
+from podnet.policy.matcher import ANP, BANP
 from podnet.policy.query import find_endpoint, parse_port, parse_ports, select_pods
 from podnet.policy.verdict import DirectionResult, Verdict
 
@@ -139,22 +140,41 @@ def register(app: typer.Typer) -> None:
                         f" ({rules}); lets {pol['connections']} through for this pair")
 
 
+def _np_summary(d: DirectionResult, ok: bool) -> str:
+    if not d.isolated:
+        return f"not isolated for {d.direction}: allowed"
+    n = len(d.selecting)
+    return (f"isolated by {n} polic{'y' if n == 1 else 'ies'}"
+            f"; {'allowed' if ok else 'no policy allows this flow'}")
+
+
 def _side(d: DirectionResult, subject: Pod | str, number: int, proto: str) -> dict[str, object]:
     pols = []
     for t in d.selecting:
         allowing = [str(m.origin) for m in t.matches if m.allowed.allows(proto, number)]
         pols.append({"policy": t.policy, "allows": bool(allowing), "allowedBy": allowing,
                      "connections": str(t.allowed)})
+    ok = d.allowed.allows(proto, number)
+    # The admin rules that took this port, in evaluation order: a Pass, then the rule (if
+    # any) that decided; the tier is the one whose answer stands.
+    hits = [h for h in d.tiers if h.ports.allows(proto, number)]
+    final = next((h for h in hits if h.action != "Pass"), None)
+    passed = "".join(f"{h} passes to NetworkPolicy; " for h in hits if h.action == "Pass")
     if not d.applies:
-        summary = "outside the cluster: no policy applies"
-    elif not d.isolated:
-        summary = f"not isolated for {d.direction}: allowed"
+        tier, summary = "none", "outside the cluster: no policy applies"
+    elif final is not None and final.tier == ANP:
+        tier, summary = ANP, f"{final}: {'allowed' if ok else 'denied'}"
+    elif d.isolated:
+        tier, summary = "NetworkPolicy", passed + _np_summary(d, ok)
+    elif final is not None:
+        tier, summary = BANP, f"{passed}not isolated for {d.direction}; {final}: " + (
+            "allowed" if ok else "denied")
     else:
-        ok = d.allowed.allows(proto, number)
-        summary = (f"isolated by {len(d.selecting)} polic{'y' if len(d.selecting) == 1 else 'ies'}"
-                   f"; {'allowed' if ok else 'no policy allows this flow'}")
-    return {"pod": _label(subject), "isolated": d.isolated, "allowed": d.allowed.allows(proto, number),
-            "summary": summary, "policies": pols}
+        tier, summary = "none", passed + _np_summary(d, ok)
+    admin = [{"tier": h.tier, "policy": h.policy, "rule": h.rule, "name": h.name,
+              "action": h.action} for h in hits]
+    return {"pod": _label(subject), "isolated": d.isolated, "allowed": ok,
+            "summary": summary, "policies": pols, "tier": tier, "adminRules": admin}
 
 
 def explain_data(v: Verdict, number: int, proto: str) -> dict[str, object]:

@@ -1,9 +1,9 @@
 """Run podnet over netpol-analyzer's corpus and report which connection lists match exactly.
 
 Part of ``make conformance``. A case is *plain* when its
-manifests use only core Kubernetes kinds; cases that need AdminNetworkPolicy,
-BaselineAdminNetworkPolicy, UserDefinedNetwork, NetworkAttachmentDefinition or VM kinds are
-listed as out of scope. netpol-analyzer reads ipBlocks as never selecting pods, so the runner
+manifests use only kinds podnet models (core Kubernetes, AdminNetworkPolicy and
+BaselineAdminNetworkPolicy); cases that need UserDefinedNetwork, NetworkAttachmentDefinition
+or VM kinds are listed as out of scope. netpol-analyzer reads ipBlocks as never selecting pods, so the runner
 does too. Exit code 0 (a report) unless ``--strict`` and a plain case differs.
 """
 
@@ -15,12 +15,11 @@ from pathlib import Path
 
 from podnet.errors import PodnetError
 from podnet.model import build, read_paths
-from podnet.policy.compile import compile_policies
+from podnet.policy.compile import compile_cluster
 from podnet.policy.connlist import connlist
 
-OUT_OF_SCOPE = ("AdminNetworkPolicy", "BaselineAdminNetworkPolicy", "UserDefinedNetwork",
-                "ClusterUserDefinedNetwork", "NetworkAttachmentDefinition", "VirtualMachine",
-                "VirtualMachineInstance")
+OUT_OF_SCOPE = ("UserDefinedNetwork", "ClusterUserDefinedNetwork", "NetworkAttachmentDefinition",
+                "VirtualMachine", "VirtualMachineInstance")
 _KIND = re.compile(r'^\s*"?kind"?\s*:\s*"?([A-Za-z]+)', re.M)
 
 
@@ -49,7 +48,7 @@ def run_case(corpus: Path, case: str) -> Result:
         cluster = build(read_paths([str(case_dir)]))
     except PodnetError as e:
         return Result(case, "error", str(e))
-    compiled = compile_policies(cluster.policies, ipblock_matches_pods=False)
+    compiled = compile_cluster(cluster, ipblock_matches_pods=False)
     got = connlist(cluster, compiled)
     want = [line for line in expected_file.read_text().splitlines() if line.strip()]
     if sorted(got) == sorted(want):

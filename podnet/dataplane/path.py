@@ -20,6 +20,7 @@ from podnet.dataplane.mtu import ENCAPSULATION, MtuBudget, budget
 from podnet.model.cluster import Cluster
 from podnet.model.objects import Pod
 from podnet.policy.compile import Compiled
+from podnet.policy.matcher import ANP
 from podnet.policy.verdict import DirectionResult, Evaluator
 
 
@@ -55,7 +56,12 @@ class Path:
 
 def _policy_hop(node: str, side: DirectionResult, subject: str, number: int, proto: str) -> Hop:
     ok = side.allowed.allows(proto, number)
-    if not side.isolated:
+    # An admin rule decides before the NetworkPolicies (ANP), or after them where none
+    # selects the pod (BANP); a Pass decides nothing.
+    admin = next((h for h in side.tiers if h.action != "Pass" and h.ports.allows(proto, number)), None)
+    if admin is not None and (admin.tier == ANP or not side.isolated):
+        action = f"{side.direction} of {subject}: {'allowed' if ok else 'DROPPED'} by {admin}"
+    elif not side.isolated:
         action = f"{side.direction} of {subject}: no policy selects it, allowed"
     elif ok:
         who = [str(m.origin) for t in side.selecting for m in t.matches

@@ -14,10 +14,11 @@ from types import MappingProxyType
 
 from podnet import names
 from podnet.errors import InputError, SourceRef
-from podnet.model import builtin, consistency, defaults, ipam, kubeproxy, netconfig, unmodelled
+from podnet.model import builtin, consistency, defaults, ipam, kubeproxy, netconfig, tiers, unmodelled
 from podnet.model.lbpools import AddressPool, read_pools
 from podnet.model.load import RawDoc
 from podnet.model.objects import (
+    AdminPolicy,
     EndpointGroup,
     Ingress,
     Namespace,
@@ -50,6 +51,8 @@ class Cluster:
     net: netconfig.NetConfig
     lb_pools: tuple[AddressPool, ...] = ()  # MetalLB's, sorted by name
     warnings: tuple[str, ...] = ()
+    # AdminNetworkPolicies by (priority, name), then the BaselineAdminNetworkPolicy if any
+    admin_policies: tuple[AdminPolicy, ...] = ()
     _pod_index: Mapping[str, int] = field(default_factory=dict, repr=False)
 
     def pod(self, key: str) -> Pod | None:
@@ -213,6 +216,7 @@ def build(docs: Sequence[RawDoc], *, nodes: int = DEFAULT_NODES,
     ingresses: list[Ingress] = []
     configs: list[Other] = []
     ignored: list[Other] = []
+    admin: list[AdminPolicy] = []
     for obj in parsed:
         if isinstance(obj, Namespace):
             namespaces[obj.name] = obj
@@ -230,6 +234,8 @@ def build(docs: Sequence[RawDoc], *, nodes: int = DEFAULT_NODES,
             policies.append(obj)
         elif isinstance(obj, Ingress):
             ingresses.append(obj)
+        elif isinstance(obj, AdminPolicy):
+            admin.append(obj)
         elif isinstance(obj, Other):
             (configs if obj.kind in CONFIG_KINDS else ignored).append(obj)
     owned_rs = {(w.namespace, w.name) for w in workloads if w.owned_by_deployment}
@@ -269,6 +275,7 @@ def build(docs: Sequence[RawDoc], *, nodes: int = DEFAULT_NODES,
             namespaces[ns] = Namespace(ns, frozen_map({defaults.NAMESPACE_NAME_LABEL: ns}),
                                        SourceRef(file="<implicit>", kind="Namespace", name=ns),
                                        implicit=True)
+    warnings += tiers.same_priority_warnings(admin, pods, namespaces)
     index = {p.key: i for i, p in enumerate(pods)}
     return Cluster(
         namespaces=MappingProxyType(dict(sorted(namespaces.items()))),
@@ -279,5 +286,6 @@ def build(docs: Sequence[RawDoc], *, nodes: int = DEFAULT_NODES,
         configs=tuple(configs), ignored=tuple(ignored), workloads=tuple(workloads), net=net,
         lb_pools=read_pools(configs),
         warnings=tuple(warnings),
+        admin_policies=tuple(sorted(admin, key=lambda a: (a.priority is None, a.priority or 0, a.name))),
         _pod_index=MappingProxyType(index))
 

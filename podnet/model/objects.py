@@ -171,11 +171,13 @@ class IPBlock:
 
 @dataclass(frozen=True, slots=True)
 class Peer:
-    """One ``from``/``to`` element: pod+namespace selectors (None = absent), or an ipBlock."""
+    """One ``from``/``to`` element: pod+namespace selectors (None = absent), or an ipBlock;
+    for an admin policy's egress also a node selector (the nodes' addresses)."""
 
     pod_selector: LabelSelector | None = None
     namespace_selector: LabelSelector | None = None
     ip_block: IPBlock | None = None
+    node_selector: LabelSelector | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +208,37 @@ class NetworkPolicy:
     @property
     def key(self) -> str:
         return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class AdminRule:
+    """One rule of an AdminNetworkPolicy or BaselineAdminNetworkPolicy. ``peers`` is never
+    empty (the API requires one); empty ``ports`` means every port."""
+
+    name: str
+    action: str  # Allow | Deny | Pass (Pass only in an AdminNetworkPolicy)
+    peers: tuple[Peer, ...]
+    ports: tuple[PolicyPort, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AdminPolicy:
+    """A cluster-scoped AdminNetworkPolicy (``priority`` 0..1000) or the one
+    BaselineAdminNetworkPolicy (``priority`` None). The subject is the pods matching
+    ``pod_selector`` in namespaces matching ``namespace_selector``."""
+
+    kind: str
+    name: str
+    source: SourceRef
+    priority: int | None
+    namespace_selector: LabelSelector
+    pod_selector: LabelSelector
+    ingress: tuple[AdminRule, ...] = ()
+    egress: tuple[AdminRule, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return self.name
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,8 +31,7 @@ class Classes:
 
 
 def ip_blocks(compiled: Compiled) -> tuple[IPBlock, ...]:
-    blocks = {pm.block for t in (*compiled.ingress, *compiled.egress) for r in t.rules
-              for pm in r.peers if isinstance(pm, IPPeer)}
+    blocks = {pm.block for r in compiled.all_rules() for pm in r.peers if isinstance(pm, IPPeer)}
     return tuple(sorted(blocks, key=lambda b: (b.cidr, b.excepts)))
 
 

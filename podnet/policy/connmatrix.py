@@ -23,9 +23,10 @@ from podnet.model.objects import IPBlock, Pod, PolicyPort
 from podnet.policy.classes import classify
 from podnet.policy.compile import Compiled
 from podnet.policy.extranges import holds, lows, ranges
-from podnet.policy.matcher import AllPeers, IPPeer, Rule, Target
+from podnet.policy.matcher import AllPeers, IPPeer, Rule, Target, TierTarget
 from podnet.policy.matrix import ClassSpace
 from podnet.policy.portatoms import PortAtoms
+from podnet.policy.tiermasks import Triple, with_tiers
 
 ZERO = np.uint64(0)
 PortMasks = tuple[np.ndarray, np.ndarray | None]  # (for any destination, per class or None)
@@ -39,16 +40,16 @@ class ConnSpace:
         self.classes = classify(pods, compiled)
         self.space = ClassSpace(cluster, compiled, self.classes)
         self.n = len(self.classes)
-        targets = (*compiled.ingress, *compiled.egress)
-        named = {(pp.protocol, pp.port) for t in targets for r in t.rules for pp in r.ports
+        named = {(pp.protocol, pp.port) for r in compiled.all_rules() for pp in r.ports
                  if isinstance(pp.port, str)}
         numbers = set()
         for proto, name in named:
             found = self.space.named_port(name, proto)
             numbers |= {(proto, int(v)) for v in np.unique(found[found >= 0])}
         self.atoms = PortAtoms(compiled, numbers)
-        self.ext_in = ranges(compiled.ingress)  # sources outside the cluster
-        self.ext_out = ranges(compiled.egress)  # destinations outside the cluster
+        # sources and destinations outside the cluster
+        self.ext_in = ranges((*compiled.ingress, *compiled.admin_ingress))
+        self.ext_out = ranges((*compiled.egress, *compiled.admin_egress))
         self._lows = {"ingress": lows(self.ext_in), "egress": lows(self.ext_out)}
         self.isolated = {d: self._isolated(ts) for d, ts in
                          (("ingress", compiled.ingress), ("egress", compiled.egress))}
@@ -142,9 +143,55 @@ class ConnSpace:
             plan.append((sel, rules))
         return plan
 
+    def _row_mask(self, rule: Rule, dst: np.ndarray) -> np.ndarray:
+        """What a rule's ports admit toward each destination class in ``dst`` (one row when
+        no named port varies)."""
+        fixed, per = self.port_masks(rule.ports)
+        return fixed if per is None else per[dst]
+
     def ingress(self, dst: np.ndarray) -> np.ndarray:
         """[i, s]: what destination class ``dst[i]``'s ingress admits from source s, where s
         is a class or (from ``n`` on) an ``ext_in`` range. ``dst``: sorted, distinct."""
+        m = self._np_ingress(dst)
+        if not self.compiled.admin_ingress:
+            return m
+        open_ = ~self.isolated["ingress"][dst]
+
+        def match(t: TierTarget, rule: Rule, baseline: bool) -> Triple:
+            rows = self.space.tier_selected(t)[dst]
+            return (rows & open_ if baseline else rows, self._rule_peers(rule, "ingress"),
+                    self._row_mask(rule, dst))
+        return with_tiers(m, self.compiled.admin_ingress, match)
+
+    def egress(self, dst: np.ndarray) -> np.ndarray:
+        """[i, c]: what source class c's egress lets out toward destination class ``dst[i]``.
+        ``dst``: sorted, distinct."""
+        m = self._np_egress(dst)
+        if not self.compiled.admin_egress:
+            return m
+        open_ = ~self.isolated["egress"]
+
+        def match(t: TierTarget, rule: Rule, baseline: bool) -> Triple:
+            cols = self.space.tier_selected(t)
+            return (self.space.rule_peers(rule)[dst], cols & open_ if baseline else cols,
+                    self._row_mask(rule, dst))
+        return with_tiers(m, self.compiled.admin_egress, match)
+
+    def egress_ext(self, ext: np.ndarray) -> np.ndarray:
+        """[i, c]: what source class c's egress lets out toward range ``ext_out[ext[i]]``."""
+        m = self._np_egress_ext(ext)
+        if not self.compiled.admin_egress:
+            return m
+        open_ = ~self.isolated["egress"]
+
+        def match(t: TierTarget, rule: Rule, baseline: bool) -> Triple:
+            cols = self.space.tier_selected(t)
+            # Named ports resolve on pods only: toward an IP a rule admits its numbers.
+            return (self._ext_peers(rule, "egress")[ext], cols & open_ if baseline else cols,
+                    self.atoms.fixed(rule.ports))
+        return with_tiers(m, self.compiled.admin_egress, match)
+
+    def _np_ingress(self, dst: np.ndarray) -> np.ndarray:
         n_src = self.n + len(self.ext_in)
         whole = len(dst) == self.n
         pos = np.full(self.n, -1, dtype=np.int64)
@@ -170,9 +217,7 @@ class ConnSpace:
                 m[rows] |= vec
         return m
 
-    def egress(self, dst: np.ndarray) -> np.ndarray:
-        """[i, c]: what source class c's egress lets out toward destination class ``dst[i]``.
-        ``dst``: sorted, distinct."""
+    def _np_egress(self, dst: np.ndarray) -> np.ndarray:
         whole = len(dst) == self.n
         m = self._start((len(dst), self.n), self.isolated["egress"][None, :])
         if self._egress_plan is None:
@@ -187,8 +232,7 @@ class ConnSpace:
             m[:, cols] |= vec[:, None, :]
         return m
 
-    def egress_ext(self, ext: np.ndarray) -> np.ndarray:
-        """[i, c]: what source class c's egress lets out toward range ``ext_out[ext[i]]``."""
+    def _np_egress_ext(self, ext: np.ndarray) -> np.ndarray:
         m = self._start((len(ext), self.n), self.isolated["egress"][None, :])
         for t in self.compiled.egress:
             cols = self.space.selected(t)

@@ -82,6 +82,23 @@ class ConnSet:
         return ConnSet.of({p: _intersect(r, other.ports[p])
                            for p, r in self.ports.items() if p in other.ports})
 
+    def __invert__(self) -> ConnSet:
+        """Every connection this set lacks (admin tiers: what earlier rules left undecided)."""
+        out: dict[str, list[tuple[int, int]]] = {}
+        for proto in PROTOCOLS:
+            lo, gaps = 1, []
+            for a, b in self.ports.get(proto, ()):
+                if a > lo:
+                    gaps.append((lo, a - 1))
+                lo = b + 1
+            if lo <= FULL[0][1]:
+                gaps.append((lo, FULL[0][1]))
+            out[proto] = gaps
+        return ConnSet.of(out)
+
+    def __sub__(self, other: ConnSet) -> ConnSet:
+        return self if other.is_empty() else self & ~other
+
     def is_empty(self) -> bool:
         return not self.ports
 

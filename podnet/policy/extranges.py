@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from podnet.model.objects import IPBlock
-from podnet.policy.matcher import IPPeer, Target
+from podnet.policy.matcher import IPPeer, Target, TierTarget
 
 V4_END = 2**32 - 1
 
@@ -25,7 +25,7 @@ def _span(cidr: str) -> tuple[int, int]:
     return int(net.network_address), int(net.broadcast_address)
 
 
-def v4_blocks(targets: Iterable[Target]) -> tuple[IPBlock, ...]:
+def v4_blocks(targets: Iterable[Target | TierTarget]) -> tuple[IPBlock, ...]:
     blocks = {pm.block for t in targets for rule in t.rules for pm in rule.peers
               if isinstance(pm, IPPeer) and ":" not in pm.block.cidr}
     return tuple(sorted(blocks, key=lambda b: (b.cidr, b.excepts)))
@@ -44,7 +44,7 @@ def intervals(block: IPBlock) -> list[tuple[int, int]]:
     return out
 
 
-def ranges(targets: Iterable[Target]) -> list[tuple[int, int]]:
+def ranges(targets: Iterable[Target | TierTarget]) -> list[tuple[int, int]]:
     cuts = {0, V4_END + 1}
     for b in v4_blocks(targets):
         for lo, hi in intervals(b):

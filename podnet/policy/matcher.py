@@ -77,6 +77,8 @@ class Rule:
     peers: tuple[PeerMatcher, ...]
     ports: tuple[PolicyPort, ...]  # empty: all ports
     origin: Origin
+    action: str = "Allow"  # an admin rule's: Allow | Deny | Pass
+    name: str = ""  # an admin rule's name
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +87,23 @@ class Target:
 
     policy: str
     namespace: str
+    pod_selector: LabelSelector
+    direction: str
+    rules: tuple[Rule, ...]
+
+
+ANP, BANP = "AdminNetworkPolicy", "BaselineAdminNetworkPolicy"
+
+
+@dataclass(frozen=True, slots=True)
+class TierTarget:
+    """One admin policy's view of one direction. Its rules are ordered: for each connection
+    the first rule whose peers and ports match decides (Allow, Deny or Pass)."""
+
+    tier: str  # ANP | BANP
+    policy: str  # the policy's name (cluster-scoped)
+    priority: int | None  # None for the BANP
+    namespace_selector: LabelSelector
     pod_selector: LabelSelector
     direction: str
     rules: tuple[Rule, ...]

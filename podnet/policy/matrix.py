@@ -6,6 +6,9 @@ For one destination port (number, protocol) and classes c (source), d (destinati
     allowed  = E & I, and every pod may reach itself.
 Matrices are kept destination-major so an ingress rule (the common kind) ORs its peer vector
 into whole rows; classes not isolated in a direction start all-true in it.
+Admin tiers (``tiermatrix``) wrap each direction: what the ANPs allow, or else what the
+NetworkPolicies allow minus what the ANPs deny (a Pass is neither) and, for classes no
+NetworkPolicy isolates, minus what the BANP denies.
 ``verdict.Evaluator`` is the per-pair reference; a property test checks the two agree.
 """
 
@@ -23,7 +26,17 @@ from podnet.policy.classes import Classes, classify, ip_blocks
 from podnet.policy.classes import _block_bits as block_bits
 from podnet.policy.compile import Compiled
 from podnet.policy.labelindex import LabelIndex
-from podnet.policy.matcher import AllPeers, ExactNamespace, IPPeer, PeerMatcher, Rule, Target
+from podnet.policy.matcher import (
+    ANP,
+    BANP,
+    AllPeers,
+    ExactNamespace,
+    IPPeer,
+    PeerMatcher,
+    Rule,
+    Target,
+    TierTarget,
+)
 
 Port = tuple[int, str]  # (number, protocol)
 
@@ -55,6 +68,16 @@ class ClassSpace:
             ns = self.ns_index.get(target.namespace, -1)
             hit = np.flatnonzero((self.class_ns == ns) & self.pod_labels.match(target.pod_selector))
             self._selected[key] = hit
+        return hit
+
+    def tier_selected(self, target: TierTarget) -> np.ndarray:
+        """Which classes an admin policy's subject selects (a bool vector)."""
+        key = ("tier", target.namespace_selector, target.pod_selector)
+        hit = self._peer_cache.get(key)
+        if hit is None:
+            hit = (self.ns_labels.match(target.namespace_selector)[self.class_ns]
+                   & self.pod_labels.match(target.pod_selector))
+            self._peer_cache[key] = hit
         return hit
 
     def peer(self, pm: PeerMatcher) -> np.ndarray:
@@ -190,6 +213,57 @@ def _egress_t(space: ClassSpace, compiled: Compiled, port: Port) -> np.ndarray:
     return m
 
 
+def _isolated(space: ClassSpace, targets: Sequence[Target]) -> np.ndarray:
+    out = np.zeros(space.n, dtype=bool)
+    for t in targets:
+        out[space.selected(t)] = True
+    return out
+
+
+def _tier(space: ClassSpace, targets: Sequence[TierTarget], tier: str, port: Port,
+          decided: np.ndarray, subjects: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(allowed, denied), [dst class, src class], by the rules of one tier, each rule taking
+    only what ``decided`` and earlier rules left open. ``subjects``: classes it may apply to."""
+    ingress = targets[0].direction == "ingress"
+    decided = decided.copy()
+    allow = np.zeros_like(decided)
+    deny = np.zeros_like(decided)
+    for t in targets:
+        if t.tier != tier:
+            continue
+        subj = space.tier_selected(t) & subjects
+        if not subj.any():
+            continue
+        for rule in t.rules:
+            ok = space.port_ok(rule.ports, port)  # per destination class
+            if ok is False:
+                continue
+            peers = space.rule_peers(rule)
+            rows, cols = (subj, peers) if ingress else (peers, subj)
+            if ok is not True:
+                rows = rows & ok
+            match = rows[:, None] & cols[None, :] & ~decided
+            decided |= match
+            if rule.action == "Allow":
+                allow |= match
+            elif rule.action == "Deny":
+                deny |= match
+    return allow, deny
+
+
+def with_tiers(space: ClassSpace, targets: Sequence[TierTarget], port: Port, np_m: np.ndarray,
+               isolated: np.ndarray) -> np.ndarray:
+    """One direction's matrix ([dst, src]) with the admin tiers around the NetworkPolicies'
+    ``np_m``; ``isolated``: the classes a NetworkPolicy isolates in this direction."""
+    n = space.n
+    anp_allow, anp_deny = _tier(space, targets, ANP, port, np.zeros((n, n), dtype=bool),
+                                np.ones(n, dtype=bool))
+    final = anp_allow | anp_deny
+    _, banp_deny = _tier(space, targets, BANP, port, final, ~isolated)
+    out: np.ndarray = anp_allow | (np_m & ~final & ~banp_deny)
+    return out
+
+
 def class_matrix(cluster: Cluster, compiled: Compiled, ports: Sequence[Port],
                  classes: Classes | None = None) -> ClassMatrix:
     cls = classes or classify(cluster.pods, compiled)
@@ -197,7 +271,12 @@ def class_matrix(cluster: Cluster, compiled: Compiled, ports: Sequence[Port],
     allowed = {}
     for port in ports:
         m = _ingress_t(space, compiled, port)
-        m &= _egress_t(space, compiled, port)
+        if compiled.admin_ingress:
+            m = with_tiers(space, compiled.admin_ingress, port, m, _isolated(space, compiled.ingress))
+        e = _egress_t(space, compiled, port)
+        if compiled.admin_egress:
+            e = with_tiers(space, compiled.admin_egress, port, e, _isolated(space, compiled.egress))
+        m &= e
         allowed[port] = m
     return ClassMatrix(space, tuple(ports), allowed)
 

@@ -25,11 +25,10 @@ class PortAtoms:
     def __init__(self, compiled: Compiled, named: Iterable[tuple[str, int]]) -> None:
         """``named``: (protocol, number) of every named port a rule may resolve to."""
         cuts: dict[str, set[int]] = {p: {1, 65536} for p in PROTOCOLS}
-        for t in (*compiled.ingress, *compiled.egress):
-            for rule in t.rules:
-                for pp in rule.ports:
-                    if isinstance(pp.port, int):
-                        cuts[pp.protocol] |= {pp.port, _end(pp) + 1}
+        for rule in compiled.all_rules():
+            for pp in rule.ports:
+                if isinstance(pp.port, int):
+                    cuts[pp.protocol] |= {pp.port, _end(pp) + 1}
         for proto, number in named:
             cuts[proto] |= {number, number + 1}
         self.starts: dict[str, list[int]] = {}

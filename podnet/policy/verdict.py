@@ -19,7 +19,18 @@ from podnet.model.defaults import NAMESPACE_NAME_LABEL
 from podnet.model.objects import IPBlock, Pod, PolicyPort
 from podnet.policy.compile import Compiled
 from podnet.policy.connset import ALL, NONE, ConnSet
-from podnet.policy.matcher import AllPeers, ExactNamespace, IPPeer, Origin, PodPeer, Rule, Target
+from podnet.policy.matcher import (
+    ANP,
+    BANP,
+    AllPeers,
+    ExactNamespace,
+    IPPeer,
+    Origin,
+    PodPeer,
+    Rule,
+    Target,
+    TierTarget,
+)
 
 Endpoint = Pod | str  # a pod, or an IP address outside the cluster
 
@@ -41,6 +52,11 @@ def block_contains(block: IPBlock, ip: str) -> bool:
 
 def target_selects(target: Target, pod: Pod) -> bool:
     return pod.namespace == target.namespace and target.pod_selector.matches(pod.labels)
+
+
+def tier_selects(target: TierTarget, pod: Pod, ns_labels: Mapping[str, Mapping[str, str]]) -> bool:
+    return (target.pod_selector.matches(pod.labels) and target.namespace_selector.matches(
+        ns_labels.get(pod.namespace) or {NAMESPACE_NAME_LABEL: pod.namespace}))
 
 
 def peer_matches(peer: AllPeers | PodPeer | IPPeer, ep: Endpoint,
@@ -97,11 +113,28 @@ class TargetResult:
 
 
 @dataclass(frozen=True, slots=True)
+class TierDecision:
+    """An admin rule that decided part of a flow: the connections no earlier rule took."""
+
+    tier: str  # ANP | BANP
+    policy: str
+    rule: int
+    name: str
+    action: str
+    ports: ConnSet
+
+    def __str__(self) -> str:
+        named = f" {self.name!r}" if self.name else ""
+        return f"{self.tier} {self.policy} {self.action} rule [{self.rule}]{named}"
+
+
+@dataclass(frozen=True, slots=True)
 class DirectionResult:
     direction: str
     applies: bool  # False when the pod is outside the cluster
-    selecting: tuple[TargetResult, ...]
+    selecting: tuple[TargetResult, ...]  # the NetworkPolicies selecting the pod
     allowed: ConnSet
+    tiers: tuple[TierDecision, ...] = ()  # admin rules that decided, in evaluation order
 
     @property
     def isolated(self) -> bool:
@@ -126,10 +159,51 @@ class Evaluator:
         self.compiled = compiled
         self.ns_labels = {n: ns.labels for n, ns in cluster.namespaces.items()}
 
-    def _side(self, targets: tuple[Target, ...], direction: str, subject: Endpoint,
-              peer: Endpoint, dst: Endpoint) -> DirectionResult:
+    def _tiers(self, targets: tuple[TierTarget, ...], tier: str, subject: Pod, peer: Endpoint,
+               dst: Endpoint, decided: ConnSet) -> tuple[list[TierDecision], ConnSet, ConnSet]:
+        """The rules of one tier, each taking what earlier rules (and ``decided``) left open:
+        (decisions, allowed by this tier, denied by this tier); what a Pass took is in neither."""
+        out: list[TierDecision] = []
+        allow = deny = NONE
+        for t in targets:
+            if t.tier != tier or not tier_selects(t, subject, self.ns_labels):
+                continue
+            for i, rule in enumerate(t.rules):
+                if not any(peer_matches(pm, peer, self.ns_labels, self.compiled.ipblock_matches_pods)
+                           for pm in rule.peers):
+                    continue
+                ports = rule_ports(rule, dst) - decided
+                if ports.is_empty():
+                    continue
+                decided = decided | ports
+                if rule.action == "Allow":
+                    allow = allow | ports
+                elif rule.action == "Deny":
+                    deny = deny | ports
+                out.append(TierDecision(t.tier, t.policy, i, rule.name, rule.action, ports))
+                if decided.is_all():
+                    return out, allow, deny
+        return out, allow, deny
+
+    def _side(self, targets: tuple[Target, ...], admin: tuple[TierTarget, ...], direction: str,
+              subject: Endpoint, peer: Endpoint, dst: Endpoint) -> DirectionResult:
         if isinstance(subject, str):
             return DirectionResult(direction, False, (), ALL)
+        np_side = self._np_side(targets, direction, subject, peer, dst)
+        if not admin:
+            return np_side
+        decisions, anp_allow, anp_deny = self._tiers(admin, ANP, subject, peer, dst, NONE)
+        final = anp_allow | anp_deny
+        rest = np_side.allowed
+        if not np_side.isolated:
+            banp, _, banp_deny = self._tiers(admin, BANP, subject, peer, dst, final)
+            decisions += banp
+            rest = ~banp_deny
+        allowed = anp_allow | (rest - final)
+        return DirectionResult(direction, True, np_side.selecting, allowed, tuple(decisions))
+
+    def _np_side(self, targets: tuple[Target, ...], direction: str, subject: Pod,
+                 peer: Endpoint, dst: Endpoint) -> DirectionResult:
         results = []
         total = NONE
         for t in targets:
@@ -151,8 +225,9 @@ class Evaluator:
         return DirectionResult(direction, True, tuple(results), total)
 
     def verdict(self, src: Endpoint, dst: Endpoint) -> Verdict:
-        egress = self._side(self.compiled.egress, "egress", src, dst, dst)
-        ingress = self._side(self.compiled.ingress, "ingress", dst, src, dst)
+        c = self.compiled
+        egress = self._side(c.egress, c.admin_egress, "egress", src, dst, dst)
+        ingress = self._side(c.ingress, c.admin_ingress, "ingress", dst, src, dst)
         same = isinstance(src, Pod) and isinstance(dst, Pod) and src.key == dst.key
         allowed = ALL if same else egress.allowed & ingress.allowed
         return Verdict(src, dst, egress, ingress, allowed, same)

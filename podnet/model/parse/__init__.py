@@ -13,7 +13,18 @@ from collections.abc import Callable
 
 from podnet.model import unmodelled
 from podnet.model.load import RawDoc
-from podnet.model.objects import EndpointGroup, Ingress, Namespace, NetworkPolicy, Node, Other, Pod, Service
+from podnet.model.objects import (
+    AdminPolicy,
+    EndpointGroup,
+    Ingress,
+    Namespace,
+    NetworkPolicy,
+    Node,
+    Other,
+    Pod,
+    Service,
+)
+from podnet.model.parse.admin import ANP, BANP, admin_policy
 from podnet.model.parse.apps import Workload, _workload
 from podnet.model.parse.common import (
     CLUSTER_SCOPED,
@@ -29,7 +40,7 @@ from podnet.model.parse.discovery import _endpoint_slice
 from podnet.model.parse.networking import _ingress, _network_policy
 
 Parsed = (Namespace | Node | Pod | Workload | Service | EndpointGroup | NetworkPolicy | Ingress
-          | Other)
+          | AdminPolicy | Other)
 
 
 def _other(doc: RawDoc) -> Other:
@@ -62,6 +73,9 @@ def _parse(doc: RawDoc) -> Parsed:
                                     not in unmodelled.KUBERNETES_NETWORK_POLICY_GROUPS):
         # Calico's and Antrea's NetworkPolicy share the name but not the schema or meaning
         return _other(doc)
+    if kind in (ANP, BANP) and (unmodelled.group(str(doc.body.get("apiVersion") or ""))
+                                == "policy.networking.k8s.io"):
+        return admin_policy(doc)
     if kind in _PARSERS:
         return _PARSERS[kind](doc)
     if kind in WORKLOAD_KINDS:

@@ -1,0 +1,38 @@
+"""Checks of the admin policies against the built model.
+
+Two AdminNetworkPolicies with one priority that both select a pod leave that pod's order of
+evaluation undefined upstream (network-policy-api v1alpha1: "the behavior is undefined");
+podnet orders them by name and says so in a warning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from itertools import combinations
+
+from podnet.model.defaults import NAMESPACE_NAME_LABEL
+from podnet.model.objects import AdminPolicy, Namespace, Pod
+
+
+def _selects(a: AdminPolicy, pod: Pod, ns: Mapping[str, Namespace]) -> bool:
+    labels = ns[pod.namespace].labels if pod.namespace in ns else {NAMESPACE_NAME_LABEL: pod.namespace}
+    return a.namespace_selector.matches(labels) and a.pod_selector.matches(pod.labels)
+
+
+def same_priority_warnings(admin: Sequence[AdminPolicy], pods: Sequence[Pod],
+                           namespaces: Mapping[str, Namespace]) -> list[str]:
+    by_priority: dict[int, list[AdminPolicy]] = {}
+    for a in admin:
+        if a.priority is not None:
+            by_priority.setdefault(a.priority, []).append(a)
+    out = []
+    for priority, group in sorted(by_priority.items()):
+        for a, b in combinations(sorted(group, key=lambda x: x.name), 2):
+            both = next((p for p in pods if _selects(a, p, namespaces) and _selects(b, p, namespaces)),
+                        None)
+            if both is not None:
+                out.append(f"{b.source.where()}: AdminNetworkPolicies {a.name} and {b.name} "
+                           f"both have priority {priority} and both select {both.key} (and "
+                           f"maybe more): their order is undefined upstream; podnet applies "
+                           f"{a.name} first (by name)")
+    return out
