@@ -8,8 +8,6 @@ import typer
 
 from podnet.cli.common import FileOpt, check_format, load_cluster
 from podnet.cli.output import emit_lines
-from podnet.policy.compile import compile_policies
-from podnet.policy.connlist import connlist
 
 CONNLIST_FORMATS = ("txt",)
 
@@ -24,6 +22,9 @@ def register(app: typer.Typer) -> None:
                          "upstream e2e reading); by default they select only addresses outside "
                          "the cluster, as netpol-analyzer reads them.")] = False) -> None:
         """Which workload may connect to which, in netpol-analyzer's formats."""
+        from podnet.policy.compile import compile_policies
+        from podnet.policy.connlist import connlist
+
         check_format(output, CONNLIST_FORMATS)
         cluster = load_cluster(filename)
         compiled = compile_policies(cluster.policies, ipblock_matches_pods=ipblock_matches_pods)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import quote
 
 import typer
@@ -13,12 +13,13 @@ import typer
 from podnet import __version__
 from podnet.cli.common import FileOpt, NodesOpt, OutputOpt, check_format
 from podnet.cli.output import console, emit_json
-from podnet.doctor import SEVERITIES, diagnose, select, summary
-from podnet.doctor.finding import RANK, Finding
-from podnet.doctor.sarif import Locate, sarif
-from podnet.errors import FindingsError, SourceRef, UsageError
-from podnet.model import build, read_paths
-from podnet.model.lines import Lines
+from podnet.errors import FindingsError, UsageError
+
+if TYPE_CHECKING:
+    from podnet.doctor.finding import Finding
+    from podnet.doctor.sarif import Locate
+    from podnet.errors import SourceRef
+    from podnet.model.lines import Lines
 
 TABLE_LINES_LIMIT = 4_000_000  # characters of input
 
@@ -36,6 +37,8 @@ def _uri(file: str) -> str:
 
 
 def _locator(texts: dict[str, str], fallback: str) -> Locate:
+    from podnet.model.lines import Lines
+
     cache: dict[str, Lines] = {}
 
     def locate(src: SourceRef) -> tuple[str, int, int]:
@@ -49,6 +52,8 @@ def _locator(texts: dict[str, str], fallback: str) -> Locate:
 
 
 def _table(findings: list[Finding], locate: Locate | None) -> None:
+    from podnet.doctor import summary
+
     c = console()
     for f in findings:
         c.print(f"{f.severity.upper():8} {f.check}  {f.object}", markup=False, highlight=False)
@@ -90,6 +95,12 @@ def register(app: typer.Typer) -> None:
                nodes: NodesOpt = 3) -> None:
         """The seeds' production checklists as findings: what goes wrong on the wire, the
         evidence, and the fix."""
+        from podnet.doctor import SEVERITIES, diagnose, select, summary
+        from podnet.doctor.finding import RANK
+        from podnet.doctor.sarif import sarif
+        from podnet.model.cluster import build
+        from podnet.model.load import read_paths
+
         check_format(output, ("table", "json", "sarif"))
         if fail_on not in SEVERITIES:
             raise UsageError(f"--fail-on {fail_on}: choose one of {', '.join(SEVERITIES)}")

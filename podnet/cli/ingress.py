@@ -3,27 +3,30 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table as RichTable
 
-from podnet.analysis import Analysis
 from podnet.cli.common import FileOpt, NodesOpt, OutputOpt, check_format, load_cluster
-from podnet.cli.output import console, emit_json
+from podnet.cli.output import console, emit_json, emit_text
 from podnet.errors import UsageError
-from podnet.ingress import Table, build_all, find_controllers, nginx, request
-from podnet.ingress import report as rep
-from podnet.ingress.routes import DEFAULT_SERVER, hosts_for
-from podnet.model import Cluster
-from podnet.predict.ingress import outcome
+
+if TYPE_CHECKING:
+    from podnet.ingress import Table
+    from podnet.model.cluster import Cluster
 
 
 def _tables(cluster: Cluster) -> tuple[Table, ...]:
+    from podnet.ingress import build_all, find_controllers
+
     return build_all(cluster, find_controllers(cluster))
 
 
 def _print_table(data: dict[str, Any]) -> None:
+    from rich.table import Table as RichTable
+
+    from podnet.ingress.routes import DEFAULT_SERVER
+
     c = console()
     kind = "" if data["declared"] else " (stand-in default controller)"
     c.print(f"controller {data['controller']}{kind}: class {data['ingressClass']}, "
@@ -84,6 +87,9 @@ def register(app: typer.Typer) -> None:
                 controller: Annotated[str, typer.Option(
                     "--controller", help="NS/NAME of the controller to render")] = "") -> None:
         """The route table of each ingress-nginx controller, as it would configure nginx."""
+        from podnet.ingress import nginx
+        from podnet.ingress import report as rep
+
         check_format(output, ("table", "json"))
         tables = _tables(load_cluster(filename, nodes))
         if render is not None:
@@ -93,7 +99,7 @@ def register(app: typer.Typer) -> None:
             if not chosen:
                 raise UsageError(f"--controller {controller}: not one of "
                                  f"{', '.join(t.controller.key for t in tables) or 'none'}")
-            typer.echo(nginx.render(chosen[0], nginx.lab_files(chosen[0])), nl=False)
+            emit_text(nginx.render(chosen[0], nginx.lab_files(chosen[0])))
             return
         data = [rep.table(t) for t in tables]
         if output == "json":
@@ -119,6 +125,12 @@ def register(app: typer.Typer) -> None:
                  "--controller", help="NS/NAME of the controller the request reaches")] = "",
              output: OutputOpt = "table", nodes: NodesOpt = 3) -> None:
         """Where one HTTP request goes through ingress-nginx, and what it gets."""
+        from podnet.analysis import Analysis
+        from podnet.ingress import build_all, find_controllers, request
+        from podnet.ingress import report as rep
+        from podnet.ingress.routes import DEFAULT_SERVER, hosts_for
+        from podnet.predict.ingress import outcome
+
         check_format(output, ("table", "json"))
         req = request(url, method, _headers(header), body_bytes,
                       None if client_cert in ("", "none") else client_cert, source)
