@@ -12,7 +12,7 @@ import typer
 
 from podnet import __version__
 from podnet.cli.common import FileOpt, NodesOpt, OutputOpt, check_format
-from podnet.cli.output import console, emit_json
+from podnet.cli.output import console, emit_json, emit_lines
 from podnet.errors import FindingsError, UsageError
 
 if TYPE_CHECKING:
@@ -108,8 +108,7 @@ def register(app: typer.Typer) -> None:
             raise UsageError("--conns-per-pod must be zero or more")
         checks = select(check, skip)
         if list_checks:
-            for c in checks:
-                typer.echo(f"{c.name:32} {c.concern:12} {c.summary}")
+            emit_lines(f"{c.name:32} {c.concern:12} {c.summary}" for c in checks)
             return
         if not filename:
             raise UsageError("no input: give manifests with -f PATH (a file, a directory, or -)")

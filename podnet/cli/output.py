@@ -27,15 +27,39 @@ class RawStream(Protocol):
     def write(self, data: memoryview, /) -> int | None: ...
 
 
+class CheckedStdout:
+    """stdout for rich: its writes fail as ``OutputError`` (rich lets ``OSError`` through)."""
+
+    def __getattr__(self, name: str) -> Any:  # isatty, fileno, encoding: stdout's own
+        return getattr(sys.stdout, name)
+
+    def write(self, s: str) -> int:
+        try:
+            return sys.stdout.write(s)
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            raise _failed(e.strerror or str(e)) from None
+
+    def flush(self) -> None:
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            raise _failed(e.strerror or str(e)) from None
+
+
 def console() -> Console:
     """A console for tables: fixed width and no colour when not on a terminal (tests, pipes)."""
     from rich.console import Console
 
+    file: Any = CheckedStdout()
     if sys.stdout.isatty():
-        return Console()
+        return Console(file=file)
     width = int(os.environ.get("COLUMNS", "120"))
-    return Console(width=width, color_system=None, force_terminal=False, highlight=False,
-                   soft_wrap=True)
+    return Console(file=file, width=width, color_system=None, force_terminal=False,
+                   highlight=False, soft_wrap=True)
 
 
 def _failed(why: str) -> OutputError:

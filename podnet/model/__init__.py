@@ -6,7 +6,9 @@ numpy) before a command runs."""
 
 from __future__ import annotations
 
+import sys
 from importlib import import_module
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -31,5 +33,17 @@ def load(paths: list[str], **kwargs: object) -> Cluster:
 
     return build(read_paths(paths), **kwargs)  # type: ignore[arg-type]
 
+
+class _Package(ModuleType):
+    """Importing the submodule ``podnet.model.load`` sets the package's attribute ``load``;
+    the name stays the function below (as when the package imported its submodules first)."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name == "load" and isinstance(value, ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 __all__ = ["Cluster", "build", "load", "read_paths", "read_texts"]
