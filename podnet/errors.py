@@ -7,7 +7,8 @@
     ├── LabPrerequisiteError    exit 2   not root, or the kernel lacks a feature the lab needs
     ├── LabError                exit 3   a lab step failed (it names the step); the lab was torn down
     ├── HostPrerequisiteError   exit 2   a tool a host check runs (fio, etcd) is missing
-    └── HostError               exit 3   a check on this machine failed (it names the check)
+    ├── HostError               exit 3   a check on this machine failed (it names the check)
+    └── OutputError             exit 1   stdout refused the answer (disk full, short write)
 """
 
 from __future__ import annotations
@@ -100,3 +101,10 @@ class HostError(PodnetError):
     def __init__(self, check: str, message: str) -> None:
         self.check = check
         super().__init__(f"{check}: {message}")
+
+
+class OutputError(PodnetError):
+    """Writing the answer to stdout failed or stopped short: never a success (exit 0) with a
+    truncated answer."""
+
+    exit_code = 1

@@ -162,3 +162,9 @@ def test_txt_is_coloured_only_for_a_terminal():
     assert [ln[:5] for ln in lines[1:]] == ["\033[32m", "\033[31m", "\033[33m"]
     assert all(ln.endswith("\033[0m") for ln in lines[1:])
     # through a pipe (as in invoke) the bytes stay plain
+
+
+def test_the_cli_offers_exactly_the_formats_the_renderer_has():
+    from podnet.cli.diff import DIFF_FORMATS as offered
+    from podnet.policy.diff_formats import DIFF_FORMATS as rendered
+    assert offered == rendered

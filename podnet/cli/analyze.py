@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 from collections import Counter
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from podnet.analysis import Analysis
 from podnet.cli.common import (
     ClusterCidrOpt,
     CniOpt,
@@ -21,13 +19,17 @@ from podnet.cli.common import (
     load_cluster,
 )
 from podnet.cli.output import console, emit_json
-from podnet.dataplane.cni import node_subnet
-from podnet.dataplane.mtu import budget
-from podnet.model.cluster import Cluster
-from podnet.policy.verdict import target_selects
+
+if TYPE_CHECKING:
+    from podnet.model.cluster import Cluster
 
 
 def summary(cluster: Cluster) -> dict[str, object]:
+    from podnet.analysis import Analysis
+    from podnet.dataplane.cni import node_subnet
+    from podnet.dataplane.mtu import budget
+    from podnet.policy.verdict import target_selects
+
     analysis = Analysis(cluster)
     compiled = analysis.compiled
     isolated_in = isolated_eg = unprotected = 0
@@ -95,6 +97,8 @@ def register(app: typer.Typer) -> None:
         if output == "json":
             emit_json(data)
             return
+        from rich.table import Table
+
         t = Table(title="podnet analyze", show_header=False)
         t.add_column("what")
         t.add_column("value")

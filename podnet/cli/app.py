@@ -4,18 +4,23 @@ handler that turns errors into one-line messages and exit codes (never a traceba
 from __future__ import annotations
 
 import gc
+import os
 import sys
 from importlib import import_module
 
 import typer
 
-from podnet.errors import PodnetError, exit_code_for
+from podnet.errors import OutputError, PodnetError, exit_code_for
 
+# Plain help and usage errors (rich_markup_mode=None): typer's rich help imports rich and
+# markdown-it, about half of `podnet --help`'s start-up (docs/benchmarks.md, "Start-up").
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  rich_markup_mode=None,
                   help="The Kubernetes cluster network: predicted from manifests, "
                        "built for real in network namespaces.")
 
-# Each module registers its commands on import (`register(app)`).
+# Each module registers its commands on import (`register(app)`). They import only typer and
+# podnet.cli.common at the top; what a command computes with is imported when it runs.
 COMMAND_MODULES = ("analyze", "policy", "connlist", "diff", "gateway", "services", "trace",
                    "dns", "ingress", "doctor", "lab", "host")
 
@@ -33,7 +38,16 @@ def main(argv: list[str] | None = None) -> None:
     # Standalone mode lets typer report usage errors itself (exit 2); podnet's own errors
     # come through here and become one line on stderr.
     try:
-        app(args=argv, prog_name="podnet")
+        try:
+            app(args=argv, prog_name="podnet")
+        except SystemExit as done:  # typer's way to return: stdout must be out before success
+            if not done.code:
+                _flush_stdout()
+            raise
+    except OutputError as e:
+        print(f"podnet: error: {e}", file=sys.stderr)
+        _discard_stdout()
+        sys.exit(exit_code_for(e))
     except PodnetError as e:
         print(f"podnet: error: {e}", file=sys.stderr)
         sys.exit(exit_code_for(e))
@@ -42,6 +56,29 @@ def main(argv: list[str] | None = None) -> None:
     except MemoryError:
         print("podnet: error: out of memory", file=sys.stderr)
         sys.exit(1)
+
+
+
+def _flush_stdout() -> None:
+    """Output printed through the text layer (rich tables, typer.echo) fails here, if it fails
+    at all, so the exit status says so."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as e:
+        raise OutputError(f"writing the output failed: {e.strerror or e}") from None
+
+
+def _discard_stdout() -> None:
+    """Point fd 1 at /dev/null so the interpreter's flush at exit drops what could not be
+    written, instead of failing again with a traceback-like 'Exception ignored' on stderr."""
+    try:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, sys.stdout.fileno())
+        os.close(fd)
+    except (OSError, ValueError, AttributeError):  # no real fd (a test's stream): nothing to do
+        pass
 
 
 if __name__ == "__main__":

@@ -1,17 +1,23 @@
-"""Options every command shares, and loading the cluster from them."""
+"""Options every command shares, and loading the cluster from them.
+
+The command modules import only this, typer and the vocabulary at start-up; everything that
+computes (the model, numpy, rich, the lab) is imported inside the command that runs, so
+``podnet --help`` does not pay for it (tests/test_startup.py)."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from podnet.errors import UsageError
-from podnet.model import Cluster, build, read_paths
-from podnet.model.load import Docs
 from podnet.model.vocabulary import CNI_MODES, LIBCS, PROXY_MODES
+
+if TYPE_CHECKING:
+    from podnet.model.cluster import Cluster
+    from podnet.model.load import Docs
 
 
 def check_choice(flag: str, value: str | None, allowed: Sequence[str]) -> None:
@@ -51,11 +57,15 @@ def load_docs(files: list[str], keep_prefix: bool = False) -> Docs:
     see ``podnet.model.load.read_texts``."""
     if not files:
         raise UsageError("no input: give manifests with -f PATH (a file, a directory, or -)")
+    from podnet.model.load import read_paths
+
     return read_paths(files, keep_prefix)
 
 
 def load_cluster(files: list[str], nodes: int = 3, keep_prefix: bool = False,
                  **overrides: object) -> Cluster:
+    from podnet.model.cluster import build
+
     cluster = build(load_docs(files, keep_prefix), nodes=nodes,
                     overrides={k: v for k, v in overrides.items() if v is not None})
     warn(cluster)

@@ -4,15 +4,17 @@ cluster, in netpol-analyzer's diff formats."""
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from podnet.cli.common import FileOpt, check_format, load_cluster
 from podnet.errors import UsageError
-from podnet.policy.compile import compile_cluster
-from podnet.policy.diff import Side, diff, side
-from podnet.policy.diff_formats import DIFF_FORMATS, render
+
+if TYPE_CHECKING:
+    from podnet.policy.diff import Side
+
+DIFF_FORMATS = ("txt", "csv", "md", "dot")  # podnet/policy/diff_formats.py renders each
 
 # ANSI colours for a person reading txt on a terminal; a pipe or a file gets the plain bytes.
 COLOURS = {"diff-type: added": "\033[32m", "diff-type: removed": "\033[31m",
@@ -28,6 +30,9 @@ def _colour(text: str) -> str:
 
 
 def _side(files: list[str], ipblock_matches_pods: bool) -> Side:
+    from podnet.policy.compile import compile_cluster
+    from podnet.policy.diff import side
+
     cluster = load_cluster(files)
     return side(cluster, compile_cluster(cluster, ipblock_matches_pods=ipblock_matches_pods))
 
@@ -47,6 +52,9 @@ def register(app: typer.Typer) -> None:
                      "podnet connlist).")] = False) -> None:
         """What connectivity the new version (-f) adds, removes or changes against the old one
         (--against), new and removed workloads included."""
+        from podnet.policy.diff import diff
+        from podnet.policy.diff_formats import render
+
         check_format(output, DIFF_FORMATS)
         if not against:
             raise UsageError("no old version: give it with --against PATH (a file, a directory, or -)")

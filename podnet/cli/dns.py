@@ -5,11 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from podnet.cli.common import FileOpt, LibcOpt, NodesOpt, OutputOpt, check_format, load_cluster
 from podnet.cli.output import console, emit_json
-from podnet.dns import answer, build_zone, lookup, resolv_conf
 from podnet.errors import UsageError
 
 
@@ -23,6 +21,8 @@ def register(app: typer.Typer) -> None:
                 "--missing", help="an external name that does not exist (repeatable)")] = [],  # noqa: B006
             output: OutputOpt = "table", nodes: NodesOpt = 3) -> None:
         """What a lookup from a pod does: resolv.conf, the queries in order, the answer."""
+        from podnet.dns import answer, build_zone, lookup, resolv_conf
+
         check_format(output, ("table", "json"))
         cluster = load_cluster(filename, nodes)
         the_pod = cluster.pod(pod)
@@ -40,6 +40,8 @@ def register(app: typer.Typer) -> None:
         if output == "json":
             emit_json(data)
             return
+        from rich.table import Table
+
         c = console()
         c.print(f"resolv.conf of {the_pod.key}:")
         c.print(rc.text().rstrip())

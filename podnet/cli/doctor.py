@@ -5,22 +5,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import quote
 
 import typer
 
 from podnet import __version__
 from podnet.cli.common import FileOpt, NodesOpt, OutputOpt, check_format, warn
-from podnet.cli.output import console, emit_json
-from podnet.doctor import SEVERITIES, diagnose, select, summary
-from podnet.doctor.etcd import read_disk_report
-from podnet.doctor.finding import RANK, Finding
-from podnet.doctor.sarif import Locate, sarif
-from podnet.doctor.sysctls import parse_sysctls
-from podnet.errors import FindingsError, SourceRef, UsageError
-from podnet.model import build, read_paths, read_texts
-from podnet.model.lines import Lines
+from podnet.cli.output import console, emit_json, emit_lines
+from podnet.errors import FindingsError, UsageError
+
+if TYPE_CHECKING:
+    from podnet.doctor.finding import Finding
+    from podnet.doctor.sarif import Locate
+    from podnet.errors import SourceRef
+    from podnet.model.lines import Lines
 
 TABLE_LINES_LIMIT = 4_000_000  # characters of input
 
@@ -46,6 +45,8 @@ def _read(path: Path, option: str) -> str:
 
 
 def _locator(texts: dict[str, str], fallback: str) -> Locate:
+    from podnet.model.lines import Lines
+
     cache: dict[str, Lines] = {}
 
     def locate(src: SourceRef) -> tuple[str, int, int]:
@@ -61,6 +62,8 @@ def _locator(texts: dict[str, str], fallback: str) -> Locate:
 
 
 def _table(findings: list[Finding], locate: Locate | None) -> None:
+    from podnet.doctor import summary
+
     c = console()
     for f in findings:
         c.print(f"{f.severity.upper():8} {f.check}  {f.object}", markup=False, highlight=False)
@@ -108,6 +111,14 @@ def register(app: typer.Typer) -> None:
                nodes: NodesOpt = 3) -> None:
         """The seeds' production checklists as findings: what goes wrong on the wire, the
         evidence, and the fix."""
+        from podnet.doctor import SEVERITIES, diagnose, select, summary
+        from podnet.doctor.etcd import read_disk_report
+        from podnet.doctor.finding import RANK
+        from podnet.doctor.sarif import sarif
+        from podnet.doctor.sysctls import parse_sysctls
+        from podnet.model.cluster import build
+        from podnet.model.load import read_paths, read_texts
+
         check_format(output, ("table", "json", "sarif"))
         if fail_on not in SEVERITIES:
             raise UsageError(f"--fail-on {fail_on}: choose one of {', '.join(SEVERITIES)}")
@@ -115,8 +126,7 @@ def register(app: typer.Typer) -> None:
             raise UsageError("--conns-per-pod must be zero or more")
         checks = select(check, skip)
         if list_checks:
-            for c in checks:
-                typer.echo(f"{c.name:32} {c.concern:12} {c.summary}")
+            emit_lines(f"{c.name:32} {c.concern:12} {c.summary}" for c in checks)
             return
         if not filename and disk_report is None and not sysctl:
             raise UsageError("no input: give manifests with -f PATH (a file, a directory, or -), "

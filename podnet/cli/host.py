@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
 from podnet.cli.common import OutputOpt, check_format
 from podnet.cli.output import console, emit_json
-from podnet.dataplane.mtu import OVERHEAD
-from podnet.doctor import disk as diskcheck
-from podnet.doctor.finding import Finding, summary
-from podnet.doctor.node import node_findings
 from podnet.errors import UsageError
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from podnet.doctor.finding import Finding
 
 node_app = typer.Typer(no_args_is_help=True, help="Read-only checks of the machine podnet runs on.")
 
@@ -26,6 +26,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _findings_table(title: str, findings: list[Finding]) -> Table:
+    from rich.table import Table
+
     t = Table(title=title, expand=True)
     t.add_column("severity", no_wrap=True)
     t.add_column("check", no_wrap=True)
@@ -54,6 +56,9 @@ def disk_cmd(path: Annotated[Path, typer.Argument(
              output: OutputOpt = "table") -> None:
     """etcd's disk check: sequential writes, each followed by fdatasync (fio --rw=write
     --ioengine=sync --fdatasync=1 --size=22m --bs=2300); p99 against etcd's 10 ms. Exit 1 when slow."""
+    from rich.table import Table
+
+    from podnet.doctor import disk as diskcheck
     from podnet.host.fsync import time_fdatasync
 
     check_format(output, ("table", "json"))
@@ -116,6 +121,9 @@ def node_check(cni: Annotated[str | None, typer.Option(
                output: OutputOpt = "table") -> None:
     """Forwarding, bridge netfilter, rp_filter, conntrack, MTUs, rule counts and kernel
     features of this machine, read without changing anything."""
+    from podnet.dataplane.mtu import OVERHEAD
+    from podnet.doctor.finding import summary
+    from podnet.doctor.node import node_findings
     from podnet.host.node import read_node
 
     check_format(output, ("table", "json"))

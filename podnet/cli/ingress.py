@@ -3,27 +3,30 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table as RichTable
 
-from podnet.analysis import Analysis
 from podnet.cli.common import FileOpt, NodesOpt, OutputOpt, check_format, load_cluster
-from podnet.cli.output import console, emit_json
+from podnet.cli.output import console, emit_json, emit_text
 from podnet.errors import UsageError
-from podnet.ingress import Outcome, Request, Table, build_all, find_controllers, nginx, request
-from podnet.ingress import report as rep
-from podnet.ingress.routes import DEFAULT_SERVER, hosts_for
-from podnet.model import Cluster
-from podnet.predict.ingress import outcome
+
+if TYPE_CHECKING:
+    from podnet.ingress import Outcome, Request, Table
+    from podnet.model.cluster import Cluster
 
 
 def _tables(cluster: Cluster) -> tuple[Table, ...]:
+    from podnet.ingress import build_all, find_controllers
+
     return build_all(cluster, find_controllers(cluster))
 
 
 def _print_table(data: dict[str, Any]) -> None:
+    from rich.table import Table as RichTable
+
+    from podnet.ingress.routes import DEFAULT_SERVER
+
     c = console()
     kind = "" if data["declared"] else " (stand-in default controller)"
     c.print(f"controller {data['controller']}{kind}: class {data['ingressClass']}, "
@@ -67,8 +70,12 @@ def _print_table(data: dict[str, Any]) -> None:
 
 def _route(cluster: Cluster, req: Request, controller: str, gateway: str) -> Outcome:
     """The front the request reaches, and its outcome there."""
+    from podnet.analysis import Analysis
     from podnet.gateway import router
     from podnet.gateway.attach import build as build_gateways
+    from podnet.ingress import build_all, find_controllers
+    from podnet.ingress.routes import DEFAULT_SERVER, hosts_for
+    from podnet.predict.ingress import outcome
 
     gws = build_gateways(cluster)
     if gateway:
@@ -87,13 +94,13 @@ def _route(cluster: Cluster, req: Request, controller: str, gateway: str) -> Out
     if serving:
         return outcome(Analysis(cluster), serving[0], req)
     for key, state in sorted(gws.gateways.items()):
-        listener = router.listener_for(state, req)
+        listener = router.listener_for(gws, state, req)
         if listener is not None and router.candidates(gws, state, listener, req):
             return router.handle(gws, key, req)
     if tables:
         return outcome(Analysis(cluster), tables[0], req)
     if gws.gateways:  # none routes it: the one whose listener takes the request says why
-        listening = [k for k, s in sorted(gws.gateways.items()) if router.listener_for(s, req)]
+        listening = [k for k, s in sorted(gws.gateways.items()) if router.listener_for(gws, s, req)]
         return router.handle(gws, (listening or sorted(gws.gateways))[0], req)
     raise UsageError("no Ingress, no Gateway and no ingress-nginx controller in the input")
 
@@ -125,6 +132,9 @@ def register(app: typer.Typer) -> None:
         (``podnet ingress migrate``: the same routes as Gateway API objects)."""
         if ctx.invoked_subcommand is not None:
             return
+        from podnet.ingress import nginx
+        from podnet.ingress import report as rep
+
         check_format(output, ("table", "json"))
         tables = _tables(load_cluster(filename, nodes))
         if render is not None:
@@ -134,7 +144,7 @@ def register(app: typer.Typer) -> None:
             if not chosen:
                 raise UsageError(f"--controller {controller}: not one of "
                                  f"{', '.join(t.controller.key for t in tables) or 'none'}")
-            typer.echo(nginx.render(chosen[0], nginx.lab_files(chosen[0])), nl=False)
+            emit_text(nginx.render(chosen[0], nginx.lab_files(chosen[0])))
             return
         data = [rep.table(t) for t in tables]
         if output == "json":
@@ -165,6 +175,9 @@ def register(app: typer.Typer) -> None:
 
         Without --controller or --gateway: the ingress controller that has a server for the
         host, else the Gateway with a route for it, else the first of either."""
+        from podnet.ingress import report as rep
+        from podnet.ingress import request
+
         check_format(output, ("table", "json"))
         req = request(url, method, _headers(header), body_bytes,
                       None if client_cert in ("", "none") else client_cert, source)

@@ -7,20 +7,19 @@ import os
 import sys
 import time
 from dataclasses import replace
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
-from podnet.analysis import Analysis
 from podnet.cli.common import CniOpt, FileOpt, NodesOpt, OutputOpt, check_format, choices, load_docs, warn
 from podnet.cli.lab_common import NameOpt, cluster_of, complete_lab, lab_app, lab_modules
 from podnet.cli.lab_http import probe_http
-from podnet.cli.output import console, emit_json
+from podnet.cli.output import console, emit_json, emit_text
 from podnet.errors import UsageError
-from podnet.model import build
 from podnet.model.vocabulary import LAB_PROXY_MODES, PROTOCOLS, PROXY_MODES
-from podnet.policy.query import parse_ports
+
+if TYPE_CHECKING:
+    from podnet.analysis import Analysis
 
 PUBLIC_SECRET_KEYS = ("tls.crt", "ca.crt")  # certificates: what the model reads, none secret
 REDACTED = base64.b64encode(b"<redacted by podnet>").decode()
@@ -57,6 +56,8 @@ def up(filename: FileOpt = [], name: NameOpt = "",  # noqa: B006
        dry_run: Annotated[bool, typer.Option("--dry-run", help="print the steps only")] = False
        ) -> None:
     """Build the cluster's network: fabric, nodes, pods, routes, workloads."""
+    from podnet.model.cluster import build
+
     if not name:
         raise UsageError("lab up needs --name")
     docs = load_docs(filename)  # once: the state below keeps these documents, and stdin reads once
@@ -67,7 +68,7 @@ def up(filename: FileOpt = [], name: NameOpt = "",  # noqa: B006
     for note in plan.notes:
         sys.stderr.write(f"note: {note}\n")
     if dry_run:
-        sys.stdout.write(plan.text())
+        emit_text(plan.text())
         return
     state = {"docs": _kept_docs(docs),
              "nodes": nodes, "overrides": {}, "created": time.time()}
@@ -84,8 +85,10 @@ def probe_cmd(name: NameOpt = "",
               ) -> None:
     """Probe every pod to every pod on every port; compare with the analyzer's prediction."""
     check_format(output, ("table", "json"))
+    from podnet.analysis import Analysis
     from podnet.lab.plan import LAB_IPTABLES_FEATURES
     from podnet.lab.probe import Target, probe, sctp_supported
+    from podnet.policy.query import parse_ports
     from podnet.predict import probe as predict
 
     lab_modules()[0].check_prerequisites()  # probing enters the lab's namespaces: root
@@ -265,6 +268,8 @@ def clean(names: Annotated[list[str] | None, typer.Argument(help="labs to remove
 def bgp(name: NameOpt = "", output: OutputOpt = "table") -> None:
     """BGP peers of every node, like `calicoctl node status` (bgp mode)."""
     check_format(output, ("table", "json"))
+    from rich.table import Table
+
     from podnet.lab.bgp import peers
 
     data = peers(complete_lab(name))

@@ -9,8 +9,6 @@ from typing import Annotated, Any
 import typer
 
 from podnet.errors import LabPrerequisiteError, UsageError
-from podnet.model import build
-from podnet.model.load import RawDoc
 
 lab_app = typer.Typer(no_args_is_help=True, help="Build the cluster for real in network namespaces.")
 NameOpt = Annotated[str, typer.Option("--name", help="Lab name (1-12 of a-z, 0-9, -).")]
@@ -24,6 +22,9 @@ def lab_modules() -> Any:
 
 
 def cluster_of(state: dict[str, Any]) -> Any:
+    from podnet.model.cluster import build
+    from podnet.model.load import RawDoc
+
     docs = [RawDoc(d["file"], d["doc"], d["body"]) for d in state["docs"]]
     return build(docs, nodes=state["nodes"], overrides=state.get("overrides") or {})
 

@@ -3,16 +3,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from podnet import names
-from podnet.analysis import Analysis
 from podnet.cli.common import OutputOpt, check_format
 from podnet.cli.lab_common import NameOpt, cluster_of, complete_lab, lab_app, lab_modules
 from podnet.cli.output import console, emit_json
 from podnet.errors import LabPrerequisiteError, UsageError
+
+if TYPE_CHECKING:
+    from podnet.analysis import Analysis
 
 
 def _client_cert(led: Any, cn: str) -> tuple[str, str]:
@@ -93,6 +95,7 @@ def curl_cmd(url: Annotated[str, typer.Argument(help="http:// or https:// URL")]
     """One real request from the outside through the lab's ingress controller: the status, the
     pod that answered and the headers it saw, beside what `podnet http` predicts."""
     check_format(output, ("table", "json"))
+    from podnet.analysis import Analysis
     from podnet.ingress import request
     from podnet.lab.http import HttpAsk, fetch
     from podnet.predict import ingress as predict

@@ -11,10 +11,11 @@ import typer
 
 from podnet.cli.common import FileOpt, NodesOpt, OutputOpt, check_format, load_cluster
 from podnet.cli.output import emit_json
-from podnet.ingress.report import outcome as outcome_data
 
 
 def _verify_data(total: int, diffs: list[Any]) -> dict[str, Any]:
+    from podnet.ingress.report import outcome as outcome_data
+
     causes = Counter(d.cause for d in diffs)
     return {"requests": total, "identical": total - len(diffs), "differ": len(diffs),
             "causes": [{"cause": c, "requests": n} for c, n in causes.most_common()],

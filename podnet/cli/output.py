@@ -1,27 +1,147 @@
-"""Rendering result data for people (rich tables) and programs (json, csv, dot)."""
+"""Rendering result data for people (rich tables) and programs (json, csv, dot), and the one
+way program output reaches stdout: in chunks, each write checked.
+
+A single ``write()`` of a huge string is not safe: Linux moves at most 0x7ffff000 bytes per
+call, and an unbuffered stdout (``PYTHONUNBUFFERED=1``) hands the text layer's write straight
+to the file, whose short count the text layer drops. So output is encoded and written in
+chunks of ``CHUNK`` bytes, a short write is resumed where it stopped, and a write that fails
+or makes no progress raises ``OutputError`` (exit non-zero, one line on stderr)."""
 
 from __future__ import annotations
 
 import json
 import os
 import sys
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Protocol
 
-from rich.console import Console
+from podnet.errors import OutputError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+CHUNK = 1 << 20  # bytes per write(): far below any kernel cap, large enough to cost nothing
+
+
+class RawStream(Protocol):
+    def write(self, data: memoryview, /) -> int | None: ...
+
+
+class CheckedStdout:
+    """stdout for rich: its writes fail as ``OutputError`` (rich lets ``OSError`` through)."""
+
+    def __getattr__(self, name: str) -> Any:  # isatty, fileno, encoding: stdout's own
+        return getattr(sys.stdout, name)
+
+    def write(self, s: str) -> int:
+        try:
+            return sys.stdout.write(s)
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            raise _failed(e.strerror or str(e)) from None
+
+    def flush(self) -> None:
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            raise _failed(e.strerror or str(e)) from None
 
 
 def console() -> Console:
     """A console for tables: fixed width and no colour when not on a terminal (tests, pipes)."""
+    from rich.console import Console
+
+    file: Any = CheckedStdout()
     if sys.stdout.isatty():
-        return Console()
+        return Console(file=file)
     width = int(os.environ.get("COLUMNS", "120"))
-    return Console(width=width, color_system=None, force_terminal=False, highlight=False,
-                   soft_wrap=True)
+    return Console(file=file, width=width, color_system=None, force_terminal=False,
+                   highlight=False, soft_wrap=True)
+
+
+def _failed(why: str) -> OutputError:
+    return OutputError(f"writing the output failed: {why}")
+
+
+def write_all(stream: RawStream, data: bytes) -> None:
+    """Write every byte of ``data``, at most ``CHUNK`` per call, resuming after short writes."""
+    view = memoryview(data)
+    done = 0
+    while done < len(view):
+        try:
+            n = stream.write(view[done:done + CHUNK])
+        except BrokenPipeError:  # the reader left (`| head`): handled as before, in cli/app.py
+            raise
+        except OSError as e:
+            raise _failed(f"{e.strerror or e} after {done:,} of {len(view):,} bytes") from None
+        if not n:  # 0 or None (would block): the stream takes no more, and looping would spin
+            raise _failed(f"the stream accepted nothing after {done:,} of {len(view):,} bytes")
+        done += n
+
+
+class Writer:
+    """Text to stdout, gathered into chunks and written with ``write_all``."""
+
+    def __init__(self, text_stream: Any = None) -> None:
+        self.text = text_stream if text_stream is not None else sys.stdout
+        self.encoding = getattr(self.text, "encoding", None) or "utf-8"
+        self.errors = getattr(self.text, "errors", None) or "strict"
+        self.raw = getattr(self.text, "buffer", None)
+        self.parts: list[str] = []
+        self.size = 0
+        self._flush_text()  # what was printed before goes out first
+
+    def _flush_text(self) -> None:
+        try:
+            self.text.flush()
+        except OSError as e:
+            raise _failed(e.strerror or str(e)) from None
+
+    def write(self, s: str) -> None:
+        self.parts.append(s)
+        self.size += len(s)
+        if self.size >= CHUNK:
+            self._drain()
+
+    def _drain(self) -> None:
+        s = "".join(self.parts)
+        self.parts.clear()
+        self.size = 0
+        if self.raw is None:  # a text-only stream (a test's StringIO): no bytes layer to check
+            for start in range(0, len(s), CHUNK):
+                self.text.write(s[start:start + CHUNK])
+            return
+        write_all(self.raw, s.encode(self.encoding, self.errors))
+
+    def close(self) -> None:
+        self._drain()
+        if self.raw is not None:
+            try:
+                self.raw.flush()
+            except OSError as e:
+                raise _failed(e.strerror or str(e)) from None
+        else:
+            self._flush_text()
+
+
+def emit_text(text: str) -> None:
+    out = Writer()
+    for start in range(0, len(text), CHUNK):
+        out.write(text[start:start + CHUNK])
+    out.close()
 
 
 def emit_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=None, separators=(",", ": ")) + "\n")
+    emit_text(json.dumps(data, indent=None, separators=(",", ": ")) + "\n")
 
 
-def emit_lines(lines: list[str]) -> None:
-    sys.stdout.write("\n".join(lines) + "\n" if lines else "")
+def emit_lines(lines: Iterable[str]) -> None:
+    """One line each, streamed: no string of the whole output is built."""
+    out = Writer()
+    for line in lines:
+        out.write(line)
+        out.write("\n")
+    out.close()

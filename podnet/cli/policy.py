@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Annotated
 
-import numpy as np
 import typer
-from rich.table import Table
 
-from podnet.analysis import Analysis
 from podnet.cli.common import FileOpt, NodesOpt, OutputOpt, check_format, load_cluster
 from podnet.cli.output import console, emit_json, emit_lines
-from podnet.model.objects import Pod
-from podnet.policy import class_matrix, count_allowed, pod_matrix
-from podnet.policy.classes import classify
-from podnet.policy.connlist import connlist
-from podnet.policy.matcher import ANP, BANP
-from podnet.policy.query import find_endpoint, parse_port, parse_ports, select_pods
-from podnet.policy.verdict import DirectionResult, Verdict
 
-REACH_FORMATS = ("table", "json", "csv", "dot", "connlist", "summary")
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+    from podnet.model.objects import Pod
+    from podnet.policy.verdict import DirectionResult, Verdict
+
+REACH_FORMATS = ("table", "json", "json-classes", "csv", "dot", "connlist", "summary")
 NoIpblockOpt = Annotated[bool, typer.Option(
     "--no-ipblock-matches-pods", help="ipBlocks select only IPs outside the cluster "
     "(netpol-analyzer's and Cilium's reading); by default they also select pod IPs, as the "
@@ -27,7 +25,16 @@ NoIpblockOpt = Annotated[bool, typer.Option(
 
 
 def _label(pod: Pod | str) -> str:
-    return pod.key if isinstance(pod, Pod) else pod
+    return pod if isinstance(pod, str) else pod.key
+
+
+def _csv(mats: dict[str, NDArray[np.bool_]], names: list[str], rows: NDArray[np.int64],
+         cols: NDArray[np.int64]) -> Iterator[str]:
+    yield "port,from,to,allowed"
+    for k, m in mats.items():
+        for a, i in enumerate(rows):
+            for b, j in enumerate(cols):
+                yield f"{k},{names[i]},{names[j]},{str(bool(m[a, b])).lower()}"
 
 
 def register(app: typer.Typer) -> None:
@@ -40,9 +47,22 @@ def register(app: typer.Typer) -> None:
                   "--from", help="sources: NS/POD, NS/, NS/LABELS or LABELS")] = None,
               dst: Annotated[str | None, typer.Option("--to", help="destinations, as --from")
                              ] = None,
-              output: OutputOpt = "table", nodes: NodesOpt = 3,
+              output: Annotated[str, typer.Option(
+                  "-o", "--output", help="|".join(REACH_FORMATS) + "; json-classes: the "
+                  "matrix per class of pods that policy treats alike (size follows the "
+                  "classes, not pods squared)")] = "table",
+              nodes: NodesOpt = 3,
               no_ipblock_matches_pods: NoIpblockOpt = False) -> None:
         """Who may open a connection to whom, on each port (NetworkPolicy)."""
+        import numpy as np
+
+        from podnet.analysis import Analysis
+        from podnet.cli import reach_out
+        from podnet.policy import class_matrix, count_allowed, pod_matrix
+        from podnet.policy.classes import classify
+        from podnet.policy.connlist import connlist
+        from podnet.policy.query import parse_ports, select_pods
+
         check_format(output, REACH_FORMATS)
         cluster = load_cluster(filename, nodes)
         analysis = Analysis(cluster, ipblock_matches_pods=not no_ipblock_matches_pods)
@@ -64,21 +84,13 @@ def register(app: typer.Typer) -> None:
         rows = np.array(select_pods(cluster, src), dtype=np.int64)
         cols = np.array(select_pods(cluster, dst), dtype=np.int64)
         names = [p.key for p in cluster.pods]
+        if output in ("json", "json-classes"):
+            write = reach_out.write_matrix if output == "json" else reach_out.write_classes
+            write(cm, port_list, names, rows, cols, bool(src or dst))
+            return
         mats = {f"{p}/{proto}": pod_matrix(cm, (p, proto), rows, cols) for p, proto in port_list}
-        if output == "json":
-            out: dict[str, object] = {"pods": [names[i] for i in rows]}
-            if src or dst:
-                out["destinations"] = [names[j] for j in cols]
-            out["ports"] = list(mats)
-            out["matrix"] = {k: m.tolist() for k, m in mats.items()}
-            emit_json(out)
-        elif output == "csv":
-            lines = ["port,from,to,allowed"]
-            for k, m in mats.items():
-                for a, i in enumerate(rows):
-                    for b, j in enumerate(cols):
-                        lines.append(f"{k},{names[i]},{names[j]},{str(bool(m[a, b])).lower()}")
-            emit_lines(lines)
+        if output == "csv":
+            emit_lines(_csv(mats, names, rows, cols))
         elif output == "dot":
             lines = ["digraph reach {", "  rankdir=LR;", "  node [shape=box];"]
             for i in sorted(set(rows.tolist()) | set(cols.tolist())):
@@ -93,6 +105,8 @@ def register(app: typer.Typer) -> None:
             lines.append("}")
             emit_lines(lines)
         else:
+            from rich.table import Table
+
             c = console()
             for k, m in mats.items():
                 t = Table(title=f"reach {k}  (row may connect to column)")
@@ -112,9 +126,12 @@ def register(app: typer.Typer) -> None:
                 output: OutputOpt = "table", nodes: NodesOpt = 3,
                 no_ipblock_matches_pods: NoIpblockOpt = False) -> None:
         """Why one flow is allowed or denied: per side, the selecting policies and rules."""
+        from podnet.analysis import Analysis
+        from podnet.errors import UsageError
+        from podnet.policy.query import find_endpoint, parse_port
+
         check_format(output, ("table", "json"))
         cluster = load_cluster(filename, nodes)
-        from podnet.errors import UsageError
 
         if not src or not dst or not port:
             raise UsageError("explain needs --from, --to and --port")
@@ -149,6 +166,8 @@ def _np_summary(d: DirectionResult, ok: bool) -> str:
 
 
 def _side(d: DirectionResult, subject: Pod | str, number: int, proto: str) -> dict[str, object]:
+    from podnet.policy.matcher import ANP, BANP
+
     pols = []
     for t in d.selecting:
         allowing = [str(m.origin) for m in t.matches if m.allowed.allows(proto, number)]

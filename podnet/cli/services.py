@@ -5,17 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from podnet.analysis import Analysis
 from podnet.cli.common import FileOpt, NodesOpt, OutputOpt, check_format, choices, load_cluster
-from podnet.cli.output import console, emit_json
+from podnet.cli.output import console, emit_json, emit_text
 from podnet.errors import UsageError
-from podnet.model.vocabulary import PROXY_MODES
-from podnet.services.iptables import IPTABLES_FEATURES, parse_features
-from podnet.services.metallb import external_addresses
-from podnet.services.render import render_for_node
-from podnet.services.stats import costs
+from podnet.model.vocabulary import IPTABLES_FEATURES, PROXY_MODES
 
 
 def _external(row: dict[str, Any]) -> str:
@@ -47,6 +41,14 @@ def register(app: typer.Typer) -> None:
                                                      "per service, iptables vs nftables/IPVS")] = False,
                  output: OutputOpt = "table", nodes: NodesOpt = 3) -> None:
         """Services as kube-proxy programs them."""
+        from rich.table import Table
+
+        from podnet.analysis import Analysis
+        from podnet.services.iptables import parse_features
+        from podnet.services.metallb import external_addresses
+        from podnet.services.render import render_for_node
+        from podnet.services.stats import costs
+
         check_format(output, ("table", "json"))
         try:
             features = parse_features(iptables_features)
@@ -59,7 +61,7 @@ def register(app: typer.Typer) -> None:
                              f"({', '.join(n.name for n in cluster.nodes)})")
         plans = Analysis(cluster).plans
         if render is not None:
-            typer.echo(render_for_node(render, cluster, node_name, plans, features), nl=False)
+            emit_text(render_for_node(render, cluster, node_name, plans, features))
             return
         if stats:
             data: list[dict[str, Any]] = [{"service": c.service, "position": c.position,

@@ -5,9 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from podnet.analysis import Analysis
 from podnet.cli.common import (
     ClusterCidrOpt,
     CniOpt,
@@ -21,9 +19,6 @@ from podnet.cli.common import (
 )
 from podnet.cli.output import console, emit_json
 from podnet.errors import UsageError
-from podnet.policy.query import find_endpoint, parse_port
-from podnet.predict.ingress import trace_url
-from podnet.predict.translate import trace_flow
 
 
 def _split_target(text: str) -> tuple[str, str]:
@@ -49,6 +44,13 @@ def register(app: typer.Typer) -> None:
                   output: OutputOpt = "table",
                   nodes: NodesOpt = 3) -> None:
         """The path of one flow: veth, routing, tunnel and encapsulation, policy, MTU per hop."""
+        from rich.table import Table
+
+        from podnet.analysis import Analysis
+        from podnet.policy.query import find_endpoint, parse_port
+        from podnet.predict.ingress import trace_url
+        from podnet.predict.translate import trace_flow
+
         check_format(output, ("table", "json"))
         if not src or not dst:
             raise UsageError("trace needs --from NS/POD|IP and --to TARGET:PORT/PROTO")

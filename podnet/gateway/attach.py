@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from podnet.gateway.hostnames import effective
+from podnet.gateway.index import Index
 from podnet.gateway.objects import GROUP, Gateway, GatewayAPI, HTTPRoute, Listener, Ref, Rule
 from podnet.gateway.parse import read
 from podnet.ingress.secrets import index as secret_index
@@ -37,12 +38,7 @@ class ListenerState:
     conditions: tuple[Condition, ...]
     certificate: str = ""  # ns/name of the Secret serving TLS
     routes: tuple[str, ...] = ()  # routes attached (ns/name)
-
-    @property
-    def programmed(self) -> bool:
-        return all(c.status for c in self.conditions if c.type in ("Accepted", "ResolvedRefs",
-                                                                  "Programmed")) \
-            and not any(c.status for c in self.conditions if c.type == "Conflicted")
+    programmed: bool = False  # the Programmed condition, kept for the request path
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +84,11 @@ class Config:
     gateways: Mapping[str, GatewayState]
     routes: tuple[RouteState, ...]
     resolver: Resolver = field(repr=False)
+    index: Index = field(repr=False, default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.index is None:
+            object.__setattr__(self, "index", Index(self))
 
 
 def _conflicts(listeners: tuple[Listener, ...]) -> dict[str, Condition]:
@@ -153,7 +154,7 @@ def _listener(api: GatewayAPI, gw: Gateway, x: Listener, conflict: Condition | N
         conds.append(Condition("Conflicted", False, "NoConflicts"))
     ok = all(c.status for c in conds if c.type != "Conflicted") and conflict is None
     conds.append(Condition("Programmed", ok, "Programmed" if ok else "Invalid"))
-    return ListenerState(x, tuple(conds), cert)
+    return ListenerState(x, tuple(conds), cert, programmed=ok)
 
 
 def _namespace_allows(cluster: Cluster, gw: Gateway, x: Listener, route_ns: str) -> bool:
@@ -284,6 +285,6 @@ def build(cluster: Cluster, api: GatewayAPI | None = None) -> Config:
     for key, state in gws.items():
         gws[key] = GatewayState(state.gateway, tuple(
             ListenerState(s.listener, s.conditions, s.certificate,
-                          tuple(attached.get((key, s.listener.name), ())))
+                          tuple(attached.get((key, s.listener.name), ())), s.programmed)
             for s in state.listeners), state.notes)
     return Config(api, gws, tuple(routes), resolver)

@@ -27,7 +27,6 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from podnet.gateway.attach import Backend, Config, GatewayState, ListenerState, RouteState
-from podnet.gateway.hostnames import effective, matches, specificity
 from podnet.gateway.objects import Filter, Match
 from podnet.ingress.match import normalize
 from podnet.ingress.request import Outcome, Request
@@ -77,35 +76,16 @@ def matches_request(m: Match, req: Request, path: str) -> bool:
     return all(_value_matches(q.type, q.value, params.get(q.name)) for q in m.query)
 
 
-def listener_for(state: GatewayState, req: Request) -> ListenerState | None:
+def listener_for(config: Config, state: GatewayState, req: Request) -> ListenerState | None:
     proto = "HTTPS" if req.scheme == "https" else "HTTP"
-    fits = [s for s in state.listeners if s.programmed and s.listener.port == req.port
-            and s.listener.protocol == proto and matches(s.listener.hostname, req.host)]
-    return max(fits, key=lambda s: specificity(s.listener.hostname), default=None)
+    return config.index.listener(state.gateway.key, req.port, proto, req.host)
 
 
 def candidates(config: Config, state: GatewayState, listener: ListenerState,
                req: Request) -> list[Candidate]:
-    attached = set(listener.routes)
-    best: dict[str, str] = {}
-    for r in config.routes:
-        if r.route.key not in attached or not any(
-                p.accepted and p.gateway == state.gateway.key and listener.listener.name in
-                p.listeners for p in r.parents):
-            continue
-        hosts = [h for h in effective(listener.listener.hostname, r.route.hostnames)
-                 if matches(h, req.host)]
-        if hosts:
-            best[r.route.key] = max(hosts, key=specificity)
-    if not best:
-        return []
-    top = max(specificity(h) for h in best.values())
     path = normalize(req.path)
     out = []
-    for r in config.routes:
-        host = best.get(r.route.key)
-        if host is None or specificity(host) != top:
-            continue
+    for r, host in config.index.routes_for(state.gateway.key, listener.listener.name, req.host):
         for i, rule in enumerate(r.route.rules):
             for j, m in enumerate(rule.matches):
                 if matches_request(m, req, path):
@@ -188,7 +168,7 @@ def _split(backends: tuple[Backend, ...]) -> list[dict[str, Any]]:
 def handle(config: Config, gateway: str, req: Request) -> Outcome:
     state = config.gateways[gateway]
     ctl = f"Gateway {gateway}"
-    listener = listener_for(state, req)
+    listener = listener_for(config, state, req)
     if listener is None:
         served = [s for s in state.listeners if s.programmed and s.listener.port == req.port]
         why = (f"no programmed listener on port {req.port}: the connection is refused"

@@ -18,9 +18,9 @@ from podnet.analysis import Analysis
 from podnet.gateway import router
 from podnet.gateway.attach import Config
 from podnet.ingress.match import nginx_size
-from podnet.ingress.request import Outcome, Request, request
+from podnet.ingress.request import Outcome, Request, handle, request
 from podnet.ingress.routes import DEFAULT_SERVER, Server, Table
-from podnet.predict.ingress import outcome
+from podnet.predict.ingress import reachability
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,9 +145,10 @@ def verify(analysis: Analysis, tables: tuple[Table, ...], config: Config
         gw = table.controller.key
         if gw not in config.gateways:
             continue
+        reach = reachability(analysis, table.controller)  # once: the controller's pods
         for probe in corpus(table):
             total += 1
-            a = outcome(analysis, table, probe.request)
+            a = handle(table, probe.request, reach)
             b = router.handle(config, gw, probe.request)
             if not _same(a, b):
                 diffs.append(Difference(probe, a, b, _cause(table.controller.annotations_prefix,

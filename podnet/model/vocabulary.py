@@ -14,5 +14,7 @@ PROXY_MODES = ("iptables", "nftables", "ipvs")
 LAB_PROXY_MODES = ("iptables", "nftables")
 # Service and container port protocols (core/v1 ``Protocol``).
 PROTOCOLS = ("TCP", "UDP", "SCTP")
+# Host capabilities that change kube-proxy's iptables text (``podnet.services.iptables``).
+IPTABLES_FEATURES = ("nfacct", "random-fully")
 # Stub resolvers whose search-list behaviour ``podnet.dns.resolver`` follows.
 LIBCS = ("glibc", "musl")

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from podnet import names
 from podnet.gcpause import gc_paused
+from podnet.model.vocabulary import IPTABLES_FEATURES
 from podnet.services.categorize import allowed_sources, view
 from podnet.services.resolve import ServicePlan
 
@@ -34,7 +35,6 @@ FIXED_FILTER = ("KUBE-NODEPORTS", "KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES", "KU
 FIXED_NAT = ("KUBE-NODEPORTS", "KUBE-SERVICES", "KUBE-MARK-MASQ", "KUBE-POSTROUTING")
 
 
-IPTABLES_FEATURES = ("nfacct", "random-fully")
 # A current node (kernel with nfnetlink_acct, iptables >= 1.6.2) has both.
 CURRENT_NODE_FEATURES = frozenset(IPTABLES_FEATURES)
 NFACCT_INVALID = "ct_state_invalid_dropped_pkts"  # kube-proxy's metrics names the counters
