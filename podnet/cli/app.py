@@ -17,7 +17,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
 
 # Each module registers its commands on import (`register(app)`).
 COMMAND_MODULES = ("analyze", "policy", "connlist", "services", "trace", "dns", "ingress", "doctor", "lab",
-                   "host")
+                   "host", "report")
 
 for _name in COMMAND_MODULES:
     import_module(f"podnet.cli.{_name}").register(app)

@@ -11,22 +11,17 @@ from rich.table import Table
 from podnet.analysis import Analysis
 from podnet.cli.common import FileOpt, NodesOpt, OutputOpt, check_format, load_cluster
 from podnet.cli.output import console, emit_json, emit_lines
-from podnet.model.objects import Pod
 from podnet.policy import class_matrix, count_allowed, pod_matrix
 from podnet.policy.classes import classify
 from podnet.policy.connlist import connlist
+from podnet.policy.explain import explain_data
 from podnet.policy.query import find_endpoint, parse_port, parse_ports, select_pods
-from podnet.policy.verdict import DirectionResult, Verdict
 
 REACH_FORMATS = ("table", "json", "csv", "dot", "connlist", "summary")
 NoIpblockOpt = Annotated[bool, typer.Option(
     "--no-ipblock-matches-pods", help="ipBlocks select only IPs outside the cluster "
     "(netpol-analyzer's and Cilium's reading); by default they also select pod IPs, as the "
     "upstream e2e suite expects.")]
-
-
-def _label(pod: Pod | str) -> str:
-    return pod.key if isinstance(pod, Pod) else pod
 
 
 def register(app: typer.Typer) -> None:
@@ -137,29 +132,3 @@ def register(app: typer.Typer) -> None:
                 rules = ", ".join(pol["allowedBy"]) or "no rule matches this flow"
                 c.print(f"    {pol['policy']}: {'allows' if pol['allows'] else 'denies'}"
                         f" ({rules}); lets {pol['connections']} through for this pair")
-
-
-def _side(d: DirectionResult, subject: Pod | str, number: int, proto: str) -> dict[str, object]:
-    pols = []
-    for t in d.selecting:
-        allowing = [str(m.origin) for m in t.matches if m.allowed.allows(proto, number)]
-        pols.append({"policy": t.policy, "allows": bool(allowing), "allowedBy": allowing,
-                     "connections": str(t.allowed)})
-    if not d.applies:
-        summary = "outside the cluster: no policy applies"
-    elif not d.isolated:
-        summary = f"not isolated for {d.direction}: allowed"
-    else:
-        ok = d.allowed.allows(proto, number)
-        summary = (f"isolated by {len(d.selecting)} polic{'y' if len(d.selecting) == 1 else 'ies'}"
-                   f"; {'allowed' if ok else 'no policy allows this flow'}")
-    return {"pod": _label(subject), "isolated": d.isolated, "allowed": d.allowed.allows(proto, number),
-            "summary": summary, "policies": pols}
-
-
-def explain_data(v: Verdict, number: int, proto: str) -> dict[str, object]:
-    return {"from": _label(v.src), "to": _label(v.dst), "port": f"{number}/{proto}",
-            "allowed": v.allowed.allows(proto, number), "selfTraffic": v.self_traffic,
-            "connections": str(v.allowed),
-            "egress": _side(v.egress, v.src, number, proto),
-            "ingress": _side(v.ingress, v.dst, number, proto)}

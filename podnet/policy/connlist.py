@@ -10,7 +10,7 @@ destinations), each range printed on its own line. Lines are sorted.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from types import MappingProxyType
 
 import numpy as np
@@ -63,6 +63,23 @@ def _lines(cs: ConnSpace, m: np.ndarray, dst_names: Sequence[str], src_names: Se
             for a, b, k in zip(i.tolist(), j.tolist(), inverse.ravel().tolist(), strict=True)]
 
 
+def pair_blocks(cs: ConnSpace) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The allowed sets between the pods ``cs`` was built over, a block of destinations at a
+    time: (destination indices, ``[dst, src, words]`` toward each from every pod, with a pod to
+    itself empty, ``[dst, ext_in range, words]`` from outside the cluster)."""
+    cls = cs.classes.of_pod
+    n, count = cs.n, len(cls)
+    order = np.argsort(cls, kind="stable")  # pods of one class land in one block
+    step = max(1, BLOCK_WORDS // (max(count, n + len(cs.ext_in)) * cs.atoms.words))
+    for start in range(0, count, step):
+        dst = order[start:start + step]
+        dcls, inv = np.unique(cls[dst], return_inverse=True)
+        ingress = cs.ingress(dcls)
+        pairs = (ingress[:, :n] & cs.egress(dcls))[inv][:, cls]
+        pairs[np.arange(len(dst)), dst] = 0  # a workload's own pods are not a pair
+        yield dst, pairs, ingress[inv, n:]
+
+
 def connlist(cluster: Cluster, compiled: Compiled) -> list[str]:
     """Workload pairs, then each external range some rule tells apart, toward and from each
     workload; computed once per pair of pod classes and spread over the workloads in them."""
@@ -70,20 +87,13 @@ def connlist(cluster: Cluster, compiled: Compiled) -> list[str]:
     names = list(reps)
     cs = ConnSpace(cluster, compiled, list(reps.values()))
     cls = cs.classes.of_pod
-    n, texts, lines = cs.n, dict[bytes, str](), list[str]()
+    texts, lines = dict[bytes, str](), list[str]()
     ext_in = [range_name(lo, hi) for lo, hi in cs.ext_in]
     ext_out = [range_name(lo, hi) for lo, hi in cs.ext_out]
-    order = np.argsort(cls, kind="stable")  # workloads of one class land in one block
-    step = max(1, BLOCK_WORDS // (max(len(names), n + len(ext_in)) * cs.atoms.words))
-    for start in range(0, len(names), step):
-        dst = order[start:start + step]
-        dcls, inv = np.unique(cls[dst], return_inverse=True)
-        ingress = cs.ingress(dcls)
-        pairs = (ingress[:, :n] & cs.egress(dcls))[inv][:, cls]
-        pairs[np.arange(len(dst)), dst] = 0  # a workload's own pods are not a pair
+    for dst, pairs, from_ext in pair_blocks(cs):
         dst_names = [names[i] for i in dst.tolist()]
         lines += _lines(cs, pairs, dst_names, names, texts)
-        lines += _lines(cs, ingress[inv, n:], dst_names, ext_in, texts)
+        lines += _lines(cs, from_ext, dst_names, ext_in, texts)
     step = max(1, BLOCK_WORDS // (max(len(names), 1) * cs.atoms.words))
     for start in range(0, len(ext_out), step):
         ext = np.arange(start, min(start + step, len(ext_out)))
