@@ -217,3 +217,12 @@ def test_cli_writes_the_file(tmp_path: Path) -> None:
                           str(tmp_path / "missing" / "r.html")], capture_output=True, text=True,
                          timeout=120)
     assert bad.returncode == 2 and "cannot write" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_connsets_are_keys() -> None:
+    """The report keys its shared explanation sides by verdict parts, ConnSets included."""
+    from podnet.policy.connset import ConnSet
+
+    a, b = ConnSet.port("TCP", 80) | ConnSet.port("TCP", 81), ConnSet.port("TCP", 80, 81)
+    assert a == b and hash(a) == hash(b) and {a: 1}[b] == 1
+    assert ConnSet.port("UDP", 80) not in {a: 1}

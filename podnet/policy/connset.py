@@ -82,6 +82,9 @@ class ConnSet:
         return ConnSet.of({p: _intersect(r, other.ports[p])
                            for p, r in self.ports.items() if p in other.ports})
 
+    def __hash__(self) -> int:  # the mapping is a read-only view, so the set can be a key
+        return hash(tuple(self.ports.items()))
+
     def is_empty(self) -> bool:
         return not self.ports
 

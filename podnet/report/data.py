@@ -11,7 +11,6 @@ allowed), without explanations, and the page says so.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,7 +23,7 @@ from podnet.model.cluster import Cluster
 from podnet.model.objects import Pod
 from podnet.policy.connlist import pair_blocks, representatives
 from podnet.policy.connmatrix import ConnSpace
-from podnet.policy.explain import explain_data
+from podnet.policy.explain import side_data
 from podnet.policy.verdict import DirectionResult
 from podnet.services.table import endpoints_text, external_text, service_rows
 
@@ -60,7 +59,7 @@ class _Interned:
         self._index: dict[str, int] = {}
 
     def add(self, value: Any) -> int:
-        key = json.dumps(value, sort_keys=True)
+        key = repr(value)  # values are built in one key order, so equal values print alike
         if key not in self._index:
             self._index[key] = len(self.values)
             self.values.append(value)
@@ -74,10 +73,9 @@ def _side_summary(d: DirectionResult) -> dict[str, Any]:
             "policies": [{"policy": t.policy, "connections": str(t.allowed)} for t in d.selecting]}
 
 
-def _strip(side: object) -> dict[str, Any]:
-    """A side of ``explain_data`` without its pod (the row or column says it), so the sides of
-    a class pair are shared by every workload pair in it."""
-    assert isinstance(side, dict)
+def _strip(side: dict[str, object]) -> dict[str, Any]:
+    """A side of ``podnet explain``'s data without its pod (the row or column says it), so
+    equal sides are stored once."""
     return {k: v for k, v in side.items() if k != "pod"}
 
 
@@ -102,6 +100,14 @@ def workload_matrix(analysis: Analysis, pods: Sequence[Pod], names: Sequence[str
                 texts[key] = cs.text(mask)
             conn_of[int(b)][int(dst[a])] = conns.add(texts[key])
     sides, explains = _Interned(), _Interned()
+    side_of: dict[tuple[DirectionResult, int, str], int] = {}  # most pairs share their sides
+
+    def side(d: DirectionResult, subject: Pod, number: int, proto: str) -> int:
+        k = (d, number, proto)
+        if k not in side_of:
+            side_of[k] = sides.add(_strip(side_data(d, subject, number, proto)))
+        return side_of[k]
+
     per_class: dict[tuple[int, int, tuple[tuple[int, str], ...]], int] = {}
     cells: list[list[list[int] | None]] = []
     for i in range(n):
@@ -114,12 +120,10 @@ def workload_matrix(analysis: Analysis, pods: Sequence[Pod], names: Sequence[str
             key = (cls[i], cls[j], ports)
             if key not in per_class:  # pods of one class pair get one explanation
                 v = analysis.evaluator.verdict(pods[i], pods[j])
-                per_port = []
-                for number, proto in ports:
-                    e = explain_data(v, number, proto)
-                    per_port.append({"port": e["port"], "allowed": e["allowed"],
-                                     "egress": sides.add(_strip(e["egress"])),
-                                     "ingress": sides.add(_strip(e["ingress"]))})
+                per_port = [{"port": f"{number}/{proto}", "allowed": v.allowed.allows(proto, number),
+                             "egress": side(v.egress, pods[i], number, proto),
+                             "ingress": side(v.ingress, pods[j], number, proto)}
+                            for number, proto in ports]
                 per_class[key] = explains.add({
                     "connections": str(v.allowed),
                     "egress": sides.add(_side_summary(v.egress)),
@@ -145,13 +149,14 @@ def namespace_matrix(analysis: Analysis, pods: Sequence[Pod], limit: int) -> dic
     sizes = np.bincount(ns_of, minlength=k + 1)
     pairs = np.outer(sizes, sizes)
     pairs[np.arange(k + 1), np.arange(k + 1)] -= sizes  # a workload is no pair with itself
-    allowed = np.zeros((k + 1, k + 1), dtype=np.int64)
+    allowed = np.zeros((k + 1, k + 1), dtype=np.int64)  # [src ns, dst ns]
+    # pods come sorted by namespace: each source namespace is one run of columns
+    present = np.flatnonzero(sizes)
+    starts = np.searchsorted(ns_of, present)
     cs = ConnSpace(analysis.cluster, analysis.compiled, pods)
     for dst, block, _ in pair_blocks(cs):
-        any_port = block.any(axis=2)  # [dst, src]
-        flat = ns_of[:, None] * (k + 1) + ns_of[dst][None, :]  # [src, dst] -> src ns, dst ns
-        allowed += np.bincount(flat.ravel(), weights=any_port.T.ravel(),
-                               minlength=(k + 1) ** 2).astype(np.int64).reshape(k + 1, k + 1)
+        by_src = np.add.reduceat(block.any(axis=2), starts, axis=1, dtype=np.int64)  # [dst, src ns]
+        np.add.at(allowed.T, (ns_of[dst][:, None], present[None, :]), by_src)
     return {"level": "namespace", "namespaces": shown, "totalNamespaces": len(namespaces),
             "allowed": allowed[:k, :k].tolist(), "pairs": pairs[:k, :k].tolist()}
 
