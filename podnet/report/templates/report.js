@@ -30,6 +30,8 @@
     if (!g || g.ns !== it.ns) { g = {ns: it.ns, members: []}; groups.push(g); }
     g.members.push(k);
   });
+  // Workloads are grouped under their namespace; namespaces (the aggregated matrix) are not.
+  var grouped = conn.level === "workload";
   function short(it) {
     return conn.level === "workload" ? it.name.slice(it.ns.length + 1) : it.name;
   }
@@ -63,8 +65,8 @@
     var thead = el("thead"), tbody = el("tbody");
     var top = el("tr", "nsrow"), cols = el("tr", "cols");
     var corner = el("th", "corner row", "from \\ to");
-    corner.rowSpan = 2;
-    top.appendChild(corner);
+    corner.rowSpan = grouped ? 2 : 1;
+    (grouped ? top : cols).appendChild(corner);
     groups.forEach(function (g) {
       var th = el("th", "ns", g.ns);
       th.colSpan = g.members.length;
@@ -77,7 +79,7 @@
         cols.appendChild(c);
       });
     });
-    thead.appendChild(top);
+    if (grouped) { thead.appendChild(top); }
     thead.appendChild(cols);
     groups.forEach(function (g) {
       var head = el("tr", "nshead");
@@ -88,7 +90,7 @@
       head.appendChild(filler);
       head.dataset.ns = g.ns;
       nsRows.push(head);
-      tbody.appendChild(head);
+      if (grouped) { tbody.appendChild(head); }
       g.members.forEach(function (i) {
         var tr = el("tr", "wl");
         tr.dataset.i = i;
