@@ -157,3 +157,24 @@ def test_namespace_filter_keeps_one_namespace(page: Any, shots: Path) -> None:
     assert shown_cells == len(rows) ** 2
     page.locator("#connectivity").screenshot(path=str(shots / "connectivity-production.png"))
     assert page.errors == []
+
+
+def test_aggregated_matrix_past_the_workload_limit(browser: Any, tmp_path: Path) -> None:
+    out = tmp_path / "agg.html"
+    r = podnet("report", "-f", OSLO, "--max-workloads", "3", "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    pg = browser.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    pg.goto(out.as_uri())
+    data = pg.evaluate("JSON.parse(document.getElementById('report-data').textContent)")["connectivity"]
+    assert "namespace by namespace" in pg.locator("#aggregated").inner_text()
+    spaces = data["namespaces"]
+    assert pg.locator("#matrix td").count() == len(spaces) ** 2
+    a = spaces.index("production")
+    pg.locator(f'#matrix td[data-i="{a}"][data-j="{a}"]').click()
+    assert pg.locator("#explain-text").inner_text().startswith(
+        f"{data['allowed'][a][a]} of {data['pairs'][a][a]} workload pairs from production to production")
+    assert errors == []
+    pg.close()
