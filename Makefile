@@ -14,9 +14,10 @@ install: deb-tools $(STAMP)
 # Debian packages the lab needs: nft (policy and kube-proxy rules), iproute2 (ip netns), BIRD (bgp),
 # ipset and ipvsadm (the IPVS renderer's output is loaded into a scratch namespace), nginx (the
 # ingress controller); and what `podnet disk` is checked against: fio (the seeds' etcd disk
-# job) and a real etcd (--etcd); wrk, the load generator of the lab's HTTP benchmark.
+# job) and a real etcd (--etcd); wrk, the load generator of the lab's HTTP benchmark; chromium,
+# the browser tests/test_report_browser.py drives headless (playwright uses it; it downloads none).
 DEB_TOOLS := nft:nftables iptables-restore:iptables ip:iproute2 bird:bird2 birdc:bird2 ipset:ipset ipvsadm:ipvsadm \
-             nginx:nginx fio:fio etcd:etcd-server wrk:wrk
+             nginx:nginx fio:fio etcd:etcd-server wrk:wrk chromium:chromium
 
 deb-tools:
 	@for pair in $(DEB_TOOLS); do cmd=$${pair%%:*}; pkg=$${pair#*:}; \
@@ -39,6 +40,8 @@ demo: install
 	$(BIN)/podnet http -f examples/oslo https://api.coolvds-demo.no/
 	$(BIN)/podnet http -f examples/oslo -f examples/oslo-fixes https://api.coolvds-demo.no/
 	$(BIN)/podnet doctor -f examples/oslo || test $$? -eq 1  # exit 1: the seeds' legacy Ingress and unadmitted controller are errors
+	@mkdir -p build
+	$(BIN)/podnet report -f examples/oslo --doctor -o build/oslo.html  # open it in a browser: it loads nothing
 	@if [ "$$(id -u)" = 0 ]; then \
 	  $(BIN)/podnet lab down --name podnet-demo >/dev/null; \
 	  $(BIN)/podnet lab up -f examples/oslo --name podnet-demo --cni host-gw && \

@@ -13,10 +13,10 @@ import textwrap
 import numpy as np
 import pytest
 
-from podnet.cli.policy import explain_data
 from podnet.errors import InputError
 from podnet.model import Cluster
 from podnet.policy import Evaluator, class_matrix, compile_cluster, pod_matrix
+from podnet.policy.explain import explain_data
 from tests.helpers import cluster_of, namespace, pod
 
 NODES = "".join(

@@ -15,7 +15,6 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
     from podnet.model.objects import Pod
-    from podnet.policy.verdict import DirectionResult, Verdict
 
 REACH_FORMATS = ("table", "json", "json-classes", "csv", "dot", "connlist", "summary")
 NoIpblockOpt = Annotated[bool, typer.Option(
@@ -128,6 +127,7 @@ def register(app: typer.Typer) -> None:
         """Why one flow is allowed or denied: per side, the selecting policies and rules."""
         from podnet.analysis import Analysis
         from podnet.errors import UsageError
+        from podnet.policy.explain import explain_data
         from podnet.policy.query import find_endpoint, parse_port
 
         check_format(output, ("table", "json"))
@@ -155,50 +155,3 @@ def register(app: typer.Typer) -> None:
                 rules = ", ".join(pol["allowedBy"]) or "no rule matches this flow"
                 c.print(f"    {pol['policy']}: {'allows' if pol['allows'] else 'denies'}"
                         f" ({rules}); lets {pol['connections']} through for this pair")
-
-
-def _np_summary(d: DirectionResult, ok: bool) -> str:
-    if not d.isolated:
-        return f"not isolated for {d.direction}: allowed"
-    n = len(d.selecting)
-    return (f"isolated by {n} polic{'y' if n == 1 else 'ies'}"
-            f"; {'allowed' if ok else 'no policy allows this flow'}")
-
-
-def _side(d: DirectionResult, subject: Pod | str, number: int, proto: str) -> dict[str, object]:
-    from podnet.policy.matcher import ANP, BANP
-
-    pols = []
-    for t in d.selecting:
-        allowing = [str(m.origin) for m in t.matches if m.allowed.allows(proto, number)]
-        pols.append({"policy": t.policy, "allows": bool(allowing), "allowedBy": allowing,
-                     "connections": str(t.allowed)})
-    ok = d.allowed.allows(proto, number)
-    # The admin rules that took this port, in evaluation order: a Pass, then the rule (if
-    # any) that decided; the tier is the one whose answer stands.
-    hits = [h for h in d.tiers if h.ports.allows(proto, number)]
-    final = next((h for h in hits if h.action != "Pass"), None)
-    passed = "".join(f"{h} passes to NetworkPolicy; " for h in hits if h.action == "Pass")
-    if not d.applies:
-        tier, summary = "none", "outside the cluster: no policy applies"
-    elif final is not None and final.tier == ANP:
-        tier, summary = ANP, f"{final}: {'allowed' if ok else 'denied'}"
-    elif d.isolated:
-        tier, summary = "NetworkPolicy", passed + _np_summary(d, ok)
-    elif final is not None:
-        tier, summary = BANP, f"{passed}not isolated for {d.direction}; {final}: " + (
-            "allowed" if ok else "denied")
-    else:
-        tier, summary = "none", passed + _np_summary(d, ok)
-    admin = [{"tier": h.tier, "policy": h.policy, "rule": h.rule, "name": h.name,
-              "action": h.action} for h in hits]
-    return {"pod": _label(subject), "isolated": d.isolated, "allowed": ok,
-            "summary": summary, "policies": pols, "tier": tier, "adminRules": admin}
-
-
-def explain_data(v: Verdict, number: int, proto: str) -> dict[str, object]:
-    return {"from": _label(v.src), "to": _label(v.dst), "port": f"{number}/{proto}",
-            "allowed": v.allowed.allows(proto, number), "selfTraffic": v.self_traffic,
-            "connections": str(v.allowed),
-            "egress": _side(v.egress, v.src, number, proto),
-            "ingress": _side(v.ingress, v.dst, number, proto)}

@@ -12,17 +12,6 @@ from podnet.errors import UsageError
 from podnet.model.vocabulary import IPTABLES_FEATURES, PROXY_MODES
 
 
-def _external(row: dict[str, Any]) -> str:
-    """The LoadBalancer and external addresses of a table row, each with its announcing node."""
-    def at(ip: str) -> str:
-        node = row["announcedBy"].get(ip)
-        return f"{ip} @{node}" if node else f"{ip} (no node may announce it)"
-    lb = ", ".join(at(ip) for ip in row["loadBalancerIPs"])
-    if row["type"] == "LoadBalancer":
-        lb = f"{lb} ({row['loadBalancerIPSource']})" if lb else "<pending>"
-    return ", ".join(filter(None, [lb, *(at(ip) for ip in row["externalIPs"])]))
-
-
 def register(app: typer.Typer) -> None:
     @app.command()
     def services(filename: FileOpt = [],  # noqa: B006
@@ -48,6 +37,7 @@ def register(app: typer.Typer) -> None:
         from podnet.services.metallb import external_addresses
         from podnet.services.render import render_for_node
         from podnet.services.stats import costs
+        from podnet.services.table import endpoints_text, external_text, service_rows
 
         check_format(output, ("table", "json"))
         try:
@@ -81,18 +71,7 @@ def register(app: typer.Typer) -> None:
             console().print(t)
             return
         attract = external_addresses(cluster, plans)  # the node answering ARP for each address
-        rows: list[dict[str, Any]] = [{"service": p.key, "type": p.type, "clusterIP": p.cluster_ip,
-                 "port": f"{p.port}/{p.protocol}", "nodePort": p.node_port,
-                 "externalIPs": list(p.external_ips), "loadBalancerIPs": list(p.load_balancer_ips),
-                 "loadBalancerIPSource": p.lb_origin or None,
-                 "announcedBy": {ip: attract.get(ip) for ip in (*p.load_balancer_ips,
-                                                                *p.external_ips)},
-                 "endpoints": [e.address for e in p.endpoints],
-                 "localEndpoints": [e.address for e in p.local_endpoints(node_name)],
-                 "affinity": p.affinity_timeout, "externalTrafficPolicy":
-                 "Local" if p.external_local else "Cluster",
-                 "internalTrafficPolicy": "Local" if p.internal_local else "Cluster"}
-                for p in plans]
+        rows = service_rows(plans, attract, node_name)
         if output == "json":
             emit_json({"node": node_name, "services": rows})
             return
@@ -102,7 +81,7 @@ def register(app: typer.Typer) -> None:
             t.add_column(col)
         for r in rows:
             t.add_row(r["service"], r["type"], r["clusterIP"], r["port"], str(r["nodePort"] or ""),
-                      _external(r), ", ".join(r["endpoints"]) or "none (REJECT)")
+                      external_text(r), endpoints_text(r))
         console().print(t)
         for p in plans:
             if p.type == "LoadBalancer" and not p.load_balancer_ips:

@@ -11,7 +11,7 @@ then destination (netpol-analyzer's order), for the renderers of every format.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import NamedTuple
@@ -113,6 +113,23 @@ def _conns(cs: ConnSpace, m: np.ndarray, dsts: Sequence[Peer], srcs: Sequence[Pe
             for a, b, k in zip(i.tolist(), j.tolist(), inverse.ravel().tolist(), strict=True)]
 
 
+def pair_blocks(cs: ConnSpace) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The allowed sets between the pods ``cs`` was built over, a block of destinations at a
+    time: (destination indices, ``[dst, src, words]`` toward each from every pod, with a pod to
+    itself empty, ``[dst, ext_in range, words]`` from outside the cluster)."""
+    cls = cs.classes.of_pod
+    n, count = cs.n, len(cls)
+    order = np.argsort(cls, kind="stable")  # pods of one class land in one block
+    step = max(1, BLOCK_WORDS // (max(count, n + len(cs.ext_in)) * cs.atoms.words))
+    for start in range(0, count, step):
+        dst = order[start:start + step]
+        dcls, inv = np.unique(cls[dst], return_inverse=True)
+        ingress = cs.ingress(dcls)
+        pairs = (ingress[:, :n] & cs.egress(dcls))[inv][:, cls]
+        pairs[np.arange(len(dst)), dst] = 0  # a workload's own pods are not a pair
+        yield dst, pairs, ingress[inv, n:]
+
+
 def connlist(cluster: Cluster, compiled: Compiled) -> list[str]:
     """The txt lines (``src => dst : conns``), sorted."""
     return [c.line() for c in connections(cluster, compiled)]
@@ -126,20 +143,13 @@ def connections(cluster: Cluster, compiled: Compiled) -> list[Conn]:
     names = [workload_peer(p) for p in reps.values()]
     cs = ConnSpace(cluster, compiled, list(reps.values()))
     cls = cs.classes.of_pod
-    n, sets, out = cs.n, dict[bytes, tuple[ConnSet, str]](), list[Conn]()
+    sets, out = dict[bytes, tuple[ConnSet, str]](), list[Conn]()
     ext_in = [ip_peer(lo, hi) for lo, hi in cs.ext_in]
     ext_out = [ip_peer(lo, hi) for lo, hi in cs.ext_out]
-    order = np.argsort(cls, kind="stable")  # workloads of one class land in one block
-    step = max(1, BLOCK_WORDS // (max(len(names), n + len(ext_in)) * cs.atoms.words))
-    for start in range(0, len(names), step):
-        dst = order[start:start + step]
-        dcls, inv = np.unique(cls[dst], return_inverse=True)
-        ingress = cs.ingress(dcls)
-        pairs = (ingress[:, :n] & cs.egress(dcls))[inv][:, cls]
-        pairs[np.arange(len(dst)), dst] = 0  # a workload's own pods are not a pair
+    for dst, pairs, from_ext in pair_blocks(cs):
         dst_peers = [names[i] for i in dst.tolist()]
         out += _conns(cs, pairs, dst_peers, names, sets)
-        out += _conns(cs, ingress[inv, n:], dst_peers, ext_in, sets)
+        out += _conns(cs, from_ext, dst_peers, ext_in, sets)
     step = max(1, BLOCK_WORDS // (max(len(names), 1) * cs.atoms.words))
     for start in range(0, len(ext_out), step):
         ext = np.arange(start, min(start + step, len(ext_out)))

@@ -99,6 +99,9 @@ class ConnSet:
     def __sub__(self, other: ConnSet) -> ConnSet:
         return self if other.is_empty() else self & ~other
 
+    def __hash__(self) -> int:  # the mapping is a read-only view, so the set can be a key
+        return hash(tuple(self.ports.items()))
+
     def is_empty(self) -> bool:
         return not self.ports
 

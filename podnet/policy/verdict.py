@@ -158,6 +158,16 @@ class Evaluator:
         self.cluster = cluster
         self.compiled = compiled
         self.ns_labels = {n: ns.labels for n, ns in cluster.namespaces.items()}
+        # The targets selecting each pod, per direction: a pod asked about against many peers
+        # (the report's matrix, connlist's Ingress lines) is matched against every target once.
+        self._selecting: dict[tuple[str, str], tuple[Target, ...]] = {}
+
+    def _targets_of(self, targets: tuple[Target, ...], direction: str, pod: Pod) -> tuple[Target, ...]:
+        key = (direction, pod.key)
+        hit = self._selecting.get(key)
+        if hit is None:
+            hit = self._selecting[key] = tuple(t for t in targets if target_selects(t, pod))
+        return hit
 
     def _tiers(self, targets: tuple[TierTarget, ...], tier: str, subject: Pod, peer: Endpoint,
                dst: Endpoint, decided: ConnSet) -> tuple[list[TierDecision], ConnSet, ConnSet]:
@@ -206,9 +216,7 @@ class Evaluator:
                  peer: Endpoint, dst: Endpoint) -> DirectionResult:
         results = []
         total = NONE
-        for t in targets:
-            if not target_selects(t, subject):
-                continue
+        for t in self._targets_of(targets, direction, subject):
             matches = []
             allowed = NONE
             for rule in t.rules:

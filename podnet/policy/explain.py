@@ -1,0 +1,56 @@
+"""The explanation of one flow on one port, as ``podnet explain -o json`` prints it and the
+HTML report embeds it: the verdict, and per side the tier that decided, the selecting policies
+and the rules that admit the port."""
+
+from __future__ import annotations
+
+from podnet.model.objects import Pod
+from podnet.policy.matcher import ANP, BANP
+from podnet.policy.verdict import DirectionResult, Endpoint, Verdict
+
+
+def label(ep: Endpoint) -> str:
+    return ep.key if isinstance(ep, Pod) else ep
+def _np_summary(d: DirectionResult, ok: bool) -> str:
+    if not d.isolated:
+        return f"not isolated for {d.direction}: allowed"
+    n = len(d.selecting)
+    return (f"isolated by {n} polic{'y' if n == 1 else 'ies'}"
+            f"; {'allowed' if ok else 'no policy allows this flow'}")
+
+
+def side_data(d: DirectionResult, subject: Endpoint, number: int, proto: str) -> dict[str, object]:
+    pols = []
+    for t in d.selecting:
+        allowing = [str(m.origin) for m in t.matches if m.allowed.allows(proto, number)]
+        pols.append({"policy": t.policy, "allows": bool(allowing), "allowedBy": allowing,
+                     "connections": str(t.allowed)})
+    ok = d.allowed.allows(proto, number)
+    # The admin rules that took this port, in evaluation order: a Pass, then the rule (if
+    # any) that decided; the tier is the one whose answer stands.
+    hits = [h for h in d.tiers if h.ports.allows(proto, number)]
+    final = next((h for h in hits if h.action != "Pass"), None)
+    passed = "".join(f"{h} passes to NetworkPolicy; " for h in hits if h.action == "Pass")
+    if not d.applies:
+        tier, summary = "none", "outside the cluster: no policy applies"
+    elif final is not None and final.tier == ANP:
+        tier, summary = ANP, f"{final}: {'allowed' if ok else 'denied'}"
+    elif d.isolated:
+        tier, summary = "NetworkPolicy", passed + _np_summary(d, ok)
+    elif final is not None:
+        tier, summary = BANP, f"{passed}not isolated for {d.direction}; {final}: " + (
+            "allowed" if ok else "denied")
+    else:
+        tier, summary = "none", passed + _np_summary(d, ok)
+    admin = [{"tier": h.tier, "policy": h.policy, "rule": h.rule, "name": h.name,
+              "action": h.action} for h in hits]
+    return {"pod": label(subject), "isolated": d.isolated, "allowed": ok,
+            "summary": summary, "policies": pols, "tier": tier, "adminRules": admin}
+
+
+def explain_data(v: Verdict, number: int, proto: str) -> dict[str, object]:
+    return {"from": label(v.src), "to": label(v.dst), "port": f"{number}/{proto}",
+            "allowed": v.allowed.allows(proto, number), "selfTraffic": v.self_traffic,
+            "connections": str(v.allowed),
+            "egress": side_data(v.egress, v.src, number, proto),
+            "ingress": side_data(v.ingress, v.dst, number, proto)}

@@ -1,0 +1,180 @@
+"""The HTML report in a real browser: the system's Chromium, driven headless by playwright,
+opens `podnet report -f examples/oslo --doctor` from a file:// URL. Skips, saying why, where
+Chromium or playwright is missing (`make install` as root installs Debian's chromium)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import EXAMPLES
+
+OSLO = str(EXAMPLES / "oslo")
+CHROMIUM = next(filter(None, (shutil.which(n) for n in ("chromium", "chromium-browser"))), None)
+SECTIONS = ("overview", "connectivity", "services", "findings")
+
+if CHROMIUM is None:
+    pytest.skip("no chromium on PATH (Debian package chromium; `make install` as root installs it)",
+                allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed "
+                               "(dev extra: pip install -e '.[dev]')")
+
+
+def podnet(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "podnet", *args], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "COLUMNS": "400"})
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("report-screenshots")
+
+
+@pytest.fixture(scope="module")
+def report_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("report") / "oslo.html"
+    r = podnet("report", "-f", OSLO, "--doctor", "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Any, report_file: Path) -> Iterator[Any]:
+    """The report, with every console error and page error and every request that is not for
+    the file itself recorded (and refused): the page must need none."""
+    pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+    pg.errors, pg.requests = [], []
+    pg.on("console", lambda m: pg.errors.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    url = report_file.as_uri()
+
+    def guard(route: Any) -> None:
+        if route.request.url == url:
+            route.continue_()
+        else:
+            pg.requests.append(route.request.url)
+            route.abort()
+    pg.route("**/*", guard)
+    pg.goto(url)
+    yield pg
+    pg.close()
+
+
+def cell(page: Any, src: str, dst: str) -> Any:
+    """The matrix cell of workload ``src`` (row) to workload ``dst`` (column)."""
+    names = page.eval_on_selector_all("#matrix thead th.col", "els => els.map(e => e.title)")
+    rows = page.eval_on_selector_all("#matrix tr.wl th.row", "els => els.map(e => e.title)")
+    return page.locator(f'#matrix td[data-i="{rows.index(src)}"][data-j="{names.index(dst)}"]')
+
+
+def explain_lines(src_pod: str, dst_pod: str, port: str) -> list[str]:
+    r = podnet("explain", "-f", OSLO, "--from", src_pod, "--to", dst_pod, "--port", port)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.rstrip("\n").split("\n")
+
+
+def test_sections_render_from_file_url(page: Any, shots: Path) -> None:
+    for name in SECTIONS:
+        section = page.locator(f"section#{name}")
+        assert section.is_visible(), name
+        assert page.locator(f'header nav a[href="#{name}"]').count() == 1
+        section.screenshot(path=str(shots / f"{name}.png"))
+        assert (shots / f"{name}.png").stat().st_size > 1000
+    overview = page.locator("#overview").inner_text()
+    assert "bgp" in overview and "ipvs" in overview  # the seeds' Calico BGP and IPVS mode
+    assert "Top doctor findings" in overview
+    nodes = page.eval_on_selector_all("#nodes tbody td:first-child", "els => els.map(e => e.textContent)")
+    assert nodes and all(n.startswith("oslo-") for n in nodes)
+    services = page.locator("#services-table").inner_text()
+    assert "production/backend-service" in services and "10.96.0.11" in services
+    assert page.locator("#findings article.finding").count() > 0
+    assert page.locator("#findings pre").count() > 0  # fixes are shown
+    wl = page.locator("#matrix tr.wl").count()
+    assert wl > 3 and page.locator("#matrix td").count() == wl * wl
+    assert page.errors == [] and page.requests == []
+
+
+@pytest.mark.parametrize(("src", "dst"), [
+    ("production/frontend[Deployment]", "production/backend[Deployment]"),  # allowed on 8080
+    ("production/database[StatefulSet]", "production/backend[Deployment]"),  # default-deny
+])
+def test_clicking_a_cell_shows_podnet_explain(page: Any, shots: Path, src: str, dst: str) -> None:
+    data = page.evaluate("JSON.parse(document.getElementById('report-data').textContent)")
+    wl = {w["name"]: w for w in data["connectivity"]["workloads"]}
+    td = cell(page, src, dst)
+    allowed = "allow" in (td.get_attribute("class") or "")
+    td.click()
+    panel = page.locator("#explain")
+    assert panel.is_visible()
+    text = page.locator("#explain-text").inner_text().split("\n")
+    ports = wl[dst]["ports"]
+    assert ports, f"{dst} declares no port in examples/oslo"
+    for port in ports:
+        expected = explain_lines(wl[src]["pod"], wl[dst]["pod"], port)
+        start = text.index(expected[0])  # the verdict line, then the sides in the CLI's words
+        assert text[start:start + len(expected)] == expected
+    verdicts = [line for line in text if line.startswith(wl[src]["pod"] + " -> ")]
+    assert allowed == any(line.endswith("ALLOWED") for line in verdicts)
+    panel.screenshot(path=str(shots / f"explain-{wl[src]['pod'].replace('/', '_')}.png"))
+    assert page.errors == []
+
+
+def test_text_filter_hides_rows(page: Any) -> None:
+    total = page.locator("#matrix tr.wl").count()
+    page.fill("#text-filter", "backend")
+    visible = page.eval_on_selector_all("#matrix tr.wl:not([hidden]) th.row",
+                                        "els => els.map(e => e.title)")
+    assert visible and all("backend" in v for v in visible)
+    assert page.locator("#matrix tr.wl[hidden]").count() == total - len(visible) > 0
+    assert page.locator("#shown-count").inner_text() == f"{len(visible)} of {total} rows shown"
+    page.fill("#text-filter", "")
+    assert page.locator("#matrix tr.wl[hidden]").count() == 0
+    assert page.errors == []
+
+
+def test_namespace_filter_keeps_one_namespace(page: Any, shots: Path) -> None:
+    page.select_option("#ns-filter", "production")
+    rows = page.eval_on_selector_all("#matrix tr.wl:not([hidden]) th.row", "els => els.map(e => e.title)")
+    cols = page.eval_on_selector_all("#matrix thead th.col:not([hidden])", "els => els.map(e => e.title)")
+    assert rows and all(r.startswith("production/") for r in rows)
+    assert cols == rows
+    shown_cells = page.locator("#matrix tr.wl:not([hidden]) td:not([hidden])").count()
+    assert shown_cells == len(rows) ** 2
+    page.locator("#connectivity").screenshot(path=str(shots / "connectivity-production.png"))
+    assert page.errors == []
+
+
+def test_aggregated_matrix_past_the_workload_limit(browser: Any, tmp_path: Path) -> None:
+    out = tmp_path / "agg.html"
+    r = podnet("report", "-f", OSLO, "--max-workloads", "3", "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    pg = browser.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    pg.goto(out.as_uri())
+    data = pg.evaluate("JSON.parse(document.getElementById('report-data').textContent)")["connectivity"]
+    assert "namespace by namespace" in pg.locator("#aggregated").inner_text()
+    spaces = data["namespaces"]
+    assert pg.locator("#matrix td").count() == len(spaces) ** 2
+    a = spaces.index("production")
+    pg.locator(f'#matrix td[data-i="{a}"][data-j="{a}"]').click()
+    assert pg.locator("#explain-text").inner_text().startswith(
+        f"{data['allowed'][a][a]} of {data['pairs'][a][a]} workload pairs from production to production")
+    assert errors == []
+    pg.close()
