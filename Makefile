@@ -40,6 +40,7 @@ demo: install
 	$(BIN)/podnet http -f examples/oslo https://api.coolvds-demo.no/
 	$(BIN)/podnet http -f examples/oslo -f examples/oslo-fixes https://api.coolvds-demo.no/
 	$(BIN)/podnet doctor -f examples/oslo || test $$? -eq 1  # exit 1: the seeds' legacy Ingress and unadmitted controller are errors
+	$(BIN)/podnet ingress migrate -f examples/oslo --verify >/dev/null || test $$? -eq 1  # exit 1: what core Gateway API cannot express
 	@mkdir -p build
 	$(BIN)/podnet report -f examples/oslo --doctor -o build/oslo.html  # open it in a browser: it loads nothing
 	@if [ "$$(id -u)" = 0 ]; then \
@@ -64,6 +65,8 @@ bench: install
 	$(BIN)/python bench/services.py
 	$(BIN)/python bench/connlist.py
 	$(BIN)/python bench/doctor.py
+	$(BIN)/python bench/ingress.py
+	$(BIN)/python bench/gateway.py
 	$(BIN)/python bench/startup.py
 	@if command -v fio >/dev/null; then $(BIN)/python bench/disk.py; else echo "(no fio: disk benchmark skipped)"; fi
 	@if [ "$$(id -u)" = 0 ]; then $(BIN)/python bench/dns_qps.py; fi
