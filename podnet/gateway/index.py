@@ -67,6 +67,10 @@ class Index:
                     for h in dict.fromkeys(hosts):
                         by.add(h, r)
 
+    def serves(self, gateway: str, port: int) -> bool:
+        """Whether some programmed listener of the Gateway is on this port."""
+        return any((gateway, port, proto) in self.listeners for proto in ("HTTP", "HTTPS"))
+
     def listener(self, gateway: str, port: int, protocol: str, host: str
                  ) -> ListenerState | None:
         by = self.listeners.get((gateway, port, protocol))

@@ -170,7 +170,7 @@ def handle(config: Config, gateway: str, req: Request) -> Outcome:
     ctl = f"Gateway {gateway}"
     listener = listener_for(config, state, req)
     if listener is None:
-        served = [s for s in state.listeners if s.programmed and s.listener.port == req.port]
+        served = config.index.serves(gateway, req.port)
         why = (f"no programmed listener on port {req.port}: the connection is refused"
                if not served else f"no listener on port {req.port} accepts host {req.host}")
         return Outcome(0 if not served else 404, why, ctl)

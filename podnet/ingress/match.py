@@ -8,11 +8,13 @@ location is ``~* "^path"`` and the first that matches, in config order, wins.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import unquote
 
 from podnet.ingress.routes import Location, Server
 
 
+@lru_cache(maxsize=8192)  # pure, and a request corpus asks for the same paths many times
 def normalize(raw_path: str) -> str:
     path = unquote(raw_path or "/")
     if not path.startswith("/"):
