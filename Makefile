@@ -59,6 +59,7 @@ lint: install
 
 conformance: install
 	$(BIN)/python -m podnet.conformance $(SHARED)/conformance/netpol-analyzer
+	$(BIN)/python tests/upstream_summary.py | grep '^|'  # kube-proxy, MetalLB, resolvers
 
 bench: install
 	@if [ -f bench/run.py ]; then $(BIN)/python bench/run.py; fi
