@@ -193,3 +193,28 @@ def _endpoint_ip(f: Fields, key: str, text: str) -> str:
     """Endpoint addresses as kube-proxy reads them; anything else (an FQDN slice's names) as is."""
     return (_as_kube_proxy_reads(f, key, text) if validate.parse_ip_sloppy(text) is not None
             else text)
+
+
+IPV6_ONLY = ("is IPv6: podnet models IPv4 clusters and the IPv4 half of dual-stack ones, and "
+             "this object gives no IPv4 address")
+
+
+def ipv4_of(f: Fields, key: str, plural: str, item_key: str = "") -> str:
+    """The IPv4 value of a dual-stack field pair (``podIP``/``podIPs``, ``podCIDR``/
+    ``podCIDRs``, ``clusterIP``/``clusterIPs``): the singular one when it is IPv4, else the
+    first IPv4 entry of the plural one; "" when neither is given. An object with addresses of
+    IPv6 only is refused with that reason, never half-read."""
+    values = [f.str(key)] if f.str(key) else []
+    for i, item in enumerate(f.raw(plural) or ()):
+        if item_key:
+            values.append(Fields(item, f.source, f.at(f"{plural}[{i}]")).str(item_key))
+        elif isinstance(item, str):
+            values.append(item)
+    values = [v for v in values if v and v != "None"]
+    for v in values:
+        if ":" not in v:
+            return v
+    if values:
+        raise f.error(key if f.str(key) else plural, f"{values[0]!r} {IPV6_ONLY}")
+    return ""
+

@@ -23,6 +23,7 @@ from podnet.model.objects import (
     frozen_map,
 )
 from podnet.model.parse.common import (
+    IPV6_ONLY,
     _as_kube_proxy_reads,
     _checked,
     _endpoint_ip,
@@ -32,6 +33,7 @@ from podnet.model.parse.common import (
     _protocol,
     _target,
     _warn,
+    ipv4_of,
 )
 
 
@@ -91,7 +93,7 @@ def _pod(doc: RawDoc) -> Pod:
         raise meta.error("name", "is required")
     body = Fields(doc.body, src)
     status = body.sub("status")
-    ip = status.str("podIP")
+    ip = ipv4_of(status, "podIP", "podIPs", "ip")
     if ip:
         why = validate.ip_error(ip)
         if why:
@@ -141,10 +143,12 @@ def _service(doc: RawDoc) -> Service:
         _warn(spec, "ports", "every port must be named when there is more than one "
               "(the API server requires it)")
     cluster_ip = spec.str("clusterIP")
+    if cluster_ip and cluster_ip != "None" and ":" in cluster_ip:
+        cluster_ip = ipv4_of(spec, "clusterIP", "clusterIPs")
     if cluster_ip and cluster_ip != "None":
         cluster_ip = _as_kube_proxy_reads(spec, "clusterIP", cluster_ip)
     for i, text in enumerate(spec.str_list("clusterIPs")):
-        if text != "None":
+        if text != "None" and ":" not in text:
             _as_kube_proxy_reads(spec, f"clusterIPs[{i}]", text)
     lb_ip = spec.str("loadBalancerIP")
     if lb_ip and validate.ip_error(lb_ip):
@@ -213,19 +217,22 @@ def _node(doc: RawDoc) -> Node:
         raise meta.error("name", "is required")
     body = Fields(doc.body, src)
     spec = body.sub("spec")
-    cidr = spec.str("podCIDR")
+    cidr = ipv4_of(spec, "podCIDR", "podCIDRs")
     if cidr:
         why = validate.cidr_error(cidr)
         if why:
             raise spec.error("podCIDR", why)
     ip = ""
-    for a in body.sub("status").items("addresses"):
-        if a.str("type") == "InternalIP":
+    internal = [a for a in body.sub("status").items("addresses") if a.str("type") == "InternalIP"]
+    for a in internal:  # the IPv4 one of a dual-stack node
+        why = validate.ip_error(a.str("address"))
+        if why:
+            raise a.error("address", why)
+        if ":" not in a.str("address"):
             ip = a.str("address")
-            why = validate.ip_error(ip)
-            if why:
-                raise a.error("address", why)
             break
+    if internal and not ip:
+        raise internal[0].error("address", f"{internal[0].str('address')!r} {IPV6_ONLY}")
     return Node(name, _labels(meta), src, cidr or None, ip or None, _node_subnet(meta))
 
 

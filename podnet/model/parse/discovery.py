@@ -24,7 +24,10 @@ def _endpoint_slice(doc: RawDoc) -> EndpointGroup:
     service = meta.str_map("labels").get("kubernetes.io/service-name", "")
     body = Fields(doc.body, src)
     eps: list[Endpoint] = []
-    for e in body.items("endpoints"):
+    # kube-proxy's IPv4 proxier reads only IPv4 slices: a dual-stack Service's IPv6 slice
+    # adds no IPv4 endpoint (podnet models the IPv4 half of a dual-stack cluster)
+    ipv6 = body.str("addressType", "IPv4") == "IPv6"
+    for e in () if ipv6 else body.items("endpoints"):
         ready = e.sub("conditions").bool("ready", True)
         for i, addr in enumerate(e.str_list("addresses")):
             eps.append(Endpoint(_endpoint_ip(e, f"addresses[{i}]", addr), ready,
