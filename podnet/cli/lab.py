@@ -13,7 +13,7 @@ import typer
 
 from podnet.cli.common import CniOpt, FileOpt, NodesOpt, OutputOpt, check_format, choices, load_docs, warn
 from podnet.cli.lab_common import NameOpt, cluster_of, complete_lab, lab_app, lab_modules
-from podnet.cli.lab_http import probe_http
+from podnet.cli.lab_http import probe_gateways, probe_http
 from podnet.cli.output import console, emit_json, emit_text
 from podnet.errors import UsageError
 from podnet.model.vocabulary import LAB_PROXY_MODES, PROTOCOLS, PROXY_MODES
@@ -116,13 +116,18 @@ def probe_cmd(name: NameOpt = "",
                                lab.get("external_ip", ""), protos)
     web, web_skipped = probe_http(analysis, led, lab.get("external_ip", ""))
     skipped += web_skipped
+    gws, gw_skipped = probe_gateways(analysis, led, lab.get("external_ip", ""))
+    skipped += gw_skipped
     mismatches = (pod_cmp.mismatches + predict.service_mismatches(services)
                   + [{"from": "external", "to": f"{w['url']} ({w['why']})", "port": "http",
                       "predicted": w["predicted"], "observed": w["observed"]}
-                     for w in web if not w["agrees"]])
+                     for w in web if not w["agrees"]]
+                  + [{"from": "external", "to": f"{w['url']} ({w['why']})", "port": "http",
+                      "predicted": w["predicted"], "observed": w["observed"]}
+                     for w in gws if not w["agrees"]])
     data = {"pods": pod_cmp.pods, "ports": list(pod_cmp.observed), "matrix": pod_cmp.observed,
-            "services": services, "http": web, "mismatches": mismatches, "skipped": skipped,
-            "probes": len(results) + len(services) + len(web),
+            "services": services, "http": web, "gateway": gws, "mismatches": mismatches, "skipped": skipped,
+            "probes": len(results) + len(services) + len(web) + len(gws),
             "seconds": round(time.monotonic() - start, 2)}
     if output == "json":
         emit_json(data)
@@ -130,7 +135,8 @@ def probe_cmd(name: NameOpt = "",
         c = console()
         served = sum(1 for s in services if s["observed"] not in ("dropped", "rejected"))
         c.print(f"{data['probes']} probes ({len(services)} to Service IPs, {served} answered; "
-                f"{len(web)} HTTP requests through ingress controllers) in "
+                f"{len(web)} HTTP requests through ingress controllers, {len(gws)} through "
+                f"Gateways) in "
                 f"{data['seconds']:.2f} s; {len(mismatches)} mismatches")
         for why in skipped:
             c.print(f"  not probed: {why}")

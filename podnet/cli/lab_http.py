@@ -81,6 +81,48 @@ def probe_http(analysis: Analysis, led: Any, external_ip: str
     return rows, skipped
 
 
+def probe_gateways(analysis: Analysis, led: Any, external_ip: str
+                   ) -> tuple[list[dict[str, Any]], list[str]]:
+    """Each Gateway's request corpus, sent for real from the outside to the Gateway's nginx
+    and compared with `podnet.gateway.router`: status, redirect, the pod that answered and
+    the path it was sent."""
+    from podnet.gateway.attach import build
+    from podnet.lab.http import HttpAsk, fetch_all
+    from podnet.predict import gateway as predict
+
+    config = build(analysis.cluster)
+    where = predict.addresses(analysis.cluster, config)
+    if not where:
+        return [], []
+    try:
+        return [], [f"HTTP through Gateways: {led.read_state('gateway-skipped.json')['reason']}"]
+    except (OSError, ValueError):
+        pass
+    probes = [p for key, ip in where.items() for p in predict.probes(config, key, ip, external_ip)]
+    asks = []
+    for p in probes:
+        scheme, _, rest = p.url.partition("://")
+        netloc, _, path = rest.partition("/")
+        asks.append(HttpAsk(names.external_netns(led.lab), *p.connect, scheme,
+                            netloc.rpartition(":")[0], "/" + path, timeout=10.0))
+    rows = []
+    for p, got in zip(probes, fetch_all(asks), strict=True):
+        o = p.expected
+        seen = got.seen.get("path") if got.pod else None
+        rows.append({"gateway": p.gateway, "why": p.why, "url": p.url,
+                     "to": f"{p.connect[0]}:{p.connect[1]}",
+                     "predicted": f"{o.status}" + (f" {o.location}" if o.location else "")
+                     + (f" from {', '.join(sorted(p.pods))} path {p.forwarded_path()}"
+                        if o.status == 200 else ""),
+                     "observed": (f"{got.status}" + (f" {got.location}" if got.location else "")
+                                  + (f" from {got.pod} path {seen}" if got.pod else ""))
+                     if got.status else got.error,
+                     "agrees": predict.agrees(p, got.status, got.location, got.pod,
+                                              str(seen) if seen is not None else None),
+                     "reason": o.reason})
+    return rows, []
+
+
 @lab_app.command("curl")
 def curl_cmd(url: Annotated[str, typer.Argument(help="http:// or https:// URL")],
              name: NameOpt = "",

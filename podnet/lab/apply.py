@@ -31,6 +31,7 @@ from podnet.lab.plan import (
     LoadRules,
     StartBird,
     StartDns,
+    StartGateway,
     StartIngress,
     Step,
     Sysctl,
@@ -82,7 +83,7 @@ def _run(step: Step, ledger: Ledger, k: netns.Kernel) -> None:
         ledger.write_text("dns.json", step.config)
         _spawn(ledger, "dns", [sys.executable, "-m", "podnet.lab.dnsserver", str(ledger.dir)])
         _wait_file(ledger.file("dns.ready"), "start DNS", ledger.file("dns.log"))
-    elif isinstance(step, StartIngress):
+    elif isinstance(step, StartIngress | StartGateway):
         _start_ingress(step, ledger)
     elif isinstance(step, Sysctl):
         netns.sysctl(step.netns, step.settings)
@@ -129,11 +130,13 @@ def _lab_ca(ledger: Ledger) -> tls.Pair:
         return ca
 
 
-def _start_ingress(step: StartIngress, ledger: Ledger) -> None:
-    """nginx in the controller's pod. Without nginx on the machine the Ingress part of the lab
-    is skipped, and the lab says why (`lab probe` lists it)."""
+def _start_ingress(step: StartIngress | StartGateway, ledger: Ledger) -> None:
+    """nginx in the controller's pod, or in a Gateway's namespace. Without nginx on the machine
+    the Ingress and Gateway parts of the lab are skipped, and the lab says why (`lab probe`
+    lists it)."""
     if shutil.which("nginx") is None:
-        ledger.write_state("ingress-skipped.json", {
+        what = "gateway" if isinstance(step, StartGateway) else "ingress"
+        ledger.write_state(f"{what}-skipped.json", {
             "reason": "nginx is not installed (Debian package nginx): run make install"})
         return
     ca = _lab_ca(ledger)

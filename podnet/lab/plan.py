@@ -133,6 +133,22 @@ class StartIngress:
 
 
 @dataclass(frozen=True, slots=True)
+class StartGateway:
+    """nginx serving one Gateway (NGINX Gateway Fabric's data plane), in the Gateway's own
+    namespace on the underlay; files as for ``StartIngress``."""
+
+    netns: str
+    gateway: str  # ns/name
+    tag: str
+    config: str
+    certs: tuple[tuple[str, tuple[str, ...]], ...]
+
+    def __str__(self) -> str:
+        return (f"start gateway {self.gateway}: nginx in {self.netns} "
+                f"({self.config.count(chr(10) + chr(9) + 'server {')} servers)")
+
+
+@dataclass(frozen=True, slots=True)
 class LoadIptables:
     netns: str
     text: str  # iptables-restore --noflush input
@@ -210,7 +226,7 @@ class LoadRules:
 
 Step = (AddNetns | AddBridge | AddVeth | AddAddress | AddRoute | Sysctl | LoadRules | AddVxlan
         | AddNeighbour | AddFdb | StartBird | WaitRoutes | LoadIptables | WriteResolvConf
-        | StartDns | StartIngress)
+        | StartDns | StartIngress | StartGateway)
 
 
 @dataclass(frozen=True)
@@ -365,6 +381,7 @@ def build_plan(cluster: Cluster, lab: str, cni: str | None = None,
     steps.append(StartDns(json.dumps({"upstream_ip": ext_ip, "external_netns": ext,
                                       "servers": servers}, sort_keys=True)))
     steps += ingress_steps(cluster, places)
+    steps += gateway_steps(cluster, lab, mtu)
     listeners = tuple(PodPlace(apiserver_answer(node), names.node_netns(lab, node), ip, node,
                                ((APISERVER_PORT, "TCP"),))
                       for ip, node in sorted(apiserver_listeners(cluster.nodes).items()))
@@ -390,3 +407,27 @@ def ingress_steps(cluster: Cluster, places: list[PodPlace]) -> list[Step]:
                                 nginx.cert_hosts(table)))
     return out
 
+
+def gateway_steps(cluster: Cluster, lab: str, mtu: int) -> list[Step]:
+    """Each Gateway's nginx in a namespace of its own, plugged into the underlay at its
+    address (``podnet.predict.gateway.addresses``), routing to the pod networks through the
+    nodes as the outside does."""
+    from podnet.gateway import nginx as gw_nginx
+    from podnet.gateway.attach import build
+    from podnet.predict.gateway import addresses
+
+    config = build(cluster)
+    prefix = ipaddress.ip_network(cluster.net.node_cidr, strict=False).prefixlen
+    out: list[Step] = []
+    for key, ip in addresses(cluster, config).items():
+        namespace, _, name = key.partition("/")
+        ns = names.gateway_netns(lab, namespace, name)
+        out += [AddNetns(ns), AddVeth(names.fabric_netns(lab), names.fabric_port(f"gw:{key}"), ns,
+                                      "eth0", mtu, master="br0"),
+                AddAddress(ns, "eth0", f"{ip}/{prefix}")]
+        out += [AddRoute(ns, n.pod_cidr or "", "eth0", via=n.internal_ip or "")
+                for n in cluster.nodes if n.pod_cidr]
+        out.append(StartGateway(ns, key, f"gateway-{names.short_tag(key)}",
+                                gw_nginx.render(config, key, gw_nginx.lab_files(config, key)),
+                                gw_nginx.cert_hosts(config, key)))
+    return out

@@ -1,0 +1,153 @@
+"""What the analyzer expects of HTTP requests through a Gateway's data plane in the lab: the
+request corpus (every hostname a listener or route serves, each path match and its boundary
+cases, each scheme a listener speaks), predicted with ``podnet.gateway.router.handle``.
+
+The lab serves each Gateway with nginx in a namespace of its own on the underlay, at an
+address like a LoadBalancer's (``addresses``), which the outside reaches directly."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+
+from podnet.gateway.attach import Config
+from podnet.gateway.nginx import blocks, concrete
+from podnet.gateway.router import handle
+from podnet.ingress.request import Outcome, request
+from podnet.model.cluster import Cluster
+
+
+def served(config: Config) -> list[str]:
+    """The Gateways the lab runs: those with an HTTP or HTTPS listener programmed."""
+    return sorted(k for k, s in config.gateways.items()
+                  if any(x.programmed and x.listener.protocol in ("HTTP", "HTTPS")
+                         for x in s.listeners))
+
+
+def addresses(cluster: Cluster, config: Config) -> dict[str, str]:
+    """Gateway -> its address on the underlay: counting down from below the outside's
+    (the underlay's last address but one), skipping the nodes'."""
+    underlay = ipaddress.ip_network(cluster.net.node_cidr, strict=False)
+    taken = {n.internal_ip for n in cluster.nodes}
+    out: dict[str, str] = {}
+    ip = underlay.broadcast_address - 2
+    for key in served(config):
+        while str(ip) in taken:
+            ip -= 1
+        out[key] = str(ip)
+        ip -= 1
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayProbe:
+    gateway: str
+    why: str
+    url: str
+    connect: tuple[str, int]
+    expected: Outcome
+    pods: frozenset[str] = frozenset()  # the pods that may answer a 200
+
+    def forwarded_path(self) -> str | None:
+        via = self.expected.via or {}
+        fwd = via.get("forwarded")
+        return str(fwd["path"]) if fwd else None
+
+
+def _paths(config: Config, gateway: str, name: str) -> list[tuple[str, str]]:
+    """(why, path) for each rendered path match of the routes serving ``name``."""
+    out: list[tuple[str, str]] = [("the root", "/")]
+    for b in blocks(config, gateway):
+        if b.name != name:
+            continue
+        for r in b.routes:
+            for i, rule in enumerate(r.route.rules):
+                for m in rule.matches:
+                    what = f"{r.route.key} rule {i} {m.path_type} {m.path}"
+                    if m.path_type == "RegularExpression":
+                        sample = regex_sample(m.path)
+                        if sample:
+                            out += [(what, sample), (f"{what}: not quite", sample + "~")]
+                        continue
+                    p = m.path.rstrip("/") or "/"
+                    out.append((what, p))
+                    if p != "/":
+                        out += [(f"{what}: the path boundary", p + "x"),
+                                (f"{what}: below it", p + "/sub"),
+                                (f"{what}: with a trailing slash", p + "/")]
+    return out
+
+
+_CLASSES = (("[0-9]+", "7"), ("[0-9]*", "7"), ("\\d+", "7"), ("[a-z]+", "a"),
+            ("[a-z0-9]+", "a"), (".*", "x"), (".+", "x"), ("[^/]+", "x"))
+
+
+def regex_sample(pattern: str) -> str:
+    """A path a simple RegularExpression match accepts (its common classes filled in), or ""
+    when podnet cannot make one: then the pattern is not probed."""
+    text = pattern
+    for cls, fill in _CLASSES:
+        text = text.replace(cls, fill)
+    try:
+        return text if text.startswith("/") and re.fullmatch(pattern, text) else ""
+    except re.error:
+        return ""
+
+
+def _pods(config: Config, o: Outcome) -> frozenset[str]:
+    """Every pod of every backend with a share of the rule's traffic (a weighted split may
+    send a request to any of them)."""
+    via = o.via or {}
+    route = next((r for r in config.routes if r.route.key == via.get("name")), None)
+    if route is None or "rule" not in via:
+        return frozenset()
+    return frozenset(p for b in route.backends[int(via["rule"])]
+                     if b.ref.weight > 0 and b.upstream is not None for p in b.upstream.pods if p)
+
+
+def probes(config: Config, gateway: str, ip: str, source: str) -> list[GatewayProbe]:
+    """Per listener, per hostname it serves (its own and its routes'), per path: the request
+    and the router's answer; plus a host no listener accepts on each port."""
+    out: list[GatewayProbe] = []
+    seen: set[str] = set()
+    ports: dict[int, str] = {}
+    for b in blocks(config, gateway):
+        x = b.listener.listener
+        scheme = "https" if x.protocol == "HTTPS" else "http"
+        ports.setdefault(x.port, scheme)
+        host = concrete(b.name) if b.name else "any.podnet.invalid"
+        paths = _paths(config, gateway, b.name)
+        for why, path in paths:
+            url = f"{scheme}://{host}:{x.port}{path}"
+            if url in seen:
+                continue
+            seen.add(url)
+            o = handle(config, gateway, request(url, source=source))
+            out.append(GatewayProbe(gateway, f"listener {x.name} host {b.name or '(any)'}: {why}",
+                                    url, (ip, x.port), o, _pods(config, o)))
+    for port, scheme in sorted(ports.items()):
+        url = f"{scheme}://unknown.podnet.invalid:{port}/"
+        if url not in seen:
+            out.append(GatewayProbe(gateway, "a host no listener accepts", url, (ip, port),
+                                    handle(config, gateway, request(url, source=source))))
+    return [p for p in out if not _unrendered(p)]
+
+
+def _unrendered(p: GatewayProbe) -> bool:
+    """A probe that the data plane's unrendered matches could answer differently: none, as
+    the probes send no headers and no query and use GET; a method match on GET is the case."""
+    via = p.expected.via or {}
+    return bool((via.get("match") or {}).get("method"))
+
+
+def agrees(p: GatewayProbe, status: int | None, location: str | None, pod: str | None,
+           path: str | None) -> bool:
+    o = p.expected
+    if status != o.status:
+        return False
+    if 300 <= o.status < 400:
+        return location == o.location
+    if o.status == 200:
+        return pod in p.pods and (path is None or path == p.forwarded_path())
+    return True

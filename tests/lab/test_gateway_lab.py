@@ -1,0 +1,92 @@
+"""A Gateway served by a real nginx in the lab (the data plane NGINX Gateway Fabric runs), real
+HTTP(S) requests from the outside: every status, redirect, answering pod and forwarded path
+the router predicts is what nginx does. The input's cases follow the Gateway API conformance
+suite (kubernetes-sigs/gateway-api conformance/tests): httproute-exact-path-matching.go,
+httproute-matching-across-routes.go (hostname intersection), httproute-request-redirect.go,
+httproute-rewrite-path.go, httproute-weight.go, and
+httproute-invalid-cross-namespace-backend-ref.go (no ReferenceGrant: 500)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from podnet import names
+from podnet.gateway import nginx
+from podnet.gateway.attach import build
+from podnet.lab import tls
+from podnet.lab.http import HttpAsk, fetch
+from podnet.model import load
+from podnet.predict import gateway as predict
+from tests.conftest import ROOT
+from tests.lab.conftest import netns_names
+from tests.lab.test_lab import podnet
+
+SCENARIO = str(ROOT / "tests" / "manifests" / "lab-gateway")
+
+
+def test_gateway_agrees_with_real_nginx_and_tears_down(lab_name):
+    r = podnet("lab", "up", "-f", SCENARIO, "--name", lab_name, "--nodes", "2")
+    assert r.returncode == 0, r.stderr
+    assert names.gateway_netns(lab_name, "infra", "gw") in netns_names()
+    r = podnet("lab", "probe", "--name", lab_name, "-o", "json")
+    data = json.loads(r.stdout)
+    assert data["mismatches"] == [] and r.returncode == 0, data["mismatches"]
+    rows = data["gateway"]
+    assert len(rows) >= 150 and all(w["agrees"] for w in rows)
+    statuses = {int(w["observed"].split()[0]) for w in rows}
+    assert statuses >= {200, 301, 302, 404, 500, 503}, statuses
+    by_url = {w["url"]: w for w in rows}
+    # Exact beats the prefix on the same path, the longest prefix wins below it
+    assert by_url["https://shop.example.com:443/cart"]["observed"] == "200 from web/api-0 path /cart"
+    assert by_url["http://shop.example.com:80/cart/checkoutx"]["observed"].startswith("200 from web/web-")
+    # the more specific route hostname wins its host; the wildcard route serves the rest
+    assert by_url["http://shop.example.com:80/"]["observed"] == "404"
+    assert by_url["http://probe.example.com:80/"]["observed"].startswith("200 from web/web-")
+    assert by_url["http://shop.example.com:8080/old/sub"]["observed"] == \
+        "301 http://shop.example.com:8080/new/sub"
+    assert by_url["http://shop.example.com:80/v1/sub"]["observed"] == \
+        "200 from web/api-0 path /v2/sub"
+    assert by_url["http://shop.example.com:80/cross"]["observed"] == "500"
+    assert by_url["http://shop.example.com:80/zero"]["observed"] == "500"
+    # the comparison can fail: /cart's prediction does not accept what /cart/sub got
+    cfg = build(load([SCENARIO], nodes=2))
+    probes = {p.url: p for p in predict.probes(cfg, "infra/gw", "10.0.0.253", "10.0.0.254")}
+    assert not predict.agrees(probes["http://shop.example.com:80/cart"], 200, None, "web/web-0",
+                              "/cart")
+    # the request headers the route sets and adds reach the pod
+    got = fetch(HttpAsk(names.external_netns(lab_name), "10.0.0.253", 443, "https",
+                        "shop.example.com", "/v1/x?q=1", headers=(("X-Tag", "z"),)))
+    assert got.status == 200 and got.pod == "web/api-0", got
+    seen = got.seen["headers"]
+    assert got.seen["path"] == "/v2/x?q=1"
+    assert (seen["x-via"], seen["x-tag"], seen["host"]) == ("podnet", "z,a", "shop.example.com")
+    r = podnet("lab", "down", "--name", lab_name)
+    assert r.returncode == 0, r.stderr
+    assert [n for n in netns_names() if n.startswith(f"pn-{lab_name}_")] == []
+    assert not any(f"pn-{lab_name}_" in n for n in netns_names())
+
+
+def test_rendered_gateway_config_passes_nginx_t(tmp_path: Path):
+    cfg = build(load([SCENARIO], nodes=2))
+    (tmp_path / "certs").mkdir()
+    ca = tls.make_ca("t")
+    for stem, hosts in nginx.cert_hosts(cfg, "infra/gw") + (("certs/fake", ("fake",)),):
+        pair = tls.server_cert(ca, list(hosts))
+        (tmp_path / f"{stem}.crt").write_bytes(pair.cert)
+        (tmp_path / f"{stem}.key").write_bytes(pair.key)
+    (tmp_path / "nginx.conf").write_text(nginx.render(cfg, "infra/gw",
+                                                      nginx.lab_files(cfg, "infra/gw")))
+    r = subprocess.run(["nginx", "-t", "-p", str(tmp_path), "-e", str(tmp_path / "error.log"),
+                        "-c", str(tmp_path / "nginx.conf")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.fixture(autouse=True)
+def _nginx_present():
+    if shutil.which("nginx") is None:
+        pytest.fail("nginx is missing: make install brings Debian's nginx")
