@@ -113,17 +113,18 @@ class TierExposure:
     def _subject_selected(self, t: TierTarget, subject: Party) -> bool:
         if isinstance(subject, Pod):
             return tier_selects(t, subject, self.ns_labels)
-        return _full(t.namespace_selector, subject.ns_selector) and _full(t.pod_selector, subject.pod_selector)
+        return (_full(t.namespace_selector, subject.ns_selector)
+                and _full(t.pod_selector, subject.pod_selector))
 
     def _peer_named(self, pm: PeerMatcher, peer: Party) -> bool:
         if isinstance(peer, Pod):
             return peer_matches(pm, peer, self.ns_labels, self.compiled.ipblock_matches_pods)
         return peer.named_by(pm)
 
-    def _tier_rules(self, direction: str, tier: str, subject: Party) -> Iterator[tuple[TierTarget, Rule]]:
+    def _tier_rules(self, direction: str, tier: str, subject: Party) -> Iterator[Rule]:
         for t in self._admin(direction):
             if t.tier == tier and self._subject_selected(t, subject):
-                yield from ((t, r) for r in t.rules)
+                yield from t.rules
 
     def protected(self, pod: Pod, direction: str) -> bool:
         return (any(target_selects(t, pod) for t in self._np(direction))
@@ -133,7 +134,7 @@ class TierExposure:
         """What the policies of ``direction`` on ``subject``'s side let through toward (or
         from) ``peer``; ports resolve on ``dst`` when it is a pod."""
         def decisions(tier: str) -> Iterator[tuple[str, NamedConns]]:
-            for _, rule in self._tier_rules(direction, tier, subject):
+            for rule in self._tier_rules(direction, tier, subject):
                 if any(self._peer_named(pm, peer) for pm in rule.peers):
                     yield rule.action, port_conns(rule.ports, dst)
 
@@ -152,7 +153,7 @@ class TierExposure:
 
     def entire_cluster(self, pod: Pod, direction: str) -> NamedConns:
         def decisions(tier: str) -> Iterator[tuple[str, NamedConns]]:
-            for _, rule in self._tier_rules(direction, tier, pod):
+            for rule in self._tier_rules(direction, tier, pod):
                 if any(self._selects_all(pm) for pm in rule.peers):
                     yield rule.action, port_conns(rule.ports, None)
 
