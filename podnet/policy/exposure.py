@@ -15,6 +15,9 @@ exist yet. Per workload and direction:
 A representative made of matchLabels only, both selectors non-empty, that some workload in the
 input matches is dropped: that exposure is a real connection and connlist lists it.
 External addresses come from connlist's own lines (the ``[External]`` ranges).
+With AdminNetworkPolicies or a BaselineAdminNetworkPolicy in the input, their rules name
+representatives too, and each set is computed through the three tiers
+(``exposure_tiers``).
 """
 
 from __future__ import annotations
