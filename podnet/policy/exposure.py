@@ -15,6 +15,9 @@ exist yet. Per workload and direction:
 A representative made of matchLabels only, both selectors non-empty, that some workload in the
 input matches is dropped: that exposure is a real connection and connlist lists it.
 External addresses come from connlist's own lines (the ``[External]`` ranges).
+With AdminNetworkPolicies or a BaselineAdminNetworkPolicy in the input, their rules name
+representatives too, and each set is computed through the three tiers
+(``exposure_tiers``).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from podnet.policy.matcher import (
     Rule,
     SelectedNamespaces,
     Target,
+    TierTarget,
 )
 from podnet.policy.namedconns import EMPTY, NamedConns, port_conns, resolve_by_name
 from podnet.policy.verdict import target_selects
@@ -143,27 +147,39 @@ class _Scan:
 
 def _scan(cluster: Cluster, compiled: Compiled) -> _Scan:
     """Representatives in netpol-analyzer's order (policies as read, ingress rules before
-    egress), so the first of equivalent selectors is the one printed."""
+    egress; NetworkPolicies and admin policies alike), so the first of equivalent selectors
+    is the one printed."""
     by_policy: dict[tuple[str, str], Target] = {
         (t.policy, t.direction): t for t in (*compiled.ingress, *compiled.egress)}
+    by_admin: dict[tuple[str, str, str], TierTarget] = {
+        (t.tier, t.policy, t.direction): t for t in (*compiled.admin_ingress, *compiled.admin_egress)}
     reps: dict[object, Representative] = {}
     wide: dict[int, NamedConns] = {}
-    for policy in sorted(cluster.policies, key=lambda p: (p.source.file, p.source.doc)):
+    read = sorted([*((p.source.file, p.source.doc, p.key, "") for p in cluster.policies),
+                   *((a.source.file, a.source.doc, a.name, a.kind) for a in cluster.admin_policies)])
+    for _, _, name, kind in read:
         for direction in ("ingress", "egress"):
-            target = by_policy.get((policy.key, direction))
+            target = by_admin.get((kind, name, direction)) if kind else by_policy.get((name, direction))
             if target is None:
                 continue
             total = EMPTY
             for rule in target.rules:
                 if any(_selects_all(pm) for pm in rule.peers):
                     total = total | port_conns(rule.ports, None)
+                    if kind:  # an admin rule's other peers still name representatives
+                        _add_reps(reps, (pm for pm in rule.peers if not _selects_all(pm)))
                     continue
-                for pm in rule.peers:
-                    if isinstance(pm, PodPeer):
-                        rep = _representative(pm)
-                        reps.setdefault(rep.key, rep)
-            wide[id(target)] = total
+                _add_reps(reps, rule.peers)
+            if not kind:
+                wide[id(target)] = total
     return _Scan(tuple(reps.values()), wide)
+
+
+def _add_reps(reps: dict[object, Representative], peers: Iterable[PeerMatcher]) -> None:
+    for pm in peers:
+        if isinstance(pm, PodPeer):
+            rep = _representative(pm)
+            reps.setdefault(rep.key, rep)
 
 
 def _rules_naming(target: Target, rep: Representative) -> tuple[Rule, ...]:
@@ -231,6 +247,27 @@ def exposure(cluster: Cluster, compiled: Compiled, conns: Sequence[tuple[str, st
         memo[key] = items
         return items
 
+    tiers = None
+    if compiled.admin_ingress or compiled.admin_egress:
+        from podnet.policy.exposure_tiers import TierExposure, items_for
+
+        ns_labels = {n: ns.labels for n, ns in cluster.namespaces.items()}
+        tiers = TierExposure(compiled, ns_labels, scan.wide, _selects_all)
+
+    def tiered_side(pod: Pod, side: str) -> tuple[bool, list[ExposureItem]]:
+        assert tiers is not None
+        key = (side, pod.namespace, tuple(sorted(pod.labels.items())), pod.ports)
+        hit = tier_memo.get(key)
+        if hit is None:
+            if not tiers.protected(pod, side):
+                hit = (False, [ExposureItem("All Connections")])
+            else:
+                hit = (True, [ExposureItem(str(c), representative=r)
+                              for c, r in items_for(tiers, pod, side, reps)])
+            tier_memo[key] = hit
+        return hit
+
+    tier_memo: dict[tuple[object, ...], tuple[bool, list[ExposureItem]]] = {}
     out = []
     for name in sorted(w for w in workloads if is_focus(w, focus)):
         pod = workloads[name]
@@ -238,6 +275,9 @@ def exposure(cluster: Cluster, compiled: Compiled, conns: Sequence[tuple[str, st
         for side, targets in (("ingress", compiled.ingress), ("egress", compiled.egress)):
             if direction is not None and side != direction:
                 sides[side] = (True, [])
+                continue
+            if tiers is not None:
+                sides[side] = tiered_side(pod, side)
                 continue
             selecting = [t for t in targets if target_selects(t, pod)]
             if not selecting:
