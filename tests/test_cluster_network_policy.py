@@ -11,6 +11,8 @@ import pytest
 
 from podnet.errors import InputError
 from podnet.model import build, read_texts
+from podnet.policy import Evaluator, compile_cluster
+from podnet.policy.explain import explain_data
 from tests.test_admin_policy import ALLOW_Y_TO_X, DENY_ALL_X, FROM_Y, allows, anp, banp, conns, world
 
 
@@ -147,3 +149,15 @@ def test_named_port_with_a_networks_peer_is_refused():
             "protocols: [{destinationNamedPort: http}]}\n")
     with pytest.raises(InputError, match=r"spec\.egress\[0\]\.protocols"):
         build(read_texts([("cnp.yaml", cnp("bad", "Admin", 1, body))]))
+
+
+def test_explain_names_the_cluster_network_policy_and_where_a_pass_goes():
+    c = world(cnp("adm", "Admin", 1, rule("Pass")) + cnp("base", "Baseline", 1, rule("Pass"))
+              + cnp("base-deny", "Baseline", 2, rule("Deny")))
+    ev = Evaluator(c, compile_cluster(c))
+    side = explain_data(ev.verdict(c.pod("y/a"), c.pod("x/a")), 80, "TCP")["ingress"]
+    assert side["allowed"] is True
+    assert [(r["policy"], r["action"]) for r in side["adminRules"]] == [
+        ("cnp/adm", "Pass"), ("cnp/base", "Pass")]
+    assert "cnp/adm Pass rule [0] passes to NetworkPolicy" in side["summary"]
+    assert "cnp/base Pass rule [0] passes to the default" in side["summary"]
