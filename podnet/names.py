@@ -107,6 +107,11 @@ def policy_ingress_chain(veth: str) -> str:
     return f"tw-{veth}"
 
 
+def policy_rest_chain(chain: str) -> str:
+    """Where a pod chain with admin tiers goes on: the NetworkPolicy (or baseline) part."""
+    return f"{chain}-np"
+
+
 def fabric_port(name: str) -> str:
     return "fab" + _digest(name, 12)
 

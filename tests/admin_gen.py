@@ -1,8 +1,12 @@
 """Random AdminNetworkPolicies and a BaselineAdminNetworkPolicy for the property tests, so
-the vectorised answers keep being checked against the per-pair verdict with admin tiers."""
+the vectorised answers keep being checked against the per-pair verdict with admin tiers. Every
+other ANP, and about every other BANP, is written as a v1alpha2 ClusterNetworkPolicy
+(where its schema allows the same rules), so both generations meet in one cluster."""
 
 from __future__ import annotations
 
+import json
+import zlib
 from typing import Any
 
 from hypothesis import strategies as st
@@ -60,7 +64,41 @@ def admin_docs(anps: list[dict[str, Any]], banp: dict[str, Any] | None) -> list[
         return {"apiVersion": "policy.networking.k8s.io/v1alpha1", "kind": kind,
                 "metadata": {"name": name}, "spec": spec}
 
-    out = [doc("AdminNetworkPolicy", f"anp{i}", a) for i, a in enumerate(anps)]
+    out = [cnp_doc("Admin", f"anp{i}", a) if i % 2 and _cnp_can(a) else
+           doc("AdminNetworkPolicy", f"anp{i}", a) for i, a in enumerate(anps)]
     if banp is not None:
-        out.append(doc("BaselineAdminNetworkPolicy", "default", banp))
+        out.append(cnp_doc("Baseline", "default", {**banp, "priority": 0})
+                   if zlib.crc32(json.dumps(banp, sort_keys=True).encode()) % 2 and _cnp_can(banp)
+                   else doc("BaselineAdminNetworkPolicy", "default", banp))
     return out
+
+
+def _cnp_can(s: dict[str, Any]) -> bool:
+    """v1alpha2 refuses a named port beside a networks or nodes peer."""
+    return not any(any("networks" in p or "nodes" in p for p in r["peers"])
+                   and any("namedPort" in p for p in r.get("ports", ())) for r in s["egress"])
+
+
+def _protocol(port: dict[str, Any]) -> dict[str, Any]:
+    if "namedPort" in port:
+        return {"destinationNamedPort": port["namedPort"]}
+    if "portNumber" in port:
+        n = port["portNumber"]
+        return {n["protocol"].lower(): {"destinationPort": {"number": n["port"]}}}
+    r = port["portRange"]
+    return {r.get("protocol", "TCP").lower(): {"destinationPort": {"range": {
+        "start": r["start"], "end": r["end"]}}}}
+
+
+def cnp_doc(tier: str, name: str, s: dict[str, Any]) -> dict[str, Any]:
+    """The same policy as a ClusterNetworkPolicy: Allow is Accept, ports are protocols."""
+    def rules(rs: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+        return [{"name": f"r{i}", "action": "Accept" if r["action"] == "Allow" else r["action"],
+                 key: r["peers"],
+                 **({"protocols": [_protocol(p) for p in r["ports"]]} if "ports" in r else {})}
+                for i, r in enumerate(rs)]
+
+    spec = {"tier": tier, "priority": s["priority"], "subject": s["subject"],
+            "ingress": rules(s["ingress"], "from"), "egress": rules(s["egress"], "to")}
+    return {"apiVersion": "policy.networking.k8s.io/v1alpha2", "kind": "ClusterNetworkPolicy",
+            "metadata": {"name": name}, "spec": spec}

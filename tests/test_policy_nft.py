@@ -11,18 +11,19 @@ from podnet.model import load
 from podnet.netfilter.check import nft_problems
 from podnet.netfilter.nft_parse import parse_nft
 from podnet.netfilter.policy_walk import Packet, forward_verdict
-from podnet.policy import Evaluator, compile_policies
+from podnet.policy import Evaluator, compile_cluster
 from podnet.policy.nft import render_node
 from podnet.policy.query import parse_ports
 from tests.conftest import EXAMPLES, ROOT
 
 INPUTS = {"oslo": EXAMPLES / "oslo", "lab-basic": ROOT / "tests" / "manifests" / "lab-basic",
-          "lab-services": ROOT / "tests" / "manifests" / "lab-services"}
+          "lab-services": ROOT / "tests" / "manifests" / "lab-services",
+          "lab-admin": ROOT / "tests" / "manifests" / "lab-admin"}
 
 
 def rulesets(path):  # type: ignore[no-untyped-def]
     cluster = load([str(path)])
-    compiled = compile_policies(cluster.policies)
+    compiled = compile_cluster(cluster)
     return cluster, compiled, {n.name: render_node(cluster, compiled, n.name)
                                for n in cluster.nodes}
 
@@ -31,6 +32,12 @@ def test_oslo_policy_rulesets_golden(golden):
     _, _, texts = rulesets(INPUTS["oslo"])
     for node, text in texts.items():
         golden(f"policy/oslo-{node}.nft", text)
+
+
+def test_admin_tiers_rulesets_golden(golden):
+    _, _, texts = rulesets(INPUTS["lab-admin"])
+    for node, text in texts.items():
+        golden(f"policy/lab-admin-{node}.nft", text)
 
 
 @pytest.mark.parametrize("case", sorted(INPUTS))

@@ -286,6 +286,6 @@ def build(docs: Sequence[RawDoc], *, nodes: int = DEFAULT_NODES,
         configs=tuple(configs), ignored=tuple(ignored), workloads=tuple(workloads), net=net,
         lb_pools=read_pools(configs),
         warnings=tuple(warnings),
-        admin_policies=tuple(sorted(admin, key=lambda a: (a.priority is None, a.priority or 0, a.name))),
+        admin_policies=tuple(sorted(admin, key=lambda a: a.order)),
         _pod_index=MappingProxyType(index))
 

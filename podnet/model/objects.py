@@ -212,19 +212,24 @@ class NetworkPolicy:
 
 @dataclass(frozen=True, slots=True)
 class AdminRule:
-    """One rule of an AdminNetworkPolicy or BaselineAdminNetworkPolicy. ``peers`` is never
-    empty (the API requires one); empty ``ports`` means every port."""
+    """One rule of an admin policy (v1alpha1 AdminNetworkPolicy or BaselineAdminNetworkPolicy,
+    v1alpha2 ClusterNetworkPolicy). ``peers`` is empty only when every peer the rule names is
+    one podnet cannot resolve (a ``domainNames`` peer): then it matches nothing. Empty
+    ``ports`` means every port."""
 
     name: str
-    action: str  # Allow | Deny | Pass (Pass only in an AdminNetworkPolicy)
+    # Allow | Deny | Pass. v1alpha2's Accept is read as Allow: the two mean the same, and every
+    # evaluator (verdict, matrix, tiermasks, nft) speaks one vocabulary.
+    action: str
     peers: tuple[Peer, ...]
     ports: tuple[PolicyPort, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class AdminPolicy:
-    """A cluster-scoped AdminNetworkPolicy (``priority`` 0..1000) or the one
-    BaselineAdminNetworkPolicy (``priority`` None). The subject is the pods matching
+    """A cluster-scoped AdminNetworkPolicy (``priority`` 0..1000), the one
+    BaselineAdminNetworkPolicy (``priority`` None), or a v1alpha2 ClusterNetworkPolicy
+    (``spec_tier`` Admin or Baseline, ``priority`` 0..1000). The subject is the pods matching
     ``pod_selector`` in namespaces matching ``namespace_selector``."""
 
     kind: str
@@ -235,10 +240,29 @@ class AdminPolicy:
     pod_selector: LabelSelector
     ingress: tuple[AdminRule, ...] = ()
     egress: tuple[AdminRule, ...] = ()
+    spec_tier: str = ""  # a ClusterNetworkPolicy's spec.tier; "" for v1alpha1 kinds
 
     @property
     def key(self) -> str:
-        return self.name
+        # Both generations are cluster-scoped and may share a name: a ClusterNetworkPolicy is
+        # named by its kubectl short name so that explain and rule comments tell them apart.
+        return f"cnp/{self.name}" if self.spec_tier else self.name
+
+    @property
+    def tier(self) -> str:
+        """The tier it is evaluated in, named by the v1alpha1 kind that behaves so."""
+        if self.spec_tier:
+            return "AdminNetworkPolicy" if self.spec_tier == "Admin" else "BaselineAdminNetworkPolicy"
+        return self.kind
+
+    @property
+    def order(self) -> tuple[bool, int, str]:
+        """Evaluation order: the admin tier first, by priority then key; then the baseline
+        tier by priority, where the v1alpha1 BaselineAdminNetworkPolicy (no priority) comes
+        after every Baseline ClusterNetworkPolicy. Upstream defines no order between the two
+        generations; podnet picks this one and keeps it everywhere."""
+        baseline = self.tier == "BaselineAdminNetworkPolicy"
+        return (baseline, 1001 if self.priority is None else self.priority, self.key)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,9 @@
 
 Two AdminNetworkPolicies with one priority that both select a pod leave that pod's order of
 evaluation undefined upstream (network-policy-api v1alpha1: "the behavior is undefined");
-podnet orders them by name and says so in a warning.
+podnet orders them by name and says so in a warning. v1alpha2 ClusterNetworkPolicies say the
+same within each tier ("the implementation can apply any of the matching policies"), and an
+AdminNetworkPolicy shares the admin tier's priorities with Admin ClusterNetworkPolicies.
 """
 
 from __future__ import annotations
@@ -21,18 +23,20 @@ def _selects(a: AdminPolicy, pod: Pod, ns: Mapping[str, Namespace]) -> bool:
 
 def same_priority_warnings(admin: Sequence[AdminPolicy], pods: Sequence[Pod],
                            namespaces: Mapping[str, Namespace]) -> list[str]:
-    by_priority: dict[int, list[AdminPolicy]] = {}
+    by_priority: dict[tuple[str, int], list[AdminPolicy]] = {}
     for a in admin:
         if a.priority is not None:
-            by_priority.setdefault(a.priority, []).append(a)
+            by_priority.setdefault((a.tier, a.priority), []).append(a)
     out = []
-    for priority, group in sorted(by_priority.items()):
-        for a, b in combinations(sorted(group, key=lambda x: x.name), 2):
+    for (_, priority), group in sorted(by_priority.items()):
+        for a, b in combinations(sorted(group, key=lambda x: x.key), 2):
             both = next((p for p in pods if _selects(a, p, namespaces) and _selects(b, p, namespaces)),
                         None)
             if both is not None:
-                out.append(f"{b.source.where()}: AdminNetworkPolicies {a.name} and {b.name} "
+                kinds = ("AdminNetworkPolicies" if a.kind == b.kind == "AdminNetworkPolicy"
+                         else "admin policies")
+                out.append(f"{b.source.where()}: {kinds} {a.key} and {b.key} "
                            f"both have priority {priority} and both select {both.key} (and "
                            f"maybe more): their order is undefined upstream; podnet applies "
-                           f"{a.name} first (by name)")
+                           f"{a.key} first (by name)")
     return out

@@ -21,7 +21,6 @@ POLICY_KINDS: dict[tuple[str, str], str] = {
     ("projectcalico.org", "GlobalNetworkPolicy"): "Calico",
     ("crd.projectcalico.org", "NetworkPolicy"): "Calico",
     ("crd.projectcalico.org", "GlobalNetworkPolicy"): "Calico",
-    ("policy.networking.k8s.io", "ClusterNetworkPolicy"): "Kubernetes network-policy-api",
     ("crd.antrea.io", "NetworkPolicy"): "Antrea",
     ("crd.antrea.io", "ClusterNetworkPolicy"): "Antrea",
     ("security.istio.io", "AuthorizationPolicy"): "Istio",

@@ -92,6 +92,8 @@ class _Walk:
             elif w == "jump":
                 got = self.chain(t[i + 1], depth + 1)
                 return "" if got == "return" else got
+            elif w == "goto":  # the target's verdict, its return too, is this chain's
+                return self.chain(t[i + 1], depth + 1)
             else:
                 raise PodnetError(f"policy walk: cannot read {w!r} in {' '.join(t)!r}")
         return ""

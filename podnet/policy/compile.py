@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 from podnet.model.objects import AdminPolicy, AdminRule, IPBlock, NetworkPolicy, Node, Peer, PolicyRule
 from podnet.model.selectors import EVERYTHING
 from podnet.policy.matcher import (
-    ANP,
     AllPeers,
     ExactNamespace,
     IPPeer,
@@ -83,13 +82,13 @@ def _admin_peers(peer: Peer, nodes: Iterable[Node], origin: Origin) -> tuple[Pee
 def _admin_rule(policy: AdminPolicy, direction: str, index: int, rule: AdminRule,
                 nodes: tuple[Node, ...]) -> Rule:
     peers = tuple(pm for i, p in enumerate(rule.peers)
-                  for pm in _admin_peers(p, nodes, Origin(policy.name, direction, index, i)))
-    return Rule(peers, rule.ports, Origin(policy.name, direction, index), rule.action, rule.name)
+                  for pm in _admin_peers(p, nodes, Origin(policy.key, direction, index, i)))
+    return Rule(peers, rule.ports, Origin(policy.key, direction, index), rule.action, rule.name)
 
 
 def _tier_target(policy: AdminPolicy, direction: str, nodes: tuple[Node, ...]) -> TierTarget:
     rules = policy.ingress if direction == "ingress" else policy.egress
-    return TierTarget(policy.kind, policy.name, policy.priority, policy.namespace_selector,
+    return TierTarget(policy.tier, policy.key, policy.priority, policy.namespace_selector,
                       policy.pod_selector, direction,
                       tuple(_admin_rule(policy, direction, i, r, nodes) for i, r in enumerate(rules)))
 
@@ -98,9 +97,9 @@ def compile_policies(policies: Iterable[NetworkPolicy], *,
                      ipblock_matches_pods: bool = True, admin: Iterable[AdminPolicy] = (),
                      nodes: Iterable[Node] = ()) -> Compiled:
     """Compile every policy into per-direction targets (sorted by policy name); admin
-    policies in the order they apply (ANPs by priority, then name; the BANP last)."""
+    policies in the order they apply (``AdminPolicy.order``)."""
     ordered = sorted(policies, key=lambda p: (p.namespace, p.name))
-    tiers = sorted(admin, key=lambda a: (a.kind != ANP, a.priority or 0, a.name))
+    tiers = sorted(admin, key=lambda a: a.order)
     node_list = tuple(nodes)
     return Compiled(
         ingress=tuple(_target(p, "ingress") for p in ordered if "Ingress" in p.policy_types),

@@ -30,7 +30,9 @@ def side_data(d: DirectionResult, subject: Endpoint, number: int, proto: str) ->
     # any) that decided; the tier is the one whose answer stands.
     hits = [h for h in d.tiers if h.ports.allows(proto, number)]
     final = next((h for h in hits if h.action != "Pass"), None)
-    passed = "".join(f"{h} passes to NetworkPolicy; " for h in hits if h.action == "Pass")
+    # A baseline Pass (v1alpha2 ClusterNetworkPolicy) has only the default after it.
+    passed = "".join(f"{h} passes to {'NetworkPolicy' if h.tier == ANP else 'the default'}; "
+                     for h in hits if h.action == "Pass")
     if not d.applies:
         tier, summary = "none", "outside the cluster: no policy applies"
     elif final is not None and final.tier == ANP:

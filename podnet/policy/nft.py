@@ -10,6 +10,16 @@ rule and peer, and the chain ends in ``drop``. Peers are resolved to pod IPs now
 fills ipsets); named ports resolve on the destination pod, so an egress rule with a named port
 is split by the number each destination pod gives that name.
 
+Admin tiers (network-policy-api AdminNetworkPolicy, BaselineAdminNetworkPolicy and
+ClusterNetworkPolicy) wrap that, where one selects the pod: the pod chain then holds the admin
+tier's rules in evaluation order (Allow ``return``, Deny ``drop``, Pass ``goto`` the rest) and
+ends in ``goto <chain>-np``, which holds the NetworkPolicy rules as above or, where no
+NetworkPolicy isolates the pod, the baseline tier's rules (Allow and Pass ``return``, Deny
+``drop``) and nothing else, so what no rule decides is allowed. ``return`` from either leaves
+the direction allowed and the forward chain goes on to the other direction; ``goto`` makes the
+``-np`` chain's return the pod chain's own. A packet has one port and one address pair, so the
+first nft rule that matches it is the first admin rule that decides it, as the API orders them.
+
 Traffic between a node and its own pods never crosses ``forward``: it is allowed, as the
 Kubernetes documentation says traffic to and from the node is.
 """
@@ -24,11 +34,15 @@ from podnet import names
 from podnet.model.cluster import Cluster
 from podnet.model.objects import Pod, PolicyPort
 from podnet.policy.compile import Compiled
-from podnet.policy.matcher import AllPeers, IPPeer, Origin, PeerMatcher, Rule, Target
-from podnet.policy.verdict import peer_matches, target_selects
+from podnet.policy.matcher import ANP, BANP, AllPeers, IPPeer, PeerMatcher, Rule, Target, TierTarget
+from podnet.policy.verdict import peer_matches, target_selects, tier_selects
 
 TABLE = "podnet-policy"
 L4 = {"TCP": "tcp", "UDP": "udp", "SCTP": "sctp"}
+# What an admin rule's action does to a packet in each tier; "goto" is completed with the
+# pod's NetworkPolicy chain. A baseline Pass leaves the connection to the default: allowed.
+ADMIN_VERDICT = {"Allow": "return", "Deny": "drop", "Pass": "goto"}
+BASELINE_VERDICT = {"Allow": "return", "Deny": "drop", "Pass": "return"}
 
 
 def _set(items: Iterable[str]) -> str:
@@ -78,11 +92,13 @@ class _Renderer:
         return f"ip {field} {_set(ips)}" if ips else None
 
     @staticmethod
-    def _accept(origin: Origin, *matches: str) -> str:
+    def _verdict(verdict: str, note: str, *matches: str) -> str:
         match = " ".join(m for m in matches if m)
-        return f'{match + " " if match else ""}return comment "{origin}"'
+        return f'{match + " " if match else ""}{verdict} comment "{note}"'
 
-    def _ingress_rule(self, rule: Rule, pod: Pod) -> list[str]:
+    def _ingress_rule(self, rule: Rule, pod: Pod, verdict: str = "return", action: str = "") -> list[str]:
+        """Each peer's match of ``rule`` ending in ``verdict``; ``action`` (an admin rule's)
+        is appended to the comment."""
         lines = []
         for pm in rule.peers:
             if isinstance(pm, IPPeer) and ":" in pm.block.cidr:
@@ -91,7 +107,8 @@ class _Renderer:
             if peer is None:
                 lines.append(f"# {pm.origin}: selects no pod")
                 continue
-            lines += [self._accept(pm.origin, peer, ports) for ports in self._ports(rule.ports, pod)]
+            note = f"{pm.origin}{' ' + action if action else ''}"
+            lines += [self._verdict(verdict, note, peer, ports) for ports in self._ports(rule.ports, pod)]
         return lines
 
     def _ports(self, ports: tuple[PolicyPort, ...], dst: Pod) -> list[str]:
@@ -105,9 +122,10 @@ class _Renderer:
             out.append(_port_match(p, number))
         return out
 
-    def _egress_rule(self, rule: Rule) -> list[str]:
+    def _egress_rule(self, rule: Rule, verdict: str = "return", action: str = "") -> list[str]:
         lines = []
         for pm in rule.peers:
+            note = f"{pm.origin}{' ' + action if action else ''}"
             named = any(isinstance(p.port, str) for p in rule.ports)
             if isinstance(pm, IPPeer) and ":" in pm.block.cidr:
                 continue
@@ -116,7 +134,7 @@ class _Renderer:
                 if peer is None:
                     lines.append(f"# {pm.origin}: selects no pod")
                     continue
-                lines += [self._accept(pm.origin, peer, _port_match(p, None) if p else "")
+                lines += [self._verdict(verdict, note, peer, _port_match(p, None) if p else "")
                           for p in rule.ports or (None,)]
                 continue
             # Named ports: the number depends on the destination pod, so group destinations.
@@ -130,7 +148,7 @@ class _Renderer:
                         continue
                     by_match[_port_match(p, number)].append(dst.ip)
             for ports, ips in sorted(by_match.items()):
-                lines.append(self._accept(pm.origin, f"ip daddr {_set(ips)}", ports))
+                lines.append(self._verdict(verdict, note, f"ip daddr {_set(ips)}", ports))
             if not by_match:
                 lines.append(f"# {pm.origin}: no destination pod has these named ports")
         return lines
@@ -148,6 +166,42 @@ class _Renderer:
         body.append(f'drop comment "no policy allows this {"ingress" if ingress else "egress"}"')
         return body
 
+    def _tier_rules(self, t: TierTarget, pod: Pod, ingress: bool, verdicts: dict[str, str],
+                    rest: str) -> list[str]:
+        prio = "" if t.priority is None else f" (priority {t.priority})"
+        body = [f"# {t.tier} {t.policy}{prio}"]
+        for rule in t.rules:
+            verdict = verdicts[rule.action]
+            if verdict == "goto":
+                verdict = f"goto {rest}"
+            if not rule.peers:
+                body.append(f"# {rule.origin}: no peer podnet can resolve, matches nothing")
+            body += (self._ingress_rule(rule, pod, verdict, rule.action) if ingress
+                     else self._egress_rule(rule, verdict, rule.action))
+        return body
+
+    def admin_chains(self, pod: Pod, targets: tuple[Target, ...], admin: tuple[TierTarget, ...],
+                     ingress: bool, rest: str) -> tuple[list[str], list[str]] | None:
+        """(the admin tier's part, the ``rest`` chain: NetworkPolicy or baseline tier) of one
+        pod's chain for one direction, or None when no admin policy selects the pod."""
+        selecting = [t for t in admin if tier_selects(t, pod, self.ns_labels)]
+        if not selecting:
+            return None
+        head: list[str] = []
+        for t in selecting:
+            if t.tier == ANP:
+                head += self._tier_rules(t, pod, ingress, ADMIN_VERDICT, rest)
+        head.append(f'goto {rest} comment "no admin rule decided"')
+        np_part = self.chain(pod, targets, ingress)
+        if np_part is not None:
+            return head, np_part
+        tail: list[str] = []
+        for t in selecting:
+            if t.tier == BANP:
+                tail += self._tier_rules(t, pod, ingress, BASELINE_VERDICT, rest)
+        tail.append("# no NetworkPolicy selects the pod and no rule decided: allowed")
+        return head, tail
+
 
 def render_node(cluster: Cluster, compiled: Compiled, node: str) -> str:
     """The enforcement ruleset for one node's pods, as ``nft -f`` input."""
@@ -158,17 +212,24 @@ def render_node(cluster: Cluster, compiled: Compiled, node: str) -> str:
     from_map: list[str] = []
     for pod in local:
         veth = names.pod_veth(pod.namespace, pod.name)
-        eg = r.chain(pod, compiled.egress, ingress=False)
-        if eg is not None:
-            chains.append((names.policy_egress_chain(veth), [f"# egress of {pod.key}", *eg]))
-            from_map.append(f'"{veth}" : jump {names.policy_egress_chain(veth)}')
-        ing = r.chain(pod, compiled.ingress, ingress=True)
-        if ing is not None:
-            # A pod may always reach itself, also when a Service sends it back to itself.
-            hairpin = f'iifname "{veth}" return comment "{pod.key} reaching itself"'
-            chains.append((names.policy_ingress_chain(veth),
-                           [f"# ingress of {pod.key}", hairpin, *ing]))
-            to_map.append(f'"{veth}" : jump {names.policy_ingress_chain(veth)}')
+        for ingress in (False, True):
+            chain = (names.policy_ingress_chain if ingress else names.policy_egress_chain)(veth)
+            targets = compiled.ingress if ingress else compiled.egress
+            head = [f"# {'ingress' if ingress else 'egress'} of {pod.key}"]
+            if ingress:
+                # A pod may always reach itself, also when a Service sends it back to itself.
+                head.append(f'iifname "{veth}" return comment "{pod.key} reaching itself"')
+            admin = compiled.admin_ingress if ingress else compiled.admin_egress
+            rest = names.policy_rest_chain(chain)
+            tiers = r.admin_chains(pod, targets, admin, ingress, rest)
+            if tiers is not None:
+                chains += [(chain, head + tiers[0]), (rest, tiers[1])]
+            else:
+                body = r.chain(pod, targets, ingress)
+                if body is None:
+                    continue
+                chains.append((chain, head + body))
+            (to_map if ingress else from_map).append(f'"{veth}" : jump {chain}')
     out = [f"# NetworkPolicy enforcement for node {node} (podnet)", f"table inet {TABLE} {{"]
     fwd = ["type filter hook forward priority filter; policy accept;",
            "ct state established,related accept",

@@ -117,3 +117,13 @@ def test_nftables_upstream_test_rulesets_load(scratch_ns, manifest):
 
     r = _run_in(scratch_ns, [_tool("nft"), "-f", "-"], fake_render(manifest))
     assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize("golden", sorted(p.name for p in (GOLDEN / "policy").glob("lab-admin-*.nft")))
+def test_policy_nft_with_admin_tiers_loads(scratch_ns, golden):
+    """The admin tiers' goto chains and drop verdicts, as the lab loads them (nft -c: checked
+    by the kernel, not committed)."""
+    text = (GOLDEN / "policy" / golden).read_text()
+    r = subprocess.run(["ip", "netns", "exec", scratch_ns, _tool("nft"), "-c", "-f", "-"], input=text,
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr

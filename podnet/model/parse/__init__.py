@@ -26,6 +26,7 @@ from podnet.model.objects import (
 )
 from podnet.model.parse.admin import ANP, BANP, admin_policy
 from podnet.model.parse.apps import Workload, _workload
+from podnet.model.parse.cluster_policy import CNP, cluster_network_policy
 from podnet.model.parse.common import (
     CLUSTER_SCOPED,
     CONFIG_KINDS,
@@ -76,6 +77,8 @@ def _parse(doc: RawDoc) -> Parsed:
     if kind in (ANP, BANP) and (unmodelled.group(str(doc.body.get("apiVersion") or ""))
                                 == "policy.networking.k8s.io"):
         return admin_policy(doc)
+    if kind == CNP and unmodelled.group(str(doc.body.get("apiVersion") or "")) == "policy.networking.k8s.io":
+        return cluster_network_policy(doc)
     if kind in _PARSERS:
         return _PARSERS[kind](doc)
     if kind in WORKLOAD_KINDS:
