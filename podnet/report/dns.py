@@ -19,7 +19,7 @@ def dns_costs(cluster: Cluster, name: str = EXTERNAL_NAME) -> dict[str, Any]:
     sends, how many of them answered NXDOMAIN."""
     cluster_dns = dns_service_ip(cluster)
     node = node_resolv(cluster)
-    rows = []
+    rows: list[dict[str, Any]] = []
     reps = sorted(representatives(cluster).items(), key=lambda r: (r[1].namespace, r[0]))
     for wname, pod in reps:
         rc = resolv_conf(cluster, pod, node, cluster_dns=cluster_dns)
@@ -27,4 +27,4 @@ def dns_costs(cluster: Cluster, name: str = EXTERNAL_NAME) -> dict[str, Any]:
         rows.append({"workload": wname, "namespace": pod.namespace, "ndots": rc.ndots,
                      "searches": list(rc.searches), "clusterDNS": cluster_dns in rc.nameservers,
                      "names": names, "queries": queries, "nxdomain": wasted})
-    return {"name": name, "rows": rows, "maxQueries": max((r["queries"] for r in rows), default=0)}
+    return {"name": name, "rows": rows, "maxQueries": max((int(r["queries"]) for r in rows), default=0)}
