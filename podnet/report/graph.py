@@ -6,7 +6,8 @@ A namespace that admits everything would make a complete graph, so edges are fol
 layout: a namespace whose workloads all reach each other alike is marked "open inside"; a
 source reaching every workload of another namespace alike gets one edge to the namespace's box;
 and every workload of a namespace reaching the same target alike becomes one edge from the box.
-The layout puts namespace boxes on an ellipse, each box's workloads in columns."""
+The layout puts namespace boxes on an ellipse (in rows when there are many), each box's
+workloads in columns."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ NODE_W, NODE_H, GAP_Y = 190, 20, 6
 PAD, HEAD = 8, 22
 ROWS_PER_COLUMN = 12
 GROUP_GAP = 70  # room between boxes for edges and their labels
+MAX_RING = 12  # more groups than this go in rows: a ring of them would be mostly empty middle
 
 
 def _group_of(p: Peer) -> str:
@@ -89,11 +91,27 @@ def _overlap(a: list[int], b: list[int], gap: int) -> bool:
             and a[1] < b[1] + b[3] + gap and b[1] < a[1] + a[3] + gap)
 
 
+def _shelves(order: list[str], sizes: dict[str, tuple[int, int]],
+             groups: dict[str, list[int]]) -> None:
+    """Many groups: rows of boxes about as wide as the rows are tall together (a ring of them
+    would leave its middle empty), each row as tall as its tallest box."""
+    area = sum((w + GROUP_GAP) * (h + GROUP_GAP) for w, h in sizes.values())
+    width = max(max(w for w, _ in sizes.values()), int(math.sqrt(area * 1.5)))
+    x = y = shelf = 0
+    for ns in order:
+        w, h = sizes[ns]
+        if x > 0 and x + w > width:
+            x, y, shelf = 0, y + shelf + GROUP_GAP, 0
+        groups[ns] = [x, y, w, h]
+        x += w + GROUP_GAP
+        shelf = max(shelf, h)
+
+
 def _layout(members: dict[str, list[str]]) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
-    """Boxes as [x, y, width, height]: each group's, and each node's inside it. Groups sit on
-    an ellipse (the outside first, at the top, then namespaces by name, clockwise), so the
-    straight line between two groups never runs through a third; the ellipse grows until no
-    two boxes come closer than ``GROUP_GAP / 2``."""
+    """Boxes as [x, y, width, height]: each group's, and each node's inside it. Up to
+    ``MAX_RING`` groups sit on an ellipse (the outside first, at the top, then namespaces by
+    name, clockwise), so the straight line between two groups never runs through a third; the
+    ellipse grows until no two boxes come closer than ``GROUP_GAP / 2``."""
     order = sorted(members, key=lambda ns: (ns != OUTSIDE, ns))
     sizes = {}
     for ns in order:
@@ -104,6 +122,8 @@ def _layout(members: dict[str, list[str]]) -> tuple[dict[str, list[int]], dict[s
     groups: dict[str, list[int]] = {}
     if len(order) == 1:
         groups[order[0]] = [0, 0, *sizes[order[0]]]
+    elif len(order) > MAX_RING:
+        _shelves(order, sizes, groups)
     else:
         radius = sum(max(w, h) + GROUP_GAP for w, h in sizes.values()) / (2 * math.pi)
         while True:

@@ -313,6 +313,20 @@
       focus(g ? g.getAttribute("data-id") : null);
     });
     root.addEventListener("mouseleave", function () { focus(null); });
+    // a map wider than the page starts fitted to it: the whole graph at once, names in tooltips
+    var fitBox = document.getElementById("map-fit");
+    function fitMap() {
+      if (fitBox.checked) {  // with its viewBox, the height follows the width
+        root.setAttribute("width", "100%");
+        root.removeAttribute("height");
+      } else {
+        root.setAttribute("width", m.width + 2 * M);
+        root.setAttribute("height", m.height + 2 * M);
+      }
+    }
+    fitBox.checked = m.width + 2 * M > root.parentNode.clientWidth * 1.5;
+    fitBox.addEventListener("change", fitMap);
+    fitMap();
   }
 
   var selected = null;
