@@ -1,9 +1,11 @@
 """The HTML report in a real browser: the system's Chromium, driven headless by playwright,
-opens `podnet report -f examples/oslo --doctor` from a file:// URL. Skips, saying why, where
+opens `podnet report -f examples/oslo --doctor --probe tests/manifests/oslo-lab-probe.json`
+from a file:// URL. Skips, saying why, where
 Chromium or playwright is missing (`make install` as root installs Debian's chromium)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -18,7 +20,8 @@ from tests.conftest import EXAMPLES
 
 OSLO = str(EXAMPLES / "oslo")
 CHROMIUM = next(filter(None, (shutil.which(n) for n in ("chromium", "chromium-browser"))), None)
-SECTIONS = ("overview", "connectivity", "services", "findings")
+PROBE = EXAMPLES.parent / "tests" / "manifests" / "oslo-lab-probe.json"
+SECTIONS = ("overview", "connectivity", "map", "services", "dns", "paths", "lab", "findings")
 
 if CHROMIUM is None:
     pytest.skip("no chromium on PATH (Debian package chromium; `make install` as root installs it)",
@@ -40,7 +43,7 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def report_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("report") / "oslo.html"
-    r = podnet("report", "-f", OSLO, "--doctor", "-o", str(out))
+    r = podnet("report", "-f", OSLO, "--doctor", "--probe", str(PROBE), "-o", str(out))
     assert r.returncode == 0, r.stderr
     return out
 
@@ -176,5 +179,91 @@ def test_aggregated_matrix_past_the_workload_limit(browser: Any, tmp_path: Path)
     pg.locator(f'#matrix td[data-i="{a}"][data-j="{a}"]').click()
     assert pg.locator("#explain-text").inner_text().startswith(
         f"{data['allowed'][a][a]} of {data['pairs'][a][a]} workload pairs from production to production")
+    assert errors == []
+    pg.close()
+
+
+def blob(page: Any) -> Any:
+    return page.evaluate("JSON.parse(document.getElementById('report-data').textContent)")
+
+
+def test_map_draws_every_box_and_arrow(page: Any, shots: Path) -> None:
+    m = blob(page)["map"]
+    assert page.locator("#map-svg g.node").count() == len(m["nodes"])
+    assert page.locator("#map-svg g.group").count() == len(m["groups"])
+    assert page.locator("#map-svg g.edge path").count() == len(m["edges"])
+    labels = page.eval_on_selector_all("#map-svg g.edge text", "els => els.map(e => e.textContent)")
+    assert "TCP 8080" in labels
+    box = page.locator("#map-svg").bounding_box()
+    assert box["width"] >= m["width"] and box["height"] >= m["height"]
+    frontend = page.locator('#map-svg g.node[data-id="n:production/frontend[Deployment]"]')
+    frontend.hover()
+    touching = [e for e in m["edges"] if "n:production/frontend[Deployment]" in (e["from"], e["to"])]
+    assert page.locator("#map-svg.focus g.edge.hl").count() == len(touching) > 0
+    page.locator("#map").screenshot(path=str(shots / "map-hover-frontend.png"))
+    assert page.errors == []
+
+
+def test_dns_bars_are_proportional(page: Any) -> None:
+    rows = blob(page)["dns"]["rows"]
+    bars = page.eval_on_selector_all(
+        "#dns-chart g.dns-row", "gs => gs.map(g => [g.dataset.workload, "
+        "g.querySelector('rect.ok').getBBox().width + g.querySelector('rect.nx').getBBox().width, "
+        "g.querySelector('rect.nx').getBBox().width])")
+    assert [b[0] for b in bars] == [r["workload"] for r in rows]
+    per_query = bars[0][1] / rows[0]["queries"]
+    for (_, width, nx), r in zip(bars, rows, strict=True):
+        assert abs(width - r["queries"] * per_query) < 0.5 and abs(nx - r["nxdomain"] * per_query) < 0.5
+    assert page.errors == []
+
+
+def test_paths_show_every_hop_with_its_mtu(page: Any) -> None:
+    rows = blob(page)["paths"]["rows"]
+    shown = page.locator("#paths div.path")
+    assert shown.count() == len(rows)
+    for k, r in enumerate(rows):
+        hops = shown.nth(k).locator("li.hop")
+        assert hops.count() == len(r["hops"])
+        mtus = hops.locator(".mtu").all_inner_texts()
+        assert [t.strip() or None for t in mtus] == [f"MTU {h['mtu']}" if h["mtu"] else None
+                                                     for h in r["hops"]]
+    assert page.errors == []
+
+
+def test_lab_overlay_agrees_with_the_real_probe(page: Any) -> None:
+    assert page.locator("#mismatch-count").inner_text() == "0 mismatches with the lab"
+    lab = blob(page)["connectivity"]["lab"]
+    probed = len(lab["probed"])
+    assert page.locator("#matrix td.probed").count() == probed * (probed - 1)
+    assert page.locator("#matrix td.mismatch").count() == 0
+    text = page.locator("#lab-services").inner_text()
+    assert "production/backend-service" in text and "production/backend-1 (1)" in text  # frontend-0's answer
+    assert page.errors == []
+
+
+def test_a_mismatch_is_highlighted_and_explained(browser: Any, tmp_path: Path, shots: Path) -> None:
+    raw = json.loads(PROBE.read_text())
+    i, j = raw["pods"].index("production/frontend-0"), raw["pods"].index("production/backend-0")
+    raw["matrix"]["8080/TCP"][i][j] = False  # as if the lab had dropped an allowed flow
+    bad = tmp_path / "probe.json"
+    bad.write_text(json.dumps(raw))
+    out = tmp_path / "mm.html"
+    r = podnet("report", "-f", OSLO, "--probe", str(bad), "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    pg.goto(out.as_uri())
+    assert pg.locator("#mismatch-count").inner_text() == "1 mismatch with the lab"
+    assert pg.locator("#matrix td.mismatch").count() == 1
+    td = cell(pg, "production/frontend[Deployment]", "production/backend[Deployment]")
+    assert "mismatch" in (td.get_attribute("class") or "")
+    td.click()
+    text = pg.locator("#explain-text").inner_text()
+    assert ("production/frontend-0 -> production/backend-0 8080/TCP: predicted allowed, observed dropped"
+            in text)
+    assert "production/frontend-0" in pg.locator("#lab-mismatches").inner_text()
+    pg.locator("#connectivity").screenshot(path=str(shots / "connectivity-mismatch.png"))
     assert errors == []
     pg.close()

@@ -195,3 +195,20 @@ def lookup(name: str, rc: ResolvConf, ask: Ask, libc: str = "glibc",
     walk = _Walk(ask, qtypes, libc)
     (_musl if libc == "musl" else _glibc)(name, conf, walk)
     return Lookup(name, libc, tuple(walk.queries), walk.answer, tuple(notes + walk.notes))
+
+
+def external_lookup(rc: ResolvConf, name: str) -> tuple[int, int, int]:
+    """(names tried, queries sent, queries answered NXDOMAIN) for one lookup by glibc of an
+    external ``name``: only its absolute form exists, as for any name outside the cluster."""
+    absolute = name.rstrip(".") + "."
+
+    def ask(qname: str, qtype: str) -> Answer:
+        if qname == absolute:
+            records = (Record(qname, "A", "192.0.2.1"),) if qtype == "A" else ()
+            return Answer("NOERROR", records, "upstream")
+        return Answer("NXDOMAIN", (), "cluster")
+
+    result = lookup(name, rc, ask)
+    names = len({q.name for q in result.queries})
+    wasted = sum(1 for q in result.queries if q.rcode == "NXDOMAIN")
+    return names, len(result.queries), wasted

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from podnet.dns import Answer, Record, ResolvConf, lookup, resolv_conf
+from podnet.dns import ResolvConf, external_lookup, resolv_conf
 from podnet.dns.resolvconf import dns_service_ip
 from podnet.doctor.context import Context, Group
 from podnet.doctor.finding import Finding, check, object_name, to_yaml
@@ -127,22 +127,6 @@ def egress_blocks_dns(ctx: Context) -> Iterator[Finding]:
                       message, evidence, _dns_fix(ctx, pod.namespace))
 
 
-def _external_lookup(rc: ResolvConf) -> tuple[int, int, int]:
-    """(names tried, queries sent, queries answered NXDOMAIN) for one external name, glibc."""
-    absolute = EXTERNAL_NAME + "."
-
-    def ask(name: str, qtype: str) -> Answer:
-        if name == absolute:
-            records = (Record(name, "A", "192.0.2.1"),) if qtype == "A" else ()
-            return Answer("NOERROR", records, "upstream")
-        return Answer("NXDOMAIN", (), "cluster")
-
-    result = lookup(EXTERNAL_NAME, rc, ask)
-    names = len({q.name for q in result.queries})
-    wasted = sum(1 for q in result.queries if q.rcode == "NXDOMAIN")
-    return names, len(result.queries), wasted
-
-
 @check("ndots-amplification",
        summary="Every lookup of an external name first walks the pod's search list: queries "
                "that the cluster DNS answers NXDOMAIN before the real one.",
@@ -163,7 +147,7 @@ def ndots_amplification(ctx: Context) -> Iterator[Finding]:
         if pod.dns_config is None:
             by_namespace.setdefault(pod.namespace, []).append(g)
             continue
-        names, queries, wasted = _external_lookup(rc)
+        names, queries, wasted = external_lookup(rc, EXTERNAL_NAME)
         if not wasted:
             continue
         given = dict(pod.dns_config.options).get("ndots")
@@ -174,7 +158,7 @@ def ndots_amplification(ctx: Context) -> Iterator[Finding]:
     for ns, groups in sorted(by_namespace.items()):
         pod = groups[0].first
         rc = rcs[(ns, pod.dns_policy, None, pod.host_network)]
-        names, queries, wasted = _external_lookup(rc)
+        names, queries, wasted = external_lookup(rc, EXTERNAL_NAME)
         if wasted:
             yield _finding(object_name("Namespace", "", ns), groups[0], rc, names, queries, wasted,
                            f"pods in namespace {ns}", workloads=[g.object for g in groups])

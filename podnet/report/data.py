@@ -25,6 +25,10 @@ from podnet.policy.connlist import pair_blocks, representatives
 from podnet.policy.connmatrix import ConnSpace
 from podnet.policy.explain import side_data
 from podnet.policy.verdict import DirectionResult
+from podnet.report.dns import dns_costs
+from podnet.report.graph import network_map
+from podnet.report.lab import lab_data
+from podnet.report.paths import service_paths
 from podnet.services.table import endpoints_text, external_text, service_rows
 
 MAX_MATRIX_WORKLOADS = 200  # 40,000 cells: the page stays a few MB and the table usable
@@ -184,13 +188,18 @@ def services(analysis: Analysis, node: str | None = None) -> dict[str, Any]:
 
 def report_data(cluster: Cluster, findings: Sequence[Finding] | None = None, *,
                 analysis: Analysis | None = None,
-                max_workloads: int = MAX_MATRIX_WORKLOADS) -> dict[str, Any]:
+                max_workloads: int = MAX_MATRIX_WORKLOADS,
+                probe: dict[str, Any] | None = None) -> dict[str, Any]:
     """Everything the page shows. ``findings`` None: doctor was not run (no Findings
-    section); a list, possibly empty: it was."""
+    section); a list, possibly empty: it was. ``probe``: what ``lab.read_probe`` read (a Lab
+    section, and the matrix overlaid with it)."""
     analysis = analysis or Analysis(cluster)
-    out: dict[str, Any] = {"overview": overview(cluster),
-                           "connectivity": connectivity(analysis, max_workloads),
-                           "services": services(analysis)}
+    conn = connectivity(analysis, max_workloads)
+    out: dict[str, Any] = {"overview": overview(cluster), "connectivity": conn,
+                           "map": network_map(analysis), "services": services(analysis),
+                           "dns": dns_costs(cluster), "paths": service_paths(analysis)}
+    if probe is not None:
+        out["lab"] = lab_data(analysis, probe, conn)
     if findings is not None:
         ordered = sorted(findings, key=Finding.sort_key)
         out["findings"] = [f.to_json() for f in ordered]

@@ -36,6 +36,41 @@
     return conn.level === "workload" ? it.name.slice(it.ns.length + 1) : it.name;
   }
 
+  // The lab's overlay: how many probes disagree per cell, and which rows the lab probed.
+  var lab = conn.lab || null;
+  var labBad = {}, labProbed = {};
+  if (lab) {
+    lab.cells.forEach(function (c) { labBad[c[0] + "," + c[1]] = c[2]; });
+    lab.probed.forEach(function (i) { labProbed[i] = true; });
+  }
+  function overlay(td, i, j) {
+    if (!lab || i === j && conn.level === "workload") { return; }
+    var bad = labBad[i + "," + j];
+    if (bad) {
+      td.classList.add("mismatch");
+      td.title += "\nlab: " + bad + " probe" + (bad === 1 ? "" : "s") + " disagree with this prediction";
+    } else if (labProbed[i] && labProbed[j]) {
+      td.classList.add("probed");
+      td.title += "\nlab: observed as predicted";
+    }
+  }
+  // The lab's disagreeing probes behind one cell, for the explanation panel.
+  function labLines(i, j) {
+    if (!lab || !labBad[i + "," + j]) { return []; }
+    var a = items[i], b = items[j];
+    var inItem = function (workload, it) {
+      return conn.level === "workload" ? workload === it.name : workload.split("/")[0] === it.ns;
+    };
+    var out = ["", "lab (" + data.lab.file + "): " + labBad[i + "," + j] + " probes disagree:"];
+    data.lab.mismatches.forEach(function (m) {
+      if (inItem(m.fromWorkload, a) && inItem(m.toWorkload, b)) {
+        out.push("  " + m.from + " -> " + m.to + " " + m.port + ": predicted " +
+                 (m.predicted ? "allowed" : "denied") + ", observed " + (m.observed ? "reachable" : "dropped"));
+      }
+    });
+    return out;
+  }
+
   function cellOf(i, j) {
     var td = el("td");
     td.dataset.i = i;
@@ -57,6 +92,7 @@
       td.className = pairs === 0 ? "self" : allowed === 0 ? "deny" : allowed === pairs ? "allow" : "partial";
       td.title = allowed + " of " + pairs + " workload pairs allowed";
     }
+    overlay(td, i, j);
     return td;
   }
 
@@ -188,6 +224,111 @@
             "Per workload: podnet connlist -f ... | grep '^" + a + "/'; per pod and port: podnet explain."];
   }
 
+  // The Map: boxes and arrows placed by podnet/report/graph.py; this only draws them.
+  var SVG = document.getElementById("map-svg").namespaceURI;  // the SVG namespace, not a URL to load
+  function svg(tag, attrs, text) {
+    var e = document.createElementNS(SVG, tag);
+    Object.keys(attrs).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+    if (text !== undefined) { e.textContent = text; }
+    return e;
+  }
+  function clip(box, tx, ty) {
+    // where the line from the box's centre toward (tx, ty) leaves the box
+    var cx = box[0] + box[2] / 2, cy = box[1] + box[3] / 2, dx = tx - cx, dy = ty - cy;
+    if (dx === 0 && dy === 0) { return [cx, cy]; }
+    var s = Math.min(dx === 0 ? Infinity : (box[2] / 2) / Math.abs(dx),
+                     dy === 0 ? Infinity : (box[3] / 2) / Math.abs(dy));
+    return [cx + dx * s, cy + dy * s];
+  }
+  function fit(text, n) { return text.length > n ? text.slice(0, n - 1) + "\u2026" : text; }
+  function drawMap(m, root) {
+    var M = 20;
+    root.setAttribute("width", m.width + 2 * M);
+    root.setAttribute("height", m.height + 2 * M);
+    root.setAttribute("viewBox", -M + " " + -M + " " + (m.width + 2 * M) + " " + (m.height + 2 * M));
+    var defs = svg("defs", {});
+    var marker = svg("marker", {id: "arrow", viewBox: "0 0 10 10", refX: "10", refY: "5",
+                                markerWidth: "7", markerHeight: "7", orient: "auto-start-reverse"});
+    marker.appendChild(svg("path", {d: "M 0 0 L 10 5 L 0 10 z", fill: "#2e7d32"}));
+    defs.appendChild(marker);
+    root.appendChild(defs);
+    var boxes = {}, edgesOf = {};
+    m.groups.forEach(function (g) {
+      boxes[g.id] = g.box;
+      var e = svg("g", {"class": "group", "data-id": g.id});
+      e.appendChild(svg("title", {}, g.name + (g.inside ? ": open inside (" + g.inside + ")" : "")));
+      e.appendChild(svg("rect", {x: g.box[0], y: g.box[1], width: g.box[2], height: g.box[3], rx: 6}));
+      e.appendChild(svg("text", {"class": "gname", x: g.box[0] + 8, y: g.box[1] + 15},
+                        fit(g.name + (g.inside ? "  (open inside)" : ""), 34)));
+      root.appendChild(e);
+    });
+    m.nodes.forEach(function (n) {
+      boxes[n.id] = n.box;
+      var e = svg("g", {"class": "node " + n.kind, "data-id": n.id});
+      e.appendChild(svg("title", {}, n.title));
+      e.appendChild(svg("rect", {x: n.box[0], y: n.box[1], width: n.box[2], height: n.box[3]}));
+      e.appendChild(svg("text", {x: n.box[0] + 5, y: n.box[1] + 14}, fit(n.label, 32)));
+      root.appendChild(e);
+    });
+    var layer = svg("g", {"class": "edges"});
+    m.edges.forEach(function (ed) {
+      var a = boxes[ed.from], b = boxes[ed.to];
+      var p, q, mx, my;
+      if (Math.abs(a[0] - b[0]) < 1 && a[2] === b[2]) {
+        // one above the other (a namespace's own column): out and back in on the right side
+        p = [a[0] + a[2], a[1] + a[3] / 2];
+        q = [b[0] + b[2], b[1] + b[3] / 2];
+        mx = p[0] + 25 + Math.abs(q[1] - p[1]) / 3;
+        my = (p[1] + q[1]) / 2;
+      } else {
+        var ac = [a[0] + a[2] / 2, a[1] + a[3] / 2], bc = [b[0] + b[2] / 2, b[1] + b[3] / 2];
+        p = clip(a, bc[0], bc[1]);
+        q = clip(b, ac[0], ac[1]);
+        // bend to the right of the direction, so A->B and B->A do not overlap
+        var dx = q[0] - p[0], dy = q[1] - p[1], len = Math.sqrt(dx * dx + dy * dy) || 1;
+        var bend = Math.min(40, len / 6);
+        mx = (p[0] + q[0]) / 2 - dy / len * bend;
+        my = (p[1] + q[1]) / 2 + dx / len * bend;
+      }
+      var e = svg("g", {"class": "edge", "data-from": ed.from, "data-to": ed.to});
+      e.appendChild(svg("title", {}, ed.from.slice(2) + " \u2192 " + ed.to.slice(2) + ": " + ed.label));
+      e.appendChild(svg("path", {d: "M " + p[0].toFixed(1) + " " + p[1].toFixed(1) + " Q " + mx.toFixed(1) +
+                                 " " + my.toFixed(1) + " " + q[0].toFixed(1) + " " + q[1].toFixed(1),
+                                 "marker-end": "url(#arrow)"}));
+      // the curve's midpoint is halfway between the chord's midpoint and the control point
+      var lx = ((p[0] + q[0]) / 2 + mx) / 2, ly = ((p[1] + q[1]) / 2 + my) / 2;
+      e.appendChild(svg("text", {x: lx.toFixed(1), y: ly.toFixed(1), "text-anchor": "middle"},
+                        fit(ed.label === "All Connections" ? "all" : ed.label, 24)));
+      layer.appendChild(e);
+      [ed.from, ed.to].forEach(function (id) { (edgesOf[id] = edgesOf[id] || []).push(e); });
+    });
+    root.appendChild(layer);
+    function focus(id) {
+      Array.prototype.forEach.call(root.querySelectorAll(".edge.hl"), function (e) { e.classList.remove("hl"); });
+      root.classList.toggle("focus", id !== null);
+      (id !== null && edgesOf[id] || []).forEach(function (e) { e.classList.add("hl"); });
+    }
+    root.addEventListener("mouseover", function (ev) {
+      var g = ev.target.closest(".node, .group");
+      focus(g ? g.getAttribute("data-id") : null);
+    });
+    root.addEventListener("mouseleave", function () { focus(null); });
+    // a map wider than the page starts fitted to it: the whole graph at once, names in tooltips
+    var fitBox = document.getElementById("map-fit");
+    function fitMap() {
+      if (fitBox.checked) {  // with its viewBox, the height follows the width
+        root.setAttribute("width", "100%");
+        root.removeAttribute("height");
+      } else {
+        root.setAttribute("width", m.width + 2 * M);
+        root.setAttribute("height", m.height + 2 * M);
+      }
+    }
+    fitBox.checked = m.width + 2 * M > root.parentNode.clientWidth * 1.5;
+    fitBox.addEventListener("change", fitMap);
+    fitMap();
+  }
+
   var selected = null;
   table.addEventListener("click", function (ev) {
     var td = ev.target.closest("td");
@@ -197,6 +338,7 @@
     selected = td;
     td.classList.add("selected");
     var lines = conn.level === "workload" ? explainWorkloads(i, j) : explainNamespaces(i, j);
+    lines = lines.concat(labLines(i, j));
     panelText.textContent = lines.join("\n").replace(/\n+$/, "");
     panel.hidden = false;
     panel.dataset.i = i;
@@ -204,6 +346,7 @@
   });
 
   build();
+  drawMap(data.map, document.getElementById("map-svg"));
   textFilter.addEventListener("input", applyFilters);
   nsFilter.addEventListener("change", applyFilters);
   applyFilters();
