@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from podnet.model.cluster import Cluster
 from podnet.model.objects import Pod
 from podnet.policy.compile import Compiled
-from podnet.policy.connlist import Peer, ip_peer, representatives, workload_peer
+from podnet.policy.connlist import INGRESS_CONTROLLER, INGRESS_PEER, Peer, ip_peer, representatives, workload_peer
 from podnet.policy.connmatrix import ConnSpace
+from podnet.policy.explain_ingress import ingress_pairs
 from podnet.policy.explconn import (
     ANP,
     BANP,
@@ -212,7 +213,11 @@ class Explainer:
         anp.allowed.subtract(anp.denied)
         return anp.allowed
 
-    def pair(self, src: Endpoint, dst: Endpoint) -> XConnSet:
+    def pair(self, src: Endpoint, dst: Endpoint, src_name: str = "", dst_name: str = "") -> XConnSet:
+        # An external range is named by the range it stands for, which differs by direction.
+        for ep, name in ((src, src_name), (dst, dst_name)):
+            if name:
+                self.names[ep if isinstance(ep, str) else ep.key] = name
         conn = self.side(src, dst, False)
         conn.set_result(False)
         ingress = self.side(src, dst, True)
@@ -258,12 +263,13 @@ def explain_report(cluster: Cluster, compiled: Compiled, only: str | None = None
     found, names = pairs(cluster, compiled)
     explained: list[tuple[str, str, str]] = []
     default: list[tuple[str, str]] = []
-    for s, d, src, dst in found:
-        if keep is not None and not keep(s, d):
-            continue
-        names[src if isinstance(src, str) else src.key] = s.text
-        names[dst if isinstance(dst, str) else dst.key] = d.text
-        got = Explainer(cluster, compiled, names).pair(src, dst)
+    names[INGRESS_CONTROLLER.key] = INGRESS_PEER.text
+    ex = Explainer(cluster, compiled, names)
+    wanted = keep or (lambda s, d: True)
+    results = [(s, d, ex.pair(src, dst, s.text, d.text)) for s, d, src, dst in found
+               if wanted(s, d)]
+    results += [(INGRESS_PEER, d, c) for d, c in ingress_pairs(cluster, ex.pair, wanted)]
+    for s, d, got in results:
         if conn is not None:
             got = focus_conn(got, *conn)
         if got.only_default():

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 PROTOCOLS = ("TCP", "UDP", "SCTP")
 MIN_PORT, MAX_PORT = 1, 65535
 NP, ANP, BANP = "NetworkPolicy", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy"
-_LAYER = {"": 0, BANP: 1, NP: 2, ANP: 3}
+_LAYER = {"": 0, BANP: 1, NP: 2, "Ingress": 2, "Route": 2, ANP: 3}
 NEVER, SAME_INCLUSION, ALWAYS = 0, 1, 2  # how an update collects the other operand's rules
 NO_RESULT, ALLOWED, DENIED = 0, 1, 2
 SYSTEM_DEFAULT = "the system default (Allow all)"
