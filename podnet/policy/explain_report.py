@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 from podnet.model.cluster import Cluster
 from podnet.model.objects import Pod
 from podnet.policy.compile import Compiled
-from podnet.policy.connlist import INGRESS_CONTROLLER, INGRESS_PEER, Peer, ip_peer, representatives, workload_peer
+from podnet.policy.connlist import (
+    INGRESS_CONTROLLER,
+    INGRESS_PEER,
+    Peer,
+    ip_peer,
+    representatives,
+    workload_peer,
+)
 from podnet.policy.connmatrix import ConnSpace
 from podnet.policy.explain_ingress import ingress_pairs
 from podnet.policy.explconn import (
@@ -130,7 +137,6 @@ class Explainer:
         res = XConnSet()
         base = f"{NP} '{t.policy}' selects {subject_s}, but {peer_s} is not allowed by any {direction} rule"
         if not t.rules:
-            res.common.ingress if ingress else None
             res.common = Rules.of(NP, base + " (no rules defined)", ingress)
             return res
         selected = False
@@ -186,11 +192,11 @@ class Explainer:
         if anp.determines_all():
             anp.allowed.subtract(anp.denied)
             return anp.allowed
-        targets = [t for t in (c.ingress if ingress else c.egress) if target_selects(t, subject)]
-        if targets:
+        selecting = [n for n in (c.ingress if ingress else c.egress) if target_selects(n, subject)]
+        if selecting:
             allowed = XConnSet()
-            for t in targets:
-                allowed.union(self._np_policy(t, src, dst, ingress), True)
+            for n in selecting:
+                allowed.union(self._np_policy(n, src, dst, ingress), True)
             if not anp_captured:
                 return allowed
             new = anp.passed.copy()
