@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-PROTOCOLS = ("TCP", "UDP", "SCTP")
+# netpol-analyzer lists protocols in this order (TCP, UDP, SCTP), as the vocabulary does.
+from podnet.model.vocabulary import PROTOCOLS
+
 MIN_PORT, MAX_PORT = 1, 65535
 NP, ANP, BANP = "NetworkPolicy", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy"
 _LAYER = {"": 0, BANP: 1, NP: 2, "Ingress": 2, "Route": 2, ANP: 3}
