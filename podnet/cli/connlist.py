@@ -34,7 +34,13 @@ def register(app: typer.Typer) -> None:
                          "the cluster, as netpol-analyzer reads them.")] = False,
                      exposure: Annotated[bool, typer.Option(
                          "--exposure", help="Also report what each workload is open to beyond "
-                         "the input's pods (netpol-analyzer's exposure analysis).")] = False) -> None:
+                         "the input's pods (netpol-analyzer's exposure analysis).")] = False,
+                     explain: Annotated[bool, typer.Option(
+                         "--explain", help="For every pair, the allowed and denied connections "
+                         "and the policies and rules behind them.")] = False,
+                     explain_only: Annotated[str | None, typer.Option(
+                         "--explain-only", help="With --explain: only the allowed (allow) or "
+                         "denied (deny) connections.")] = None) -> None:
         """Which workload may connect to which, in netpol-analyzer's formats."""
         from podnet.policy import focus as focusing
         from podnet.policy.compile import compile_cluster
@@ -54,6 +60,25 @@ def register(app: typer.Typer) -> None:
         for name in focusing.missing(focus, workloads, has_ingress_controller(cluster)):
             print(f"podnet: warning: focus workload {name} does not exist in the input",
                   file=sys.stderr)
+        if explain or explain_only:
+            from podnet.policy.explain_report import explain_report
+
+            if explain_only not in (None, "allow", "deny"):
+                raise typer.BadParameter("allow or deny", param_hint="--explain-only")
+            text = explain_report(cluster, compiled, explain_only,
+                                  lambda s, d: focusing.keeps(focus, s, d), focus.conn)
+            if exposure:
+                from podnet.policy.exposure import exposure as exposed
+                from podnet.policy.exposure import split_line
+                from podnet.policy.exposure_txt import exposure_lines
+
+                lines = [split_line(c.line()) for c in focusing.apply(
+                    focus, connections(cluster, compiled))]
+                text += "\n" + "\n".join(exposure_lines(exposed(
+                    cluster, compiled, lines, focus=focus.workloads,
+                    direction=focus.direction or None))) + "\n"
+            sys.stdout.write(text)
+            return
         conns = focusing.apply(focus, connections(cluster, compiled))
         if exposure:
             check_format(output, EXPOSURE_FORMATS)
