@@ -38,6 +38,14 @@ class Analysis:
         return tuple(resolve(self.cluster))
 
     @cached_property
+    def addresses(self) -> tuple[ServicePlan, ...]:
+        """The plans without their endpoints (``plans`` when already computed): which
+        addresses and ports kube-proxy translates, for a trace that may need no Service."""
+        if "plans" in self.__dict__:
+            return self.plans
+        return tuple(resolve(self.cluster, endpoints=False))
+
+    @cached_property
     def attracted(self) -> dict[str, str]:
         """LoadBalancer and external IP -> the node that attracts it (MetalLB's L2 leader)."""
         return external_addresses(self.cluster, self.plans)

@@ -1,6 +1,7 @@
 """The hop-by-hop path of one flow through the modelled data plane, with MTU on each hop.
 
-Built from the same desired state the lab applies (``cni.desired_state``) and the same policy
+Built from the same desired state the lab applies (``cni.desired_state``, here only for the
+nodes the flow crosses: ``cni.node_states``) and the same policy
 verdicts the analyzer gives (``verdict.Evaluator``): pod eth0 → veth to its node → the node's
 egress policy → same node: the destination's veth; other node: the mode's tunnel device and
 encapsulation (or a plain routed hop), the underlay, the remote node → the destination's
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from podnet import names
-from podnet.dataplane.cni import VXLAN_PORT, VXLAN_VNI, NodeState, desired_state
+from podnet.dataplane.cni import VXLAN_PORT, VXLAN_VNI, NodeState, node_states
 from podnet.dataplane.mtu import ENCAPSULATION, MtuBudget, budget
 from podnet.model.cluster import Cluster
 from podnet.model.objects import Pod
@@ -81,7 +82,12 @@ def trace(cluster: Cluster, compiled: Compiled, src: Pod, dst: Pod | str, number
     ``ingress_from``: the address the destination's ingress policy sees instead of the source
     (the node's, when kube-proxy masqueraded the packet on its way to another node)."""
     mode = mode or cluster.net.cni
-    states = {s.node: s for s in desired_state(cluster, mode)}
+    # a node's own address as the target: the packet ends on that node
+    to_name = next((n.name for n in cluster.nodes
+                    if isinstance(dst, str) and (n.internal_ip or "") == dst), None)
+    involved = [src.node, *([dst.node] if isinstance(dst, Pod) else []),
+                *([to_name] if to_name is not None else [])]
+    states = node_states(cluster, involved, mode)
     b = budget(cluster.net, mode)
     ev = Evaluator(cluster, compiled)
     verdict = ev.verdict(src, dst)
@@ -107,7 +113,7 @@ def trace(cluster: Cluster, compiled: Compiled, src: Pod, dst: Pod | str, number
                      f"{dst_name}'s ingress policy sees {ingress_from}, not {src.ip}")
     encapsulation = "none"
     path_mtu = b.pod_mtu
-    to_node = next((s for s in states.values() if isinstance(dst, str) and s.ip == dst), None)
+    to_node = states[to_name] if to_name is not None else None
     if to_node is not None and to_node.node == src.node:
         hops.append(Hop(f"node {a.node}", "local", None, "delivered to the node itself: it never "
                         "crosses forward, and traffic to a pod's own node is always allowed"))
@@ -207,7 +213,7 @@ def trace_from_outside(cluster: Cluster, compiled: Compiled, client: str, proto:
     node, why_node, shown, dnat = arrival.node, arrival.why_node, arrival.shown, arrival.dnat
     dst, number, ingress_from = arrival.dst, arrival.number, arrival.ingress_from
     mode = mode or cluster.net.cni
-    states = {s.node: s for s in desired_state(cluster, mode)}
+    states = node_states(cluster, [node, *([dst.node] if isinstance(dst, Pod) else [])], mode)
     b = budget(cluster.net, mode)
     x = states[node]
     port = f"{number}/{proto}"

@@ -32,7 +32,7 @@ class Walked(NamedTuple):
 
 def node_port_node(a: Analysis, ip: str, number: int, proto: str) -> Node | None:
     """The node whose address ``ip`` is, when ``number`` is one of the cluster's NodePorts."""
-    if not any(p.node_port == number and p.protocol == proto for p in a.plans):
+    if not any(p.node_port == number and p.protocol == proto for p in a.addresses):
         return None
     return next((n for n in a.cluster.nodes if n.internal_ip == ip), None)
 
@@ -68,7 +68,7 @@ def through_service(a: Analysis, src: Pod, target: str, number: int, proto: str)
         ip = svc.cluster_ip
     translator = node_port_node(a, ip, number, proto)
     if translator is None and any(p.port == number and p.protocol == proto and ip in (
-            p.cluster_ip, *p.load_balancer_ips, *p.external_ips) for p in a.plans):
+            p.cluster_ip, *p.load_balancer_ips, *p.external_ips) for p in a.addresses):
         translator = cluster.node(src.node)
     if translator is None:
         if svc is not None:

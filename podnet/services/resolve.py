@@ -152,8 +152,13 @@ def _node_port(svc: Service, sp: ServicePort, taken: set[int]) -> int:
                      "false)")
 
 
-def resolve(cluster: Cluster) -> tuple[ServicePlan, ...]:
-    """A plan per Service port that kube-proxy programs (sorted by service port name)."""
+def resolve(cluster: Cluster, *, endpoints: bool = True) -> tuple[ServicePlan, ...]:
+    """A plan per Service port that kube-proxy programs (sorted by service port name).
+
+    ``endpoints=False``: the same plans with no endpoints, for a question about addresses and
+    ports only (which address kube-proxy translates): finding every Service's endpoints is
+    most of the cost, and finding them checks nothing (every InputError here is about
+    NodePorts), so the addresses and the errors are the same."""
     taken = _given_node_ports(cluster.services)
     lbs = allocate(cluster.services, cluster.lb_pools,
                    {n: ns.labels for n, ns in cluster.namespaces.items()})
@@ -165,7 +170,8 @@ def resolve(cluster: Cluster) -> tuple[ServicePlan, ...]:
         if svc.type == "ExternalName" or svc.headless or not svc.cluster_ip:
             continue
         for sp in sorted(svc.ports, key=lambda p: (p.name, p.port, p.protocol)):
-            eps = port_endpoints(cluster, svc, sp, by_service.get(svc.key, []))
+            eps = (port_endpoints(cluster, svc, sp, by_service.get(svc.key, []))
+                   if endpoints else [])
             node_port = sp.node_port
             wants = svc.type == "NodePort" or (svc.type == "LoadBalancer"
                                                and svc.allocate_lb_node_ports)
