@@ -28,7 +28,7 @@ import stat
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from types import MappingProxyType
+from types import BuiltinFunctionType, MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -179,40 +179,39 @@ def _mac(secret: bytes, entry_key: str, payload: bytes) -> bytes:
 # -- pickling the model fast ----------------------------------------------------------------
 # The model is frozen dataclasses (most with __slots__), NamedTuples and MappingProxyTypes.
 # Pickle's defaults are slow on the first two (a Python __setstate__ per object walks
-# dataclasses.fields) and refuse the third, so each gets a reduction that rebuilds it with one
-# call: the class with its fields, tuple.__new__ for a NamedTuple, the proxy over a dict.
+# dataclasses.fields; a NamedTuple's __new__ is Python too) and refuse the third, so each gets
+# a reduction that rebuilds it with one call: the class with its fields, ``tuple.__new__``
+# (C) for a NamedTuple, a dict under a proxy. The reductions sit in a dispatch table that
+# pickle's C code looks up per type (a ``reducer_override`` would be a Python call for every
+# object, more than the rest of the dump).
 
 def _proxy(d: dict[Any, Any]) -> Mapping[Any, Any]:
     return MappingProxyType(d)
 
 
-def _named(cls: type[tuple[Any, ...]], values: tuple[Any, ...]) -> tuple[Any, ...]:
-    return tuple.__new__(cls, values)
+def _tuple_new() -> Callable[..., Any]:
+    """``tuple.__new__``, which pickle cannot name: pickled once as a call to this."""
+    return tuple.__new__
 
 
-_Reduce = Callable[[Any], tuple[Any, ...]]
-_reducers: dict[type, _Reduce | None] = {}
-
-
-def _reducer(cls: type) -> _Reduce | None:
-    if cls in _reducers:
-        return _reducers[cls]
-    found: _Reduce | None = None
+def _reducer(cls: type) -> Callable[[Any], Any] | None:
     if cls is MappingProxyType:
-        found = _reduce_proxy
-    elif not cls.__module__.startswith("podnet."):
-        found = None
-    elif dataclasses.is_dataclass(cls):
+        return _reduce_proxy
+    if cls is BuiltinFunctionType:
+        return _reduce_builtin
+    if not cls.__module__.startswith("podnet."):
+        return None
+    if dataclasses.is_dataclass(cls):
         fields = dataclasses.fields(cls)
-        if all(f.init for f in fields):  # every field goes back through __init__
-            names = [f.name for f in fields]
-            get = operator.attrgetter(*names)
-            found = ((lambda o: (cls, (get(o),))) if len(names) == 1
-                     else (lambda o: (cls, get(o))))
-    elif issubclass(cls, tuple) and hasattr(cls, "_fields"):
-        found = _reduce_named
-    _reducers[cls] = found
-    return found
+        if not all(f.init for f in fields):  # not all of it goes back through __init__
+            return None
+        get = operator.attrgetter(*(f.name for f in fields))
+        if len(fields) == 1:
+            return lambda o: (cls, (get(o),))
+        return lambda o: (cls, get(o))
+    if issubclass(cls, tuple) and hasattr(cls, "_fields"):
+        return _reduce_named
+    return None
 
 
 def _reduce_proxy(m: Any) -> tuple[Any, ...]:
@@ -220,16 +219,24 @@ def _reduce_proxy(m: Any) -> tuple[Any, ...]:
 
 
 def _reduce_named(t: Any) -> tuple[Any, ...]:
-    return (_named, (type(t), tuple(t)))
+    return (tuple.__new__, (type(t), tuple(t)))
+
+
+def _reduce_builtin(f: Any) -> Any:
+    return (_tuple_new, ()) if f is tuple.__new__ else f.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
+
+
+class _Reductions(dict[type, Callable[[Any], Any]]):
+    def __missing__(self, cls: type) -> Callable[[Any], Any]:
+        found = _reducer(cls)
+        if found is None:
+            raise KeyError(cls)  # pickle's default reduction
+        self[cls] = found
+        return found
 
 
 class _Pickler(pickle.Pickler):
-    def reducer_override(self, obj: Any) -> Any:
-        cls = type(obj)
-        if cls is type:
-            return NotImplemented
-        reduce = _reducer(cls)
-        return NotImplemented if reduce is None else reduce(obj)
+    dispatch_table = _Reductions()
 
 
 # Only the model's own classes (and what parsed YAML holds: dates) come back out of a pickle;
