@@ -63,6 +63,7 @@ conformance: install
 
 bench: install
 	@if [ -f bench/run.py ]; then $(BIN)/python bench/run.py; fi
+	$(BIN)/python bench/cache.py
 	$(BIN)/python bench/services.py
 	$(BIN)/python bench/connlist.py
 	$(BIN)/python bench/doctor.py

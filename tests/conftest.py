@@ -40,3 +40,20 @@ def golden(update_goldens: bool):  # type: ignore[no-untyped-def]
         assert text == path.read_text(), f"output differs from golden {name}"
 
     return check
+
+
+@pytest.fixture(scope="session")
+def model_cache_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("xdg-cache")
+
+
+@pytest.fixture(autouse=True)
+def _private_model_cache(model_cache_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test (and every podnet it starts) uses a model cache of the test session's own,
+    never the user's: one directory for the session, so the suite also runs with the cache
+    warm, as a user would, at no more cost than one write per distinct input."""
+    from podnet.cli import common
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(model_cache_home))
+    monkeypatch.delenv("PODNET_NO_CACHE", raising=False)
+    monkeypatch.setitem(common.CACHE, "enabled", True)

@@ -24,6 +24,15 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
 COMMAND_MODULES = ("analyze", "policy", "connlist", "diff", "gateway", "services", "trace",
                    "dns", "ingress", "doctor", "lab", "host", "report")
 
+@app.callback()
+def _options(no_cache: bool = typer.Option(
+        False, "--no-cache", help="Build the cluster model afresh: neither read nor write the "
+        "model cache ($XDG_CACHE_HOME/podnet; also PODNET_NO_CACHE=1).")) -> None:
+    from podnet.cli.common import CACHE
+
+    CACHE["enabled"] = not no_cache
+
+
 for _name in COMMAND_MODULES:
     import_module(f"podnet.cli.{_name}").register(app)
 

@@ -62,12 +62,29 @@ def load_docs(files: list[str], keep_prefix: bool = False) -> Docs:
     return read_paths(files, keep_prefix)
 
 
+# Set by the app's --no-cache (podnet.cli.app) for the command that runs.
+CACHE = {"enabled": True}
+
+
 def load_cluster(files: list[str], nodes: int = 3, keep_prefix: bool = False,
                  **overrides: object) -> Cluster:
+    """The model of these inputs: from the model cache (``podnet.cli.modelcache``) when an
+    earlier run built it from the same bytes and options, else built (and stored)."""
+    from podnet.cli import modelcache
     from podnet.model.cluster import build
+    from podnet.model.load import gather, parse_gathered
 
-    cluster = build(load_docs(files, keep_prefix), nodes=nodes,
-                    overrides={k: v for k, v in overrides.items() if v is not None})
+    if not files:
+        raise UsageError("no input: give manifests with -f PATH (a file, a directory, or -)")
+    given = {k: v for k, v in overrides.items() if v is not None}
+    cached = modelcache.enabled(CACHE["enabled"])
+    gathered = gather(files, digest=cached)
+    key = modelcache.key(gathered.digest, nodes, keep_prefix, given) if cached else ""
+    cluster = modelcache.get(key) if cached else None
+    if cluster is None:
+        cluster = build(parse_gathered(gathered, keep_prefix), nodes=nodes, overrides=given)
+        if cached:
+            modelcache.put(key, cluster)
     warn(cluster)
     return cluster
 

@@ -6,6 +6,7 @@ A document that is not a Kubernetes object (no ``kind``) is an input error namin
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -17,7 +18,8 @@ from podnet.errors import InputError, SourceRef
 from podnet.model.limits import ALIAS_ALLOWANCE, MAX_DEPTH
 from podnet.model.sources import SUFFIXES, Reader
 
-__all__ = ["SUFFIXES", "Docs", "RawDoc", "read_paths", "read_texts"]
+__all__ = ["SUFFIXES", "Docs", "Gathered", "RawDoc", "gather", "parse_gathered", "read_paths",
+           "read_texts"]
 
 try:  # the C loader is several times faster on large dumps
     _Loader: Any = yaml.CSafeLoader
@@ -176,19 +178,47 @@ def read_texts(texts: Iterable[tuple[str, str]], lenient: Iterable[str] = (),
     return docs
 
 
-def read_paths(paths: Iterable[str], keep_prefix: bool = False) -> Docs:
-    """Read every path (file, directory, or ``-`` for stdin) into raw documents, within the
-    limits of ``podnet.model.limits`` (``keep_prefix``: see ``read_texts``)."""
-    reader = Reader()
+@dataclass(frozen=True, slots=True)
+class Gathered:
+    """Every input's text, read once and in order, before any of it is parsed: what the model
+    is a function of (with the build options), so ``podnet.cli.modelcache`` keys on it.
+    ``digest`` covers every byte read, with each file's name and how it was found."""
+
+    texts: list[tuple[str, str]]
+    lenient: list[str]
+    warnings: list[str]
+    digest: str  # hex; empty when not asked for
+
+
+def gather(paths: Iterable[str], digest: bool = False) -> Gathered:
+    """Read every path (file, directory, or ``-`` for stdin) as text, within the limits of
+    ``podnet.model.limits``; with ``digest``, hash what was read on the way."""
+    reader = Reader(digest=hashlib.sha256() if digest else None)
     texts: list[tuple[str, str]] = []
     lenient: list[str] = []
     for path in paths:
+        reader.mark(f"arg {path}")
         if path == "-":
             texts.append(("<stdin>", reader.stdin()))
             continue
         files, walked = reader.files(path)
         lenient.extend(str(f) for f in walked)
-        texts.extend((str(f), reader.file(f)) for f in files)
-    docs = read_texts(texts, lenient, keep_prefix)
-    docs.warnings[:0] = reader.warnings
+        for f in files:
+            reader.mark("walked" if walked else "named")
+            texts.append((str(f), reader.file(f)))
+    for w in reader.warnings:  # a skipped file's reason (a dangling link's target) is output
+        reader.mark(f"warning {w}")
+    return Gathered(texts, lenient, list(reader.warnings), reader.hexdigest())
+
+
+def parse_gathered(gathered: Gathered, keep_prefix: bool = False) -> Docs:
+    """The raw documents of what ``gather`` read (``keep_prefix``: see ``read_texts``)."""
+    docs = read_texts(gathered.texts, gathered.lenient, keep_prefix)
+    docs.warnings[:0] = gathered.warnings
     return docs
+
+
+def read_paths(paths: Iterable[str], keep_prefix: bool = False) -> Docs:
+    """Read every path (file, directory, or ``-`` for stdin) into raw documents, within the
+    limits of ``podnet.model.limits`` (``keep_prefix``: see ``read_texts``)."""
+    return parse_gathered(gather(paths), keep_prefix)

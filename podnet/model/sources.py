@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from podnet.errors import InputError, SourceRef
 from podnet.model.limits import MAX_FILE_BYTES, MAX_TOTAL_BYTES, mib
@@ -101,10 +101,26 @@ class Reader:
 
     total: int = 0
     warnings: list[str] = field(default_factory=list)
+    # hashlib's sha256 when the caller keys a cache on the input: every byte read, in order
+    digest: Any = None
+
+    def mark(self, label: str) -> None:
+        """Put a label (which argument, how a file was found) into the digest, length first so
+        no two sequences of labels and files hash alike."""
+        if self.digest is not None:
+            raw = label.encode("utf-8", "surrogateescape")
+            self.digest.update(b"L%d:" % len(raw) + raw)
+
+    def hexdigest(self) -> str:
+        return "" if self.digest is None else str(self.digest.hexdigest())
 
     def _take(self, stream: BinaryIO, name: str) -> str:
         data = _read_bounded(stream, name, MAX_FILE_BYTES, MAX_TOTAL_BYTES - self.total)
         self.total += len(data)
+        if self.digest is not None:
+            self.mark(name)
+            self.digest.update(b"D%d:" % len(data))
+            self.digest.update(data)
         return _decode(data, name)
 
     def stdin(self) -> str:

@@ -1,0 +1,63 @@
+"""The model cache (``make bench``): ``podnet explain`` of one pair on the 150k-pod cluster, as a
+user runs it, without the cache, on its first run (build and store) and on a repeated question.
+
+Each run is a fresh process; wall time and CPU time (user + system, from the children's rusage)
+are the median of a few runs, since the CPU figure is what a busy machine does not inflate.
+Prints a markdown table (copied into docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+import gen  # noqa: E402
+
+REPEAT = 3
+ARGS = ["explain", "--from", "ns-00000/web-0", "--to", "ns-00001/api-0", "--port", "8080/TCP"]
+
+
+def run(path: str, env: dict[str, str], *extra: str) -> tuple[float, float]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "podnet", *extra, *ARGS, "-f", path], env=env,
+                   check=True, capture_output=True)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def median(runs: list[tuple[float, float]]) -> str:
+    return (f"{statistics.median(w for w, _ in runs):.2f} s "
+            f"({statistics.median(c for _, c in runs):.2f} s CPU)")
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "c150000.json")
+        gen.write(path, 150_000, 5_000, 10_000)
+        off, first, again = [], [], []
+        for i in range(REPEAT):
+            env = {**os.environ, "XDG_CACHE_HOME": os.path.join(tmp, f"cache{i}")}
+            env.pop("PODNET_NO_CACHE", None)
+            off.append(run(path, env, "--no-cache"))
+            first.append(run(path, env))
+            again.append(run(path, env))
+        size = sum(f.stat().st_size for f in Path(tmp, "cache0", "podnet").glob("*.model"))
+    print("| `podnet explain` of one pair, 150k pods / 5k ns / 10k policies | wall (CPU) |")
+    print("|---|---|")
+    print(f"| `--no-cache` (every run builds the model) | {median(off)} |")
+    print(f"| first run (builds and stores the model) | {median(first)} |")
+    print(f"| repeated question (model from the cache) | {median(again)} |")
+    print(f"\n(cache entry: {size / 2**20:.1f} MiB; median of {REPEAT} runs each)")
+
+
+if __name__ == "__main__":
+    main()
