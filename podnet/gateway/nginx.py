@@ -31,6 +31,7 @@ from podnet.gateway.attach import Backend, Config, ListenerState, RouteState
 from podnet.gateway.hostnames import specificity
 from podnet.gateway.objects import Filter, Match
 from podnet.gateway.router import WELL_KNOWN, Candidate
+from podnet.ingress.nginx import preamble
 from podnet.names import short_tag
 
 PROXY_HEADERS = ("X-Forwarded-For $remote_addr", "X-Real-IP $remote_addr",
@@ -332,15 +333,7 @@ def render(config: Config, gateway: str, files: Files) -> str:
             lines += [f"ssl_certificate {_q(files.fake[0])};",
                       f"ssl_certificate_key {_q(files.fake[1])};"]
         servers.append([*lines, "return 404;"])
-    out = [f"# nginx.conf for Gateway {gateway} (podnet)",
-           "daemon off;", "worker_processes 1;", "user root;", f"pid {_q(p + '/nginx.pid')};",
-           f"error_log {_q(p + '/error.log')} warn;", "events { worker_connections 1024; }",
-           "http {", "\taccess_log off;", "\tserver_tokens off;",
-           f"\tclient_body_temp_path {_q(p + '/body')};",
-           f"\tproxy_temp_path {_q(p + '/proxy')};",
-           f"\tfastcgi_temp_path {_q(p + '/fastcgi')};",
-           f"\tuwsgi_temp_path {_q(p + '/uwsgi')};",
-           f"\tscgi_temp_path {_q(p + '/scgi')};",
+    out = [*preamble(f"Gateway {gateway}", p),
            # a literal $ in a quoted string (nginx has no escape for it)
            "\tgeo $pn_dollar { default \"$\"; }"]
     for name, eps in sorted(r.upstreams.items()):

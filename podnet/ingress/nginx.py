@@ -177,19 +177,24 @@ def _server(s: Server, table: Table, files: Files) -> list[str]:
     return lines
 
 
+def preamble(what: str, p: str) -> list[str]:
+    """The start of every nginx.conf the lab runs, up to inside ``http {``: one worker, every
+    file under the lab's directory ``p``."""
+    return [f"# nginx.conf for {what} (podnet)",
+            # the lab's files are root's alone (0700), and workers write temp files among them
+            "daemon off;", "worker_processes 1;", "user root;", f"pid {_q(p + '/nginx.pid')};",
+            f"error_log {_q(p + '/error.log')} warn;", "events { worker_connections 1024; }",
+            "http {", "\taccess_log off;", "\tserver_tokens off;",
+            f"\tclient_body_temp_path {_q(p + '/body')};",
+            f"\tproxy_temp_path {_q(p + '/proxy')};",
+            f"\tfastcgi_temp_path {_q(p + '/fastcgi')};",
+            f"\tuwsgi_temp_path {_q(p + '/uwsgi')};",
+            f"\tscgi_temp_path {_q(p + '/scgi')};"]
+
+
 def render(table: Table, files: Files) -> str:
     """The whole ``nginx.conf`` for one controller."""
-    p = files.prefix
-    out = ["# nginx.conf for controller " + table.controller.key + " (podnet)",
-           # the lab's files are root's alone (0700), and workers write temp files among them
-           "daemon off;", "worker_processes 1;", "user root;", f"pid {_q(p + '/nginx.pid')};",
-           f"error_log {_q(p + '/error.log')} warn;", "events { worker_connections 1024; }",
-           "http {", "\taccess_log off;", "\tserver_tokens off;",
-           f"\tclient_body_temp_path {_q(p + '/body')};",
-           f"\tproxy_temp_path {_q(p + '/proxy')};",
-           f"\tfastcgi_temp_path {_q(p + '/fastcgi')};",
-           f"\tuwsgi_temp_path {_q(p + '/uwsgi')};",
-           f"\tscgi_temp_path {_q(p + '/scgi')};",
+    out = [*preamble("controller " + table.controller.key, files.prefix),
            "\tmap $request_uri $pn_redirect_uri { ~^(?<pn_u>.*)/$ $pn_u; default $request_uri; }"]
     for name, up in _upstreams(table).items():
         out.append(f"\tupstream {name} {{")

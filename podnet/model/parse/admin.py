@@ -59,18 +59,25 @@ def _peer(f: Fields, egress: bool) -> Peer:
     raise AssertionError("networks are expanded by _peers")
 
 
+def network_peers(p: Fields) -> list[Peer]:
+    """A ``networks`` peer (both API generations): one ipBlock per CIDR, each checked."""
+    cidrs = p.str_list("networks")
+    if not cidrs:
+        raise p.error("networks", "must list at least one CIDR")
+    out = []
+    for i, cidr in enumerate(cidrs):
+        why = validate.cidr_error(cidr)
+        if why:
+            raise p.error(f"networks[{i}]", why)
+        out.append(Peer(ip_block=IPBlock(cidr)))
+    return out
+
+
 def _peers(f: Fields, key: str, egress: bool) -> tuple[Peer, ...]:
     out: list[Peer] = []
     for p in f.items(key):
         if egress and p.has("networks") and not any(p.has(k) for k in ("namespaces", "pods", "nodes")):
-            cidrs = p.str_list("networks")
-            if not cidrs:
-                raise p.error("networks", "must list at least one CIDR")
-            for i, cidr in enumerate(cidrs):
-                why = validate.cidr_error(cidr)
-                if why:
-                    raise p.error(f"networks[{i}]", why)
-                out.append(Peer(ip_block=IPBlock(cidr)))
+            out += network_peers(p)
         else:
             out.append(_peer(p, egress))
     if not out:

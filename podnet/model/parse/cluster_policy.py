@@ -15,8 +15,15 @@ from __future__ import annotations
 from podnet.model import validate
 from podnet.model.fields import Fields
 from podnet.model.load import RawDoc
-from podnet.model.objects import AdminPolicy, AdminRule, IPBlock, Peer, PolicyPort
-from podnet.model.parse.admin import MAX_PRIORITY, _one_of, _pods_selector, _port_number, _selector
+from podnet.model.objects import AdminPolicy, AdminRule, Peer, PolicyPort
+from podnet.model.parse.admin import (
+    MAX_PRIORITY,
+    _one_of,
+    _pods_selector,
+    _port_number,
+    _selector,
+    network_peers,
+)
 from podnet.model.parse.common import _meta, _warn
 from podnet.model.selectors import EVERYTHING, LabelSelector
 from podnet.model.vocabulary import PROTOCOLS
@@ -56,14 +63,7 @@ def _peers(rule: Fields, key: str, egress: bool) -> tuple[tuple[Peer, ...], bool
             out.append(Peer(node_selector=_selector(p, "nodes")))
         elif kind == "networks":
             not_pods = True
-            cidrs = p.str_list("networks")
-            if not cidrs:
-                raise p.error("networks", "must list at least one CIDR")
-            for i, cidr in enumerate(cidrs):
-                why = validate.cidr_error(cidr)
-                if why:
-                    raise p.error(f"networks[{i}]", why)
-                out.append(Peer(ip_block=IPBlock(cidr)))
+            out += network_peers(p)
         else:
             not_pods = True
             if not p.str_list("domainNames"):
