@@ -154,3 +154,9 @@ def test_a_broken_file_named_explicitly_is_still_an_error(tmp_path):
     f.write_text(BROKEN)
     code, out, err = invoke(("connlist", "-f", str(f)))
     assert code == 2 and "invalid YAML" in err and out == ""
+
+
+def test_the_cli_offers_exactly_the_formats_rendered():
+    from podnet.model.vocabulary import CONNLIST_FORMATS
+    from podnet.policy.connlist_formats import _TABLES
+    assert set(CONNLIST_FORMATS) == {*_TABLES, "dot"}

@@ -226,9 +226,3 @@ def test_connsets_are_keys() -> None:
     a, b = ConnSet.port("TCP", 80) | ConnSet.port("TCP", 81), ConnSet.port("TCP", 80, 81)
     assert a == b and hash(a) == hash(b) and {a: 1}[b] == 1
     assert ConnSet.port("UDP", 80) not in {a: 1}
-
-
-def test_the_cli_default_matrix_limit_is_the_builders():
-    from podnet.cli.report import MAX_MATRIX_WORKLOADS as cli_default
-    from podnet.report.data import MAX_MATRIX_WORKLOADS
-    assert cli_default == MAX_MATRIX_WORKLOADS

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from podnet.cli.common import FileOpt, check_format, load_cluster
+from podnet.model.vocabulary import CONNLIST_FORMATS
 
 WorkloadsOpt = Annotated[str | None, typer.Option(
     "--focus-workload", help="Only connections of these workloads: a comma list of NAME or NS/NAME.")]
@@ -25,7 +26,7 @@ def register(app: typer.Typer) -> None:
     @app.command(name="connlist")
     def connlist_cmd(filename: FileOpt = [],  # noqa: B006
                      output: Annotated[str, typer.Option(
-                         "-o", "--output", help="txt|json|csv|md|dot")] = "txt",
+                         "-o", "--output", help="|".join(CONNLIST_FORMATS))] = "txt",
                      focus_workload: WorkloadsOpt = None, focus_workload_peer: PeersOpt = None,
                      focus_direction: DirectionOpt = None, focus_conn: ConnOpt = None,
                      ipblock_matches_pods: Annotated[bool, typer.Option(
@@ -45,10 +46,10 @@ def register(app: typer.Typer) -> None:
         from podnet.policy import focus as focusing
         from podnet.policy.compile import compile_cluster
         from podnet.policy.connlist import connections, has_ingress_controller, workload_peers
-        from podnet.policy.connlist_formats import FORMATS, render
+        from podnet.policy.connlist_formats import render
         from podnet.policy.exposure_report import EXPOSURE_FORMATS, exposure_report
 
-        check_format(output, FORMATS)
+        check_format(output, CONNLIST_FORMATS)
         focus = focusing.Focus(workloads=focusing.parse_workloads(focus_workload),
                                peers=focusing.parse_workloads(focus_workload_peer),
                                direction=focusing.parse_direction(focus_direction),

@@ -10,11 +10,11 @@ import typer
 
 from podnet.cli.common import FileOpt, check_format, load_cluster
 from podnet.errors import UsageError
+from podnet.model.vocabulary import DIFF_FORMATS
 
 if TYPE_CHECKING:
     from podnet.policy.diff import Side
 
-DIFF_FORMATS = ("txt", "csv", "md", "dot")  # podnet/policy/diff_formats.py renders each
 
 # ANSI colours for a person reading txt on a terminal; a pipe or a file gets the plain bytes.
 COLOURS = {"diff-type: added": "\033[32m", "diff-type: removed": "\033[31m",

@@ -12,8 +12,7 @@ import typer
 
 from podnet.cli.common import FileOpt, NodesOpt, load_docs, warn
 from podnet.errors import UsageError
-
-MAX_MATRIX_WORKLOADS = 200  # podnet/report/data.py keeps the same default (a test checks)
+from podnet.report import MAX_MATRIX_WORKLOADS
 
 
 def register(app: typer.Typer) -> None:

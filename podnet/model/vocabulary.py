@@ -18,3 +18,7 @@ PROTOCOLS = ("TCP", "UDP", "SCTP")
 IPTABLES_FEATURES = ("nfacct", "random-fully")
 # Stub resolvers whose search-list behaviour ``podnet.dns.resolver`` follows.
 LIBCS = ("glibc", "musl")
+# netpol-analyzer's output formats: ``podnet connlist`` (``podnet.policy.connlist_formats``)
+# and ``podnet diff`` (``podnet.policy.diff_formats``, which has no json).
+CONNLIST_FORMATS = ("txt", "json", "csv", "md", "dot")
+DIFF_FORMATS = ("txt", "csv", "md", "dot")

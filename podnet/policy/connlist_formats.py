@@ -13,8 +13,6 @@ from collections.abc import Callable, Sequence
 
 from podnet.policy.connlist import Conn, Peer
 
-FORMATS = ("txt", "json", "csv", "md", "dot")
-
 
 def render(fmt: str, conns: Sequence[Conn], workloads: Sequence[Peer], focus_conn: str = "") -> str:
     if fmt == "dot":

@@ -13,7 +13,6 @@ from collections.abc import Callable
 
 from podnet.policy.diff import ADDED, CHANGED, INGRESS_CONTROLLER, REMOVED, UNCHANGED, Change, ConnDiff, is_ip
 
-DIFF_FORMATS = ("txt", "csv", "md", "dot")
 REF1, REF2 = "ref1", "ref2"
 NO_CONNS = "No Connections"
 

@@ -25,13 +25,13 @@ from podnet.policy.connlist import pair_blocks, representatives
 from podnet.policy.connmatrix import ConnSpace
 from podnet.policy.explain import side_data
 from podnet.policy.verdict import DirectionResult
+from podnet.report import MAX_MATRIX_WORKLOADS
 from podnet.report.dns import dns_costs
 from podnet.report.graph import network_map
 from podnet.report.lab import lab_data
 from podnet.report.paths import service_paths
 from podnet.services.table import endpoints_text, external_text, service_rows
 
-MAX_MATRIX_WORKLOADS = 200  # 40,000 cells: the page stays a few MB and the table usable
 MAX_MATRIX_NAMESPACES = 200
 TOP_FINDINGS = 5
 

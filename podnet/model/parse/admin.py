@@ -9,6 +9,8 @@ A subject is either ``namespaces`` (a namespace selector: every pod in them) or 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from podnet.errors import InputError
 from podnet.model import validate
 from podnet.model.fields import Fields
@@ -34,6 +36,26 @@ def _selector(f: Fields, key: str) -> LabelSelector:
     if not f.has(key):
         raise f.error(key, "is required")
     return label_selector(f.sub(key)) or EVERYTHING
+
+
+def read_priority(spec: Fields) -> int:
+    """``spec.priority``, required and within 0..1000 (both API generations)."""
+    priority = spec.int("priority")
+    if priority is None:
+        raise spec.error("priority", "is required")
+    if not 0 <= priority <= MAX_PRIORITY:
+        raise spec.error("priority", f"{priority} is outside 0..{MAX_PRIORITY}")
+    return priority
+
+
+def read_subject(spec: Fields, pods: Callable[[Fields], tuple[LabelSelector, LabelSelector]]
+                 ) -> tuple[LabelSelector, LabelSelector]:
+    """``spec.subject``: exactly one of ``namespaces`` (every pod in them) or ``pods``, read by
+    ``pods`` (the generations differ on whether its namespaceSelector may be left out)."""
+    subject = spec.sub("subject")
+    if _one_of(subject, ("namespaces", "pods")) == "namespaces":
+        return _selector(subject, "namespaces"), EVERYTHING
+    return pods(subject.sub("pods"))
 
 
 def _pods_selector(f: Fields, key: str) -> LabelSelector:
@@ -133,19 +155,9 @@ def admin_policy(doc: RawDoc) -> AdminPolicy:
     if kind == BANP and name != "default":
         raise meta.error("name", f"{name!r}: a BaselineAdminNetworkPolicy must be named 'default'")
     spec = Fields(doc.body, src).sub("spec")
-    priority = None
-    if kind == ANP:
-        priority = spec.int("priority")
-        if priority is None:
-            raise spec.error("priority", "is required")
-        if not 0 <= priority <= MAX_PRIORITY:
-            raise spec.error("priority", f"{priority} is outside 0..{MAX_PRIORITY}")
-    subject = spec.sub("subject")
-    if _one_of(subject, ("namespaces", "pods")) == "namespaces":
-        ns_sel, pod_sel = _selector(subject, "namespaces"), EVERYTHING
-    else:
-        pods = subject.sub("pods")
-        ns_sel, pod_sel = _pods_selector(pods, "namespaceSelector"), _pods_selector(pods, "podSelector")
+    priority = read_priority(spec) if kind == ANP else None
+    ns_sel, pod_sel = read_subject(spec, lambda pods: (_pods_selector(pods, "namespaceSelector"),
+                                                       _pods_selector(pods, "podSelector")))
     return AdminPolicy(kind, name, src, priority, ns_sel, pod_sel,
                        tuple(_rule(r, kind, False) for r in spec.items("ingress")),
                        tuple(_rule(r, kind, True) for r in spec.items("egress")))

@@ -17,12 +17,13 @@ from podnet.model.fields import Fields
 from podnet.model.load import RawDoc
 from podnet.model.objects import AdminPolicy, AdminRule, Peer, PolicyPort
 from podnet.model.parse.admin import (
-    MAX_PRIORITY,
     _one_of,
     _pods_selector,
     _port_number,
     _selector,
     network_peers,
+    read_priority,
+    read_subject,
 )
 from podnet.model.parse.common import _meta, _warn
 from podnet.model.selectors import EVERYTHING, LabelSelector
@@ -123,16 +124,8 @@ def cluster_network_policy(doc: RawDoc) -> AdminPolicy:
     if tier not in TIERS:
         raise spec.error("tier", f"{tier!r} is not one of {', '.join(TIERS)}" if tier
                          else "is required")
-    priority = spec.int("priority")
-    if priority is None:
-        raise spec.error("priority", "is required")
-    if not 0 <= priority <= MAX_PRIORITY:
-        raise spec.error("priority", f"{priority} is outside 0..{MAX_PRIORITY}")
-    subject = spec.sub("subject")
-    if _one_of(subject, ("namespaces", "pods")) == "namespaces":
-        ns_sel, pod_sel = _selector(subject, "namespaces"), EVERYTHING
-    else:
-        ns_sel, pod_sel = _namespaced_pod(subject.sub("pods"))
+    priority = read_priority(spec)
+    ns_sel, pod_sel = read_subject(spec, _namespaced_pod)
     ingress = tuple(_rule(r, False) for r in spec.items("ingress"))
     egress = tuple(_rule(r, True) for r in spec.items("egress"))
     return AdminPolicy(CNP, name, src, priority, ns_sel, pod_sel, ingress, egress, spec_tier=tier)
