@@ -84,11 +84,10 @@ class Config:
     gateways: Mapping[str, GatewayState]
     routes: tuple[RouteState, ...]
     resolver: Resolver = field(repr=False)
-    index: Index = field(repr=False, default=None)  # type: ignore[assignment]
+    index: Index = field(init=False, repr=False)  # derived: lookups for the request path
 
     def __post_init__(self) -> None:
-        if self.index is None:
-            object.__setattr__(self, "index", Index(self))
+        object.__setattr__(self, "index", Index(self))
 
 
 def _conflicts(listeners: tuple[Listener, ...]) -> dict[str, Condition]:
