@@ -334,6 +334,33 @@ status: {conditions: [{type: Ready, status: "False"}]}
     assert f.evidence["podsReady"] == 0
 
 
+def test_service_with_only_terminating_endpoints_drains():
+    """kube-proxy falls back to serving, terminating endpoints (pkg/proxy/topology.go,
+    TestTerminatingEndpointsTrafficPolicyCluster): not refused, but a warning that says so."""
+    def given(conditions: str) -> str:
+        return f"""\
+apiVersion: v1
+kind: Service
+metadata: {{name: ext, namespace: shop}}
+spec: {{clusterIP: 10.96.0.50, ports: [{{port: 80}}]}}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {{name: ext-1, namespace: shop, labels: {{kubernetes.io/service-name: ext}}}}
+addressType: IPv4
+endpoints: [{{addresses: [10.244.1.9], conditions: {conditions}}}]
+ports: [{{name: '', port: 8080, protocol: TCP}}]
+"""
+    f = one(given("{ready: false, serving: true, terminating: true}"), "service-without-endpoints")
+    assert f.severity == "warning" and f.evidence["terminating"] == ["10.244.1.9:8080"]
+    assert "terminating" in f.message and "refused" not in f.message.split(":")[0]
+    # neither ready nor serving: refused
+    f = one(given("{ready: false, serving: false, terminating: true}"), "service-without-endpoints")
+    assert "are refused" in f.message
+    # absent conditions mean ready (discovery/v1): no finding
+    assert run(given("{}"), "service-without-endpoints") == []
+
+
 def test_local_policy_drops_on_nodes_without_an_endpoint():
     text = deploy("web") + svc("web", "app: web", "NodePort",
                                extra="\n  externalTrafficPolicy: Local")

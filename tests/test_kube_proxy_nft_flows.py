@@ -16,7 +16,9 @@ import pytest
 
 from podnet.netfilter.nft_parse import NftRuleset, parse_nft
 from podnet.netfilter.nft_trace import trace_nft
+from podnet.netfilter.walk import trace_rules
 from tests.test_kube_proxy_nft_upstream import fake_render
+from tests.test_kube_proxy_upstream import fake_render as render_iptables_upstream
 
 # testNodeIPs, IPv4: the node's own, its alternate, and an external IP assigned to it
 NODE_IPS = ("192.168.0.2", "192.168.1.2", "192.168.99.11")
@@ -186,12 +188,45 @@ def test_node_ports_on_secondary_address():
     assert trace("TestNodePorts", EXT, NODE_ALT, 3001) == ("10.180.0.1:80, 10.180.2.1:80", True)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "kube-proxy falls back to serving, terminating endpoints when none is ready "
-    "(pkg/proxy/topology.go); podnet's model keeps only an endpoint's ready condition, so a "
-    "Service whose endpoints all terminate has none and rejects"))
-@pytest.mark.parametrize("src,dst,masq", [(POD, "172.30.1.1", False), (EXT, "1.2.3.4", True)])
-def test_terminating_endpoints_only(src, dst, masq):
-    """TestTerminatingEndpointsTrafficPolicyCluster, case "only terminating endpoints exist"."""
-    got = trace("TestTerminatingEndpointsTrafficPolicyCluster-only-terminating", src, dst, 80)
-    assert got == ("10.0.1.2:80, 10.0.1.3:80, 10.0.1.5:80", masq)
+# TestTerminatingEndpointsTrafficPolicyLocal and ...Cluster: kube-proxy uses ready endpoints,
+# and falls back to serving, terminating ones when none is ready (cluster-wide for the Cluster
+# policy, on this node for Local) so that connections drain during a rollout; an endpoint that
+# is neither ready nor serving is never used, but a serving one elsewhere still turns REJECT
+# into DROP for Local traffic. (fixture, case, pod → cluster IP, external → LB IP, external masq)
+TERMINATING = [
+    ("Local", "ready", "10.0.1.1:80, 10.0.1.2:80, 10.0.1.5:80", "10.0.1.1:80, 10.0.1.2:80", False),
+    ("Local", "only-terminating", "10.0.1.5:80", "10.0.1.2:80, 10.0.1.3:80", False),
+    ("Local", "remote-terminating", "10.0.1.5:80", "DROP", False),
+    ("Local", "none-usable", "REJECT", "REJECT", False),
+    ("Cluster", "ready", "10.0.1.1:80, 10.0.1.2:80, 10.0.1.5:80",
+     "10.0.1.1:80, 10.0.1.2:80, 10.0.1.5:80", True),
+    ("Cluster", "only-terminating", "10.0.1.2:80, 10.0.1.3:80, 10.0.1.5:80",
+     "10.0.1.2:80, 10.0.1.3:80, 10.0.1.5:80", True),
+    ("Cluster", "remote-terminating", "10.0.1.5:80", "10.0.1.5:80", True),
+    ("Cluster", "none-usable", "REJECT", "REJECT", False),
+]
+
+
+@pytest.mark.parametrize("policy,case,to_cluster_ip,to_lb,masq", TERMINATING,
+                         ids=[f"{p}-{c}" for p, c, *_ in TERMINATING])
+def test_terminating_endpoints(policy, case, to_cluster_ip, to_lb, masq):
+    fixture = f"TestTerminatingEndpointsTrafficPolicy{policy}-{case}"
+    assert trace(fixture, POD, "172.30.1.1", 80) == (to_cluster_ip, False)
+    assert trace(fixture, EXT, "1.2.3.4", 80) == (to_lb, masq)
+
+
+@pytest.mark.parametrize("policy,case,to_cluster_ip,to_lb,masq", TERMINATING,
+                         ids=[f"{p}-{c}" for p, c, *_ in TERMINATING])
+def test_terminating_endpoints_iptables(policy, case, to_cluster_ip, to_lb, masq):
+    """The same cases in pkg/proxy/iptables/proxier_test.go, through podnet's iptables renderer."""
+    rules = render_iptables_upstream(f"../nftables/flows/TestTerminatingEndpointsTrafficPolicy"
+                                     f"{policy}-{case}.yaml")
+
+    def walk(src: str, dst: str) -> tuple[str, bool]:
+        out = trace_rules("iptables", rules, src, dst, 80, "tcp", NODE_IPS)
+        if out.endpoints:
+            return ", ".join(e for e, _ in out.endpoints), out.masquerade
+        return (out.verdict if out.verdict in ("REJECT", "DROP") else ""), out.masquerade
+
+    assert walk(POD, "172.30.1.1") == (to_cluster_ip, False)
+    assert walk(EXT, "1.2.3.4") == (to_lb, masq)

@@ -115,6 +115,23 @@ def service_without_endpoints(ctx: Context) -> Iterator[Finding]:
         svc = next(s for s in ctx.cluster.services if s.key == svc_key)
         if svc.selector is None:
             given = svc_key in groups
+            draining = [p for p in empty if p.terminating]
+            if draining:
+                # kube-proxy falls back to serving, terminating endpoints: not refused yet
+                yield Finding(
+                    "service-without-endpoints", "warning", svc.source.object(), svc.source,
+                    "spec.selector",
+                    f"{svc_key} ({_ports(draining)}) has no ready endpoint: kube-proxy sends its "
+                    "connections to endpoints that are terminating "
+                    f"({', '.join(e.address for e in draining[0].terminating)}), and refuses "
+                    "them once those are gone",
+                    {"ports": [f"{p.port}/{p.protocol}" for p in draining],
+                     "terminating": [e.address for e in draining[0].terminating]},
+                    f"kubectl get endpointslices -n {svc.namespace} "
+                    f"-l kubernetes.io/service-name={svc.name}")
+                empty = [p for p in empty if not p.terminating]
+                if not empty:
+                    continue
             yield Finding(
                 "service-without-endpoints", "warning" if given else "info",
                 svc.source.object(), svc.source, "spec.selector",

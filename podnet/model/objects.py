@@ -143,6 +143,10 @@ class Endpoint:
     ready: bool = True
     node: str = ""
     target: str = ""  # ns/pod when the endpoint is a known pod
+    # an EndpointSlice's serving and terminating conditions: kube-proxy falls back to serving,
+    # terminating endpoints when a Service has no ready one (pkg/proxy/topology.go)
+    serving: bool = True
+    terminating: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,9 +16,9 @@ from podnet.services.resolve import EndpointPlan, ServicePlan
 class NodeView:
     plan: ServicePlan
     cluster_eps: tuple[EndpointPlan, ...]  # endpoints Cluster policy spreads over
-    local_eps: tuple[EndpointPlan, ...]  # ready endpoints on this node, when Local policy is used
+    local_eps: tuple[EndpointPlan, ...]  # endpoints on this node, when Local policy is used
     reachable: tuple[EndpointPlan, ...]  # every endpoint some chain of this node may DNAT to
-    has_eps: bool  # ready endpoints anywhere in the cluster
+    has_eps: bool  # ready or serving-terminating endpoints anywhere in the cluster
     has_internal: bool  # cluster-IP traffic has somewhere to go from this node
     has_external: bool  # external traffic (NodePort, LB, external IPs) has somewhere to go
     uses_cluster_chain: bool
@@ -38,13 +38,18 @@ class NodeView:
 
 
 def view(plan: ServicePlan, node: str) -> NodeView:
+    """Ready endpoints first; where there are none (cluster-wide for the Cluster policy, on
+    this node for Local), the serving ones that are terminating, so that connections drain
+    instead of being rejected during a rollout (KEP-1669)."""
     external = plan.external
     uses_cluster = not plan.internal_local or external
     uses_local = plan.internal_local or plan.external_local
-    cluster_eps = plan.endpoints if uses_cluster else ()
-    local_eps = plan.local_endpoints(node) if uses_local else ()
-    has_eps = bool(plan.endpoints)
-    reachable = cluster_eps if uses_cluster else local_eps  # local endpoints are cluster ones too
+    cluster_eps = (plan.endpoints or plan.terminating) if uses_cluster else ()
+    local_eps = (plan.local_endpoints(node) or plan.local_terminating(node)) if uses_local else ()
+    has_eps = bool(plan.endpoints or plan.terminating)
+    # every endpoint either chain uses, once, in the plan's order
+    chosen = {e: None for e in (*cluster_eps, *local_eps)}
+    reachable = tuple(e for e in (*plan.endpoints, *plan.terminating) if e in chosen)
     return NodeView(
         plan=plan, cluster_eps=cluster_eps, local_eps=local_eps, reachable=reachable,
         has_eps=has_eps,

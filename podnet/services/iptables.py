@@ -209,8 +209,8 @@ def _service(t: _Tables, plan: ServicePlan, opts: IptablesOptions) -> None:
         for src in allowed_sources(plan, opts.node_ip):
             t.add("nat", fw, f"{ipt_comment(f'{spn} loadbalancer IP')} -s {src} -j {ext}")
         t.add("nat", fw, ipt_comment(f"other traffic to {spn} will be dropped by KUBE-PROXY-FIREWALL"))
-    if v.uses_cluster_chain:  # the cluster endpoints are all the reachable ones, in order
-        _endpoint_rules(t, plan, svc, list(seps.items()))
+    if v.uses_cluster_chain:
+        _endpoint_rules(t, plan, svc, [(e.address, seps[e.address]) for e in v.cluster_eps])
     if v.uses_local_chain:
         _endpoint_rules(t, plan, svl, [(e.address, seps[e.address]) for e in v.local_eps])
     _sep_chains(t, plan, seps)

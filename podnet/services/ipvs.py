@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from podnet.gcpause import gc_paused
-from podnet.services.categorize import allowed_sources
+from podnet.services.categorize import allowed_sources, view
 from podnet.services.iptables import MASQ_MARK, ipt_comment
 from podnet.services.resolve import EndpointPlan, ServicePlan
 
@@ -123,10 +123,11 @@ class _State:
 
 def _service(s: _State, plan: ServicePlan) -> None:
     node, proto = s.opts.node, plan.protocol.lower()
-    local = plan.local_endpoints(node)
-    internal = local if plan.internal_local else plan.endpoints
-    external = local if plan.external_local else plan.endpoints
-    for e in local:
+    v = view(plan, node)
+    local = v.local_eps
+    internal = local if plan.internal_local else v.cluster_eps
+    external = local if plan.external_local else v.cluster_eps
+    for e in (*plan.local_endpoints(node), *plan.local_terminating(node)):
         s.entries["KUBE-LOOP-BACK"].add(f"{e.ip},{proto}:{e.port},{e.ip}")
     s.entries["KUBE-CLUSTER-IP"].add(f"{plan.cluster_ip},{proto}:{plan.port}")
     s.server(plan, plan.cluster_ip, plan.port, internal, bind=True)

@@ -55,6 +55,9 @@ class ServicePlan:
     health_check_node_port: int | None
     endpoints: tuple[EndpointPlan, ...]  # ready endpoints, sorted by IP then port
     lb_origin: str = ""  # where the LoadBalancer IPs came from, or why there are none
+    # serving but terminating endpoints (given EndpointSlices only): kube-proxy sends traffic
+    # to them only when no ready endpoint is left, cluster-wide or on the node for Local
+    terminating: tuple[EndpointPlan, ...] = ()
 
     @property
     def spn(self) -> str:
@@ -70,6 +73,9 @@ class ServicePlan:
 
     def local_endpoints(self, node: str) -> tuple[EndpointPlan, ...]:
         return tuple(e for e in self.endpoints if e.node == node)
+
+    def local_terminating(self, node: str) -> tuple[EndpointPlan, ...]:
+        return tuple(e for e in self.terminating if e.node == node)
 
 
 def _ip_key(ip: str) -> tuple[int, ...]:
@@ -92,27 +98,43 @@ def _selector_endpoints(cluster: Cluster, svc: Service, sp: ServicePort) -> list
 
 
 def _given_endpoints(groups: list[EndpointGroup], svc: Service, sp: ServicePort
-                     ) -> list[EndpointPlan] | None:
+                     ) -> tuple[list[EndpointPlan], list[EndpointPlan]] | None:
+    """(ready, serving-and-terminating) endpoints of the given groups for this port."""
     if not groups:
         return None
-    out = []
+    ready, terminating = [], []
     for g in groups:
         ports = [p for p in g.ports if p.name == sp.name and p.protocol == sp.protocol]
         if not ports:
             continue
         for e in g.endpoints:
             if e.ready or svc.publish_not_ready:
-                out.append(EndpointPlan(e.ip, ports[0].port, e.node, True, e.target))
-    return out
+                ready.append(EndpointPlan(e.ip, ports[0].port, e.node, True, e.target))
+            elif e.serving and e.terminating:
+                terminating.append(EndpointPlan(e.ip, ports[0].port, e.node, False, e.target))
+    return ready, terminating
+
+
+def _sorted(eps: list[EndpointPlan]) -> list[EndpointPlan]:
+    return sorted(set(eps), key=lambda e: (_ip_key(e.ip), e.port))
+
+
+def port_endpoint_sets(cluster: Cluster, svc: Service, sp: ServicePort,
+                       groups: list[EndpointGroup]
+                       ) -> tuple[list[EndpointPlan], list[EndpointPlan]]:
+    """The ready and the serving-but-terminating endpoints of one Service port, each sorted by
+    IP then port: from the selector (ready pods only), or from the Endpoints/EndpointSlices
+    given for a Service without one."""
+    given = _given_endpoints(groups, svc, sp) if svc.selector is None else None
+    if given is None:
+        return _sorted(_selector_endpoints(cluster, svc, sp)), []
+    return _sorted(given[0]), _sorted(given[1])
 
 
 def port_endpoints(cluster: Cluster, svc: Service, sp: ServicePort,
                    groups: list[EndpointGroup]) -> list[EndpointPlan]:
-    """The ready endpoints of one Service port, sorted by IP then port: from the selector, or
-    from the Endpoints/EndpointSlices given for a Service without one."""
-    given = _given_endpoints(groups, svc, sp) if svc.selector is None else None
-    eps = given if given is not None else _selector_endpoints(cluster, svc, sp)
-    return sorted(set(eps), key=lambda e: (_ip_key(e.ip), e.port))
+    """The ready endpoints of one Service port, sorted by IP then port."""
+    return port_endpoint_sets(cluster, svc, sp, groups)[0]
 
 
 def _given_node_ports(services: tuple[Service, ...]) -> set[int]:
@@ -170,8 +192,8 @@ def resolve(cluster: Cluster, *, endpoints: bool = True) -> tuple[ServicePlan, .
         if svc.type == "ExternalName" or svc.headless or not svc.cluster_ip:
             continue
         for sp in sorted(svc.ports, key=lambda p: (p.name, p.port, p.protocol)):
-            eps = (port_endpoints(cluster, svc, sp, by_service.get(svc.key, []))
-                   if endpoints else [])
+            eps, terminating = (port_endpoint_sets(cluster, svc, sp, by_service.get(svc.key, []))
+                                if endpoints else ([], []))
             node_port = sp.node_port
             wants = svc.type == "NodePort" or (svc.type == "LoadBalancer"
                                                and svc.allocate_lb_node_ports)
@@ -192,5 +214,6 @@ def resolve(cluster: Cluster, *, endpoints: bool = True) -> tuple[ServicePlan, .
                 internal_local=svc.internal_traffic_policy == "Local",
                 health_check_node_port=(svc.health_check_node_port if external_local
                                         and svc.type == "LoadBalancer" else None),
-                endpoints=tuple(eps), lb_origin=lb.origin if lb else ""))
+                endpoints=tuple(eps), lb_origin=lb.origin if lb else "",
+                terminating=tuple(terminating)))
     return tuple(plans)

@@ -19,6 +19,7 @@ def service_rows(plans: Sequence[ServicePlan], attract: Mapping[str, str],
              "announcedBy": {ip: attract.get(ip) for ip in (*p.load_balancer_ips, *p.external_ips)},
              "endpoints": [e.address for e in p.endpoints],
              "localEndpoints": [e.address for e in p.local_endpoints(node)],
+             "terminatingEndpoints": [e.address for e in p.terminating],
              "affinity": p.affinity_timeout,
              "externalTrafficPolicy": "Local" if p.external_local else "Cluster",
              "internalTrafficPolicy": "Local" if p.internal_local else "Cluster"}
@@ -37,4 +38,8 @@ def external_text(row: Mapping[str, Any]) -> str:
 
 
 def endpoints_text(row: Mapping[str, Any]) -> str:
-    return ", ".join(row["endpoints"]) or "none (REJECT)"
+    if row["endpoints"]:
+        return ", ".join(row["endpoints"])
+    if row["terminatingEndpoints"]:  # kube-proxy drains to them rather than reject
+        return "terminating only: " + ", ".join(row["terminatingEndpoints"])
+    return "none (REJECT)"

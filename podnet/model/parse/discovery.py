@@ -28,11 +28,15 @@ def _endpoint_slice(doc: RawDoc) -> EndpointGroup:
     # adds no IPv4 endpoint (podnet models the IPv4 half of a dual-stack cluster)
     ipv6 = body.str("addressType", "IPv4") == "IPv6"
     for e in () if ipv6 else body.items("endpoints"):
-        ready = e.sub("conditions").bool("ready", True)
+        # the discovery/v1 reading kube-proxy follows (pkg/proxy/endpointslicecache.go): an
+        # absent ready or serving condition counts as true, an absent terminating as false
+        cond = e.sub("conditions")
+        ready, serving = cond.bool("ready", True), cond.bool("serving", True)
+        terminating = cond.bool("terminating", False)
         for i, addr in enumerate(e.str_list("addresses")):
             eps.append(Endpoint(_endpoint_ip(e, f"addresses[{i}]", addr), ready,
                                 _checked(e, "nodeName", validate.dns_subdomain_error),
-                                _target(e.opt_sub("targetRef"))))
+                                _target(e.opt_sub("targetRef")), serving, terminating))
     ports = tuple(EndpointPort(p.int("port") or 0, _protocol(p), p.str("name"))
                   for p in body.items("ports"))
     return EndpointGroup(ns, service, src, tuple(eps), ports)
