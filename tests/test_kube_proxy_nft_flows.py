@@ -16,9 +16,7 @@ import pytest
 
 from podnet.netfilter.nft_parse import NftRuleset, parse_nft
 from podnet.netfilter.nft_trace import trace_nft
-from podnet.netfilter.walk import trace_rules
 from tests.test_kube_proxy_nft_upstream import fake_render
-from tests.test_kube_proxy_upstream import fake_render as render_iptables_upstream
 
 # testNodeIPs, IPv4: the node's own, its alternate, and an external IP assigned to it
 NODE_IPS = ("192.168.0.2", "192.168.1.2", "192.168.99.11")
@@ -213,20 +211,3 @@ def test_terminating_endpoints(policy, case, to_cluster_ip, to_lb, masq):
     fixture = f"TestTerminatingEndpointsTrafficPolicy{policy}-{case}"
     assert trace(fixture, POD, "172.30.1.1", 80) == (to_cluster_ip, False)
     assert trace(fixture, EXT, "1.2.3.4", 80) == (to_lb, masq)
-
-
-@pytest.mark.parametrize("policy,case,to_cluster_ip,to_lb,masq", TERMINATING,
-                         ids=[f"{p}-{c}" for p, c, *_ in TERMINATING])
-def test_terminating_endpoints_iptables(policy, case, to_cluster_ip, to_lb, masq):
-    """The same cases in pkg/proxy/iptables/proxier_test.go, through podnet's iptables renderer."""
-    rules = render_iptables_upstream(f"../nftables/flows/TestTerminatingEndpointsTrafficPolicy"
-                                     f"{policy}-{case}.yaml")
-
-    def walk(src: str, dst: str) -> tuple[str, bool]:
-        out = trace_rules("iptables", rules, src, dst, 80, "tcp", NODE_IPS)
-        if out.endpoints:
-            return ", ".join(e for e, _ in out.endpoints), out.masquerade
-        return (out.verdict if out.verdict in ("REJECT", "DROP") else ""), out.masquerade
-
-    assert walk(POD, "172.30.1.1") == (to_cluster_ip, False)
-    assert walk(EXT, "1.2.3.4") == (to_lb, masq)

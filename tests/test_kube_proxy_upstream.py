@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import pytest
 
+from podnet.errors import InputError
 from podnet.model import build, load, read_texts
 from podnet.model.builtin import BUILTIN_FILE
+from podnet.netfilter.walk import trace_rules
 from podnet.services import IptablesOptions, render_iptables, resolve
+from podnet.services.render import render_for_node
 from tests.conftest import ROOT
 from tests.kube_proxy_sort import sort_iptables_rules
+from tests.test_kube_proxy_nft_flows import EXT, NODE_IPS, POD, TERMINATING
 
 UPSTREAM = ROOT / "tests" / "manifests" / "kube-proxy-upstream"
 FAKE_PROXIER = UPSTREAM / "fake-proxier.yaml"
@@ -95,13 +99,30 @@ def test_drop_invalid_rule(features, drop):
     assert got == [drop, *FORWARD_ACCEPTS]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "TestDropInvalidRule's tcpLiberal case: kube-proxy leaves out the INVALID drop rule where "
-    "net.netfilter.nf_conntrack_tcp_be_liberal is set; podnet does not model that sysctl"))
-def test_drop_invalid_rule_tcp_liberal():
-    got = _chain(fake_render("TestSyncProxyRulesRepeated.yaml", features=frozenset()), "filter",
+@pytest.mark.parametrize("features", [frozenset({"tcp-be-liberal"}),
+                                      frozenset({"tcp-be-liberal", "nfacct"})])
+def test_drop_invalid_rule_tcp_liberal(features):
+    """TestDropInvalidRule's tcpLiberal cases: with net.netfilter.nf_conntrack_tcp_be_liberal
+    set on the node, kube-proxy installs no INVALID drop (counted or not)."""
+    got = _chain(fake_render("TestSyncProxyRulesRepeated.yaml", features=features), "filter",
                  "KUBE-FORWARD")
     assert got == FORWARD_ACCEPTS
+
+
+def test_tcp_be_liberal_from_kube_proxy_configuration(tmp_path):
+    """KubeProxyConfiguration conntrack.tcpBeLiberal: true makes kube-proxy set the sysctl at
+    start-up (cmd/kube-proxy/app/server_linux.go), and its iptables proxier then reads it."""
+    def render(liberal: str) -> str:
+        fake = tmp_path / "fake-proxier.yaml"
+        fake.write_text(FAKE_PROXIER.read_text().replace(
+            "clusterCIDR: 10.0.0.0/8", f"clusterCIDR: 10.0.0.0/8\nconntrack: {{tcpBeLiberal: {liberal}}}"))
+        cluster = load([str(fake), str(UPSTREAM / "iptables" / "TestSyncProxyRulesRepeated.yaml")])
+        return render_for_node("iptables", cluster, "test-node", iptables_features=FAKE_FEATURES)
+
+    assert "--ctstate INVALID" not in render("true")
+    assert "--ctstate INVALID -m nfacct" in render("false")
+    with pytest.raises(InputError, match="conntrack.tcpBeLiberal"):
+        render("'yes'")
 
 
 def test_localhost_nodeport_counter_only_with_nfacct():
@@ -194,3 +215,20 @@ def test_cli_iptables_features(flag, nfacct, fully):
     assert r.returncode == 0, r.stderr
     assert ("--nfacct-name localhost_nps_accepted_pkts" in r.stdout) is nfacct
     assert ("-j MASQUERADE --random-fully" in r.stdout) is fully
+
+
+@pytest.mark.parametrize("policy,case,to_cluster_ip,to_lb,masq", TERMINATING,
+                         ids=[f"{p}-{c}" for p, c, *_ in TERMINATING])
+def test_terminating_endpoints_iptables(policy, case, to_cluster_ip, to_lb, masq):
+    """The same cases in pkg/proxy/iptables/proxier_test.go, through podnet's iptables renderer."""
+    rules = fake_render(f"../nftables/flows/TestTerminatingEndpointsTrafficPolicy"
+                                     f"{policy}-{case}.yaml")
+
+    def walk(src: str, dst: str) -> tuple[str, bool]:
+        out = trace_rules("iptables", rules, src, dst, 80, "tcp", NODE_IPS)
+        if out.endpoints:
+            return ", ".join(e for e, _ in out.endpoints), out.masquerade
+        return (out.verdict if out.verdict in ("REJECT", "DROP") else ""), out.masquerade
+
+    assert walk(POD, "172.30.1.1") == (to_cluster_ip, False)
+    assert walk(EXT, "1.2.3.4") == (to_lb, masq)

@@ -9,7 +9,7 @@ import typer
 from podnet.cli.common import FileOpt, NodesOpt, OutputOpt, check_format, choices, load_cluster
 from podnet.cli.output import console, emit_json, emit_text
 from podnet.errors import UsageError
-from podnet.model.vocabulary import IPTABLES_FEATURES, PROXY_MODES
+from podnet.model.vocabulary import DEFAULT_IPTABLES_FEATURES, IPTABLES_FEATURES, PROXY_MODES
 
 
 def register(app: typer.Typer) -> None:
@@ -22,10 +22,11 @@ def register(app: typer.Typer) -> None:
                  cluster_cidr: Annotated[str | None, typer.Option(
                      "--cluster-cidr", help="pod CIDR of kube-proxy's local-traffic detector")] = None,
                  iptables_features: Annotated[str, typer.Option(
-                     "--iptables-features", help="comma-separated host capabilities that change "
-                     f"the iptables text, of {', '.join(IPTABLES_FEATURES)} ('' for neither); "
-                     "default both, as on a current node (kernel with nfnetlink_acct, iptables "
-                     ">= 1.6.2)")] = ",".join(IPTABLES_FEATURES),
+                     "--iptables-features", help="comma-separated host facts that change "
+                     f"the iptables text, of {', '.join(IPTABLES_FEATURES)} ('' for none); "
+                     f"default {','.join(DEFAULT_IPTABLES_FEATURES)}, as on a current node (kernel "
+                     "with nfnetlink_acct, iptables >= 1.6.2, nf_conntrack_tcp_be_liberal 0; "
+                     "kube-proxy's conntrack.tcpBeLiberal sets it)")] = ",".join(DEFAULT_IPTABLES_FEATURES),
                  stats: Annotated[bool, typer.Option("--stats", help="cost of a new connection "
                                                      "per service, iptables vs nftables/IPVS")] = False,
                  output: OutputOpt = "table", nodes: NodesOpt = 3) -> None:

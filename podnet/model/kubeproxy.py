@@ -76,12 +76,13 @@ class Settings:
     close_wait: int
     cluster_cidr: str
     strict_arp: bool
+    tcp_be_liberal: bool = False  # conntrack.tcpBeLiberal: kube-proxy sets the sysctl to 1
 
     def differences(self, other: Settings) -> list[str]:
         names = {"mode": "mode", "max_per_core": "conntrack.maxPerCore", "min": "conntrack.min",
                  "established": "conntrack.tcpEstablishedTimeout",
                  "close_wait": "conntrack.tcpCloseWaitTimeout", "cluster_cidr": "clusterCIDR",
-                 "strict_arp": "ipvs.strictARP"}
+                 "strict_arp": "ipvs.strictARP", "tcp_be_liberal": "conntrack.tcpBeLiberal"}
         return [f"{field} ({getattr(self, attr)!r} against {getattr(other, attr)!r})"
                 for attr, field in names.items() if getattr(self, attr) != getattr(other, attr)]
 
@@ -105,9 +106,12 @@ def settings(o: Other) -> Settings:
     if cidr is not None and not isinstance(cidr, str):
         raise InputError(o.source, o.at("clusterCIDR"), f"{cidr!r} is not a CIDR")
     strict = _get(o.body, "ipvs.strictARP")
+    liberal = _get(o.body, "conntrack.tcpBeLiberal")
+    if liberal is not None and not isinstance(liberal, bool):
+        raise InputError(o.source, o.at("conntrack.tcpBeLiberal"), f"{liberal!r} is not true or false")
     return Settings(mode(o), number("maxPerCore"), number("min"),
                     duration("tcpEstablishedTimeout"), duration("tcpCloseWaitTimeout"),
-                    cidr or "", strict is True)
+                    cidr or "", strict is True, liberal is True)
 
 
 def embedded(cm: Other) -> Other | None:

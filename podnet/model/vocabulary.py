@@ -14,8 +14,13 @@ PROXY_MODES = ("iptables", "nftables", "ipvs")
 LAB_PROXY_MODES = ("iptables", "nftables")
 # Service and container port protocols (core/v1 ``Protocol``).
 PROTOCOLS = ("TCP", "UDP", "SCTP")
-# Host capabilities that change kube-proxy's iptables text (``podnet.services.iptables``).
-IPTABLES_FEATURES = ("nfacct", "random-fully")
+# Host facts that change kube-proxy's iptables text (``podnet.services.iptables``): the
+# nfnetlink_acct counters, MASQUERADE --random-fully, and the sysctl
+# net.netfilter.nf_conntrack_tcp_be_liberal=1 (kube-proxy then installs no INVALID drop).
+IPTABLES_FEATURES = ("nfacct", "random-fully", "tcp-be-liberal")
+# what a current node has: the sysctl is 0 unless someone (kube-proxy's
+# conntrack.tcpBeLiberal) sets it
+DEFAULT_IPTABLES_FEATURES = ("nfacct", "random-fully")
 # Stub resolvers whose search-list behaviour ``podnet.dns.resolver`` follows.
 LIBCS = ("glibc", "musl")
 # netpol-analyzer's output formats: ``podnet connlist`` (``podnet.policy.connlist_formats``)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from podnet import names
 from podnet.gcpause import gc_paused
-from podnet.model.vocabulary import IPTABLES_FEATURES
+from podnet.model.vocabulary import DEFAULT_IPTABLES_FEATURES, IPTABLES_FEATURES
 from podnet.services.categorize import allowed_sources, view
 from podnet.services.resolve import ServicePlan
 
@@ -36,7 +36,7 @@ FIXED_NAT = ("KUBE-NODEPORTS", "KUBE-SERVICES", "KUBE-MARK-MASQ", "KUBE-POSTROUT
 
 
 # A current node (kernel with nfnetlink_acct, iptables >= 1.6.2) has both.
-CURRENT_NODE_FEATURES = frozenset(IPTABLES_FEATURES)
+CURRENT_NODE_FEATURES = frozenset(DEFAULT_IPTABLES_FEATURES)
 NFACCT_INVALID = "ct_state_invalid_dropped_pkts"  # kube-proxy's metrics names the counters
 NFACCT_LOCALHOST_NODEPORT = "localhost_nps_accepted_pkts"
 
@@ -232,8 +232,10 @@ def render_iptables(plans: tuple[ServicePlan, ...], opts: IptablesOptions) -> st
     t.add("filter", "KUBE-FIREWALL", f"{ipt_comment('block incoming localnet connections')} -d 127.0.0.0/8 "
                                      "! -s 127.0.0.0/8 -m conntrack ! --ctstate "
                                      "RELATED,ESTABLISHED,DNAT -j DROP")
-    count = f" -m nfacct --nfacct-name {NFACCT_INVALID}" if "nfacct" in opts.features else ""
-    t.add("filter", "KUBE-FORWARD", f"-m conntrack --ctstate INVALID{count} -j DROP")
+    # a liberal conntrack marks only out-of-window RSTs INVALID: nothing worth dropping
+    if "tcp-be-liberal" not in opts.features:
+        count = f" -m nfacct --nfacct-name {NFACCT_INVALID}" if "nfacct" in opts.features else ""
+        t.add("filter", "KUBE-FORWARD", f"-m conntrack --ctstate INVALID{count} -j DROP")
     t.add("filter", "KUBE-FORWARD", f"{ipt_comment('kubernetes forwarding rules')} -m mark --mark "
                                     f"{MASQ_MARK}/{MASQ_MARK} -j ACCEPT")
     t.add("filter", "KUBE-FORWARD", f"{ipt_comment('kubernetes forwarding conntrack rule')} -m conntrack "

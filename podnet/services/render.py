@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from podnet.errors import UsageError
+from podnet.model import kubeproxy
 from podnet.model.cluster import Cluster
 from podnet.model.vocabulary import PROXY_MODES
 from podnet.services.iptables import CURRENT_NODE_FEATURES, IptablesOptions, render_iptables
@@ -22,6 +23,9 @@ def render_for_node(mode: str, cluster: Cluster, node: str,
     plans = resolve(cluster) if plans is None else plans
     node_ip, net = n.internal_ip or "", cluster.net
     if mode == "iptables":
+        proxy = kubeproxy.effective(cluster.configs)
+        if proxy is not None and kubeproxy.settings(proxy).tcp_be_liberal:
+            iptables_features |= {"tcp-be-liberal"}  # kube-proxy sets the sysctl at start-up
         return render_iptables(plans, IptablesOptions(node, net.cluster_cidr, node_ip,
                                                       iptables_features))
     if mode == "nftables":
