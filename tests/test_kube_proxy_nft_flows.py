@@ -14,9 +14,14 @@ from functools import cache
 
 import pytest
 
+from podnet.errors import InputError
+from podnet.model import load
 from podnet.netfilter.nft_parse import NftRuleset, parse_nft
 from podnet.netfilter.nft_trace import trace_nft
-from tests.test_kube_proxy_nft_upstream import fake_render
+from podnet.netfilter.walk import trace_rules
+from podnet.services import resolve
+from podnet.services.render import render_for_node
+from tests.test_kube_proxy_nft_upstream import UPSTREAM, fake_render
 
 # testNodeIPs, IPv4: the node's own, its alternate, and an external IP assigned to it
 NODE_IPS = ("192.168.0.2", "192.168.1.2", "192.168.99.11")
@@ -178,12 +183,60 @@ def test_packet_flow(test, name, src, dst, port, proto, output, masq):
     assert trace(test, src, dst, port, proto) == (output, masq)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "TestNodePorts' case \"ipv4, multiple nodeport-addresses\": kube-proxy's nodePortAddresses "
-    "(192.168.0.0/24, 192.168.1.0/24) put the alternate node IP in nodeport-ips; podnet models "
-    "one InternalIP per node and uses it as the only NodePort address"))
-def test_node_ports_on_secondary_address():
-    assert trace("TestNodePorts", EXT, NODE_ALT, 3001) == ("10.180.0.1:80, 10.180.2.1:80", True)
+def _two_address_node(tmp_path, node_port_addresses: str | None) -> tuple[str, str]:
+    """The fake proxier's node with its alternate address (testNodeIPAlt) in status, and
+    kube-proxy's nodePortAddresses as given: (iptables, nftables) rulesets of TestNodePorts."""
+    fake = (UPSTREAM / "fake-proxier.yaml").read_text().replace(
+        "addresses: [{type: InternalIP, address: 192.168.0.2}]",
+        "addresses: [{type: InternalIP, address: 192.168.0.2}, {type: InternalIP, address: 192.168.1.2}]")
+    if node_port_addresses is not None:
+        fake = fake.replace("clusterCIDR: 10.0.0.0/8",
+                            f"clusterCIDR: 10.0.0.0/8\nnodePortAddresses: {node_port_addresses}")
+    (tmp_path / "fake.yaml").write_text(fake)
+    cluster = load([str(tmp_path / "fake.yaml"), str(UPSTREAM / "nftables/flows/TestNodePorts.yaml")])
+    plans = tuple(p for p in resolve(cluster) if p.namespace == "ns1")
+    return tuple(render_for_node(m, cluster, "test-node", plans)  # type: ignore[return-value]
+                 for m in ("iptables", "nftables"))
+
+
+BOTH = "10.180.0.1:80, 10.180.2.1:80"
+
+
+@pytest.mark.parametrize("mode", ["iptables", "nftables"])
+@pytest.mark.parametrize("config,alt_accepted", [
+    # TestNodePorts, case "ipv4, multiple nodeport-addresses": the IPv6 CIDR is the other
+    # family's and ignored, both IPv4 node addresses accept NodePorts
+    ("['192.168.0.0/24', '192.168.1.0/24', '2001:db8::/64']", True),
+    # only the primary address
+    ("[primary]", False),
+    ("['192.168.0.0/24']", False),
+])
+def test_node_port_addresses(tmp_path, mode, config, alt_accepted):
+    rules = dict(zip(("iptables", "nftables"), _two_address_node(tmp_path, config), strict=True))[mode]
+
+    def walk(src: str, dst: str) -> tuple[str, bool]:
+        out = trace_rules(mode, rules, src, dst, 3001, "tcp", NODE_IPS)
+        return ", ".join(e for e, _ in out.endpoints), out.masquerade
+
+    assert walk(EXT, NODE) == (BOTH, True)
+    assert walk(EXT, NODE_ALT) == ((BOTH, True) if alt_accepted else ("", False))
+
+
+def test_node_port_addresses_defaults(tmp_path):
+    """Unset: iptables mode accepts NodePorts on every local address (`-m addrtype --dst-type
+    LOCAL`), nftables mode on the primary address only (TestNodePorts, case "ipv4")."""
+    ipt, nft = _two_address_node(tmp_path, None)
+    assert "--dst-type LOCAL -j KUBE-NODEPORTS" in ipt
+    assert trace_rules("nftables", nft, EXT, NODE_ALT, 3001, "tcp", NODE_IPS).endpoints == []
+    ipt, nft = _two_address_node(tmp_path, "['192.168.1.0/24']")
+    assert "-d 192.168.1.2 -j KUBE-NODEPORTS" in ipt and "--dst-type LOCAL" not in ipt
+    assert "nodeport-ips { 192.168.1.2 }" in nft and "nodeport-ips { 192.168.0.2 }" not in nft
+
+
+@pytest.mark.parametrize("bad", ["['10.0.0.0/33']", "[primary, '10.0.0.0/8']", "'10.0.0.0/8'"])
+def test_node_port_addresses_refused(tmp_path, bad):
+    with pytest.raises(InputError, match=r"nodePortAddresses"):
+        _two_address_node(tmp_path, bad)
 
 
 # TestTerminatingEndpointsTrafficPolicyLocal and ...Cluster: kube-proxy uses ready endpoints,

@@ -140,8 +140,9 @@ def _nodes(explicit: list[Node], pods: Iterable[Pod], count: int,
             ips.reserve(n.internal_ip)
     out = []
     for n in nodes:
-        out.append(replace(n, pod_cidr=n.pod_cidr or next(cidrs),
-                           internal_ip=n.internal_ip or ips.allocate()))
+        ip = n.internal_ip or ips.allocate()
+        out.append(replace(n, pod_cidr=n.pod_cidr or next(cidrs), internal_ip=ip,
+                           addresses=n.addresses or (ip,)))
     return out
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from podnet.errors import InputError
+from podnet.model import validate
 from podnet.model.load import _parse_text
 from podnet.model.objects import Other
 from podnet.model.parse.common import _freeze
@@ -77,12 +78,15 @@ class Settings:
     cluster_cidr: str
     strict_arp: bool
     tcp_be_liberal: bool = False  # conntrack.tcpBeLiberal: kube-proxy sets the sysctl to 1
+    # nodePortAddresses: CIDRs, or "primary" for the node's own IP; () is kube-proxy's default
+    node_port_addresses: tuple[str, ...] = ()
 
     def differences(self, other: Settings) -> list[str]:
         names = {"mode": "mode", "max_per_core": "conntrack.maxPerCore", "min": "conntrack.min",
                  "established": "conntrack.tcpEstablishedTimeout",
                  "close_wait": "conntrack.tcpCloseWaitTimeout", "cluster_cidr": "clusterCIDR",
-                 "strict_arp": "ipvs.strictARP", "tcp_be_liberal": "conntrack.tcpBeLiberal"}
+                 "strict_arp": "ipvs.strictARP", "tcp_be_liberal": "conntrack.tcpBeLiberal",
+                 "node_port_addresses": "nodePortAddresses"}
         return [f"{field} ({getattr(self, attr)!r} against {getattr(other, attr)!r})"
                 for attr, field in names.items() if getattr(self, attr) != getattr(other, attr)]
 
@@ -111,7 +115,28 @@ def settings(o: Other) -> Settings:
         raise InputError(o.source, o.at("conntrack.tcpBeLiberal"), f"{liberal!r} is not true or false")
     return Settings(mode(o), number("maxPerCore"), number("min"),
                     duration("tcpEstablishedTimeout"), duration("tcpCloseWaitTimeout"),
-                    cidr or "", strict is True, liberal is True)
+                    cidr or "", strict is True, liberal is True, node_port_addresses(o))
+
+
+def node_port_addresses(o: Other) -> tuple[str, ...]:
+    """``nodePortAddresses``, checked as kube-proxy's validation does: each entry a CIDR (either
+    family; each proxier keeps its own) or the single word ``primary``."""
+    value = _get(o.body, "nodePortAddresses")
+    if value is None:
+        return ()
+    if not isinstance(value, (list, tuple)):  # the model keeps lists frozen as tuples
+        raise InputError(o.source, o.at("nodePortAddresses"), f"{value!r} is not a list")
+    out = []
+    for i, entry in enumerate(value):
+        field = o.at(f"nodePortAddresses[{i}]")
+        if entry == "primary":
+            if len(value) > 1:
+                raise InputError(o.source, field, "'primary' cannot be combined with CIDRs")
+        elif not isinstance(entry, str) or validate.cidr_error(entry.strip()):
+            raise InputError(o.source, field, f"{entry!r} is not a CIDR or 'primary'")
+        out.append(str(entry).strip())
+    return tuple(out)
+
 
 
 def embedded(cm: Other) -> Other | None:

@@ -40,6 +40,9 @@ class Node:
     # The node's own subnet (CIDR), from calico-node's projectcalico.org/IPv4Address annotation
     # (address/prefix as autodetected on its interface); None when the input does not say.
     subnet: str | None = None
+    # every IPv4 InternalIP and ExternalIP of status.addresses, in order: the addresses
+    # kube-proxy's nodePortAddresses CIDRs select from
+    addresses: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

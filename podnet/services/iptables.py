@@ -47,6 +47,8 @@ class IptablesOptions:
     cluster_cidr: str  # the local-traffic detector: pods are sources inside it
     node_ip: str = ""  # lets LB source ranges that cover the node admit the node itself
     features: frozenset[str] = CURRENT_NODE_FEATURES  # of IPTABLES_FEATURES, the node's
+    # the addresses accepting NodePorts (``podnet.services.nodeports``); None: every local one
+    node_port_ips: tuple[str, ...] | None = None
 
 
 def parse_features(text: str) -> frozenset[str]:
@@ -222,7 +224,11 @@ def render_iptables(plans: tuple[ServicePlan, ...], opts: IptablesOptions) -> st
     t = _Tables()
     for plan in plans:
         _service(t, plan, opts)
-    t.add("nat", "KUBE-SERVICES", NODEPORTS_LAST.removeprefix("-A KUBE-SERVICES "))
+    if opts.node_port_ips is None:
+        t.add("nat", "KUBE-SERVICES", NODEPORTS_LAST.removeprefix("-A KUBE-SERVICES "))
+    for ip in opts.node_port_ips or ():  # nodePortAddresses: one jump per selected address
+        t.add("nat", "KUBE-SERVICES", NODEPORTS_LAST.removeprefix("-A KUBE-SERVICES ").replace(
+            "-m addrtype --dst-type LOCAL", f"-d {ip}"))
     t.add("nat", "KUBE-MARK-MASQ", f"-j MARK --or-mark {MASQ_MARK}")
     t.add("nat", "KUBE-POSTROUTING", f"-m mark ! --mark {MASQ_MARK}/{MASQ_MARK} -j RETURN")
     t.add("nat", "KUBE-POSTROUTING", f"-j MARK --xor-mark {MASQ_MARK}")

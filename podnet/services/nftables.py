@@ -30,9 +30,11 @@ MASQ_MARK = "0x4000"
 @dataclass(frozen=True, slots=True)
 class NftablesOptions:
     node: str
-    node_ip: str  # the only NodePort address (kube-proxy's nftables default: the node's IPs)
+    node_ip: str
     cluster_cidr: str  # the local-traffic detector
     service_cidr: str  # unallocated ClusterIPs in it are dropped
+    # the addresses accepting NodePorts (``podnet.services.nodeports``); None: node_ip only
+    node_port_ips: tuple[str, ...] | None = None
 
 
 def service_base(plan: ServicePlan) -> str:
@@ -103,7 +105,8 @@ def base_ruleset(opts: NftablesOptions) -> list[str]:
         f"add rule {t} reject-chain reject",
         f"add rule {t} services ip daddr . meta l4proto . th dport vmap @service-ips",
         f"add rule {t} services ip daddr @nodeport-ips meta l4proto . th dport vmap @service-nodeports",
-        f"add element {t} nodeport-ips {{ {opts.node_ip} }}",
+        *(f"add element {t} nodeport-ips {{ {ip} }}"
+          for ip in ((opts.node_ip,) if opts.node_port_ips is None else opts.node_port_ips)),
         f"add rule {t} service-endpoints-check ip daddr . meta l4proto . th dport vmap "
         "@no-endpoint-services",
     ]

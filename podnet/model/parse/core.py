@@ -233,7 +233,16 @@ def _node(doc: RawDoc) -> Node:
             break
     if internal and not ip:
         raise internal[0].error("address", f"{internal[0].str('address')!r} {IPV6_ONLY}")
-    return Node(name, _labels(meta), src, cidr or None, ip or None, _node_subnet(meta))
+    addresses: list[str] = []
+    for a in body.sub("status").items("addresses"):
+        value = a.str("address")
+        if a.str("type") in ("InternalIP", "ExternalIP") and ":" not in value:
+            why = validate.ip_error(value)
+            if why:
+                raise a.error("address", why)
+            addresses.append(value)
+    return Node(name, _labels(meta), src, cidr or None, ip or None, _node_subnet(meta),
+                tuple(dict.fromkeys(addresses)))
 
 
 CALICO_NODE_ADDRESS = "projectcalico.org/IPv4Address"
