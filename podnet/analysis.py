@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import cached_property
 
 from podnet.model.cluster import Cluster
+from podnet.model.objects import Node
 from podnet.policy.compile import Compiled, compile_cluster
 from podnet.policy.verdict import Evaluator
 from podnet.services import ServicePlan, resolve
@@ -53,6 +54,23 @@ class Analysis:
     @property
     def proxy_mode(self) -> str:
         return self.cluster.net.proxy_mode
+
+    def rules_to(self, node: Node, dst: str) -> str:
+        """kube-proxy's ruleset for ``node`` cut down to the Services a packet to ``dst`` can
+        meet: those with ``dst`` among their addresses (every port: nftables rejects other
+        ports of a ClusterIP), and every NodePort when ``dst`` is the node's. One packet walks it
+        exactly as the whole ruleset; a trace then resolves the endpoints of those Services
+        only, not of the cluster's 10,000."""
+        if (self.proxy_mode, node.name) in self._rules:
+            return self._rules[(self.proxy_mode, node.name)]
+        local = dst in (node.addresses or (node.internal_ip,))
+        keys = frozenset(f"{p.namespace}/{p.name}" for p in self.addresses
+                         if dst in (p.cluster_ip, *p.external_ips, *p.load_balancer_ips)
+                         or (local and p.node_port))
+        plans = (tuple(p for p in self.plans if f"{p.namespace}/{p.name}" in keys)
+                 if "plans" in self.__dict__ else resolve(self.cluster, only=keys))
+        return render_for_node(self.proxy_mode, self.cluster, node.name, plans,
+                               self.iptables_features)
 
     def rules(self, node: str, mode: str | None = None) -> str:
         """kube-proxy's ruleset for ``node`` in ``mode`` (default: the cluster's)."""

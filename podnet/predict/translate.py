@@ -40,7 +40,7 @@ def node_port_node(a: Analysis, ip: str, number: int, proto: str) -> Node | None
 def walk(a: Analysis, node: Node, src_ip: str, ip: str, number: int, proto: str) -> Walked:
     """kube-proxy's rules on ``node``, rendered and parsed back, walked by one packet."""
     mode, cluster = a.proxy_mode, a.cluster
-    out = trace_rules(mode, a.rules(node.name), src_ip, ip, number, proto,
+    out = trace_rules(mode, a.rules_to(node, ip), src_ip, ip, number, proto,
                       (node.internal_ip or "",))
     where, via = f"kube-proxy ({mode}) on {node.name}", " -> ".join(out.chains)
     if out.verdict in ("REJECT", "DROP"):

@@ -174,13 +174,16 @@ def _node_port(svc: Service, sp: ServicePort, taken: set[int]) -> int:
                      "false)")
 
 
-def resolve(cluster: Cluster, *, endpoints: bool = True) -> tuple[ServicePlan, ...]:
+def resolve(cluster: Cluster, *, endpoints: bool = True,
+            only: frozenset[str] | None = None) -> tuple[ServicePlan, ...]:
     """A plan per Service port that kube-proxy programs (sorted by service port name).
 
     ``endpoints=False``: the same plans with no endpoints, for a question about addresses and
     ports only (which address kube-proxy translates): finding every Service's endpoints is
     most of the cost, and finding them checks nothing (every InputError here is about
-    NodePorts), so the addresses and the errors are the same."""
+    NodePorts), so the addresses and the errors are the same. ``only``: the plans of these
+    Services (ns/name), with their endpoints; every Service still takes part in allocating
+    NodePorts and LoadBalancer addresses, so each plan is the one the whole cluster has."""
     taken = _given_node_ports(cluster.services)
     lbs = allocate(cluster.services, cluster.lb_pools,
                    {n: ns.labels for n, ns in cluster.namespaces.items()})
@@ -191,9 +194,10 @@ def resolve(cluster: Cluster, *, endpoints: bool = True) -> tuple[ServicePlan, .
     for svc in sorted(cluster.services, key=lambda s: (s.namespace, s.name)):
         if svc.type == "ExternalName" or svc.headless or not svc.cluster_ip:
             continue
+        wanted = only is None or svc.key in only
         for sp in sorted(svc.ports, key=lambda p: (p.name, p.port, p.protocol)):
             eps, terminating = (port_endpoint_sets(cluster, svc, sp, by_service.get(svc.key, []))
-                                if endpoints else ([], []))
+                                if endpoints and wanted else ([], []))
             node_port = sp.node_port
             wants = svc.type == "NodePort" or (svc.type == "LoadBalancer"
                                                and svc.allocate_lb_node_ports)
@@ -201,6 +205,8 @@ def resolve(cluster: Cluster, *, endpoints: bool = True) -> tuple[ServicePlan, .
                 node_port = _node_port(svc, sp, taken)
             external_local = (svc.external_traffic_policy == "Local"
                               and (svc.type in ("NodePort", "LoadBalancer") or bool(svc.external_ips)))
+            if not wanted:
+                continue
             lb = lbs.get(svc.key)
             lb_ips = lb.ips if lb else ()
             plans.append(ServicePlan(
