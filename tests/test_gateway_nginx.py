@@ -58,8 +58,70 @@ def test_locations_encode_the_spec_precedence():
     assert 'location ~ "^(?:/item/[0-9]+)$" {' in shop
     # no route has the prefix /: nginx's fallback answers 404
     assert shop.endswith("location / { return 404; }")
-    # the header match is named, not rendered
-    assert "rule 12 match 0: matches on headers" in shop
+    # /beta: the header match is tried first, the plain prefix is the map's default
+    _, lines = _dispatch(text, shop, 'location ^~ "/beta/"')
+    assert lines[0].startswith('"~^1$" @pn_') and lines[1].startswith("default @pn_")
+    assert 'map $http_x_beta $pn_hdr_' in text and '"~^(?:yes)$" 1;' in text
+
+
+def _dispatch(text: str, server: str, head: str) -> tuple[str, list[str]]:
+    """The comment naming a location's chain of matches, and its dispatch map's lines."""
+    block = server[server.index(head + " {"):]
+    block = block[:block.index("\n\t\t}")]
+    var = re.search(r"error_page 599 = (\$pn_match_\w+);", block)
+    assert var is not None, block
+    body = text[text.index(f" {var.group(1)} {{"):]
+    return block.splitlines()[1], [x.strip() for x in body[:body.index("}")].splitlines()[1:]
+                                   if x.strip()]
+
+
+def test_method_header_query_matches_dispatch_in_precedence_order():
+    # conformance/tests/httproute-method-matching.go, httproute-header-matching.go,
+    # httproute-query-param-matching.go and httproute-matching.go's precedence: under the
+    # same prefix a method beats headers, more headers beat fewer, headers beat query
+    # parameters; a shorter prefix behind them catches what fails every condition
+    _, text = _lab()
+    match = _server(text, 80, "match.example.com")
+    chain, lines = _dispatch(text, match, 'location ^~ "/api/v1/"')
+    order = [int(n) for n in re.findall(r"web/match rule (\d+) match 0", chain)]
+    assert order == [5, 2, 3, 4, 1, 0], chain
+    assert len(lines) == 6 and lines[-1].startswith("default @pn_")  # /api: no condition
+    # two headers need both digits, one header one of them
+    assert [ln.split()[0].count("1") for ln in lines[:5]] == [1, 2, 1, 2, 1]
+    # an Exact path whose matches all need a condition: nothing else behind it but the root
+    # prefix's header match and the regular expressions, then 404
+    chain, lines = _dispatch(text, match, 'location = "/only"')
+    assert lines[-1] == "default @pn_404;" and "location @pn_404 { return 404; }" in match
+    # the root prefix's header match comes before the regular expressions, checked on $uri
+    chain, lines = _dispatch(text, match, "location ^~ /")
+    assert re.findall(r"rule (\d+)", chain) == ["7", "9", "8"]
+    assert 'map $uri $pn_uri_' in text and '"~^(?:/r/[a-z]+)$" 1;' in text
+    # a query parameter's first value, its name case-sensitive (nginx's $arg_ is not)
+    assert '"~(?:^|&)Mode=(?<pn_arg_v>[^&]*)" $pn_arg_v;' in text
+    assert "map $request_method $pn_method_" in text and '"~^(?:DELETE)$" 1;' in text
+    # each match has its own internal location, as NGINX Gateway Fabric's
+    assert len(re.findall(r"location @pn_[0-9a-f]{12} \{", match)) == 11
+
+
+def test_probes_exercise_every_match_and_each_condition():
+    cfg, _ = _lab()
+    probes = [p for p in predict.probes(cfg, "infra/gw", "10.0.0.253", "10.0.0.254")
+              if "match.example.com" in p.url]
+    chosen = {(str((p.expected.via or {}).get("rule")), (p.expected.via or {}).get("match") and
+               tuple(sorted((p.expected.via or {})["match"])))
+              for p in probes if p.expected.via}
+    rules = {r for r, _ in chosen}
+    assert rules == {str(i) for i in range(10)}, rules  # every rule wins some request
+    assert {p.method for p in probes} >= {"GET", "POST", "PUT", "DELETE"}
+    assert any(p.headers for p in probes) and any("?" in p.url for p in probes)
+    # a condition failing alone changes the answer: the header variant falls back
+    both = [p for p in probes if p.why.endswith("rule 2 PathPrefix /api/v1: every condition holds")]
+    one = [p for p in probes if p.why.endswith("rule 2 PathPrefix /api/v1: without header x-user")]
+    assert both and one
+    assert (both[0].expected.via or {})["rule"] == 2 and (one[0].expected.via or {})["rule"] == 3
+    only = [p for p in probes if p.url.endswith(":80/only") and p.method == "GET"
+            and not p.headers]
+    assert only and only[0].expected.status == 404
 
 
 def test_filters_and_backends():

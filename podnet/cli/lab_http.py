@@ -104,12 +104,14 @@ def probe_gateways(analysis: Analysis, led: Any, external_ip: str
         scheme, _, rest = p.url.partition("://")
         netloc, _, path = rest.partition("/")
         asks.append(HttpAsk(names.external_netns(led.lab), *p.connect, scheme,
-                            netloc.rpartition(":")[0], "/" + path, timeout=10.0))
+                            netloc.rpartition(":")[0], "/" + path, p.method, p.headers,
+                            timeout=10.0))
     rows = []
     for p, got in zip(probes, fetch_all(asks), strict=True):
         o = p.expected
         seen = got.seen.get("path") if got.pod else None
-        rows.append({"gateway": p.gateway, "why": p.why, "url": p.url,
+        rows.append({"gateway": p.gateway, "why": p.why, "url": p.url, "method": p.method,
+                     "headers": [f"{k}: {v}" for k, v in p.headers],
                      "to": f"{p.connect[0]}:{p.connect[1]}",
                      "predicted": f"{o.status}" + (f" {o.location}" if o.location else "")
                      + (f" from {', '.join(sorted(p.pods))} path {p.forwarded_path()}"

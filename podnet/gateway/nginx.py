@@ -13,8 +13,17 @@
   them); RegularExpression ``location ~ "^(?:re)$"`` in the router's order; ``location /``
   answers 404 where no route has the prefix ``/``. Of several matches with the same path the
   router's first wins the location.
-- Matches on headers, query parameters or the method are not rendered (a comment says so):
-  a request without them never satisfies them, so the lab probes only such requests.
+- Matches on headers, query parameters or the method, as NGINX Gateway Fabric does in spirit
+  (it evaluates them in njs and redirects to an internal location per match): where a
+  location's first match has conditions, each condition is a ``map`` to 1 or 0 (``$http_*``,
+  the first value of a query parameter from ``$args``, ``$request_method``, ``$uri`` for a
+  regular expression), a dispatch ``map`` over those digits names the first match that holds,
+  in the router's precedence, and ``error_page 599 = $dispatch; return 599`` enters that
+  match's named location (``@pn_...``), which keeps the URI and the method. The chain of a
+  location also holds the shorter prefixes and the regular expressions behind it, so a
+  request whose conditions fail falls back as the spec says. Values compare case-sensitively
+  and whole (Exact, or RegularExpression anchored as the router does); query values are not
+  percent-decoded; a request body does not survive the ``return`` (the lab sends none).
 - Filters in order: RequestRedirect ``return`` (the Location built from the listener's
   scheme and port, the request's host and path), URLRewrite ``rewrite ... break`` and the Host,
   Request/ResponseHeaderModifier ``proxy_set_header``/``add_header``; an unknown filter 500.
@@ -125,8 +134,19 @@ def _re(text: str) -> str:
     return "".join("\\" + c if c in ".^$*+?()[]{}|\\" else c for c in text)
 
 
-def _unrendered(m: Match) -> bool:
-    return bool(m.headers or m.query or m.method)
+def _var_name(header: str) -> str:
+    """nginx's variable for a request header (lower case, ``-`` as ``_``)."""
+    return "$http_" + "".join(c if c.isalnum() else "_" for c in header.lower())
+
+
+def _anchored(kind: str, value: str) -> str:
+    """A whole-value PCRE for an Exact or RegularExpression match (the router's fullmatch)."""
+    return "^(?:" + (_re(value) if kind == "Exact" else value) + ")$"
+
+
+def _prefix_covers(prefix: str, path: str) -> bool:
+    """PathPrefix ``prefix`` (trailing slash dropped) accepts ``path`` element-wise."""
+    return not prefix or path == prefix or path.startswith(prefix + "/")
 
 
 def _location_heads(m: Match, exact_paths: set[str]) -> list[str]:
@@ -139,6 +159,11 @@ def _location_heads(m: Match, exact_paths: set[str]) -> list[str]:
         heads = [f"location ^~ {_q(p + '/')}"]
         return heads if p in exact_paths else [*heads, f"location = {_q(p)}"]
     return [f"location ~ {_q('^(?:' + m.path + ')$')}"]
+
+
+def named(c: Candidate) -> str:
+    """The internal location of one match (as NGINX Gateway Fabric has one per match)."""
+    return "@pn_" + short_tag(f"{c.route.route.key}\0{c.rule}\0{c.match}")
 
 
 def _upstream_name(b: Backend) -> str:
@@ -236,6 +261,54 @@ class _Render:
                 f"if ({var} = pn-status-503) {{ return 503; }}",
                 f"proxy_pass http://{var};"]
 
+    def _flag(self, var: str, source: str, pattern: str, extra: tuple[str, ...] = ()) -> str:
+        """A map that is 1 when ``source`` matches ``pattern`` (case-sensitive), else 0."""
+        self.maps[var] = [f"map {source} {var} {{", *extra, f"\t{_q('~' + pattern)} 1;",
+                          "\tdefault 0;", "}"]
+        return var
+
+    def conditions(self, m: Match, own_path: bool) -> list[str]:
+        """The variables (each 1 or 0) that must all be 1 for the match to hold beyond the
+        path the location already matched (``own_path``: else a regular expression path is
+        checked against ``$uri`` too)."""
+        out = []
+        if m.path_type == "RegularExpression" and not own_path:
+            pat = "^(?:" + m.path + ")$"
+            out.append(self._flag(f"$pn_uri_{short_tag(pat)}", "$uri", pat))
+        if m.method:
+            out.append(self._flag(f"$pn_method_{short_tag(m.method)}", "$request_method",
+                                  _anchored("Exact", m.method)))
+        for h in m.headers:
+            pat = _anchored(h.type, h.value)
+            out.append(self._flag(f"$pn_hdr_{short_tag(h.name.lower() + chr(0) + pat)}",
+                                  _var_name(h.name), pat))
+        for q in m.query:
+            # the first value of the parameter, as the router takes it (names case-sensitive,
+            # unlike nginx's $arg_*)
+            arg = f"$pn_arg_{short_tag(q.name)}"
+            self.maps[arg] = [f"map $args {arg} {{",
+                              f"\t{_q('~(?:^|&)' + _re(q.name) + '=(?<pn_arg_v>[^&]*)')} "
+                              "$pn_arg_v;", "\tdefault \"\";", "}"]
+            pat = _anchored(q.type, q.value)
+            out.append(self._flag(f"$pn_qry_{short_tag(q.name + chr(0) + pat)}", arg, pat))
+        return sorted(set(out), key=out.index)
+
+    def dispatch(self, chain: list[tuple[Candidate, list[str]]]) -> str:
+        """The map naming the first match of ``chain`` whose conditions hold (the chain ends
+        at the first match without any: the default), or @pn_404."""
+        flags = sorted({v for _, conds in chain for v in conds})
+        lines, default = [], "@pn_404"
+        for c, conds in chain:
+            if not conds:
+                default = named(c)
+                break
+            pat = "^" + "".join("1" if v in conds else "." for v in flags) + "$"
+            lines.append(f"\t{_q('~' + pat)} {named(c)};")
+        key = "".join(flags)
+        var = f"$pn_match_{short_tag(key + chr(0) + chr(0).join(lines) + default)}"
+        self.maps[var] = [f"map \"{key}\" {var} {{", *lines, f"\tdefault {default};", "}"]
+        return var
+
     def location(self, c: Candidate, x: ListenerState) -> list[str]:
         rule = c.route.route.rules[c.rule]
         m = rule.matches[c.match]
@@ -285,25 +358,49 @@ class _Render:
                 for j in range(len(rule.matches)):
                     cands.append(Candidate(r, i, j, b.name))
         cands.sort(key=Candidate.key)
-        for c in cands:
-            m = c.route.route.rules[c.rule].matches[c.match]
-            if _unrendered(m):
-                lines.append(f"# {c.route.route.key} rule {c.rule} match {c.match}: matches on "
-                             "headers, query parameters or the method are not rendered")
         kept: dict[tuple[str, str], Candidate] = {}
         for c in cands:
             m = c.route.route.rules[c.rule].matches[c.match]
-            if not _unrendered(m):
-                kept.setdefault((m.path_type, m.path.rstrip("/") if m.path_type == "PathPrefix"
-                                 else m.path), c)
+            kept.setdefault((m.path_type, m.path.rstrip("/") if m.path_type == "PathPrefix"
+                             else m.path), c)
         exact = {p for t, p in kept if t == "Exact"}
-        for c in kept.values():
-            m = c.route.route.rules[c.rule].matches[c.match]
-            body = self.location(c, b.listener)
+        internal: dict[str, Candidate] = {}
+        to_404 = False
+        for (kind, path), first in kept.items():
+            m = first.route.route.rules[first.rule].matches[first.match]
+            chain: list[tuple[Candidate, list[str]]] = []
+            for c in cands:
+                n = c.route.route.rules[c.rule].matches[c.match]
+                if ((n.path_type == "Exact" and kind == "Exact" and n.path == path)
+                        or (n.path_type == "PathPrefix" and kind != "RegularExpression"
+                            and _prefix_covers(n.path.rstrip("/"), path))
+                        or n.path_type == "RegularExpression"):
+                    conds = self.conditions(n, n.path_type == kind == "RegularExpression"
+                                            and n.path == path)
+                    chain.append((c, conds))
+                    if not conds:
+                        break
+            if chain and not chain[0][1]:
+                body = self.location(first, b.listener)
+            else:
+                var = self.dispatch(chain)
+                to_404 = to_404 or self.maps[var][-2] == "\tdefault @pn_404;"
+                body = ["# the first of " + ", ".join(f"{c.route.route.key} rule {c.rule} "
+                                                      f"match {c.match}" for c, _ in chain)
+                        + " whose method, headers and query hold",
+                        f"error_page 599 = {var};", "return 599;"]
+                for c, _ in chain:
+                    internal[named(c)] = c
             for head in _location_heads(m, exact):
                 lines.append(head + " {")
                 lines += ["\t" + y for y in body]
                 lines.append("}")
+        for name, c in sorted(internal.items()):
+            lines.append(f"location {name} {{")
+            lines += ["\t" + y for y in self.location(c, b.listener)]
+            lines.append("}")
+        if to_404:
+            lines.append("location @pn_404 { return 404; }")
         if ("PathPrefix", "") not in kept:
             lines.append("location / { return 404; }")
         return lines

@@ -13,7 +13,8 @@
    route, then namespace/name, then the first rule and match in list order
    (HTTPRouteRule.Matches). RegularExpression paths are implementation-specific: podnet puts
    them after every prefix and matches them against the whole path.
-4. Filters, then the backendRefs by weight: none, or every weight zero, is a 500, as is the
+4. A body over the data plane's 1m limit is refused (413) before any route answers.
+5. Filters, then the backendRefs by weight: none, or every weight zero, is a 500, as is the
    share of the traffic whose backend does not resolve.
 Paths are matched as nginx does (percent-decoded, merged slashes, dot segments resolved),
 because the lab's data plane for Gateways is nginx, as in NGINX Gateway Fabric.
@@ -32,6 +33,10 @@ from podnet.ingress.match import normalize
 from podnet.ingress.request import Outcome, Request
 
 WELL_KNOWN = {"http": 80, "https": 443}
+# The data plane's own limit on a request body (nginx's client_max_body_size, which NGINX
+# Gateway Fabric leaves at 1m unless a ClientSettingsPolicy says otherwise); the Gateway API
+# has no field for it.
+DEFAULT_BODY_LIMIT = 1024 ** 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +179,11 @@ def handle(config: Config, gateway: str, req: Request) -> Outcome:
         why = (f"no programmed listener on port {req.port}: the connection is refused"
                if not served else f"no listener on port {req.port} accepts host {req.host}")
         return Outcome(0 if not served else 404, why, ctl)
+    if req.body_bytes > DEFAULT_BODY_LIMIT:
+        return Outcome(413, f"body of {req.body_bytes} bytes is over NGINX Gateway Fabric's "
+                       "default client_max_body_size of 1m (ClientSettingsPolicy body.maxSize "
+                       "raises it; nginx checks it before any route answers)", ctl,
+                       server=listener.listener.hostname)
     found = candidates(config, state, listener, req)
     if not found:
         return Outcome(404, f"no HTTPRoute rule attached to listener {listener.listener.name} "

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 from podnet.analysis import Analysis
 from podnet.gateway import router
 from podnet.gateway.attach import Config
+from podnet.gateway.router import DEFAULT_BODY_LIMIT
 from podnet.ingress.match import nginx_size
 from podnet.ingress.request import Outcome, Request, handle, request
 from podnet.ingress.routes import DEFAULT_SERVER, Server, Table
@@ -63,10 +64,12 @@ def corpus(table: Table) -> Iterator[Probe]:
             if c is not None and c.header:
                 headers.append({c.header: c.header_value or "always"})
             # Only a limit someone set: nginx's 1m default is NGINX Gateway Fabric's too
-            # (its client_max_body_size), so it is no difference for that data plane.
+            # (its client_max_body_size), so it is no difference for that data plane. A body
+            # just over the limit, and one just over 1m: between the two one front refuses
+            # what the other takes.
             size = nginx_size(loc.annotations.proxy_body_size)
             if size and loc.annotations.proxy_body_size != "1m":
-                limits.add(size + 1)
+                limits |= {size + 1, DEFAULT_BODY_LIMIT + 1}
         certs: list[str | None] = [None] + (["client"] if server.auth_tls is not None else [])
         for name in names:
             for scheme in schemes:
@@ -115,8 +118,9 @@ def _cause(prefix: str, a: Outcome, b: Outcome) -> str:
     if b.status == 0:
         return ("TLS: the HTTPS listener is not programmed (its Secret gives no certificate); "
                 "ingress-nginx serves its fake certificate instead")
-    if a.status == 413:
-        return f"{prefix}/proxy-body-size (ingress-nginx's client_max_body_size; default 1m)"
+    if a.status == 413 or (b.status == 413 and a.status not in (400, 403)):
+        return (f"{prefix}/proxy-body-size (ingress-nginx's client_max_body_size; NGINX Gateway "
+                "Fabric's is 1m unless a ClientSettingsPolicy sets body.maxSize)")
     if a.status == 400 and "client certificate" in r:
         return f"{prefix}/auth-tls-verify-client"
     if a.status == 403 and "allowlist" in r:

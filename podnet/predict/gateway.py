@@ -2,6 +2,11 @@
 request corpus (every hostname a listener or route serves, each path match and its boundary
 cases, each scheme a listener speaks), predicted with ``podnet.gateway.router.handle``.
 
+Matches on headers, query parameters and the method get requests of their own: one that
+satisfies every condition of the match, and one per condition with just that one failing (the
+header or parameter absent, another value, another method), so each condition is seen to
+decide.
+
 The lab serves each Gateway with nginx in a namespace of its own on the underlay, at an
 address like a LoadBalancer's (``addresses``), which the outside reaches directly."""
 
@@ -13,6 +18,7 @@ from dataclasses import dataclass
 
 from podnet.gateway.attach import Config
 from podnet.gateway.nginx import blocks, concrete
+from podnet.gateway.objects import Match
 from podnet.gateway.router import handle
 from podnet.ingress.request import Outcome, request
 from podnet.model.cluster import Cluster
@@ -48,6 +54,8 @@ class GatewayProbe:
     connect: tuple[str, int]
     expected: Outcome
     pods: frozenset[str] = frozenset()  # the pods that may answer a 200
+    method: str = "GET"
+    headers: tuple[tuple[str, str], ...] = ()
 
     def forwarded_path(self) -> str | None:
         via = self.expected.via or {}
@@ -55,9 +63,42 @@ class GatewayProbe:
         return str(fwd["path"]) if fwd else None
 
 
-def _paths(config: Config, gateway: str, name: str) -> list[tuple[str, str]]:
-    """(why, path) for each rendered path match of the routes serving ``name``."""
-    out: list[tuple[str, str]] = [("the root", "/")]
+Ask = tuple[str, str, str, tuple[tuple[str, str], ...]]  # why, path with query, method, headers
+
+
+def _conditional(why: str, path: str, m: Match) -> list[Ask]:
+    """A request that satisfies every method, header and query condition of ``m``, and one per
+    condition that fails it alone."""
+    def value(kind: str, v: str) -> str:
+        return v if kind == "Exact" else value_sample(v)
+    heads = [(h.name, value(h.type, h.value)) for h in m.headers]
+    query = [(q.name, value(q.type, q.value)) for q in m.query]
+    if "" in (v for _, v in (*heads, *query)):
+        return []  # a regular expression podnet cannot fill in: not probed
+
+    def ask(note: str, method: str, hs: list[tuple[str, str]], qs: list[tuple[str, str]]) -> Ask:
+        qtext = "&".join(f"{k}={v}" for k, v in qs)
+        return (f"{why}{note}", path + (f"?{qtext}" if qtext else ""), method, tuple(hs))
+    method = m.method or "GET"
+    out = [ask(": every condition holds", method, heads, query)]
+    if m.method:
+        other = "POST" if m.method == "GET" else "GET"
+        out.append(ask(f": method {other}, not {m.method}", other, heads, query))
+    for i, (k, v) in enumerate(heads):
+        rest = heads[:i] + heads[i + 1:]
+        out += [ask(f": without header {k}", method, rest, query),
+                ask(f": header {k} another value", method, [*rest, (k, v + "-no")], query)]
+    for i, (k, v) in enumerate(query):
+        rest = query[:i] + query[i + 1:]
+        out += [ask(f": without parameter {k}", method, heads, rest),
+                ask(f": parameter {k} another value", method, heads, [*rest, (k, v + "-no")])]
+    return out
+
+
+def _paths(config: Config, gateway: str, name: str) -> list[Ask]:
+    """(why, path, method, headers) for each path match of the routes serving ``name``, its
+    boundary cases, and its method, header and query conditions."""
+    out: list[Ask] = [("the root", "/", "GET", ())]
     for b in blocks(config, gateway):
         if b.name != name:
             continue
@@ -68,19 +109,35 @@ def _paths(config: Config, gateway: str, name: str) -> list[tuple[str, str]]:
                     if m.path_type == "RegularExpression":
                         sample = regex_sample(m.path)
                         if sample:
-                            out += [(what, sample), (f"{what}: not quite", sample + "~")]
+                            out += [(what, sample, "GET", ()),
+                                    (f"{what}: not quite", sample + "~", "GET", ())]
+                            out += _conditional(what, sample, m)
                         continue
                     p = m.path.rstrip("/") or "/"
-                    out.append((what, p))
+                    out.append((what, p, "GET", ()))
                     if p != "/":
-                        out += [(f"{what}: the path boundary", p + "x"),
-                                (f"{what}: below it", p + "/sub"),
-                                (f"{what}: with a trailing slash", p + "/")]
+                        out += [(f"{what}: the path boundary", p + "x", "GET", ()),
+                                (f"{what}: below it", p + "/sub", "GET", ()),
+                                (f"{what}: with a trailing slash", p + "/", "GET", ())]
+                    out += _conditional(what, p, m)
+                    if p != "/" and m.path_type == "PathPrefix":
+                        out += _conditional(f"{what}: below it", p + "/sub", m)
     return out
 
 
 _CLASSES = (("[0-9]+", "7"), ("[0-9]*", "7"), ("\\d+", "7"), ("[a-z]+", "a"),
             ("[a-z0-9]+", "a"), (".*", "x"), (".+", "x"), ("[^/]+", "x"))
+
+
+def value_sample(pattern: str) -> str:
+    """A header or parameter value a simple RegularExpression accepts, or ""."""
+    text = pattern
+    for cls, fill in _CLASSES:
+        text = text.replace(cls, fill)
+    try:
+        return text if text and re.fullmatch(pattern, text) else ""
+    except re.error:
+        return ""
 
 
 def regex_sample(pattern: str) -> str:
@@ -110,7 +167,7 @@ def probes(config: Config, gateway: str, ip: str, source: str) -> list[GatewayPr
     """Per listener, per hostname it serves (its own and its routes'), per path: the request
     and the router's answer; plus a host no listener accepts on each port."""
     out: list[GatewayProbe] = []
-    seen: set[str] = set()
+    seen: set[tuple[str, str, tuple[tuple[str, str], ...]]] = set()
     ports: dict[int, str] = {}
     for b in blocks(config, gateway):
         x = b.listener.listener
@@ -118,27 +175,20 @@ def probes(config: Config, gateway: str, ip: str, source: str) -> list[GatewayPr
         ports.setdefault(x.port, scheme)
         host = concrete(b.name) if b.name else "any.podnet.invalid"
         paths = _paths(config, gateway, b.name)
-        for why, path in paths:
+        for why, path, method, headers in paths:
             url = f"{scheme}://{host}:{x.port}{path}"
-            if url in seen:
+            if (url, method, headers) in seen:
                 continue
-            seen.add(url)
-            o = handle(config, gateway, request(url, source=source))
+            seen.add((url, method, headers))
+            o = handle(config, gateway, request(url, method, dict(headers), source=source))
             out.append(GatewayProbe(gateway, f"listener {x.name} host {b.name or '(any)'}: {why}",
-                                    url, (ip, x.port), o, _pods(config, o)))
+                                    url, (ip, x.port), o, _pods(config, o), method, headers))
     for port, scheme in sorted(ports.items()):
         url = f"{scheme}://unknown.podnet.invalid:{port}/"
-        if url not in seen:
+        if (url, "GET", ()) not in seen:
             out.append(GatewayProbe(gateway, "a host no listener accepts", url, (ip, port),
                                     handle(config, gateway, request(url, source=source))))
-    return [p for p in out if not _unrendered(p)]
-
-
-def _unrendered(p: GatewayProbe) -> bool:
-    """A probe that the data plane's unrendered matches could answer differently: none, as
-    the probes send no headers and no query and use GET; a method match on GET is the case."""
-    via = p.expected.via or {}
-    return bool((via.get("match") or {}).get("method"))
+    return out
 
 
 def agrees(p: GatewayProbe, status: int | None, location: str | None, pod: str | None,

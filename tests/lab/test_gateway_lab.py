@@ -3,8 +3,10 @@ HTTP(S) requests from the outside: every status, redirect, answering pod and for
 the router predicts is what nginx does. The input's cases follow the Gateway API conformance
 suite (kubernetes-sigs/gateway-api conformance/tests): httproute-exact-path-matching.go,
 httproute-matching-across-routes.go (hostname intersection), httproute-request-redirect.go,
-httproute-rewrite-path.go, httproute-weight.go, and
-httproute-invalid-cross-namespace-backend-ref.go (no ReferenceGrant: 500)."""
+httproute-rewrite-path.go, httproute-weight.go,
+httproute-invalid-cross-namespace-backend-ref.go (no ReferenceGrant: 500), and
+httproute-method-matching.go, httproute-header-matching.go, httproute-query-param-matching.go
+(requests that satisfy each match's conditions and that fail each one alone)."""
 
 from __future__ import annotations
 
@@ -39,8 +41,18 @@ def test_gateway_agrees_with_real_nginx_and_tears_down(lab_name):
     rows = data["gateway"]
     assert len(rows) >= 150 and all(w["agrees"] for w in rows)
     statuses = {int(w["observed"].split()[0]) for w in rows}
-    assert statuses >= {200, 301, 302, 404, 500, 503}, statuses
-    by_url = {w["url"]: w for w in rows}
+    assert statuses >= {200, 301, 302, 307, 404, 500, 503}, statuses
+    by_url = {w["url"]: w for w in rows if w["method"] == "GET" and not w["headers"]}
+    # method, header and query matches: real requests that meet and that miss each condition
+    cond = [w for w in rows if "match.example.com" in w["url"]
+            and (w["method"] != "GET" or w["headers"] or "?" in w["url"])]
+    assert len(cond) >= 60 and {w["method"] for w in cond} >= {"POST", "PUT", "DELETE"}
+    two = {w["why"].rpartition(": ")[2]: w["observed"] for w in cond
+           if w["url"] == "http://match.example.com:80/api/v1" and "rule 2 " in w["why"]}
+    assert two["every condition holds"] == "200 from web/api-0 path /api/v1", two
+    # one header of two missing: the one-header rule, which rewrites the prefix
+    assert two["without header x-user"].endswith(" path /canary"), two
+    assert two["without header X-Env"].startswith("200 from web/web-"), two  # back to /api
     # Exact beats the prefix on the same path, the longest prefix wins below it
     assert by_url["https://shop.example.com:443/cart"]["observed"] == "200 from web/api-0 path /cart"
     assert by_url["http://shop.example.com:80/cart/checkoutx"]["observed"].startswith("200 from web/web-")
