@@ -53,6 +53,8 @@ def doctor_cmd(name: NameOpt = "", pod: PodOpt = None, output: OutputOpt = "tabl
     """`node check` inside every node, and the seeds' debug checklist (DNS, routes, pod to
     pod, a Service) from a pod, each against the analyzer. Exit 1 on a disagreement or an
     error finding."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from podnet.lab.doctor import ask, node_check
     from podnet.names import node_netns
     from podnet.predict.checklist import questions
@@ -61,8 +63,10 @@ def doctor_cmd(name: NameOpt = "", pod: PodOpt = None, output: OutputOpt = "tabl
     check_format(output, ("table", "json"))
     led, lab, places, analysis = _lab(name)
     src = _source(analysis, places, pod, name)
-    nodes = [node_check(node_netns(name, n.name), n.name, lab["cni"])
-             for n in sorted(analysis.cluster.nodes, key=lambda n: n.name)]
+    # one `node check` process per node, side by side: each is mostly interpreter start-up
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        nodes = list(pool.map(lambda n: node_check(node_netns(name, n.name), n.name, lab["cni"]),
+                              sorted(analysis.cluster.nodes, key=lambda n: n.name)))
     pods = [p for p in probed_pods(analysis) if p.key in places]
     rows = [ask(q, places[src.key]["netns"], timeout)
             for q in questions(analysis, lab.get("proxy", "iptables"), src, pods)]
@@ -77,13 +81,14 @@ def doctor_cmd(name: NameOpt = "", pod: PodOpt = None, output: OutputOpt = "tabl
         from rich.table import Table
 
         con = console()
-        t = Table(title=f"lab {name}: node checks", expand=True)
-        for col in ("severity", "check", "object / field", "finding"):
-            t.add_column(col, overflow="fold")
-        for f in findings:
-            if f["severity"] != "info":
+        shown = [f for f in findings if f["severity"] != "info"]
+        if shown:
+            t = Table(title=f"lab {name}: node checks", expand=True)
+            for col in ("severity", "check", "object / field", "finding"):
+                t.add_column(col, overflow="fold")
+            for f in shown:
                 t.add_row(f["severity"], f["check"], f"{f['object']}\n{f['field']}", f["message"])
-        con.print(t)
+            con.print(t)
         con.print(f"{len(nodes)} nodes: " + ", ".join(f"{n} {s}" for s, n in counts.items())
                   + " (info findings: -o json)")
         c = Table(title=f"debug checklist from {src.key}", expand=True)
