@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -118,6 +119,9 @@ def disk_cmd(path: Annotated[Path, typer.Argument(
 def node_check(cni: Annotated[str | None, typer.Option(
                    "--cni", help="the CNI's mode, for the expected MTU and kernel features: "
                                  "vxlan|host-gw|bgp|ipip|wireguard")] = None,
+               underlay: Annotated[str | None, typer.Option(
+                   "--underlay", help="the underlay interface, where no default route names it "
+                                      "(a lab node has none)")] = None,
                output: OutputOpt = "table") -> None:
     """Forwarding, bridge netfilter, rp_filter, conntrack, MTUs, rule counts and kernel
     features of this machine, read without changing anything."""
@@ -130,6 +134,10 @@ def node_check(cni: Annotated[str | None, typer.Option(
     if cni is not None and cni not in OVERHEAD:
         raise UsageError(f"--cni {cni}: choose one of {', '.join(sorted(OVERHEAD))}")
     readings = read_node()
+    if underlay is not None:
+        if underlay not in {i.name for i in readings.interfaces}:
+            raise UsageError(f"--underlay {underlay}: no such interface here")
+        readings = replace(readings, default_route_interface=underlay)
     findings = node_findings(readings, cni)
     if output == "json":
         emit_json({"node": readings.hostname, "cni": cni, "readings": readings.to_json(),

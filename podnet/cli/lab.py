@@ -45,6 +45,8 @@ def _kept_docs(docs: Any) -> list[dict[str, Any]]:
 
 
 def register(app: typer.Typer) -> None:
+    from podnet.cli import lab_doctor  # noqa: F401  (registers doctor, capture, conntrack)
+
     app.add_typer(lab_app, name="lab")
 
 

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from podnet.doctor.ctflood import parse_stats
 from podnet.doctor.node import (
     FEATURES,
     SYSCTLS,
@@ -119,23 +120,12 @@ def default_route_interface(root: Path = Path("/")) -> str | None:
 
 
 def conntrack_stats(root: Path = Path("/")) -> dict[str, int] | None:
-    """/proc/net/stat/nf_conntrack: a header, then one row of hex counters per CPU; summed per
-    column, except ``entries`` (the table total, repeated on every row)."""
+    """/proc/net/stat/nf_conntrack, summed over the CPUs (doctor.ctflood.parse_stats)."""
     try:
-        lines = (root / "proc/net/stat/nf_conntrack").read_text().splitlines()
+        text = (root / "proc/net/stat/nf_conntrack").read_text()
     except OSError:
         return None
-    if not lines:
-        return None
-    header = lines[0].split()
-    sums = dict.fromkeys(header, 0)
-    for row in lines[1:]:
-        for key, value in zip(header, row.split(), strict=False):
-            if key == "entries":
-                sums[key] = int(value, 16)
-            else:
-                sums[key] += int(value, 16)
-    return sums
+    return parse_stats(text) or None
 
 
 def _can_autoload(root: Path) -> bool:
