@@ -14,9 +14,9 @@ previous model in place.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 
 from podnet.errors import UsageError
 from podnet.model.cluster import Cluster, _check_duplicates, build
