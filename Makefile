@@ -70,6 +70,7 @@ bench: install
 	$(BIN)/python bench/ingress.py
 	$(BIN)/python bench/gateway.py
 	$(BIN)/python bench/trace.py
+	$(BIN)/python bench/watch.py
 	$(BIN)/python bench/startup.py
 	@if command -v fio >/dev/null; then $(BIN)/python bench/disk.py; else echo "(no fio: disk benchmark skipped)"; fi
 	@if [ "$$(id -u)" = 0 ]; then $(BIN)/python bench/dns_qps.py; fi

@@ -22,7 +22,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
 # Each module registers its commands on import (`register(app)`). They import only typer and
 # podnet.cli.common at the top; what a command computes with is imported when it runs.
 COMMAND_MODULES = ("analyze", "policy", "connlist", "diff", "gateway", "services", "trace",
-                   "dns", "ingress", "doctor", "lab", "host", "report")
+                   "dns", "ingress", "doctor", "lab", "host", "report", "watch")
 
 @app.callback()
 def _options(no_cache: bool = typer.Option(

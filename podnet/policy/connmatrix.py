@@ -35,10 +35,13 @@ Plan = tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]
 
 
 class ConnSpace:
-    def __init__(self, cluster: Cluster, compiled: Compiled, pods: Sequence[Pod]) -> None:
+    def __init__(self, cluster: Cluster, compiled: Compiled, pods: Sequence[Pod],
+                 space: ClassSpace | None = None) -> None:
+        """``space``: a ClassSpace already built over ``pods`` (its selections are cached, so
+        versions of the policies that classify the pods alike share it: ``incremental``)."""
         self.compiled = compiled
-        self.classes = classify(pods, compiled)
-        self.space = ClassSpace(cluster, compiled, self.classes)
+        self.space = space or ClassSpace(cluster, compiled, classify(pods, compiled))
+        self.classes = self.space.classes
         self.n = len(self.classes)
         named = {(pp.protocol, pp.port) for r in compiled.all_rules() for pp in r.ports
                  if isinstance(pp.port, str)}

@@ -1,0 +1,268 @@
+"""The connectivity diff between two versions of a cluster, recomputed only where it can change.
+
+A connection between workloads a -> b depends on a's and b's pods (namespace, labels, named
+ports), their namespaces' labels, the policies that select b (ingress) and those that select a
+(egress). So when some policies change, only the *rows* (destinations) the changed ingress
+targets select and the *columns* (sources) the changed egress targets select can change; when
+a workload's pods change, its row and column. Both versions are computed over those rows and
+columns only and compared with ``diff.diff``: every other pair answers alike on both sides and
+would only add unchanged entries, which no line format prints.
+
+External ranges need no care: ``diff`` compares them address by address, so the coarser
+ranges cut by the few policies a row or column sees give the same pieces as the cluster-wide
+cut. Each side is computed on a ``ConnSpace`` of a reduced ``Compiled``: for rows, the ingress
+targets of the rows' namespaces and every egress target (any source's egress reaches them);
+for columns, the egress targets of the columns' namespaces and every ingress target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from podnet.model.cluster import Cluster
+from podnet.model.objects import Pod
+from podnet.policy.classes import classify, ip_blocks
+from podnet.policy.compile import Compiled
+from podnet.policy.connlist import (
+    Conn,
+    Peer,
+    _conns,
+    _exposures,
+    ingress_conns,
+    representatives,
+    workload_peer,
+)
+from podnet.policy.connmatrix import ConnSpace
+from podnet.policy.connset import ConnSet
+from podnet.policy.diff import ConnDiff, Side, diff
+from podnet.policy.extranges import range_name
+from podnet.policy.matcher import Rule, Target, TierTarget
+from podnet.policy.matrix import ClassSpace
+from podnet.policy.tiermasks import Triple, with_tiers
+from podnet.policy.verdict import Evaluator
+
+Line = tuple[str, str, str]
+
+
+@dataclass
+class Version:
+    """One version of the cluster as ``podnet watch`` keeps it in memory."""
+
+    cluster: Cluster
+    compiled: Compiled
+    names: list[str]  # workload names, in representative order
+    reps: list[Pod]
+    peers: list[Peer]
+    space: ClassSpace  # over ``reps``
+    workloads: frozenset[str]
+    index: dict[str, int] = field(default_factory=dict)
+    _ingress_lines: list[Line] | None = None
+
+    def ingress_lines(self) -> list[Line]:
+        """The ingress controller's connections (few; recomputed per version)."""
+        if self._ingress_lines is None and not _exposures(self.cluster):
+            self._ingress_lines = []  # no Ingress or Route: skip the walk over every workload
+        if self._ingress_lines is None:
+            conns = ingress_conns(self.cluster, Evaluator(self.cluster, self.compiled))
+            self._ingress_lines = [(c.src.text, c.dst.text, c.text) for c in conns]
+        return self._ingress_lines
+
+
+def version(cluster: Cluster, compiled: Compiled, previous: Version | None = None) -> Version:
+    """The in-memory version; the class space is the previous one's when the pods are the same
+    objects and the policies classify them alike (ipBlocks only count when they select pods)."""
+    if (previous is not None and previous.cluster.pods is cluster.pods
+            and previous.cluster.namespaces == cluster.namespaces
+            and _blocks(previous.compiled) == _blocks(compiled)):
+        return replace(previous, cluster=cluster, compiled=compiled, _ingress_lines=None)
+    reps_by_name = representatives(cluster)
+    reps = list(reps_by_name.values())
+    space = ClassSpace(cluster, compiled, classify(reps, compiled))
+    names = list(reps_by_name)
+    return Version(cluster, compiled, names, reps, [workload_peer(p) for p in reps], space,
+                   frozenset(names), {n: i for i, n in enumerate(names)})
+
+
+def _blocks(compiled: Compiled) -> object:
+    return ip_blocks(compiled) if compiled.ipblock_matches_pods else ()
+
+
+def _by_key(targets: Iterable[Target | TierTarget]) -> dict[str, Target | TierTarget]:
+    return {t.policy: t for t in targets}
+
+
+def _changed(old: Sequence[Target | TierTarget], new: Sequence[Target | TierTarget]
+             ) -> tuple[list[Target | TierTarget], list[Target | TierTarget]]:
+    """(old targets, new targets) of the policies whose target differs, appeared or went."""
+    a, b = _by_key(old), _by_key(new)
+    gone = [t for k, t in a.items() if k not in b or (b[k] is not t and b[k] != t)]
+    came = [t for k, t in b.items() if k not in a or (a[k] is not t and a[k] != t)]
+    return gone, came
+
+
+def _selected_names(v: Version, targets: Iterable[Target | TierTarget]) -> set[str]:
+    classes = np.zeros(v.space.n, dtype=bool)
+    for t in targets:
+        if isinstance(t, TierTarget):
+            classes |= v.space.tier_selected(t)
+        else:
+            classes[v.space.selected(t)] = True
+    of = v.space.classes.of_pod
+    return {v.names[i] for i in np.flatnonzero(classes[of]).tolist()}
+
+
+def affected(old: Version, new: Version) -> tuple[set[str], set[str]]:
+    """(rows, columns): the destination and the source workloads whose connections may differ."""
+    rows: set[str] = set()
+    cols: set[str] = set()
+    for direction, out in (("ingress", rows), ("egress", cols)):
+        for admin in (False, True):
+            attr = f"admin_{direction}" if admin else direction
+            gone, came = _changed(getattr(old.compiled, attr), getattr(new.compiled, attr))
+            out |= _selected_names(old, gone) | _selected_names(new, came)
+    if old.space is not new.space:
+        moved = set(old.workloads ^ new.workloads)
+        relabelled = {ns for ns in old.cluster.namespaces.keys() | new.cluster.namespaces.keys()
+                      if old.cluster.namespace_labels(ns) != new.cluster.namespace_labels(ns)}
+        for v, other in ((old, new), (new, old)):
+            for name, pod in zip(v.names, v.reps, strict=True):
+                j = other.index.get(name)
+                if j is None or other.reps[j] != pod or pod.namespace in relabelled:
+                    moved.add(name)
+        rows |= moved
+        cols |= moved
+    return rows, cols
+
+
+def _reduced(compiled: Compiled, ingress_ns: set[str], egress_ns: set[str]) -> Compiled:
+    return replace(compiled,
+                   ingress=tuple(t for t in compiled.ingress if t.namespace in ingress_ns),
+                   egress=tuple(t for t in compiled.egress if t.namespace in egress_ns))
+
+
+def _classes(v: Version, names: Iterable[str]) -> tuple[np.ndarray, list[int]]:
+    """The workloads' indices, and the sorted distinct classes they fall in."""
+    idx = sorted(v.index[n] for n in names if n in v.index)
+    return np.unique(v.space.classes.of_pod[idx]) if idx else np.zeros(0, np.int64), idx
+
+
+def _rows(v: Version, names: set[str]) -> list[Conn]:
+    """Every connection toward the workloads ``names``: from workloads and external ranges."""
+    dcls, idx = _classes(v, names)
+    if not idx:
+        return []
+    every_ns = set(v.cluster.namespaces)
+    cs = ConnSpace(v.cluster, _reduced(v.compiled, {v.reps[i].namespace for i in idx}, every_ns),
+                   v.reps, v.space)
+    sets: dict[bytes, tuple[ConnSet, str]] = {}  # per ConnSpace: its atoms give masks meaning
+    cls = v.space.classes.of_pod
+    inv = np.searchsorted(dcls, cls[idx])
+    ingress = cs.ingress(dcls)
+    pairs = (ingress[:, :cs.n] & cs.egress(dcls))[inv][:, cls]
+    pairs[np.arange(len(idx)), idx] = 0
+    dst = [v.peers[i] for i in idx]
+    ext_in = [Peer(range_name(lo, hi), ip=True) for lo, hi in cs.ext_in]
+    return (_conns(cs, pairs, dst, v.peers, sets)
+            + _conns(cs, np.ascontiguousarray(ingress[inv, cs.n:]), dst, ext_in, sets))
+
+
+def _cols(v: Version, names: set[str]) -> list[Conn]:
+    """Every connection from the workloads ``names``: toward workloads and external ranges."""
+    scls, idx = _classes(v, names)
+    if not idx:
+        return []
+    every_ns = set(v.cluster.namespaces)
+    cs = ConnSpace(v.cluster, _reduced(v.compiled, every_ns, {v.reps[i].namespace for i in idx}),
+                   v.reps, v.space)
+    sets: dict[bytes, tuple[ConnSet, str]] = {}  # per ConnSpace: its atoms give masks meaning
+    cls = v.space.classes.of_pod
+    inv = np.searchsorted(scls, cls[idx])
+    m = _ingress_cols(cs, scls) & _egress_cols(cs, scls)  # [dst class, src of scls]
+    pairs = m[cls][:, inv]
+    pairs[idx, np.arange(len(idx))] = 0
+    src = [v.peers[i] for i in idx]
+    ext_out = [Peer(range_name(lo, hi), ip=True) for lo, hi in cs.ext_out]
+    ext = cs.egress_ext(np.arange(len(cs.ext_out)))[:, cls[idx]]
+    return (_conns(cs, np.ascontiguousarray(pairs), v.peers, src, sets)
+            + _conns(cs, np.ascontiguousarray(ext), ext_out, src, sets))
+
+
+def _rule_peers(cs: ConnSpace, rule: Rule, src: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(src), dtype=bool)
+    for pm in rule.peers:
+        out |= cs.space.peer(pm)[src]
+    return out
+
+
+def _ingress_cols(cs: ConnSpace, src: np.ndarray) -> np.ndarray:
+    """[d, i]: what destination class d's ingress admits from source class ``src[i]``."""
+    m = cs._start((cs.n, len(src)), cs.isolated["ingress"][:, None])
+    for t in cs.compiled.ingress:
+        rows = cs.space.selected(t)
+        if rows.size == 0:
+            continue
+        for rule in t.rules:
+            peers = _rule_peers(cs, rule, src)
+            if not peers.any():
+                continue
+            fixed, per = cs.port_masks(rule.ports)
+            mask = fixed[None, :] if per is None else per[rows]
+            at = np.flatnonzero(peers)
+            m[np.ix_(rows, at)] |= mask[:, None, :]
+    if not cs.compiled.admin_ingress:
+        return m
+    open_ = ~cs.isolated["ingress"]
+
+    def match(t: TierTarget, rule: Rule, baseline: bool) -> Triple:
+        rows = cs.space.tier_selected(t)
+        fixed, per = cs.port_masks(rule.ports)
+        return (rows & open_ if baseline else rows, _rule_peers(cs, rule, src),
+                fixed if per is None else per)
+    return with_tiers(m, cs.compiled.admin_ingress, match)
+
+
+def _egress_cols(cs: ConnSpace, src: np.ndarray) -> np.ndarray:
+    """[d, i]: what source class ``src[i]``'s egress lets out toward destination class d."""
+    m = cs._start((cs.n, len(src)), cs.isolated["egress"][src][None, :])
+    pos = np.full(cs.n, -1, dtype=np.int64)
+    pos[src] = np.arange(len(src))
+    for t in cs.compiled.egress:
+        cols = pos[cs.space.selected(t)]
+        cols = cols[cols >= 0]
+        if cols.size == 0:
+            continue
+        vec = np.zeros((cs.n, cs.atoms.words), dtype=np.uint64)
+        for rule in t.rules:
+            fixed, per = cs.port_masks(rule.ports)
+            np.bitwise_or(vec, fixed if per is None else per, out=vec,
+                          where=cs.space.rule_peers(rule)[:, None])
+        m[:, cols] |= vec[:, None, :]
+    if not cs.compiled.admin_egress:
+        return m
+    open_ = ~cs.isolated["egress"][src]
+
+    def match(t: TierTarget, rule: Rule, baseline: bool) -> Triple:
+        cols = cs.space.tier_selected(t)[src]
+        fixed, per = cs.port_masks(rule.ports)
+        return (cs.space.rule_peers(rule), cols & open_ if baseline else cols,
+                fixed if per is None else per)
+    return with_tiers(m, cs.compiled.admin_egress, match)
+
+
+def restricted_side(v: Version, rows: set[str], cols: set[str]) -> Side:
+    """The connections of ``v`` toward ``rows`` and from ``cols`` (and the ingress
+    controller's), with all of its workloads."""
+    lines = {(c.src.text, c.dst.text): c.text for c in (*_rows(v, rows), *_cols(v, cols))}
+    out = [(s, d, t) for (s, d), t in lines.items()]
+    out += v.ingress_lines()
+    return Side(tuple(out), v.workloads)
+
+
+def incremental_diff(old: Version, new: Version) -> ConnDiff:
+    """What ``diff.diff`` of the two versions' full sides reports, from their affected rows
+    and columns only (unchanged pairs outside them are left out)."""
+    rows, cols = affected(old, new)
+    return diff(restricted_side(old, rows, cols), restricted_side(new, rows, cols))

@@ -1,0 +1,160 @@
+"""A model kept in memory and brought up to date from the files that changed (``podnet watch``).
+
+Files are polled (their size, mtime and inode: no dependency, and it works on every file
+system, network mounts included). Only changed, added or removed files are read again. When
+the documents of those files differ only in NetworkPolicies, the model is updated in place of
+a rebuild: the Cluster keeps its pods, namespaces and services (the same objects) and only the
+changed policies are compiled again, which is what lets ``incremental`` share the class space.
+Any other change rebuilds the model from the documents of every file, still read once.
+
+An update that fails (bad YAML, a bad field, a duplicate) raises ``InputError`` and leaves the
+previous model in place.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from podnet.errors import UsageError
+from podnet.model.cluster import Cluster, _check_duplicates, build
+from podnet.model.load import RawDoc, read_texts
+from podnet.model.objects import NetworkPolicy
+from podnet.model.parse import parse
+from podnet.model.sources import Reader
+from podnet.policy.compile import Compiled, compile_cluster, compile_policies
+from podnet.policy.diff import ConnDiff
+from podnet.policy.incremental import Version, incremental_diff, version
+
+Stat = tuple[int, int, int]  # mtime_ns, size, inode
+POLICY = "NetworkPolicy"
+
+
+def scan(paths: Sequence[str]) -> dict[str, Stat]:
+    """Every manifest file the paths name, as ``podnet.model.load.gather`` would read them."""
+    out: dict[str, Stat] = {}
+    reader = Reader()
+    for path in paths:
+        files, _ = reader.files(path)
+        for f in files:
+            try:
+                st = os.stat(f)
+            except OSError:
+                continue  # gone between the walk and the stat: the next scan sees it
+            out[str(f)] = (st.st_mtime_ns, st.st_size, st.st_ino)
+    return out
+
+
+def _policy_doc(d: RawDoc) -> bool:
+    return d.body.get("kind") == POLICY
+
+
+class LiveModel:
+    def __init__(self, paths: Sequence[str], *, nodes: int = 3,
+                 ipblock_matches_pods: bool = False) -> None:
+        if not paths or "-" in paths:
+            raise UsageError("watch needs files or directories (-f PATH); stdin cannot be watched")
+        self.paths = list(paths)
+        self.nodes = nodes
+        self.ipb = ipblock_matches_pods
+        self.stats: dict[str, Stat] = {}
+        self.docs: dict[str, list[RawDoc]] = {}
+        self.lenient: set[str] = set()
+        self.warnings: list[str] = []  # of the last update
+        stats = scan(self.paths)
+        self.docs = self._read(stats, set(stats))
+        self.stats = stats
+        cluster = self._build()
+        self.version = version(cluster, compile_cluster(cluster, ipblock_matches_pods=self.ipb))
+
+    def _read(self, stats: dict[str, Stat], names: set[str]) -> dict[str, list[RawDoc]]:
+        """The documents of ``names`` (read now), keyed by file; nothing is stored."""
+        reader = Reader()
+        lenient: set[str] = set()
+        for path in self.paths:
+            _, walked = reader.files(path)
+            lenient |= {str(f) for f in walked}
+        self.lenient = lenient
+        out: dict[str, list[RawDoc]] = {}
+        for name in sorted(names):
+            if name not in stats:
+                continue
+            docs = read_texts([(name, reader.file(Path(name)))], lenient)
+            self.warnings += docs.warnings
+            out[name] = list(docs)
+        return out
+
+    def _all_docs(self, docs: dict[str, list[RawDoc]]) -> list[RawDoc]:
+        return [d for name in sorted(docs) for d in docs[name]]
+
+    def _build(self, docs: dict[str, list[RawDoc]] | None = None) -> Cluster:
+        return build(self._all_docs(self.docs if docs is None else docs), nodes=self.nodes)
+
+    @property
+    def cluster(self) -> Cluster:
+        return self.version.cluster
+
+    def changed(self) -> dict[str, Stat] | None:
+        """The files' stats now, when they differ from the model's."""
+        now = scan(self.paths)
+        return None if now == self.stats else now
+
+    def update(self, stats: dict[str, Stat]) -> ConnDiff:
+        """Bring the model to the files as ``stats`` saw them; the connectivity that changed.
+        On ``InputError`` the model stays as it was (and these stats are remembered, so the
+        same bad file is not read again until it changes)."""
+        self.warnings = []
+        names = {n for n in stats.keys() | self.stats.keys() if stats.get(n) != self.stats.get(n)}
+        try:
+            fresh = self._read(stats, names)
+            docs = {n: d for n, d in self.docs.items() if n not in names} | fresh
+            new = self._policies_only(names, fresh)
+            if new is None:
+                cluster = self._build(docs)
+                new = version(cluster, compile_cluster(cluster, ipblock_matches_pods=self.ipb),
+                              self.version)
+        except BaseException:
+            self.stats = stats
+            raise
+        result = incremental_diff(self.version, new)
+        self.version, self.docs, self.stats = new, docs, stats
+        return result
+
+    def _policies_only(self, names: set[str], fresh: dict[str, list[RawDoc]]) -> Version | None:
+        """The new version when the changed files differ only in NetworkPolicies whose
+        namespaces exist; None when the model must be rebuilt."""
+        for n in names:
+            before = [d.body for d in self.docs.get(n, []) if not _policy_doc(d)]
+            after = [d.body for d in fresh.get(n, []) if not _policy_doc(d)]
+            if before != after:
+                return None
+        cluster = self.cluster
+        warnings: list[str] = []
+        parsed = [parse(d, warnings) for n in sorted(fresh) for d in fresh[n] if _policy_doc(d)]
+        self.warnings += warnings
+        added = [p for p in parsed if isinstance(p, NetworkPolicy)]
+        if len(added) != len(parsed) or any(p.namespace not in cluster.namespaces for p in added):
+            return None
+        kept = [p for p in cluster.policies if p.source.file not in names]
+        policies = sorted([*kept, *added], key=lambda p: (p.namespace, p.name))
+        _check_duplicates(policies)
+        new_cluster = replace(cluster, policies=tuple(policies))
+        return version(new_cluster, self._recompile(cluster.policies, policies), self.version)
+
+    def _recompile(self, old: Sequence[NetworkPolicy], new: list[NetworkPolicy]) -> Compiled:
+        """The compiled policies, compiling only the policies that are not the old objects."""
+        before = self.version.compiled
+        same = {id(p) for p in old}
+        ingress = {t.policy: t for t in before.ingress}
+        egress = {t.policy: t for t in before.egress}
+        fresh = compile_policies([p for p in new if id(p) not in same],
+                                 ipblock_matches_pods=self.ipb)
+        ingress |= {t.policy: t for t in fresh.ingress}
+        egress |= {t.policy: t for t in fresh.egress}
+        return replace(before,
+                       ingress=tuple(ingress[p.key] for p in new
+                                     if "Ingress" in p.policy_types and p.key in ingress),
+                       egress=tuple(egress[p.key] for p in new
+                                    if "Egress" in p.policy_types and p.key in egress))

@@ -1,0 +1,175 @@
+"""``podnet watch``: the incremental diff equals ``podnet diff`` of the two file sets, and the
+live model survives bad edits, added and removed files, and edits that are not policies."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from podnet.errors import InputError
+from podnet.model import build, read_texts
+from podnet.policy import compile_cluster
+from podnet.policy.diff import diff, side
+from podnet.policy.diff_formats import render
+from podnet.policy.incremental import incremental_diff, version
+from podnet.policy.live import LiveModel
+from tests.test_connlist_property import anp, banp, podspec, policy
+from tests.test_connlist_property import manifest as cluster_manifest
+
+
+def _full(text: str, ipb: bool) -> tuple[object, object]:
+    cluster = build(read_texts([("gen.json", text)]), nodes=2)
+    return cluster, compile_cluster(cluster, ipblock_matches_pods=ipb)
+
+
+def _expected(before: str, after: str, ipb: bool, fmt: str = "txt") -> str:
+    c1, k1 = _full(before, ipb)
+    c2, k2 = _full(after, ipb)
+    return render(diff(side(c1, k1), side(c2, k2)), fmt)  # type: ignore[arg-type]
+
+
+def _incremental(before: str, after: str, ipb: bool, fmt: str = "txt") -> str:
+    c1, k1 = _full(before, ipb)
+    c2, k2 = _full(after, ipb)
+    v1 = version(c1, k1)  # type: ignore[arg-type]
+    v2 = version(c2, k2, v1)  # type: ignore[arg-type]
+    return render(incremental_diff(v1, v2), fmt)
+
+
+edit = st.tuples(st.lists(podspec, min_size=1, max_size=7), st.lists(policy, max_size=4),
+                 st.lists(policy, max_size=4), st.lists(anp, max_size=2), banp, st.booleans(),
+                 st.integers(0, 3))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(edit, st.lists(podspec, min_size=1, max_size=7), st.sampled_from(["txt", "csv", "md"]))
+def test_incremental_diff_equals_podnet_diff(e, other_pods, fmt):
+    """Random edits of the policies (and, one time in four, of the pods or the admin tiers):
+    what the incremental diff prints is what ``podnet diff`` prints for the two versions."""
+    pods, before_pols, after_pols, anps, banp_spec, ipb, mode = e
+    before = cluster_manifest(pods, before_pols)
+    if mode == 0:
+        after = cluster_manifest(other_pods, after_pols)
+    elif mode == 1:
+        after = cluster_manifest(pods, before_pols, anps, banp_spec)
+    else:
+        after = cluster_manifest(pods, after_pols)
+    assert _incremental(before, after, ipb, fmt) == _expected(before, after, ipb, fmt)
+
+
+def _pod(name: str, ns: str, app: str) -> str:
+    return (f"apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: {ns}, labels: "
+            f"{{app: {app}}}}}\nspec: {{containers: [{{name: c, ports: [{{containerPort: 80}}]}}]}}\n")
+
+
+def _allow(name: str, ns: str, app: str, port: int) -> str:
+    return (f"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {name}, "
+            f"namespace: {ns}}}\nspec:\n  podSelector: {{matchLabels: {{app: {app}}}}}\n"
+            f"  ingress: [{{ports: [{{port: {port}}}]}}]\n")
+
+
+def _tree(tmp: Path) -> Path:
+    (tmp / "pods.yaml").write_text("---\n".join(
+        [_pod("a", "x", "web"), _pod("b", "x", "db"), _pod("c", "y", "web")]))
+    (tmp / "pol.yaml").write_text(_allow("p1", "x", "db", 80))
+    return tmp
+
+
+def _files_diff(before: dict[str, str], after: dict[str, str]) -> str:
+    def model(files: dict[str, str]) -> tuple[object, object]:
+        c = build(read_texts(sorted(files.items())), nodes=3)
+        return c, compile_cluster(c, ipblock_matches_pods=False)
+    c1, k1 = model(before)
+    c2, k2 = model(after)
+    return render(diff(side(c1, k1), side(c2, k2)), "txt")  # type: ignore[arg-type]
+
+
+def _texts(root: Path) -> dict[str, str]:
+    return {str(p): p.read_text() for p in sorted(root.glob("*.yaml"))}
+
+
+def _edit(live: LiveModel, path: Path, text: str | None,
+          before: dict[str, str] | None = None) -> str:
+    before = before or _texts(Path(live.paths[0]))
+    if text is None:
+        path.unlink()
+    else:
+        path.write_text(text)
+        os.utime(path, ns=(1, os.stat(path).st_mtime_ns + 1_000_000_000))  # a new mtime
+    stats = live.changed()
+    assert stats is not None
+    got = render(live.update(stats), "txt")
+    assert got == _files_diff(before, _texts(Path(live.paths[0])))
+    return got
+
+
+def test_policy_edit_keeps_pods_and_prints_the_diff(tmp_path):
+    live = LiveModel([str(_tree(tmp_path))])
+    pods = live.cluster.pods
+    got = _edit(live, tmp_path / "pol.yaml", _allow("p1", "x", "db", 81))
+    assert "diff-type: changed, source: x/a[Pod], destination: x/b[Pod], ref1: TCP 80, ref2: TCP 81" in got
+    assert live.cluster.pods is pods  # updated in place of a rebuild
+
+
+def test_bad_edit_keeps_the_previous_model(tmp_path):
+    live = LiveModel([str(_tree(tmp_path))])
+    old = live.version
+    good = _texts(tmp_path)
+    (tmp_path / "pol.yaml").write_text(_allow("p1", "x", "db", 80).replace("port: 80", "port: 99999"))
+    stats = live.changed()
+    assert stats is not None
+    with pytest.raises(InputError) as e:
+        live.update(stats)
+    assert "pol.yaml" in str(e.value) and "p1" in str(e.value)
+    assert live.version is old
+    assert live.changed() is None  # the bad file is not read again until it changes
+    # a good edit afterwards is compared with the last good model
+    got = _edit(live, tmp_path / "pol.yaml", _allow("p1", "x", "db", 82), good)
+    assert "ref1: TCP 80, ref2: TCP 82" in got
+
+
+def test_file_added_and_removed(tmp_path):
+    live = LiveModel([str(_tree(tmp_path))])
+    got = _edit(live, tmp_path / "more.yaml", _allow("p2", "y", "web", 443))
+    assert "destination: y/c[Pod]" in got
+    got = _edit(live, tmp_path / "more.yaml", None)
+    assert "destination: y/c[Pod], ref1: TCP 443, ref2: All Connections" in got
+    got = _edit(live, tmp_path / "extra.yaml", _pod("d", "y", "db"))  # a new workload
+    assert "workloads-diff-info: workload y/d[Pod] added" in got
+
+
+def test_pod_label_change_rebuilds_and_diffs(tmp_path):
+    live = LiveModel([str(_tree(tmp_path))])
+    got = _edit(live, tmp_path / "pods.yaml", "---\n".join(
+        [_pod("a", "x", "db"), _pod("b", "x", "db"), _pod("c", "y", "web")]))
+    # x/a now falls under p1: from everyone, TCP 80 only
+    assert "destination: x/a[Pod], ref1: All Connections, ref2: TCP 80" in got
+
+
+def test_watch_command_prints_the_change(tmp_path):
+    """The CLI end to end: start, edit, one change printed, exit."""
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    _tree(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "podnet", "watch", "-f", str(tmp_path),
+                             "--interval", "0.05", "--once-after-change"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    line = proc.stderr.readline()  # "watching ...": the model is loaded
+    assert "watching 2 files" in line
+
+    def edit() -> None:
+        time.sleep(0.2)
+        (tmp_path / "pol.yaml").write_text(_allow("p1", "x", "db", 81))
+    threading.Thread(target=edit).start()
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert out.startswith("Connectivity diff:\n")
+    assert "ref1: TCP 80, ref2: TCP 81" in out
