@@ -56,7 +56,8 @@ subprocess.run([sys.executable, "-m", "podnet", "reach", "-f", sys.argv[1], "-o"
                 "--ports", "8080/TCP,9090/TCP,53/UDP"], check=True, capture_output=True,
                env={**os.environ, "PODNET_NO_CACHE": "1"})
 total = time.perf_counter() - t0
-print(json.dumps([total, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024]))
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps([total, ru.ru_maxrss / 1024, ru.ru_utime + ru.ru_stime]))
 """
 
 def main() -> None:
@@ -65,6 +66,7 @@ def main() -> None:
     args = ap.parse_args()
     load_start = os.getloadavg()[0]
     rows = []
+    cpus: list[float] = []  # reach's CPU time: steadier than wall time on a shared machine
     with tempfile.TemporaryDirectory() as tmp:
         for label, pods, nss, pols in QUICK if args.quick else SIZES:
             path = os.path.join(tmp, f"c{pods}.json")
@@ -76,8 +78,9 @@ def main() -> None:
             # above would mask reach's own peak: a fresh wrapper process reaps only reach.
             out = subprocess.run([sys.executable, "-c", E2E, path], capture_output=True, text=True,
                                  check=True).stdout
-            total, rss = json.loads(out)
+            total, rss, cpu = json.loads(out)
             rows.append((label, st, total, rss))
+            cpus.append(cpu)
     print("| cluster | pods | classes | load (read+build) | compile | matrix (classify + 3 ports) "
           "| `reach -o summary` end to end |")
     print("|---|---|---|---|---|---|---|")
@@ -88,15 +91,16 @@ def main() -> None:
               f"| {st['classify'] + st['matrix']:.2f} s, peak {st['rss_matrix']:.0f} MiB "
               f"| {total:.2f} s, peak {rss:.0f} MiB |")
     print("\n(peak = the process's peak RSS when the stage ends; each stage adds to the last)")
-    write_series(rows, args.quick, load_start)
+    write_series(rows, cpus, args.quick, load_start)
 
 
-def write_series(rows: list[tuple[str, dict[str, float], float, float]], quick: bool,
-                 load_start: float) -> None:
+def write_series(rows: list[tuple[str, dict[str, float], float, float]], cpus: list[float],
+                 quick: bool, load_start: float) -> None:
     pods = [st["pods"] for _, st, _, _ in rows]
     series.write("analyzer-time", title="Analyzer time vs pods", quick=quick, load_start=load_start,
                  x={"label": "pods", "unit": "pods"}, y={"label": "wall time", "unit": "s"},
                  series={"reach -o summary, end to end": {"x": pods, "y": [t for *_, t, _ in rows]},
+                         "reach -o summary, its CPU time": {"x": pods, "y": cpus},
                          "load (read + build)": {"x": pods, "y": [st["read"] + st["build"]
                                                                   for _, st, _, _ in rows]},
                          "matrix (classify + 3 ports)": {"x": pods, "y": [
