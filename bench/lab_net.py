@@ -154,6 +154,10 @@ def connection_rate(sizes: tuple[int, ...] = (10, 1000, 5000, 10000), quick: boo
                 for which, rate in zip(("first", "last"), rates, strict=True):
                     curves[f"{mode}, {which} Service"]["x"].append(n)
                     curves[f"{mode}, {which} Service"]["y"].append(int(rate))
+            write_conn_rate(curves, quick, load_start)  # after each size: a failed run keeps the rest
+
+
+def write_conn_rate(curves: dict[str, dict[str, list[float]]], quick: bool, load_start: float) -> None:
     series.write("conn-rate", quick=quick, load_start=load_start,
                  title="New TCP connections/s to a ClusterIP: kube-proxy iptables vs nftables",
                  x={"label": "ClusterIP services on the node", "unit": "services"},
@@ -203,6 +207,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("which", nargs="*", help="cni, conn and/or df (default: all three)")
     ap.add_argument("--quick", action="store_true", help="small sizes, to test the script")
+    ap.add_argument("--services", default="10,1000,5000,10000",
+                    help="conn: the numbers of Services, comma-separated (default %(default)s)")
     args = ap.parse_args()
     which = args.which or ["cni", "conn", "df"]
     if unknown := set(which) - {"cni", "conn", "df"}:
@@ -210,7 +216,8 @@ def main() -> None:
     if "cni" in which:
         per_cni(1, 1, True) if args.quick else per_cni()
     if "conn" in which:
-        connection_rate((10, 200), True) if args.quick else connection_rate()
+        sizes = tuple(int(n) for n in args.services.split(","))
+        connection_rate((10, 200), True) if args.quick else connection_rate(sizes)
     if "df" in which:
         df_probe()
 
