@@ -105,6 +105,8 @@ def panel(ax: Any, doc: dict[str, Any], name: str) -> None:
             ax.set_xscale("log")
         # 150,000 rather than 1.5e5 or a run-together 140000
         ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        if name not in LOG_X:
+            ax.xaxis.set_major_locator(ticker.MaxNLocator(5))
         ax.tick_params(axis="x", labelsize=8)
     ax.set_title(doc["title"], fontsize=10)
     ax.set_xlabel(axis_label(doc["x"]))

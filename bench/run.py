@@ -98,7 +98,7 @@ def write_series(rows: list[tuple[str, dict[str, float], float, float]], cpus: l
                  quick: bool, load_start: float) -> None:
     pods = [st["pods"] for _, st, _, _ in rows]
     series.write("analyzer-time", title="Analyzer time vs pods", quick=quick, load_start=load_start,
-                 x={"label": "pods", "unit": "pods"}, y={"label": "wall time", "unit": "s"},
+                 x={"label": "pods", "unit": "pods"}, y={"label": "wall time (CPU time dashed)", "unit": "s"},
                  series={"reach -o summary, end to end": {"x": pods, "y": [t for *_, t, _ in rows]},
                          "reach -o summary, its CPU time": {"x": pods, "y": cpus},
                          "load (read + build)": {"x": pods, "y": [st["read"] + st["build"]
