@@ -75,6 +75,7 @@ bench: install
 	@if command -v fio >/dev/null; then $(BIN)/python bench/disk.py; else echo "(no fio: disk benchmark skipped)"; fi
 	@if [ "$$(id -u)" = 0 ]; then $(BIN)/python bench/dns_qps.py; fi
 	@if [ "$$(id -u)" = 0 ]; then $(BIN)/python bench/lab.py && $(BIN)/python bench/lab_net.py && $(BIN)/python bench/ingress_lab.py; else echo "(not root: lab benchmarks skipped)"; fi
+	$(BIN)/python bench/plots.py  # build/bench/*.json -> docs/bench-*.png
 
 clean:
 	rm -rf $(VENV) build *.egg-info

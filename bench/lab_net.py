@@ -9,12 +9,16 @@
    is narrower than the nodes believe (frames vanish: the black hole), each next to the
    analyzer's MTU budget.
 
-Run as root: ``.venv/bin/python bench/lab_net.py``; prints markdown tables. The traffic runs
-between lab pods only (bench/netperf.py inside their namespaces).
+Run as root: ``.venv/bin/python bench/lab_net.py [cni] [conn] [df] [--quick]``; prints markdown
+tables, and writes the throughput per CNI and the connection rate vs Services to
+build/bench/throughput.json and conn-rate.json for bench/plots.py. ``--quick`` keeps sizes
+small (one 1 s transfer per CNI, 10 and 200 Services). The traffic runs between lab pods only
+(bench/netperf.py inside their namespaces).
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -33,6 +37,9 @@ from podnet import names  # noqa: E402
 from podnet.dataplane.mtu import budget  # noqa: E402
 from podnet.model import load  # noqa: E402
 from podnet.services import resolve  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "bench"))
+import series  # noqa: E402
 
 PY = sys.executable
 NETPERF = str(ROOT / "bench" / "netperf.py")
@@ -75,26 +82,36 @@ def server(netns: str, *args: str) -> Iterator[subprocess.Popen[str]]:
         p.wait()
 
 
-def per_cni() -> None:
+def per_cni(runs: int = 3, seconds: int = 3, quick: bool = False) -> None:
+    load_start = os.getloadavg()[0]
+    bars: dict[str, list[object]] = {"x": [], "y": [], "ymin": [], "ymax": []}
     cluster = load([BASIC], nodes=2)
     dst_ip = cluster.pod("shop/web-1").ip
-    print("| CNI (2 nodes, cross-node) | pod MTU | TCP throughput, median of 3 (range) "
+    print(f"| CNI (2 nodes, cross-node) | pod MTU | TCP throughput, median of {runs} (range) "
           "| UDP RTT median | RTT p99 |")
     print("|---|---|---|---|---|")
     for cni in ("vxlan", "host-gw", "bgp"):
         with lab(BASIC, "bnet", "--nodes", "2", "--cni", cni, "--proxy", "iptables") as (ns, _):
             src, dst = ns["shop/web-0"], ns["shop/web-1"]
             gbits = []
-            for _ in range(3):
+            for _ in range(runs):
                 with server(dst, "sink", "5201") as sink:
-                    in_ns(src, "source", dst_ip, "5201", "3")
-                    gbits.append(int(sink.communicate(timeout=30)[0]) * 8 / 3 / 1e9)
+                    in_ns(src, "source", dst_ip, "5201", str(seconds))
+                    gbits.append(int(sink.communicate(timeout=30)[0]) * 8 / seconds / 1e9)
             with server(dst, "echo", "5202"):
-                median, p99 = in_ns(src, "rtt", dst_ip, "5202", "3000").split()
+                median, p99 = in_ns(src, "rtt", dst_ip, "5202", str(1000 * seconds)).split()
         mtu = budget(cluster.net, cni).cross_node_path_mtu
         gbits.sort()
-        print(f"| {cni} | {mtu} | {gbits[1]:.1f} Gbit/s ({gbits[0]:.1f}-{gbits[2]:.1f}) | "
+        mid = gbits[len(gbits) // 2]
+        print(f"| {cni} | {mtu} | {mid:.1f} Gbit/s ({gbits[0]:.1f}-{gbits[-1]:.1f}) | "
               f"{median} µs | {p99} µs |")
+        for key, value in (("x", f"{cni} (MTU {mtu})"), ("y", mid), ("ymin", gbits[0]),
+                           ("ymax", gbits[-1])):
+            bars[key].append(value)
+    series.write("throughput", kind="bar", quick=quick, load_start=load_start,
+                 title=f"Pod-to-pod TCP throughput across nodes, per CNI (median of {runs} x {seconds} s)",
+                 x={"label": "CNI", "unit": ""}, y={"label": "TCP throughput", "unit": "Gbit/s"},
+                 series={"TCP throughput": bars})
 
 
 def services_manifest(n: int) -> str:
@@ -112,14 +129,20 @@ def services_manifest(n: int) -> str:
     return json.dumps({"apiVersion": "v1", "kind": "List", "items": docs})
 
 
-def connection_rate(sizes: tuple[int, ...] = (10, 1000, 5000, 10000)) -> None:
+def connection_rate(sizes: tuple[int, ...] = (10, 1000, 5000, 10000), quick: bool = False) -> None:
+    load_start = os.getloadavg()[0]
+    curves: dict[str, dict[str, list[float]]] = {
+        f"{mode}, {which} Service": {"x": [], "y": []}
+        for mode in ("iptables", "nftables") for which in ("first", "last")}
     print("| Services | mode | `lab up` | new conn/s, first Service | new conn/s, last Service |")
     print("|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
             path = Path(tmp) / f"svc{n}.json"
             path.write_text(services_manifest(n))
-            plans = resolve(load([str(path)], nodes=1))
+            # the model adds the built-in default/kubernetes Service (sorted last); it has no
+            # port 80 and its endpoint is no lab pod, so only the bench's own Services count
+            plans = [p for p in resolve(load([str(path)], nodes=1)) if p.namespace == "bench"]
             first, last = plans[0].cluster_ip, plans[-1].cluster_ip
             for mode in ("iptables", "nftables"):
                 with lab(str(path), "bconn", "--nodes", "1", "--cni", "host-gw", "--proxy",
@@ -128,6 +151,17 @@ def connection_rate(sizes: tuple[int, ...] = (10, 1000, 5000, 10000)) -> None:
                         rates = [in_ns(ns["bench/client"], "connrate", ip, "80", "2")
                                  for ip in (first, last)]
                 print(f"| {n:,} | {mode} | {took:.1f} s | {int(rates[0]):,} | {int(rates[1]):,} |")
+                for which, rate in zip(("first", "last"), rates, strict=True):
+                    curves[f"{mode}, {which} Service"]["x"].append(n)
+                    curves[f"{mode}, {which} Service"]["y"].append(int(rate))
+            write_conn_rate(curves, quick, load_start)  # after each size: a failed run keeps the rest
+
+
+def write_conn_rate(curves: dict[str, dict[str, list[float]]], quick: bool, load_start: float) -> None:
+    series.write("conn-rate", quick=quick, load_start=load_start,
+                 title="New TCP connections/s to a ClusterIP: kube-proxy iptables vs nftables",
+                 x={"label": "ClusterIP services on the node", "unit": "services"},
+                 y={"label": "new connections", "unit": "conn/s"}, series=curves)
 
 
 def flannel_mtu(mtu: int) -> str:
@@ -170,11 +204,20 @@ def main() -> None:
         sys.exit("bench/lab_net.py needs root")
     # a terminated run still tears its lab down (the context managers' finally blocks)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
-    which = sys.argv[1:] or ["cni", "conn", "df"]
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("which", nargs="*", help="cni, conn and/or df (default: all three)")
+    ap.add_argument("--quick", action="store_true", help="small sizes, to test the script")
+    ap.add_argument("--services", default="10,1000,5000,10000",
+                    help="conn: the numbers of Services, comma-separated (default %(default)s)")
+    args = ap.parse_args()
+    which = args.which or ["cni", "conn", "df"]
+    if unknown := set(which) - {"cni", "conn", "df"}:
+        ap.error(f"unknown benchmark {', '.join(sorted(unknown))}: choose cni, conn or df")
     if "cni" in which:
-        per_cni()
+        per_cni(1, 1, True) if args.quick else per_cni()
     if "conn" in which:
-        connection_rate()
+        sizes = tuple(int(n) for n in args.services.split(","))
+        connection_rate((10, 200), True) if args.quick else connection_rate(sizes)
     if "df" in which:
         df_probe()
 

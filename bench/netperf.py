@@ -72,11 +72,22 @@ def accept(port: int) -> None:
 
 def connrate(ip: str, port: int, seconds: float) -> None:
     linger = struct.pack("ii", 1, 0)  # close with RST: no TIME_WAIT piling up on the client
+    # on a loaded machine the accept server may not listen yet: wait for it, untimed
+    ready = time.monotonic() + 20
+    while True:
+        try:
+            socket.create_connection((ip, port), 5).close()
+            break
+        except OSError:
+            if time.monotonic() > ready:
+                raise
+            time.sleep(0.2)
     n, end = 0, time.monotonic() + seconds
     start = time.monotonic()
     while time.monotonic() < end:
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+        s.settimeout(5)  # a dropped SYN fails the run instead of retrying for two minutes
         s.connect((ip, port))
         s.close()
         n += 1
