@@ -11,6 +11,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -69,15 +70,21 @@ def test_lab_doctor_agrees_with_the_analyzer(lab: str) -> None:
     assert data["summary"]["disagreements"] == 0 and data["summary"]["error"] == 0
 
 
-def test_capture_shows_handshake_and_vxlan(lab: str) -> None:
+def _capture(lab: str, port: str, probe: str, count: str, timeout: str
+             ) -> tuple[dict[str, Any], list[str], list[str]]:
+    """frontend-0's capture with oslo-1's underlay beside it: (json, pod lines, node lines)."""
     r = podnet("lab", "capture", "--name", lab, "production/frontend-0", "--node", "oslo-1",
-               "--port", "8080", "--probe", "production/backend-1", "--count", "40",
-               "--timeout", "8", "-o", "json")
+               "--port", port, "--probe", probe, "--count", count, "--timeout", timeout,
+               "-o", "json")
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
+    return (data, [f["line"] for f in data["frames"] if f["at"] == "production/frontend-0"],
+            [f["line"] for f in data["frames"] if f["at"] == "node oslo-1"])
+
+
+def test_capture_shows_handshake_and_vxlan(lab: str) -> None:
+    data, pod, node = _capture(lab, "8080", "production/backend-1", "40", "8")
     assert data["probe"] == "connected, answer 'production/backend-1'"
-    pod = [f["line"] for f in data["frames"] if f["at"] == "production/frontend-0"]
-    node = [f["line"] for f in data["frames"] if f["at"] == "node oslo-1"]
     flags = [re.search(r"Flags \[([^\]]+)\]", ln).group(1) for ln in pod]  # type: ignore[union-attr]
     assert flags[:3] == ["S", "S.", "."], pod  # the three-way handshake, in order
     assert "10.244.0.4." in pod[0] and "> 10.244.1.3.8080:" in pod[0]
@@ -91,13 +98,7 @@ def test_capture_shows_handshake_and_vxlan(lab: str) -> None:
 def test_capture_shows_dnat(lab: str) -> None:
     # upload-service (10.96.0.13:80) has one endpoint, upload-0 (10.244.2.4:8080 on oslo-3);
     # policy drops frontend's SYN there, but oslo-1 has already translated it
-    r = podnet("lab", "capture", "--name", lab, "production/frontend-0", "--node", "oslo-1",
-               "--port", "80", "--probe", "production/upload-service", "--count", "4",
-               "--timeout", "6", "-o", "json")
-    assert r.returncode == 0, r.stderr
-    data = json.loads(r.stdout)
-    pod = [f["line"] for f in data["frames"] if f["at"] == "production/frontend-0"]
-    node = [f["line"] for f in data["frames"] if f["at"] == "node oslo-1"]
+    data, pod, node = _capture(lab, "80", "production/upload-service", "4", "6")
     assert pod and "> 10.96.0.13.80: Flags [S]" in pod[0]  # the pod sends to the ClusterIP
     assert node and "> 10.0.0.3.8472: VXLAN" in node[0] and "> 10.244.2.4.8080: Flags [S]" in node[0]
     sport = re.search(r"10\.244\.0\.4\.(\d+) >", pod[0]).group(1)  # type: ignore[union-attr]
