@@ -77,7 +77,7 @@ def register(app: typer.Typer) -> None:
                     focus, connections(cluster, compiled))]
                 text += "\n" + "\n".join(exposure_lines(exposed(
                     cluster, compiled, lines, focus=focus.workloads,
-                    direction=focus.direction or None))) + "\n"
+                    direction=focus.direction or None, conn=focus.conn), focus.conn_text())) + "\n"
             sys.stdout.write(text)
             return
         conns = focusing.apply(focus, connections(cluster, compiled))
@@ -85,7 +85,8 @@ def register(app: typer.Typer) -> None:
             check_format(output, EXPOSURE_FORMATS)
             sys.stdout.write(exposure_report(cluster, compiled, [c.line() for c in conns], output,
                                              focus=focus.workloads,
-                                             direction=focus.direction or None))
+                                             direction=focus.direction or None,
+                                             conn=focus.conn))
             return
         text = render(output, conns, focusing.graph_workloads(focus, workloads), focus.conn_text())
         # netpol-analyzer ends json and dot without a newline; a terminal wants one.
