@@ -30,8 +30,8 @@ from podnet.model.defaults import NAMESPACE_NAME_LABEL
 from podnet.model.objects import Pod
 from podnet.model.selectors import LabelSelector, selector
 from podnet.policy.compile import Compiled
-from podnet.policy.connset import ConnSet
 from podnet.policy.connlist import representatives
+from podnet.policy.connset import ConnSet
 from podnet.policy.matcher import (
     AllPeers,
     ExactNamespace,
