@@ -23,20 +23,9 @@ NOT_YET: set[str] = set()
 # reads it anyway and podnet refuses the input, naming the Deployment and spec.selector.
 _SELECTOR = ("a Deployment's spec.selector does not match its template's labels: the API server "
              "rejects it, netpol-analyzer reads it, podnet refuses the input")
-_DUPLICATE_SERVICE = ("the input defines Service payments/visa-processor-service twice (visa-processor "
-                      "and visa-processor-v2); netpol-analyzer keeps the last, podnet refuses duplicate "
-                      "objects (without the second the output is byte-equal)")
 KNOWN = {
     "connlist/anp_test_1_deny_traffic_at_cluster_level_connlist_output.txt": _SELECTOR,
     "connlist/anp_test_ingress_egress_intersection_connlist_output.txt": _SELECTOR,
-    "connlist/acs-security-demos-added-workloads_focus_workload_asset-cache_connlist_output.txt":
-        _DUPLICATE_SERVICE,
-    "connlist/acs-security-demos-added-workloads_focus_workload_backend_recommendation_ingress_connlist_output.txt":
-        _DUPLICATE_SERVICE,
-    "connlist/acs-security-demos-added-workloads_focus_workload_frontend_asset-cache_connlist_output.txt":
-        _DUPLICATE_SERVICE,
-    **{f"diff/diff_between_acs-security-demos-added-workloads_and_acs-security-demos.{fmt}":
-       _DUPLICATE_SERVICE for fmt in ("txt", "csv", "md")},
 }
 
 CASES = load(CONFORMANCE) if CONFORMANCE.exists() else []
