@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from types import MappingProxyType
 from typing import NamedTuple
 
@@ -109,10 +110,16 @@ def _conns(cs: ConnSpace, m: np.ndarray, dsts: Sequence[Peer], srcs: Sequence[Pe
         if key not in sets:
             conns = cs.atoms.conns(masks[at])
             sets[key] = (conns, str(conns))
-    found = [sets[k] for k in keys]
     order.add(order.ranks(srcs)[j], order.ranks(dsts)[i])
-    return [Conn(srcs[b], dsts[a], *found[k])
-            for a, b, k in zip(i.tolist(), j.tolist(), inverse.ravel().tolist(), strict=True)]
+    # Built column by column and made with tuple.__new__ (C) rather than Conn(...) (a Python
+    # __new__ per pair): there are millions of pairs at 150,000 pods.
+    inv = inverse.ravel().tolist()
+    found = [sets[k] for k in keys]
+    set_col = [found[k][0] for k in range(len(found))]
+    text_col = [found[k][1] for k in range(len(found))]
+    return list(map(tuple.__new__, repeat(Conn), zip(
+        [srcs[b] for b in j.tolist()], [dsts[a] for a in i.tolist()],
+        [set_col[k] for k in inv], [text_col[k] for k in inv], strict=True)))
 
 
 class _Order:

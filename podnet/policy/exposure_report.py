@@ -16,16 +16,26 @@ from podnet.policy.exposure_dot import render_dot
 from podnet.policy.exposure_formats import RENDERERS
 
 EXPOSURE_FORMATS = ("txt", *RENDERERS, "dot")
+Triple = tuple[str, str, str]
 
 
 def exposure_report(cluster: Cluster, compiled: Compiled, lines: Sequence[str], fmt: str = "txt",
                     *, focus: Collection[str] = (), direction: str | None = None,
                     conn: tuple[str, int] | None = None) -> str:
     """``conn``: a focus connection (protocol, port), which the lines already hold alone."""
-    triples = [split_line(ln) for ln in lines]
+    return report_of(cluster, compiled, [split_line(ln) for ln in lines], fmt, focus=focus,
+                     direction=direction, conn=conn)
+
+
+def report_of(cluster: Cluster, compiled: Compiled, triples: Sequence[Triple], fmt: str = "txt",
+              *, focus: Collection[str] = (), direction: str | None = None,
+              conn: tuple[str, int] | None = None) -> str:
+    """``exposure_report`` from connlist's (src, dst, conns) triples: at 150,000 pods there are
+    millions, and printing them only to split them again cost seconds."""
     peers = exposure(cluster, compiled, triples, focus=focus, direction=direction, conn=conn)
     conn_text = "" if conn is None else str(ConnSet.port(*conn))
     if fmt == "txt":
+        lines = [f"{s} => {d} : {c}" for s, d, c in triples]
         return "\n".join(exposure_txt.render(lines, peers, conn_text)) + "\n"
     if fmt == "dot":
         shown = [w for w in representatives(cluster) if is_focus(w, focus)]
