@@ -66,6 +66,7 @@ bench: install
 	$(BIN)/python bench/cache.py
 	$(BIN)/python bench/services.py
 	$(BIN)/python bench/connlist.py
+	$(BIN)/python bench/connlist_scale.py
 	$(BIN)/python bench/doctor.py
 	$(BIN)/python bench/ingress.py
 	$(BIN)/python bench/gateway.py

@@ -227,9 +227,6 @@ TO_ALL = "to: [{namespaces: {}}]"
 
 
 @pytest.mark.parametrize("doc,obj,field,why", [
-    (bad(BANP_HEAD, "metadata: {name: default}\nspec: {@S}\n---\n"
-         + BANP_HEAD + "metadata: {name: default}\nspec: {@S}\n"),
-     BANP_BAD, "metadata.name", "defined twice"),
     (bad(BANP_HEAD, "metadata: {name: baseline}\nspec: {@S}\n"),
      "BaselineAdminNetworkPolicy baseline", "metadata.name", "must be named 'default'"),
     (bad(ANP_HEAD, "spec: {@S}\n"), ANP_BAD, "spec.priority", "is required"),

@@ -23,33 +23,9 @@ NOT_YET: set[str] = set()
 # reads it anyway and podnet refuses the input, naming the Deployment and spec.selector.
 _SELECTOR = ("a Deployment's spec.selector does not match its template's labels: the API server "
              "rejects it, netpol-analyzer reads it, podnet refuses the input")
-_DUPLICATE_SERVICE = ("the input defines Service payments/visa-processor-service twice (visa-processor "
-                      "and visa-processor-v2); netpol-analyzer keeps the last, podnet refuses duplicate "
-                      "objects (without the second the output is byte-equal)")
-# --focus-conn with --exposure: netpol-analyzer then prints the connlist and the exposure
-# section without connections ("Permitted connections on TCP 8080:", "Exposure Analysis Result
-# On TCP 8080:", csv/md columns src,dst, json keys connlist_conn_focus_results and
-# exposure_conn_focus_results) and keeps only exposure lines that admit that connection;
-# podnet's exposure renderers do not have that layout yet (the admin tiers themselves agree).
-_FOCUS_CONN_EXPOSURE = ("--focus-conn with --exposure: netpol-analyzer's focused exposure layout "
-                        "(no connection column, 'Exposure Analysis Result On <conn>:') is not "
-                        "rendered by podnet yet")
 KNOWN = {
-    **{f"connlist/anp_demo_focus_workload_harry-potter_egress_tcp-8080_exposure_output.{fmt}":
-       _FOCUS_CONN_EXPOSURE for fmt in ("txt", "csv", "md")},
-    **{f"connlist/anp_demo_udp-52_exposure_output.{fmt}": _FOCUS_CONN_EXPOSURE
-       for fmt in ("csv", "json", "dot")},
-    "connlist/acs-security-demos_tcp-8080_explain_exposure_output.txt": _FOCUS_CONN_EXPOSURE,
     "connlist/anp_test_1_deny_traffic_at_cluster_level_connlist_output.txt": _SELECTOR,
     "connlist/anp_test_ingress_egress_intersection_connlist_output.txt": _SELECTOR,
-    "connlist/acs-security-demos-added-workloads_focus_workload_asset-cache_connlist_output.txt":
-        _DUPLICATE_SERVICE,
-    "connlist/acs-security-demos-added-workloads_focus_workload_backend_recommendation_ingress_connlist_output.txt":
-        _DUPLICATE_SERVICE,
-    "connlist/acs-security-demos-added-workloads_focus_workload_frontend_asset-cache_connlist_output.txt":
-        _DUPLICATE_SERVICE,
-    **{f"diff/diff_between_acs-security-demos-added-workloads_and_acs-security-demos.{fmt}":
-       _DUPLICATE_SERVICE for fmt in ("txt", "csv", "md")},
 }
 
 CASES = load(CONFORMANCE) if CONFORMANCE.exists() else []

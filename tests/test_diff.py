@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from podnet.conformance.cases import invoke
-from podnet.policy.diff import ADDED, CHANGED, UNCHANGED, Side, diff
+from podnet.policy.diff import ADDED, CHANGED, REMOVED, UNCHANGED, Side, diff
 from podnet.policy.diff_formats import csv, render
 
 
@@ -168,3 +168,17 @@ def test_the_cli_offers_exactly_the_formats_the_renderer_has():
     from podnet.model.vocabulary import DIFF_FORMATS
     from podnet.policy.diff_formats import RENDERERS
     assert set(DIFF_FORMATS) == set(RENDERERS)
+
+
+def test_leaving_unchanged_pairs_out_keeps_every_other_change_in_order():
+    w1, w2 = frozenset({"ns/a[Pod]", "ns/b[Pod]"}), frozenset({"ns/a[Pod]", "ns/b[Pod]", "ns/c[Pod]"})
+    old = Side((("ns/a[Pod]", "ns/b[Pod]", "TCP 80"), ("ns/b[Pod]", "ns/a[Pod]", "TCP 80"),
+                ("ns/a[Pod]", ext("0.0.0.0-255.255.255.255"), "TCP 80")), w1)
+    new = Side((("ns/a[Pod]", "ns/b[Pod]", "TCP 80"), ("ns/b[Pod]", "ns/a[Pod]", "UDP 53"),
+                ("ns/c[Pod]", "ns/a[Pod]", "TCP 80"),
+                ("ns/a[Pod]", ext("0.0.0.0-9.255.255.255"), "TCP 80")), w2)
+    full, lean = diff(old, new), diff(old, new, unchanged=False)
+    assert lean.changes == tuple(c for c in full.changes if c.kind != UNCHANGED)
+    assert [c.kind for c in lean.changes] == [CHANGED, ADDED, REMOVED]
+    assert lean.differs and render(lean, "txt") == render(full, "txt")
+    assert all(render(lean, f) == render(full, f) for f in ("csv", "md"))

@@ -163,3 +163,50 @@ def test_exposure_formats_match_netpol_analyzer(case):
     got = exposure_report(cluster, compiled, connlist(cluster, compiled), str(case["format"]))
     want = (CONFORMANCE / str(case["expected"])).read_text()
     assert got.rstrip("\n") == want.rstrip("\n")
+
+
+# --focus-conn: netpol-analyzer's exposure_map.go (addPeerXgressEntireClusterExp,
+# connectionEqualsEntireClusterConn) keeps, on a protected side, the entire-cluster line when it
+# admits the connection and otherwise the representatives that admit it, each as that connection
+# alone; an unprotected side stays "All Connections". Goldens: anp_demo_udp-52_exposure_output.*
+WIDE_AND_NARROW = BASE + policy(
+    "app", "p", {"app": "a"}, "Ingress",
+    ingress="[{from: [{namespaceSelector: {}}], ports: [{port: 8080}]}, "
+            "{from: [{namespaceSelector: {matchLabels: {team: ops}}}], ports: [{port: 9090}, {port: 8080}]}]")
+
+
+def test_focus_conn_admitted_by_the_entire_cluster_keeps_that_line_alone():
+    peers, _ = analyse(WIDE_AND_NARROW, conn=("TCP", 8080))
+    assert items(peers[A], "ingress") == {"entire-cluster": "TCP 8080"}
+    # the unprotected side is not narrowed
+    assert items(peers[A], "egress")["entire-cluster"] == "All Connections"
+
+
+def test_focus_conn_admitted_only_by_a_representative_names_it():
+    peers, _ = analyse(WIDE_AND_NARROW, conn=("TCP", 9090))
+    assert items(peers[A], "ingress") == {"[namespace with {team=ops}]/[all pods]": "TCP 9090"}
+
+
+def test_focus_conn_admitted_by_nothing_leaves_the_protected_side_empty():
+    peers, _ = analyse(WIDE_AND_NARROW, conn=("UDP", 53))
+    assert items(peers[A], "ingress") == {}
+
+
+def test_focus_conn_layouts_drop_the_connection_column():
+    cluster = cluster_of(WIDE_AND_NARROW)
+    compiled = compile_policies(cluster.policies, ipblock_matches_pods=False)
+    lines = connlist(cluster, compiled)
+    txt = exposure_report(cluster, compiled, lines, "txt", conn=("TCP", 9090)).splitlines()
+    assert txt[0] == "Permitted connections on TCP 9090:"
+    assert "Exposure Analysis Result On TCP 9090:" in txt
+    assert f"{A} \t<= \t[namespace with {{team=ops}}]/[all pods]" in txt
+    assert not any("not protected" in ln for ln in txt)
+    csv = exposure_report(cluster, compiled, lines, "csv", conn=("TCP", 9090)).splitlines()
+    assert csv[0] == "src,dst" and "Exposure Analysis Result On TCP 9090:,," in csv
+    assert f"{A},[namespace with {{team=ops}}]/[all pods]" in csv
+    md = exposure_report(cluster, compiled, lines, "md", conn=("TCP", 9090)).splitlines()
+    assert md[:2] == ["| src | dst |", "|-----|-----|"]
+    doc = json.loads(exposure_report(cluster, compiled, lines, "json", conn=("TCP", 9090)))
+    assert set(doc) == {"connlist_conn_focus_results", "exposure_conn_focus_results"}
+    assert {"src": "[namespace with {team=ops}]/[all pods]", "dst": A} in \
+        doc["exposure_conn_focus_results"]["ingress_exposure"]

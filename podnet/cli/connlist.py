@@ -47,7 +47,7 @@ def register(app: typer.Typer) -> None:
         from podnet.policy.compile import compile_cluster
         from podnet.policy.connlist import connections, has_ingress_controller, workload_peers
         from podnet.policy.connlist_formats import render
-        from podnet.policy.exposure_report import EXPOSURE_FORMATS, exposure_report
+        from podnet.policy.exposure_report import EXPOSURE_FORMATS, report_of
 
         check_format(output, CONNLIST_FORMATS)
         focus = focusing.Focus(workloads=focusing.parse_workloads(focus_workload),
@@ -77,15 +77,15 @@ def register(app: typer.Typer) -> None:
                     focus, connections(cluster, compiled))]
                 text += "\n" + "\n".join(exposure_lines(exposed(
                     cluster, compiled, lines, focus=focus.workloads,
-                    direction=focus.direction or None))) + "\n"
+                    direction=focus.direction or None, conn=focus.conn), focus.conn_text())) + "\n"
             sys.stdout.write(text)
             return
         conns = focusing.apply(focus, connections(cluster, compiled))
         if exposure:
             check_format(output, EXPOSURE_FORMATS)
-            sys.stdout.write(exposure_report(cluster, compiled, [c.line() for c in conns], output,
-                                             focus=focus.workloads,
-                                             direction=focus.direction or None))
+            triples = [(c.src.text, c.dst.text, c.text) for c in conns]
+            sys.stdout.write(report_of(cluster, compiled, triples, output, focus=focus.workloads,
+                                       direction=focus.direction or None, conn=focus.conn))
             return
         text = render(output, conns, focusing.graph_workloads(focus, workloads), focus.conn_text())
         # netpol-analyzer ends json and dot without a newline; a terminal wants one.

@@ -60,7 +60,7 @@ def register(app: typer.Typer) -> None:
             raise UsageError("no old version: give it with --against PATH (a file, a directory, or -)")
         old = _side(against, ipblock_matches_pods)
         new = _side(filename, ipblock_matches_pods)
-        result = diff(old, new)
+        result = diff(old, new, unchanged=output == "dot")
         text = render(result, output)
         sys.stdout.write(_colour(text) if output == "txt" and sys.stdout.isatty() else text)
         if fail_on_change and result.differs:

@@ -102,21 +102,28 @@ class Cluster:
 Objects = list[object]
 
 
-def _check_duplicates(parsed: Sequence[object]) -> None:
-    seen: dict[tuple[str, str, str], SourceRef] = {}
-    for obj in parsed:
+def last_wins(parsed: Sequence[object], warnings: list[str]) -> list[object]:
+    """One object per kind, namespace and name: the last one read, at its own place, as the
+    API server keeps what ``kubectl apply -f DIR`` applies last (files in podnet's sorted
+    order, documents in file order). Each one replaced is a warning naming both places.
+    (netpol-analyzer keeps the last Service or workload too, but refuses a repeated Namespace,
+    NetworkPolicy or admin policy; podnet reads every kind as the API server would.)"""
+    last: dict[tuple[str, str, str], int] = {}
+    for i, obj in enumerate(parsed):
         src: SourceRef = getattr(obj, "source")  # noqa: B009 - every parsed object has one
-        if isinstance(obj, EndpointGroup):
-            continue
-        key = (src.kind, src.namespace, src.name)
-        if not src.name:
-            continue
-        if key in seen:
-            first = seen[key]
-            raise InputError(src, "metadata.name",
-                             f"{src.object()} is defined twice (first in {first.file}, "
-                             f"document {first.doc + 1})")
-        seen[key] = src
+        if src.name and not isinstance(obj, EndpointGroup):
+            key = (src.kind, src.namespace, src.name)
+            before = last.get(key)
+            if before is not None:
+                first: SourceRef = getattr(parsed[before], "source")  # noqa: B009
+                warnings.append(f"{src.object()} is defined twice: {src.file} (document "
+                                f"{src.doc + 1}) replaces {first.file} (document "
+                                f"{first.doc + 1}); the last one read wins, as kubectl apply "
+                                "leaves it")
+            last[key] = i
+    keep = set(last.values())
+    return [obj for i, obj in enumerate(parsed)
+            if i in keep or not getattr(obj, "source").name or isinstance(obj, EndpointGroup)]  # noqa: B009
 
 
 def _nodes(explicit: list[Node], pods: Iterable[Pod], count: int,
@@ -205,8 +212,7 @@ def build(docs: Sequence[RawDoc], *, nodes: int = DEFAULT_NODES,
           overrides: Mapping[str, object] | None = None) -> Cluster:
     """Build the immutable cluster model from raw documents."""
     warnings: list[str] = list(getattr(docs, "warnings", ()))
-    parsed = [parse(d, warnings) for d in docs]
-    _check_duplicates(parsed)
+    parsed = last_wins([parse(d, warnings) for d in docs], warnings)
     namespaces: dict[str, Namespace] = {}
     explicit_nodes: list[Node] = []
     pods: list[Pod] = []

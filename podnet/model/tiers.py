@@ -17,6 +17,8 @@ from podnet.model.objects import AdminPolicy, Namespace, Pod
 
 
 def _selects(a: AdminPolicy, pod: Pod, ns: Mapping[str, Namespace]) -> bool:
+    if pod.host_network:  # never a subject (network-policy-api: "not included in subject selection")
+        return False
     labels = ns[pod.namespace].labels if pod.namespace in ns else {NAMESPACE_NAME_LABEL: pod.namespace}
     return a.namespace_selector.matches(labels) and a.pod_selector.matches(pod.labels)
 

@@ -58,12 +58,15 @@ def classify(pods: Sequence[Pod], compiled: Compiled) -> Classes:
     blocks = ip_blocks(compiled) if compiled.ipblock_matches_pods else ()
     bits = _block_bits(pods, blocks)
     keys: dict[tuple[object, ...], int] = {}
+    # an admin policy's subject leaves hostNetwork pods out, so with admin tiers they are a
+    # class of their own
+    tiers = bool(compiled.admin_ingress or compiled.admin_egress)
     of_pod = np.empty(len(pods), dtype=np.int64)
     reps: list[Pod] = []
     for i, p in enumerate(pods):
         key = (p.namespace, tuple(p.labels.items()),
                tuple(sorted((c.name, c.protocol, c.port) for c in p.ports if c.name)),
-               bits[i].tobytes() if blocks else b"")
+               bits[i].tobytes() if blocks else b"", tiers and p.host_network)
         k = keys.get(key)
         if k is None:
             k = keys[key] = len(reps)

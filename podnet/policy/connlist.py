@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from types import MappingProxyType
 from typing import NamedTuple
 
@@ -97,8 +98,9 @@ BLOCK_WORDS = 1 << 22
 
 
 def _conns(cs: ConnSpace, m: np.ndarray, dsts: Sequence[Peer], srcs: Sequence[Peer],
-           sets: dict[bytes, tuple[ConnSet, str]]) -> list[Conn]:
-    """One connection per non-empty set of ``m[dst, src]``; each distinct set is built once."""
+           sets: dict[bytes, tuple[ConnSet, str]], order: _Order) -> list[Conn]:
+    """One connection per non-empty set of ``m[dst, src]``; each distinct set is built once.
+    ``order`` receives each connection's (source, destination) rank for the final sort."""
     i, j = np.nonzero(m.any(axis=2))
     masks = np.ascontiguousarray(m[i, j])
     rows = masks.view(np.dtype((np.void, masks.shape[1] * 8))).ravel()
@@ -108,9 +110,45 @@ def _conns(cs: ConnSpace, m: np.ndarray, dsts: Sequence[Peer], srcs: Sequence[Pe
         if key not in sets:
             conns = cs.atoms.conns(masks[at])
             sets[key] = (conns, str(conns))
+    order.add(order.ranks(srcs)[j], order.ranks(dsts)[i])
+    # Built column by column and made with tuple.__new__ (C) rather than Conn(...) (a Python
+    # __new__ per pair): there are millions of pairs at 150,000 pods.
+    inv = inverse.ravel().tolist()
     found = [sets[k] for k in keys]
-    return [Conn(srcs[b], dsts[a], *found[k])
-            for a, b, k in zip(i.tolist(), j.tolist(), inverse.ravel().tolist(), strict=True)]
+    set_col = [found[k][0] for k in range(len(found))]
+    text_col = [found[k][1] for k in range(len(found))]
+    return list(map(tuple.__new__, repeat(Conn), zip(
+        [srcs[b] for b in j.tolist()], [dsts[a] for a in i.tolist()],
+        [set_col[k] for k in inv], [text_col[k] for k in inv], strict=True)))
+
+
+class _Order:
+    """Each connection's (source, destination) rank by name, gathered as numpy arrays while the
+    connections are made, so millions of pairs sort as integers (a Python key per pair cost
+    most of connlist's time at 150,000 pods)."""
+
+    def __init__(self, peers: Sequence[Peer]) -> None:
+        self.rank = {t: r for r, t in enumerate(sorted({p.text for p in peers}))}
+        self._cache: dict[int, tuple[Sequence[Peer], np.ndarray]] = {}
+        self.src: list[np.ndarray] = []
+        self.dst: list[np.ndarray] = []
+
+    def ranks(self, peers: Sequence[Peer]) -> np.ndarray:
+        hit = self._cache.get(id(peers))
+        if hit is None or hit[0] is not peers:
+            hit = (peers, np.array([self.rank[p.text] for p in peers], dtype=np.int64))
+            self._cache[id(peers)] = hit
+        return hit[1]
+
+    def add(self, src: np.ndarray, dst: np.ndarray) -> None:
+        self.src.append(src)
+        self.dst.append(dst)
+
+    def sort(self, conns: list[Conn]) -> list[Conn]:
+        if not conns:
+            return conns
+        idx = np.lexsort((np.concatenate(self.dst), np.concatenate(self.src)))
+        return [conns[k] for k in idx.tolist()]
 
 
 def pair_blocks(cs: ConnSpace) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -146,16 +184,20 @@ def connections(cluster: Cluster, compiled: Compiled) -> list[Conn]:
     sets, out = dict[bytes, tuple[ConnSet, str]](), list[Conn]()
     ext_in = [ip_peer(lo, hi) for lo, hi in cs.ext_in]
     ext_out = [ip_peer(lo, hi) for lo, hi in cs.ext_out]
+    ingress = ingress_conns(cluster, Evaluator(cluster, compiled))
+    order = _Order([*names, *ext_in, *ext_out, *(c.src for c in ingress), *(c.dst for c in ingress)])
     for dst, pairs, from_ext in pair_blocks(cs):
         dst_peers = [names[i] for i in dst.tolist()]
-        out += _conns(cs, pairs, dst_peers, names, sets)
-        out += _conns(cs, from_ext, dst_peers, ext_in, sets)
+        out += _conns(cs, pairs, dst_peers, names, sets, order)
+        out += _conns(cs, from_ext, dst_peers, ext_in, sets, order)
     step = max(1, BLOCK_WORDS // (max(len(names), 1) * cs.atoms.words))
     for start in range(0, len(ext_out), step):
         ext = np.arange(start, min(start + step, len(ext_out)))
-        out += _conns(cs, cs.egress_ext(ext)[:, cls], ext_out[start:start + step], names, sets)
-    out += ingress_conns(cluster, Evaluator(cluster, compiled))
-    return sorted(out, key=lambda c: (c.src.text, c.dst.text))
+        out += _conns(cs, cs.egress_ext(ext)[:, cls], ext_out[start:start + step], names, sets,
+                      order)
+    out += ingress
+    order.add(order.ranks([c.src for c in ingress]), order.ranks([c.dst for c in ingress]))
+    return order.sort(out)
 
 
 # netpol-analyzer models the ingress controller as a pod with no labels in a namespace of its

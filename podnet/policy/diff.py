@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from podnet.model.cluster import Cluster
 from podnet.policy.compile import Compiled
-from podnet.policy.connlist import connlist, representatives
+from podnet.policy.connlist import connections, representatives
 from podnet.policy.extranges import range_name
 
 INGRESS_CONTROLLER = "{ingress-controller}"
@@ -67,16 +67,9 @@ def is_ip(peer: str) -> bool:
     return peer.endswith(EXTERNAL)
 
 
-def _split_line(line: str) -> tuple[str, str, str]:
-    # Workload names are DNS names and ranges are dotted quads: neither holds " => " or " : ".
-    src, _, rest = line.partition(" => ")
-    dst, _, conns = rest.partition(" : ")
-    return src, dst, conns
-
-
 def side(cluster: Cluster, compiled: Compiled) -> Side:
     """One side from the connection list that ``podnet connlist`` prints."""
-    return Side(conns=tuple(_split_line(ln) for ln in connlist(cluster, compiled)),
+    return Side(conns=tuple((c.src.text, c.dst.text, c.text) for c in connections(cluster, compiled)),
                 workloads=frozenset(representatives(cluster)))
 
 
@@ -140,12 +133,19 @@ def _change(src: str, dst: str, a: str | None, b: str | None,
     return Change(kind, src, dst, a, b, only_here(src), only_here(dst))
 
 
-def diff(old: Side, new: Side) -> ConnDiff:
-    """What changed from ``old`` (ref1) to ``new`` (ref2), in sorted order."""
+def diff(old: Side, new: Side, unchanged: bool = True) -> ConnDiff:
+    """What changed from ``old`` (ref1) to ``new`` (ref2), in sorted order. Without
+    ``unchanged`` the pairs both sides allow alike are left out (only the dot graph draws
+    them): at 150,000 pods they are millions, and only the others need sorting."""
     pairs1, ranges1 = _by_peer(old.conns)
     pairs2, ranges2 = _by_peer(new.conns)
     out: list[Change] = []
-    for src, dst in sorted(pairs1.keys() | pairs2.keys()):
+    if unchanged:
+        keys: Iterable[tuple[str, str]] = pairs1.keys() | pairs2.keys()
+    else:
+        keys = [k for k, v in pairs1.items() if pairs2.get(k) != v]
+        keys += [k for k in pairs2 if k not in pairs1]
+    for src, dst in sorted(keys):
         out.append(_change(src, dst, pairs1.get((src, dst)), pairs2.get((src, dst)),
                            old.workloads, new.workloads))
     for peer, peer_is_src in sorted(ranges1.keys() | ranges2.keys()):
@@ -153,5 +153,7 @@ def diff(old: Side, new: Side) -> ConnDiff:
                                     ranges2.get((peer, peer_is_src), [])):
             ext = range_name(lo, hi)
             src, dst = (peer, ext) if peer_is_src else (ext, peer)
-            out.append(_change(src, dst, a, b, old.workloads, new.workloads))
+            change = _change(src, dst, a, b, old.workloads, new.workloads)
+            if unchanged or change.kind != UNCHANGED:
+                out.append(change)
     return ConnDiff(tuple(out))

@@ -23,7 +23,7 @@ representatives too, and each set is computed through the three tiers
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from podnet.model.cluster import Cluster
 from podnet.model.defaults import NAMESPACE_NAME_LABEL
@@ -31,6 +31,7 @@ from podnet.model.objects import Pod
 from podnet.model.selectors import LabelSelector, selector
 from podnet.policy.compile import Compiled
 from podnet.policy.connlist import representatives
+from podnet.policy.connset import ConnSet
 from podnet.policy.matcher import (
     AllPeers,
     ExactNamespace,
@@ -111,6 +112,8 @@ class ExposureItem:
     conns: str
     representative: Representative | None = None
     external: str = ""
+    # the set behind ``conns`` on a protected side, which a focus connection is checked against
+    conn_set: NamedConns | None = field(default=None, compare=False)
 
     @property
     def entire_cluster(self) -> bool:
@@ -206,12 +209,14 @@ def is_focus(workload: str, focus: Collection[str]) -> bool:
 
 
 def exposure(cluster: Cluster, compiled: Compiled, conns: Sequence[tuple[str, str, str]], *,
-             focus: Collection[str] = (), direction: str | None = None) -> tuple[ExposedPeer, ...]:
+             focus: Collection[str] = (), direction: str | None = None,
+             conn: tuple[str, int] | None = None) -> tuple[ExposedPeer, ...]:
     """Every workload with some exposure, sorted by name. ``conns`` are connlist's
     (src, dst, connections) triples (already focused, if a focus applies), whose external
     ranges join the report. With ``focus`` only those workloads are reported, and with
     ``direction`` ("ingress" or "egress") only that side of them (the other reads as
-    protected and unexposed, as netpol-analyzer leaves it)."""
+    protected and unexposed, as netpol-analyzer leaves it). With ``conn`` (protocol, port: a
+    focus connection) a protected side keeps only the lines that admit it (``focused``)."""
     scan = _scan(cluster, compiled)
     workloads = representatives(cluster)
     reps = [r for r in scan.representatives
@@ -234,7 +239,7 @@ def exposure(cluster: Cluster, compiled: Compiled, conns: Sequence[tuple[str, st
             wide = wide | scan.wide[id(t)]
         if dst is not None:
             wide = resolve_by_name(wide, dst)
-        items = [ExposureItem(str(wide))] if not wide.is_empty() else []
+        items = [ExposureItem(str(wide), conn_set=wide)] if not wide.is_empty() else []
         for i, rep in enumerate(reps):
             got = EMPTY
             for t in selecting:
@@ -243,7 +248,7 @@ def exposure(cluster: Cluster, compiled: Compiled, conns: Sequence[tuple[str, st
             # nothing beyond the entire-cluster set, or nothing at all: no line
             if (got.key() == wide.key()) if not wide.is_empty() else got.is_empty():
                 continue
-            items.append(ExposureItem(str(got), representative=rep))
+            items.append(ExposureItem(str(got), representative=rep, conn_set=got))
         memo[key] = items
         return items
 
@@ -262,7 +267,7 @@ def exposure(cluster: Cluster, compiled: Compiled, conns: Sequence[tuple[str, st
             if not tiers.protected(pod, side):
                 hit = (False, [ExposureItem("All Connections")])
             else:
-                hit = (True, [ExposureItem(str(c), representative=r)
+                hit = (True, [ExposureItem(str(c), representative=r, conn_set=c)
                               for c, r in items_for(tiers, pod, side, reps)])
             tier_memo[key] = hit
         return hit
@@ -284,6 +289,9 @@ def exposure(cluster: Cluster, compiled: Compiled, conns: Sequence[tuple[str, st
                 sides[side] = (False, [ExposureItem("All Connections")])
             else:
                 sides[side] = (True, protected_side(selecting, pod if side == "ingress" else None))
+        if conn is not None:
+            sides = {k: (prot, focused(items, conn) if prot else items)
+                     for k, (prot, items) in sides.items()}
         if all(protected and not items for protected, items in sides.values()):
             continue
         # the side a direction leaves out gets no external lines either, as a focused
@@ -295,6 +303,23 @@ def exposure(cluster: Cluster, compiled: Compiled, conns: Sequence[tuple[str, st
             eg = eg + external.get((name, False), [])
         out.append(ExposedPeer(name, ing_protected, eg_protected, tuple(ing), tuple(eg)))
     return tuple(out)
+
+
+def focused(items: Sequence[ExposureItem], conn: tuple[str, int]) -> list[ExposureItem]:
+    """A protected side's lines under netpol-analyzer's ``--focus-conn``: the entire-cluster
+    line when it admits the connection, else each representative that admits it, each reported
+    as that connection alone (an exception line, admitting nothing, goes too)."""
+    proto, port = conn
+    text = str(ConnSet.port(proto, port))
+
+    def admits(item: ExposureItem) -> bool:
+        return item.conn_set is not None and item.conn_set.nums.allows(proto, port)
+
+    if any(i.entire_cluster and admits(i) for i in items):
+        return [ExposureItem(text, conn_set=NamedConns(ConnSet.port(proto, port)))]
+    return [ExposureItem(text, representative=i.representative,
+                         conn_set=NamedConns(ConnSet.port(proto, port)))
+            for i in items if i.representative is not None and admits(i)]
 
 
 def split_line(line: str) -> tuple[str, str, str]:

@@ -5,6 +5,11 @@ output: the connlist table sorted by source then destination, then egress exposu
 first) and ingress exposure (workload first as well: columns ``dst, src, conn``). The
 unprotected-workloads list is txt only, as upstream. JSON is Go's ``MarshalIndent`` with two
 spaces: an empty exposure list is ``null``, and ``<``, ``>``, ``&`` are escaped.
+
+With a focus connection (``conn_text``, "TCP 80") every table drops its connection column,
+the exposure header names the connection ("Exposure Analysis Result On TCP 80:") and json's
+keys are ``connlist_conn_focus_results`` / ``exposure_conn_focus_results``, whose empty lists
+are ``[]``, as upstream builds them.
 """
 
 from __future__ import annotations
@@ -32,13 +37,22 @@ def _conns(conns: Sequence[Triple]) -> list[Triple]:
     return sorted(conns, key=lambda t: (t[0], t[1]))
 
 
-def render_json(conns: Sequence[Triple], peers: Sequence[ExposedPeer]) -> str:
+def render_json(conns: Sequence[Triple], peers: Sequence[ExposedPeer], conn_text: str = "") -> str:
     def items(rows: list[Triple]) -> list[dict[str, str]] | None:
         return [{"src": s, "dst": d, "conn": c} for s, d, c in rows] or None
 
-    doc = {"connlist_results": items(_conns(conns)) or [],
-           "exposure_results": {"egress_exposure": items(_egress(peers)),
-                                "ingress_exposure": items(_ingress(peers))}}
+    def pairs(rows: list[Triple]) -> list[dict[str, str]]:
+        return [{"src": s, "dst": d} for s, d, _ in rows]
+
+    doc: dict[str, object]
+    if conn_text:
+        doc = {"connlist_conn_focus_results": pairs(_conns(conns)),
+               "exposure_conn_focus_results": {"egress_exposure": pairs(_egress(peers)),
+                                               "ingress_exposure": pairs(_ingress(peers))}}
+    else:
+        doc = {"connlist_results": items(_conns(conns)) or [],
+               "exposure_results": {"egress_exposure": items(_egress(peers)),
+                                    "ingress_exposure": items(_ingress(peers))}}
     text = json.dumps(doc, indent=2, ensure_ascii=False)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
@@ -54,20 +68,30 @@ def _csv_row(*fields: str) -> str:
     return ",".join(_csv_field(f) for f in fields)
 
 
-def render_csv(conns: Sequence[Triple], peers: Sequence[ExposedPeer]) -> str:
-    rows = [_csv_row("src", "dst", "conn")] + [_csv_row(*t) for t in _conns(conns)]
-    rows.append(_csv_row("Exposure Analysis Result:", "", ""))
+def _header(conn_text: str) -> str:
+    return f"Exposure Analysis Result On {conn_text}:" if conn_text else "Exposure Analysis Result:"
+
+
+def render_csv(conns: Sequence[Triple], peers: Sequence[ExposedPeer], conn_text: str = "") -> str:
+    cut = 2 if conn_text else 3  # a focus connection drops the conn column
+
+    def row(*fields: str) -> str:
+        return _csv_row(*fields[:cut])
+
+    rows = [row("src", "dst", "conn")] + [row(*t) for t in _conns(conns)]
+    rows.append(_csv_row(_header(conn_text), "", ""))
     egress, ingress = _egress(peers), _ingress(peers)
     if egress:
-        rows += [_csv_row("Egress Exposure:", "", ""), _csv_row("src", "dst", "conn")]
-        rows += [_csv_row(*t) for t in egress]
+        rows += [_csv_row("Egress Exposure:", "", ""), row("src", "dst", "conn")]
+        rows += [row(*t) for t in egress]
     if ingress:
-        rows += [_csv_row("Ingress Exposure:", "", ""), _csv_row("dst", "src", "conn")]
-        rows += [_csv_row(d, s, c) for s, d, c in ingress]
+        rows += [_csv_row("Ingress Exposure:", "", ""), row("dst", "src", "conn")]
+        rows += [row(d, s, c) for s, d, c in ingress]
     return "\n".join(rows) + "\n"
 
 
 MD_HEADER = "| {} | {} | {} |\n|-----|-----|------|"
+MD_FOCUS_HEADER = "| {} | {} |\n|-----|-----|"
 
 
 def _md_section(title: str, header: str, rows: list[str]) -> str:
@@ -75,14 +99,20 @@ def _md_section(title: str, header: str, rows: list[str]) -> str:
     return f"### {title}\n{header}\n" + "\n".join(rows) + "\n" if rows else ""
 
 
-def render_md(conns: Sequence[Triple], peers: Sequence[ExposedPeer]) -> str:
-    lines = [MD_HEADER.format("src", "dst", "conn")]
-    lines += [f"| {s} | {d} | {c} |" for s, d, c in _conns(conns)]
-    lines.append("## Exposure Analysis Result:")
-    lines.append(_md_section("Egress Exposure:", MD_HEADER.format("src", "dst", "conn"),
-                             [f"| {s} | {d} | {c} |" for s, d, c in _egress(peers)]))
-    lines.append(_md_section("Ingress Exposure:", MD_HEADER.format("dst", "src", "conn"),
-                             [f"| {d} | {s} | {c} |" for s, d, c in _ingress(peers)]))
+def render_md(conns: Sequence[Triple], peers: Sequence[ExposedPeer], conn_text: str = "") -> str:
+    def header(a: str, b: str) -> str:
+        return MD_FOCUS_HEADER.format(a, b) if conn_text else MD_HEADER.format(a, b, "conn")
+
+    def row(a: str, b: str, c: str) -> str:
+        return f"| {a} | {b} |" if conn_text else f"| {a} | {b} | {c} |"
+
+    lines = [header("src", "dst")]
+    lines += [row(s, d, c) for s, d, c in _conns(conns)]
+    lines.append("## " + _header(conn_text))
+    lines.append(_md_section("Egress Exposure:", header("src", "dst"),
+                             [row(s, d, c) for s, d, c in _egress(peers)]))
+    lines.append(_md_section("Ingress Exposure:", header("dst", "src"),
+                             [row(d, s, c) for s, d, c in _ingress(peers)]))
     return "\n".join(lines)
 
 

@@ -51,26 +51,34 @@ def peer_text(item: ExposureItem) -> str:
     return ENTIRE_CLUSTER
 
 
-def exposure_lines(peers: Sequence[ExposedPeer]) -> list[str]:
-    """The exposure section, one string per line."""
+def exposure_lines(peers: Sequence[ExposedPeer], conn_text: str = "") -> list[str]:
+    """The exposure section, one string per line. With a focus connection (``conn_text``,
+    "TCP 80") the header names it, the lines leave the connections out, and the unprotected
+    workloads are not listed, as netpol-analyzer prints it."""
     width = max((len(p.workload) for p in peers), default=0)
+    tail = "" if conn_text else " : {}"
     egress = sorted((p.workload, peer_text(i), i.conns) for p in peers for i in p.egress)
     ingress = sorted((p.workload, peer_text(i), i.conns) for p in peers for i in p.ingress)
     unprotected = sorted([f"{p.workload} is not protected on Egress" for p in peers
                           if not p.egress_protected]
                          + [f"{p.workload} is not protected on Ingress" for p in peers
                             if not p.ingress_protected])
-    out = ["Exposure Analysis Result:"]
+    out = [f"Exposure Analysis Result On {conn_text}:" if conn_text else "Exposure Analysis Result:"]
     if egress:
-        out += ["Egress Exposure:"] + [f"{w:<{width}} \t=> \t{o} : {c}" for w, o, c in egress]
+        out += ["Egress Exposure:"] + [f"{w:<{width}} \t=> \t{o}" + tail.format(c)
+                                       for w, o, c in egress]
     if ingress:
         out += [""] * bool(egress) + ["Ingress Exposure:"]
-        out += [f"{w:<{width}} \t<= \t{o} : {c}" for w, o, c in ingress]
-    if unprotected:
+        out += [f"{w:<{width}} \t<= \t{o}" + tail.format(c) for w, o, c in ingress]
+    if unprotected and not conn_text:
         out += ["", "Workloads not protected by network policies:"] + unprotected
     return out
 
 
-def render(connlist: Sequence[str], peers: Sequence[ExposedPeer]) -> list[str]:
-    """The whole output: connlist, a blank line when it has any, then the exposure section."""
-    return [*connlist, *[""] * bool(connlist), *exposure_lines(peers)]
+def render(connlist: Sequence[str], peers: Sequence[ExposedPeer], conn_text: str = "") -> list[str]:
+    """The whole output: connlist, a blank line when it has any, then the exposure section.
+    With a focus connection connlist is its header and ``src => dst`` lines (never empty)."""
+    if conn_text:
+        pairs = [ln.rsplit(" : ", 1)[0] for ln in connlist]
+        connlist = [f"Permitted connections on {conn_text}:", *pairs]
+    return [*connlist, *[""] * bool(connlist), *exposure_lines(peers, conn_text)]

@@ -53,6 +53,8 @@ class ClassSpace:
         self.ns_labels = LabelIndex([cluster.namespaces[n].labels for n in ns_names])
         self.class_ns = np.array([self.ns_index[p.namespace] for p in reps], dtype=np.int64)
         self.pod_labels = LabelIndex([p.labels for p in reps])
+        # hostNetwork pods are never an admin policy's subject (classify keeps them apart)
+        self.host_network = np.array([p.host_network for p in reps], dtype=bool)
         self.blocks = ip_blocks(compiled) if compiled.ipblock_matches_pods else ()
         self.block_pos = {b: i for i, b in enumerate(self.blocks)}
         self.bits = block_bits(reps, self.blocks)
@@ -76,7 +78,7 @@ class ClassSpace:
         hit = self._peer_cache.get(key)
         if hit is None:
             hit = (self.ns_labels.match(target.namespace_selector)[self.class_ns]
-                   & self.pod_labels.match(target.pod_selector))
+                   & self.pod_labels.match(target.pod_selector) & ~self.host_network)
             self._peer_cache[key] = hit
         return hit
 

@@ -55,8 +55,12 @@ def target_selects(target: Target, pod: Pod) -> bool:
 
 
 def tier_selects(target: TierTarget, pod: Pod, ns_labels: Mapping[str, Mapping[str, str]]) -> bool:
-    return (target.pod_selector.matches(pod.labels) and target.namespace_selector.matches(
-        ns_labels.get(pod.namespace) or {NAMESPACE_NAME_LABEL: pod.namespace}))
+    """An admin policy's subject (AdminNetworkPolicy, BaselineAdminNetworkPolicy,
+    ClusterNetworkPolicy): network-policy-api's types say "host-networked pods are not included
+    in subject selection"."""
+    return (not pod.host_network and target.pod_selector.matches(pod.labels)
+            and target.namespace_selector.matches(
+                ns_labels.get(pod.namespace) or {NAMESPACE_NAME_LABEL: pod.namespace}))
 
 
 def peer_matches(peer: AllPeers | PodPeer | IPPeer, ep: Endpoint,
