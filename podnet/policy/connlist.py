@@ -98,9 +98,10 @@ BLOCK_WORDS = 1 << 22
 
 
 def _conns(cs: ConnSpace, m: np.ndarray, dsts: Sequence[Peer], srcs: Sequence[Peer],
-           sets: dict[bytes, tuple[ConnSet, str]], order: _Order) -> list[Conn]:
+           sets: dict[bytes, tuple[ConnSet, str]], order: _Order | None = None) -> list[Conn]:
     """One connection per non-empty set of ``m[dst, src]``; each distinct set is built once.
-    ``order`` receives each connection's (source, destination) rank for the final sort."""
+    ``order`` receives each connection's (source, destination) rank for the final sort (a
+    caller that sorts otherwise, as ``diff`` does, gives none)."""
     i, j = np.nonzero(m.any(axis=2))
     masks = np.ascontiguousarray(m[i, j])
     rows = masks.view(np.dtype((np.void, masks.shape[1] * 8))).ravel()
@@ -110,7 +111,8 @@ def _conns(cs: ConnSpace, m: np.ndarray, dsts: Sequence[Peer], srcs: Sequence[Pe
         if key not in sets:
             conns = cs.atoms.conns(masks[at])
             sets[key] = (conns, str(conns))
-    order.add(order.ranks(srcs)[j], order.ranks(dsts)[i])
+    if order is not None:
+        order.add(order.ranks(srcs)[j], order.ranks(dsts)[i])
     # Built column by column and made with tuple.__new__ (C) rather than Conn(...) (a Python
     # __new__ per pair): there are millions of pairs at 150,000 pods.
     inv = inverse.ravel().tolist()

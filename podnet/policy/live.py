@@ -19,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from podnet.errors import UsageError
-from podnet.model.cluster import Cluster, _check_duplicates, build
+from podnet.model.cluster import Cluster, build
 from podnet.model.load import RawDoc, read_texts
 from podnet.model.objects import NetworkPolicy
 from podnet.model.parse import parse
@@ -139,7 +139,8 @@ class LiveModel:
             return None
         kept = [p for p in cluster.policies if p.source.file not in names]
         policies = sorted([*kept, *added], key=lambda p: (p.namespace, p.name))
-        _check_duplicates(policies)
+        if len({(p.namespace, p.name) for p in policies}) < len(policies):
+            return None  # one defined twice: the rebuild keeps the last read, with a warning
         new_cluster = replace(cluster, policies=tuple(policies))
         return version(new_cluster, self._recompile(cluster.policies, policies), self.version)
 
