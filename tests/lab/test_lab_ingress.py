@@ -86,3 +86,27 @@ def test_rendered_config_passes_nginx_t(tmp_path: Path):
 def _nginx_present():
     if shutil.which("nginx") is None:
         pytest.fail("nginx is missing: make install brings Debian's nginx")
+
+
+@pytest.mark.parametrize("pool", [False, True], ids=["nodeport", "metallb"])
+def test_a_stand_in_controller_runs_when_the_input_declares_none(lab_name, pool):
+    files = ["-f", str(ROOT / "tests" / "manifests" / "lab-ingress-standin")]
+    if pool:
+        files += ["-f", str(ROOT / "tests" / "manifests" / "lab-ingress-standin-pool")]
+    r = podnet("lab", "up", *files, "--name", lab_name, "--nodes", "2")
+    assert r.returncode == 0, r.stderr
+    kind = "LoadBalancer" if pool else "NodePort"
+    assert f"a stand-in, Deployment ingress-nginx/ingress-nginx-controller behind a {kind}" \
+        in r.stderr
+    data = json.loads(podnet("lab", "probe", "--name", lab_name, "-o", "json").stdout)
+    assert data["mismatches"] == [] and not any("declares no controller" in s
+                                                for s in data["skipped"]), data
+    web = {w["url"]: w for w in data["http"]}
+    assert {w["controller"] for w in web.values()} == {"ingress-nginx/ingress-nginx-controller"}
+    # reached the way the Service says: the pool's first address on 80, or a node's NodePort
+    to = web["http://cafe.example.com/tea"]["to"]
+    assert to == "192.0.2.96:80" if pool else (to.startswith("10.0.0.") and int(
+        to.rpartition(":")[2]) >= 30000), to
+    assert web["http://cafe.example.com/tea"]["observed"].startswith("200 from cafe/tea-")
+    assert web["http://cafe.example.com/coffee"]["observed"].startswith("200 from cafe/coffee-")
+    assert web["http://cafe.example.com/coffee/sub"]["observed"].startswith("404")
