@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from podnet.analysis import Analysis
-from podnet.dataplane.path import Hop, Path, trace
 from podnet.errors import UsageError
 from podnet.ingress.controllers import Controller, controller_pods, find_controllers
 from podnet.ingress.match import nginx_size
 from podnet.ingress.request import Outcome, Reachable, Request, handle, request
 from podnet.ingress.routes import DEFAULT_SERVER, Table, build_all, hosts_for
 from podnet.model.objects import Pod
+
+if TYPE_CHECKING:
+    from podnet.dataplane.path import Path
 
 
 def reachability(a: Analysis, controller: Controller) -> Reachable | None:
@@ -149,6 +152,7 @@ def trace_url(a: Analysis, source: Pod | str, url: str) -> Path:
     """The path of one HTTP(S) request: the client to the controller's address (MetalLB's
     leader or a NodePort, kube-proxy to the controller's pod), nginx's decision, then the
     controller's own connection to the endpoint, with NetworkPolicy judged on that hop."""
+    from podnet.dataplane.path import Hop, Path, trace
     from podnet.predict.translate import trace_flow
 
     tables = build_all(a.cluster, find_controllers(a.cluster), hosts_for(_host_of(url)))
