@@ -143,7 +143,7 @@ def probe_cmd(name: NameOpt = "",
     gws, gw_skipped = probe_gateways(analysis, led, lab.get("external_ip", ""))
     skipped += gw_skipped
     mismatches = (pod_cmp.mismatches + predict.service_mismatches(services)
-                  + [{"from": "external", "to": f"{w['url']} ({w['why']})", "port": "http",
+                  + [{"from": w["from"], "to": f"{w['url']} ({w['why']})", "port": "http",
                       "predicted": w["predicted"], "observed": w["observed"]}
                      for w in web if not w["agrees"]]
                   + [{"from": "external", "to": f"{w['url']} ({w['why']})", "port": "http",
