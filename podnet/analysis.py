@@ -2,40 +2,58 @@
 Service plans, each node's rendered rules and MetalLB's address map, each computed once, on
 first use, and shared by every question asked of it (a command, a trace, a lab probe).
 
-Pure like the rest of the core: it holds the immutable Cluster and values derived from it."""
+Pure like the rest of the core: it holds the immutable Cluster and values derived from it.
+Each part's modules are imported when it is first asked for: a question that needs no policy
+(``podnet http`` through a controller without pods) pays for no policy code."""
 
 from __future__ import annotations
 
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from podnet.model.cluster import Cluster
-from podnet.model.objects import Node
-from podnet.policy.compile import Compiled, compile_cluster
-from podnet.policy.verdict import Evaluator
-from podnet.services import ServicePlan, resolve
-from podnet.services.iptables import CURRENT_NODE_FEATURES
-from podnet.services.metallb import external_addresses
-from podnet.services.render import render_for_node
+
+if TYPE_CHECKING:
+    from podnet.model.objects import Node
+    from podnet.policy.compile import Compiled
+    from podnet.policy.verdict import Evaluator
+    from podnet.services import ServicePlan
 
 
 class Analysis:
     def __init__(self, cluster: Cluster, *, ipblock_matches_pods: bool = True,
-                 iptables_features: frozenset[str] = CURRENT_NODE_FEATURES) -> None:
+                 iptables_features: frozenset[str] | None = None) -> None:
         self.cluster = cluster
         self.ipblock_matches_pods = ipblock_matches_pods
-        self.iptables_features = iptables_features  # the nodes' (see IptablesOptions)
+        self._features = iptables_features
         self._rules: dict[tuple[str, str], str] = {}
+
+    @property
+    def iptables_features(self) -> frozenset[str]:
+        """The nodes' capabilities (see IptablesOptions); today's kernel and iptables unless
+        given."""
+        if self._features is None:
+            from podnet.services.iptables import CURRENT_NODE_FEATURES
+
+            self._features = CURRENT_NODE_FEATURES
+        return self._features
 
     @cached_property
     def compiled(self) -> Compiled:
+        from podnet.policy.compile import compile_cluster
+
         return compile_cluster(self.cluster, ipblock_matches_pods=self.ipblock_matches_pods)
 
     @cached_property
     def evaluator(self) -> Evaluator:
+        from podnet.policy.verdict import Evaluator
+
         return Evaluator(self.cluster, self.compiled)
 
     @cached_property
     def plans(self) -> tuple[ServicePlan, ...]:
+        from podnet.services import resolve
+
         return tuple(resolve(self.cluster))
 
     @cached_property
@@ -44,11 +62,15 @@ class Analysis:
         addresses and ports kube-proxy translates, for a trace that may need no Service."""
         if "plans" in self.__dict__:
             return self.plans
+        from podnet.services import resolve
+
         return tuple(resolve(self.cluster, endpoints=False))
 
     @cached_property
     def attracted(self) -> dict[str, str]:
         """LoadBalancer and external IP -> the node that attracts it (MetalLB's L2 leader)."""
+        from podnet.services.metallb import external_addresses
+
         return external_addresses(self.cluster, self.plans)
 
     @property
@@ -67,6 +89,9 @@ class Analysis:
         keys = frozenset(f"{p.namespace}/{p.name}" for p in self.addresses
                          if dst in (p.cluster_ip, *p.external_ips, *p.load_balancer_ips)
                          or (local and p.node_port))
+        from podnet.services import resolve
+        from podnet.services.render import render_for_node
+
         plans = (tuple(p for p in self.plans if f"{p.namespace}/{p.name}" in keys)
                  if "plans" in self.__dict__ else resolve(self.cluster, only=keys))
         return render_for_node(self.proxy_mode, self.cluster, node.name, plans,
@@ -76,6 +101,8 @@ class Analysis:
         """kube-proxy's ruleset for ``node`` in ``mode`` (default: the cluster's)."""
         key = (mode or self.proxy_mode, node)
         if key not in self._rules:
+            from podnet.services.render import render_for_node
+
             self._rules[key] = render_for_node(key[0], self.cluster, node, self.plans,
                                                self.iptables_features)
         return self._rules[key]

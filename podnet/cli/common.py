@@ -66,10 +66,13 @@ def load_docs(files: list[str], keep_prefix: bool = False) -> Docs:
 CACHE = {"enabled": True}
 
 
-def load_cluster(files: list[str], nodes: int = 3, keep_prefix: bool = False,
-                 **overrides: object) -> Cluster:
+def load_cluster(files: list[str], nodes: int = 3, keep_prefix: bool = False, *,
+                 hosts: frozenset[str] | None = None, **overrides: object) -> Cluster:
     """The model of these inputs: from the model cache (``podnet.cli.modelcache``) when an
-    earlier run built it from the same bytes and options, else built (and stored)."""
+    earlier run built it from the same bytes and options, else built (and stored).
+
+    ``hosts``: the caller reads only the Ingresses that shape these hosts' servers
+    (``podnet.model.ingress_hosts``); from the cache it may get only those."""
     from podnet.cli import modelcache
     from podnet.model.cluster import build
     from podnet.model.load import gather, parse_gathered
@@ -80,7 +83,7 @@ def load_cluster(files: list[str], nodes: int = 3, keep_prefix: bool = False,
     cached = modelcache.enabled(CACHE["enabled"])
     gathered = gather(files, digest=cached)
     key = modelcache.key(gathered.digest, nodes, keep_prefix, given) if cached else ""
-    cluster = modelcache.get(key) if cached else None
+    cluster = modelcache.get(key, hosts) if cached else None
     if cluster is None:
         cluster = build(parse_gathered(gathered, keep_prefix), nodes=nodes, overrides=given)
         if cached:

@@ -70,15 +70,17 @@ def _print_table(data: dict[str, Any]) -> None:
 
 def _route(cluster: Cluster, req: Request, controller: str, gateway: str) -> Outcome:
     """The front the request reaches, and its outcome there."""
-    from podnet.analysis import Analysis
-    from podnet.gateway import router
-    from podnet.gateway.attach import build as build_gateways
     from podnet.ingress import build_all, find_controllers
     from podnet.ingress.routes import DEFAULT_SERVER, hosts_for
-    from podnet.predict.ingress import outcome
 
-    gws = build_gateways(cluster)
+    # Gateway API is read only when the input has a Gateway (reading it is a tenth of a
+    # second of imports; without a Gateway it routes nothing)
+    gws = _gateways(cluster) if gateway or any(
+        o.kind == "Gateway" for o in (*cluster.configs, *cluster.ignored)) else None
     if gateway:
+        from podnet.gateway import router
+
+        assert gws is not None
         if gateway not in gws.gateways:
             raise UsageError(f"--gateway {gateway}: not one of "
                              f"{', '.join(sorted(gws.gateways)) or 'none'}")
@@ -89,20 +91,38 @@ def _route(cluster: Cluster, req: Request, controller: str, gateway: str) -> Out
         if not chosen:
             raise UsageError(f"--controller {controller}: not one of "
                              f"{', '.join(t.controller.key for t in tables) or 'none'}")
-        return outcome(Analysis(cluster), chosen[0], req)
+        return _outcome(cluster, chosen[0], req)
     serving = [t for t in tables if t.server_for(req.host).host != DEFAULT_SERVER]
     if serving:
-        return outcome(Analysis(cluster), serving[0], req)
-    for key, state in sorted(gws.gateways.items()):
-        listener = router.listener_for(gws, state, req)
-        if listener is not None and router.candidates(gws, state, listener, req):
-            return router.handle(gws, key, req)
+        return _outcome(cluster, serving[0], req)
+    if gws is not None:
+        from podnet.gateway import router
+
+        for key, state in sorted(gws.gateways.items()):
+            listener = router.listener_for(gws, state, req)
+            if listener is not None and router.candidates(gws, state, listener, req):
+                return router.handle(gws, key, req)
     if tables:
-        return outcome(Analysis(cluster), tables[0], req)
-    if gws.gateways:  # none routes it: the one whose listener takes the request says why
+        return _outcome(cluster, tables[0], req)
+    if gws is not None and gws.gateways:  # none routes it: the one whose listener takes it says why
+        from podnet.gateway import router
+
         listening = [k for k, s in sorted(gws.gateways.items()) if router.listener_for(gws, s, req)]
         return router.handle(gws, (listening or sorted(gws.gateways))[0], req)
     raise UsageError("no Ingress, no Gateway and no ingress-nginx controller in the input")
+
+
+def _gateways(cluster: Cluster) -> Any:
+    from podnet.gateway.attach import build
+
+    return build(cluster)
+
+
+def _outcome(cluster: Cluster, table: Table, req: Request) -> Outcome:
+    from podnet.analysis import Analysis
+    from podnet.predict.ingress import outcome
+
+    return outcome(Analysis(cluster), table, req)
 
 
 def _headers(values: list[str]) -> dict[str, str]:
@@ -177,11 +197,13 @@ def register(app: typer.Typer) -> None:
         host, else the Gateway with a route for it, else the first of either."""
         from podnet.ingress import report as rep
         from podnet.ingress import request
+        from podnet.ingress.routes import hosts_for
 
         check_format(output, ("table", "json"))
         req = request(url, method, _headers(header), body_bytes,
                       None if client_cert in ("", "none") else client_cert, source)
-        cluster = load_cluster(filename, nodes)
+        # the route tables are built for the request's hosts only: so is the model's view
+        cluster = load_cluster(filename, nodes, hosts=hosts_for(req.host))
         data = rep.outcome(_route(cluster, req, controller, gateway))
         if output == "json":
             emit_json(data)

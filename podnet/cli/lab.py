@@ -50,6 +50,25 @@ def register(app: typer.Typer) -> None:
     app.add_typer(lab_app, name="lab")
 
 
+def _with_standin(docs: Any, cluster: Any) -> tuple[Any, str]:
+    """The documents with the stand-in ingress controller added when the input has Ingresses
+    and no controller (kept in the lab's state like the input's, so every later prediction
+    sees its pod), and a note saying so ("" when none is added)."""
+    from podnet.ingress import standin
+    from podnet.model.load import Docs, RawDoc
+
+    extra = standin.documents(cluster)
+    if not extra:
+        return docs, ""
+    added = Docs()
+    added.warnings, added.texts = docs.warnings, docs.texts
+    added += docs
+    added += [RawDoc(standin.FILE, i, body) for i, body in enumerate(extra)]
+    svc = next((b["spec"]["type"] for b in extra if b["kind"] == "Service"), "the input's")
+    return added, (f"no ingress controller in the input: the lab runs a stand-in, Deployment "
+                   f"{standin.NAMESPACE}/{standin.NAME} behind a {svc} Service")
+
+
 @lab_app.command("up")
 def up(filename: FileOpt = [], name: NameOpt = "",  # noqa: B006
        cni: CniOpt = None, nodes: NodesOpt = 3,
@@ -64,9 +83,14 @@ def up(filename: FileOpt = [], name: NameOpt = "",  # noqa: B006
         raise UsageError("lab up needs --name")
     docs = load_docs(filename)  # once: the state below keeps these documents, and stdin reads once
     cluster = build(docs, nodes=nodes)
+    docs, standin = _with_standin(docs, cluster)
+    if standin:
+        cluster = build(docs, nodes=nodes)
     warn(cluster)
     apply, _, plan_mod, _ = lab_modules()
     plan = plan_mod.build_plan(cluster, name, cni or cluster.net.cni, proxy)
+    if standin:
+        sys.stderr.write(f"note: {standin}\n")
     for note in plan.notes:
         sys.stderr.write(f"note: {note}\n")
     if dry_run:
@@ -121,7 +145,7 @@ def probe_cmd(name: NameOpt = "",
     gws, gw_skipped = probe_gateways(analysis, led, lab.get("external_ip", ""))
     skipped += gw_skipped
     mismatches = (pod_cmp.mismatches + predict.service_mismatches(services)
-                  + [{"from": "external", "to": f"{w['url']} ({w['why']})", "port": "http",
+                  + [{"from": w["from"], "to": f"{w['url']} ({w['why']})", "port": "http",
                       "predicted": w["predicted"], "observed": w["observed"]}
                      for w in web if not w["agrees"]]
                   + [{"from": "external", "to": f"{w['url']} ({w['why']})", "port": "http",

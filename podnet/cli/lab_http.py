@@ -44,40 +44,86 @@ def _http_tables(analysis: Analysis, led: Any) -> tuple[list[Any], list[str]]:
     return [t for t in tables if t.controller.declared], skipped
 
 
+def _client_pods(analysis: Analysis, led: Any, controller_pods: set[str]) -> list[tuple[Any, str]]:
+    """The in-cluster clients of the HTTP probes: the first pod (by name) of each namespace
+    the lab runs, not a controller's nor on the host's network, with its namespace."""
+    places = {p["key"]: p["netns"] for p in led.read_state("pods.json")}
+    chosen: dict[str, tuple[Any, str]] = {}
+    for pod in sorted(analysis.cluster.pods, key=lambda p: p.key):
+        if pod.key in places and pod.key not in controller_pods and not pod.host_network:
+            chosen.setdefault(pod.namespace, (pod, places[pod.key]))
+    return [chosen[ns] for ns in sorted(chosen)]
+
+
 def probe_http(analysis: Analysis, led: Any, external_ip: str
                 ) -> tuple[list[dict[str, Any]], list[str]]:
-    """Every Ingress rule's requests, sent for real from the outside to each controller, and
-    compared with `podnet http`: status, redirect, the pod that answered."""
+    """Every Ingress rule's requests, sent for real to each controller from the outside (to its
+    LoadBalancer address or NodePort) and from a pod of each namespace (to its ClusterIP, the
+    client -> controller hop judged by NetworkPolicy), and compared with `podnet http`
+    (`--from` the client's IP): status, redirect, the pod that answered."""
+    from podnet.ingress.controllers import controller_pods
     from podnet.lab.http import HttpAsk, fetch_all
     from podnet.predict import ingress as predict
+    from podnet.predict.canary import ALPHA, canary_splits
 
     tables, skipped = _http_tables(analysis, led)
-    probes = [p for t in tables for p in predict.http_probes(analysis, t, external_ip)]
-    certs = {cn: _client_cert(led, cn) for cn in {p.client_cert for p in probes if p.client_cert}}
+    outside = names.external_netns(led.lab)
+    sent = [("external", outside, p) for t in tables
+            for p in predict.http_probes(analysis, t, external_ip)]
+    for t in tables:
+        ctl = {p.key for p in controller_pods(analysis.cluster, t.controller)}
+        for pod, netns in _client_pods(analysis, led, ctl):
+            sent += [(pod.key, netns, p)
+                     for p in predict.http_probes(analysis, t, pod.ip, from_pod=True)]
+    splits = [c for t in tables for c in canary_splits(analysis, t, external_ip)]
+    probes = [p for _, _, p in sent]
+    wanted = {p.client_cert for p in probes} | {c.client_cert for c in splits}
+    certs = {cn: _client_cert(led, cn) for cn in wanted if cn}
     asks = []
-    for p in probes:
+    for _, netns, p in sent:
         scheme, _, rest = p.url.partition("://")
         host, _, path = rest.partition("/")
         ends = len(p.expected.backend.endpoints) if p.expected and p.expected.backend else 1
-        asks.append(HttpAsk(names.external_netns(led.lab), *p.connect, scheme, host, "/" + path,
-                            p.method, (), p.body_bytes, p.send_body,
+        no_answer = p.expected is not None and p.expected.status == predict.NO_ANSWER
+        asks.append(HttpAsk(netns, *p.connect, scheme, host, "/" + path,
+                            p.method, p.headers, p.body_bytes, p.send_body,
                             certs.get(p.client_cert or ""),
-                            # nginx tries every endpoint a connect timeout long before its 504
-                            timeout=5.0 + 5.0 * ends))
+                            # a dropped connection is waited for briefly; nginx tries every
+                            # endpoint a connect timeout long before its 504
+                            timeout=3.0 if no_answer else 5.0 + 5.0 * ends))
     rows = []
-    for p, got in zip(probes, fetch_all(asks), strict=True):
+    for (client, _, p), got in zip(sent, fetch_all(asks), strict=True):
         o = p.expected
         assert o is not None
-        rows.append({"controller": p.controller, "why": p.why, "url": p.url,
-                     "to": f"{p.connect[0]}:{p.connect[1]}",
-                     "predicted": f"{o.status}" + (f" {o.location}" if o.location else "")
+        predicted = ("no answer" if o.status == predict.NO_ANSWER else f"{o.status}"
+                     + (f" {o.location}" if o.location else "")
                      + (f" from {', '.join(sorted(p.allowed_pods(analysis)))}"
-                        if o.status == 200 else ""),
+                        if o.status == 200 else ""))
+        rows.append({"controller": p.controller, "from": client, "why": p.why, "url": p.url,
+                     "to": f"{p.connect[0]}:{p.connect[1]}",
+                     "predicted": predicted,
                      "observed": (f"{got.status}" + (f" {got.location}" if got.location else "")
                                   + (f" from {got.pod}" if got.pod else "")) if got.status
                      else got.error,
                      "agrees": predict.http_agrees(analysis, p, got.status, got.location, got.pod),
                      "reason": o.reason})
+    for c in splits:
+        scheme, _, rest = c.url.partition("://")
+        host, _, path = rest.partition("/")
+        ask = HttpAsk(outside, *c.connect, scheme, host, "/" + path,
+                      client_cert=certs.get(c.client_cert or ""), timeout=10.0)
+        answered = [got.pod for got in fetch_all([ask] * c.requests)]
+        hits = sum(p in c.canary_pods for p in answered)
+        rows.append({"controller": c.controller, "from": "external",
+                     "why": f"canary-weight: {c.requests} requests", "url": c.url,
+                     "to": f"{c.connect[0]}:{c.connect[1]}",
+                     "predicted": f"{c.low}..{c.high} of {c.requests} from "
+                                  f"{', '.join(sorted(c.canary_pods))} (share {c.share:g})",
+                     "observed": f"{hits} of {c.requests}" + (
+                         "" if all(p in c.canary_pods | c.main_pods for p in answered) else
+                         f"; answered by {sorted({str(p) for p in answered})}"),
+                     "agrees": c.agrees(answered),
+                     "reason": f"binomial bound: P(outside) <= {ALPHA:g} for a faithful split"})
     return rows, skipped
 
 

@@ -14,8 +14,11 @@ for what ``request.handle`` predicts, phase for phase (request.py's docstring):
 - content: ``proxy_pass`` to an upstream of the endpoint addresses, with the headers
   ingress-nginx sets (X-Real-IP, X-Forwarded-*, the client certificate's).
 
-Canary weights are not rendered (a weighted split cannot be probed deterministically); a
-canary by header is. Only ``http`` backends are proxied (the lab's workloads speak HTTP).
+Canaries as balancer.lua ``route_to_alternative_balancer`` decides, later ``set`` winning: the
+weight first (``split_clients`` on ``$request_id``, random per request; the share rounded to
+nginx's 0.01 %), then ``canary-by-cookie`` always/never, then ``canary-by-header`` (its value,
+its pattern anchored at the start as ``request.handle`` reads it, or always/never). Only
+``http`` backends are proxied (the lab's workloads speak HTTP).
 Pure: paths come in, text goes out, sorted so the text is byte-stable."""
 
 from __future__ import annotations
@@ -126,18 +129,62 @@ def _location(loc: Location, server: Server, table: Table, tls_host: bool) -> li
              f"proxy_send_timeout {ann.send_timeout}s;",
              f"proxy_buffer_size {ann.proxy_buffer_size};",
              *_proxy_headers(server)]
-    target = up.name
-    canary = loc.canary
-    if canary is not None and canary.canary is not None and canary.canary.header \
-            and canary.endpoints:
-        c = canary.canary
-        var = "$http_" + c.header.lower().replace("-", "_")
-        want = c.header_value or "always"
-        body.append(f"set $pn_upstream {up.name};")
-        body.append(f"if ({var} = {_q(want)}) {{ set $pn_upstream {canary.name}; }}")
-        target = "$pn_upstream"
-    body.append(f"proxy_pass http://{target};")
+    routing = _canary(loc, server)
+    body += routing
+    body.append(f"proxy_pass http://{'$pn_upstream' if routing else up.name};")
     return body
+
+
+def _weight(loc: Location) -> float:
+    """The canary's share of requests no header or cookie decides (request.py's ``_canary``)."""
+    c = loc.canary.canary if loc.canary is not None else None
+    if c is None:
+        return 0.0
+    total = c.weight_total if c.weight_total > 100 else 100
+    return min(max(c.weight, 0), total) / total
+
+
+def _split_var(server: Server, loc: Location) -> str:
+    return "$pn_w_" + short_tag(f"{server.host} {loc.modifier} {loc.path}")
+
+
+def _splits(table: Table) -> list[str]:
+    """``split_clients`` blocks (http level) for the locations whose canary takes a share
+    strictly between none and all."""
+    out = []
+    for s in sorted(table.servers.values(), key=lambda s: s.host):
+        for loc in s.locations:
+            alt, share = loc.canary, _weight(loc)
+            if alt is None or not alt.endpoints or not 0 < share < 1 or not loc.upstream.endpoints:
+                continue
+            out += [f"\tsplit_clients \"${{request_id}}\" {_split_var(s, loc)} {{",
+                    f"\t\t{round(share * 100, 2):g}% {alt.name};",
+                    f"\t\t* {loc.upstream.name};", "\t}"]
+    return out
+
+
+def _canary(loc: Location, server: Server) -> list[str]:
+    alt = loc.canary
+    if alt is None or alt.canary is None or not alt.endpoints:
+        return []
+    c, main, share = alt.canary, loc.upstream.name, _weight(loc)
+    first = (_split_var(server, loc) if 0 < share < 1 else alt.name if share >= 1 else main)
+    out = [f"set $pn_upstream {first};"]
+    if c.cookie:
+        var = "$cookie_" + c.cookie
+        out += [f'if ({var} = "always") {{ set $pn_upstream {alt.name}; }}',
+                f'if ({var} = "never") {{ set $pn_upstream {main}; }}']
+    if c.header:
+        var = "$http_" + c.header.lower().replace("-", "_")
+        if c.header_value:
+            out.append(f"if ({var} = {_q(c.header_value)}) {{ set $pn_upstream {alt.name}; }}")
+        elif c.header_pattern:
+            out.append(f"if ({var} ~ {_q('^(?:' + c.header_pattern + ')')}) "
+                       f"{{ set $pn_upstream {alt.name}; }}")
+        else:
+            out += [f'if ({var} = "always") {{ set $pn_upstream {alt.name}; }}',
+                    f'if ({var} = "never") {{ set $pn_upstream {main}; }}']
+    return out if len(out) > 1 or first != main else []
 
 
 def _server_name(host: str) -> str:
@@ -200,6 +247,7 @@ def render(table: Table, files: Files) -> str:
         out.append(f"\tupstream {name} {{")
         out += [f"\t\tserver {e};" for e in up.endpoints]
         out.append("\t}")
+    out += _splits(table)
     servers = sorted(table.servers.values(), key=lambda s: (s.host != DEFAULT_SERVER, s.host))
     for s in servers:
         out.append("\tserver {")

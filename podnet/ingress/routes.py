@@ -30,6 +30,7 @@ from podnet.ingress.secrets import FAKE_CERT, tls_problem
 from podnet.ingress.secrets import index as secret_index
 from podnet.ingress.upstreams import Resolver, Upstream
 from podnet.model.cluster import Cluster
+from podnet.model.ingress_hosts import shaped_hosts
 from podnet.model.objects import Ingress, IngressBackend
 
 DEFAULT_SERVER = "_"
@@ -161,13 +162,8 @@ def _relevant(hosts: frozenset[str]) -> Callable[[Ingress], bool]:
     """Whether an Ingress can shape the servers of these hosts: a rule for one of them or for
     no host (the default server), a catch-all backend, or a server-alias naming one."""
     def check(ing: Ingress) -> bool:
-        if not ing.rules and ing.default_backend is not None:
-            return True
-        if any((r.host or "").lower() in hosts or not r.host for r in ing.rules):
-            return True
-        return any(k.endswith("/server-alias") and hosts & {a.strip().lower() for a in
-                                                            v.split(",")}
-                   for k, v in ing.annotations.items())
+        shaped = shaped_hosts(ing)
+        return shaped is None or not shaped.isdisjoint(hosts)
     return check
 
 

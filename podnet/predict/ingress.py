@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from podnet.analysis import Analysis
-from podnet.dataplane.path import Hop, Path, trace
 from podnet.errors import UsageError
 from podnet.ingress.controllers import Controller, controller_pods, find_controllers
 from podnet.ingress.match import nginx_size
 from podnet.ingress.request import Outcome, Reachable, Request, handle, request
-from podnet.ingress.routes import DEFAULT_SERVER, Table, build_all, hosts_for
+from podnet.ingress.routes import DEFAULT_SERVER, Location, Table, build_all, hosts_for
 from podnet.model.objects import Pod
+
+if TYPE_CHECKING:
+    from podnet.dataplane.path import Path
 
 
 def reachability(a: Analysis, controller: Controller) -> Reachable | None:
@@ -32,8 +35,32 @@ def reachability(a: Analysis, controller: Controller) -> Reachable | None:
     return ok
 
 
+# curl's %{http_code} for a request that got no HTTP answer: what an in-cluster client sees
+# when NetworkPolicy drops its connection to the controller
+NO_ANSWER = 0
+
+
+def client_hop(a: Analysis, controller: Controller, req: Request) -> Outcome | None:
+    """The client -> controller hop, when the client is a pod of the cluster (``--from`` a pod
+    IP, as in-cluster clients call the controller's Service): None when policy lets it connect
+    to the controller's pod on the scheme's port, else the outcome of a connection that gets
+    no answer. Clients outside the cluster reach the controller through its Service and are
+    not judged here (their policy is the controller's ingress side: ``trace``)."""
+    src = a.cluster.pod_by_ip(req.source)
+    pods = controller_pods(a.cluster, controller)
+    if src is None or src.host_network or not pods or src.key in {p.key for p in pods}:
+        return None
+    port = 443 if req.scheme == "https" else 80
+    dst = pods[0]  # replicas share labels and namespace, so policy treats them alike
+    if a.evaluator.allowed(src, dst).allows("TCP", port):
+        return None
+    return Outcome(NO_ANSWER, f"NetworkPolicy keeps {src.key} from the controller's pod "
+                   f"{dst.key} on {port}/TCP: the connection gets no answer", controller.key)
+
+
 def outcome(a: Analysis, table: Table, req: Request) -> Outcome:
-    return handle(table, req, reachability(a, table.controller))
+    return client_hop(a, table.controller, req) or handle(table, req,
+                                                          reachability(a, table.controller))
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,13 +76,17 @@ class HttpProbe:
     send_body: bool = True
     client_cert: str | None = None  # a CN the lab's CA signs, or None
     expected: Outcome | None = None
+    headers: tuple[tuple[str, str], ...] = ()
 
     def allowed_pods(self, a: Analysis) -> set[str]:
-        """The pods that may answer a 200 (the backend's, less those policy keeps out)."""
+        """The pods that may answer a 200 (the backend's, less those policy keeps out; and the
+        canary's when it takes a share of requests, not all: ``canary_split`` counts them)."""
         o = self.expected
         if o is None or o.backend is None:
             return set()
         eps = [e for e in o.backend.endpoints if e not in o.unreachable]
+        if o.canary is not None and 0 < o.canary["probability"] < 1:
+            eps += list(o.canary["endpoints"])
         return {p.key for e in eps if (p := a.cluster.pod_by_ip(e.rpartition(":")[0]))}
 
 
@@ -80,6 +111,22 @@ def entry(a: Analysis, controller: Controller) -> dict[str, tuple[str, int]] | N
     return out
 
 
+def cluster_entry(a: Analysis, controller: Controller) -> dict[str, tuple[str, int]] | None:
+    """Where a pod reaches a controller, per scheme: its Service's ClusterIP, else its pod."""
+    pods = controller_pods(a.cluster, controller)
+    if not pods:
+        return None
+    ips = {p.ip for p in pods}
+    out: dict[str, tuple[str, int]] = {}
+    for scheme, target in (("http", 80), ("https", 443)):
+        for plan in a.plans:
+            if plan.protocol == "TCP" and plan.cluster_ip not in ("", "None") and any(
+                    e.ip in ips and e.port == target for e in plan.endpoints):
+                out.setdefault(scheme, (plan.cluster_ip, plan.port))
+        out.setdefault(scheme, (pods[0].ip, target))
+    return out
+
+
 def _concrete(host: str) -> str:
     return "probe" + host[1:] if host.startswith("*.") else host
 
@@ -87,15 +134,20 @@ def _concrete(host: str) -> str:
 _PLAIN_PATH = re.compile(r"/[A-Za-z0-9._~/-]*")
 
 
-def http_probes(a: Analysis, table: Table, source: str) -> list[HttpProbe]:
+def http_probes(a: Analysis, table: Table, source: str, *, from_pod: bool = False
+                ) -> list[HttpProbe]:
     """Per Ingress rule a request per host x path, and the edges users meet: the path boundary,
     plain HTTP where TLS is configured, an oversized body where proxy-body-size is set, with and
-    without a client certificate where auth-tls is on, another host."""
-    where = entry(a, table.controller)
+    without a client certificate where auth-tls is on, another host.
+
+    ``from_pod``: ``source`` is a pod's IP, calling the controller's Service as in-cluster
+    clients do; the requests per host x path and the other host, with the client -> controller
+    hop judged (``client_hop``)."""
+    where = cluster_entry(a, table.controller) if from_pod else entry(a, table.controller)
     if where is None:
         return []
     reach = reachability(a, table.controller)
-    asks: list[tuple[str, str, str, int, bool, str | None]] = []
+    asks: list[tuple[str, str, str, int, bool, str | None, tuple[tuple[str, str], ...]]] = []
     for s in table.servers.values():
         if s.host == DEFAULT_SERVER:
             continue
@@ -105,37 +157,61 @@ def http_probes(a: Analysis, table: Table, source: str) -> list[HttpProbe]:
         paths = sorted({loc.ingress_path for loc in s.locations
                         if loc.ingress_path and _PLAIN_PATH.fullmatch(loc.ingress_path)})
         for path in paths:
-            asks.append((f"{s.host} {path}", scheme, f"{host}{path}", 0, True, cert))
+            asks.append((f"{s.host} {path}", scheme, f"{host}{path}", 0, True, cert, ()))
+            if from_pod:
+                continue
             if path != "/":
                 asks.append((f"{s.host} {path}: the path boundary", scheme,
-                             f"{host}{path.rstrip('/')}x", 0, True, cert))
+                             f"{host}{path.rstrip('/')}x", 0, True, cert, ()))
                 asks.append((f"{s.host} {path}: below it", scheme,
-                             f"{host}{path.rstrip('/')}/sub", 0, True, cert))
+                             f"{host}{path.rstrip('/')}/sub", 0, True, cert, ()))
+        if from_pod:
+            continue
         if s.tls is not None:
             asks.append((f"{s.host}: plain HTTP where TLS is configured", "http", f"{host}/", 0,
-                         True, None))
+                         True, None, ()))
         if s.auth_tls is not None:
-            asks.append((f"{s.host}: no client certificate", "https", f"{host}/", 0, True, None))
+            asks.append((f"{s.host}: no client certificate", "https", f"{host}/", 0, True, None, ()))
+        for loc in s.locations:
+            asks += _canary_asks(host, scheme, loc, cert)
         for loc in s.locations:
             size = nginx_size(loc.annotations.proxy_body_size)
             if loc.annotations.proxy_body_size != "1m" and size and paths:
                 asks.append((f"{s.host}: a body over {loc.annotations.proxy_body_size}", scheme,
-                             f"{host}{paths[0]}", size + 1, False, cert))
+                             f"{host}{paths[0]}", size + 1, False, cert, ()))
                 break
-    asks.append(("a host no Ingress names", "http", "unknown.podnet.invalid/", 0, True, None))
+    asks.append(("a host no Ingress names", "http", "unknown.podnet.invalid/", 0, True, None, ()))
     out = []
-    for why, scheme, rest, body, send, cert in asks:
+    for why, scheme, rest, body, send, cert, hdrs in asks:
         url = f"{scheme}://{rest}"
-        req = request(url, "POST" if body else "GET", {}, body, cert, source)
+        req = request(url, "POST" if body else "GET", dict(hdrs), body, cert, source)
         out.append(HttpProbe(table.controller.key, why, url, where[scheme],
                              "POST" if body else "GET", body, send, cert,
-                             handle(table, req, reach)))
+                             client_hop(a, table.controller, req) or handle(table, req, reach),
+                             hdrs))
     return out
+
+
+def _canary_asks(host: str, scheme: str, loc: Location, cert: str | None
+                 ) -> list[tuple[str, str, str, int, bool, str | None, tuple[tuple[str, str], ...]]]:
+    """canary-by-header's requests: the value that routes to the canary (its value, or always),
+    never, and one the canary ignores (the weight decides)."""
+    c = loc.canary.canary if loc.canary is not None else None
+    if c is None or not c.header or not loc.ingress_path \
+            or not _PLAIN_PATH.fullmatch(loc.ingress_path):
+        return []
+    values = ([c.header_value] if c.header_value else ["always", "never"]) if not \
+        c.header_pattern else []
+    return [(f"{host}{loc.ingress_path}: canary-by-header {c.header}: {v}", scheme,
+             f"{host}{loc.ingress_path}", 0, True, cert, ((c.header, v),))
+            for v in [*values, "podnet-other"]]
 
 
 def http_agrees(a: Analysis, probe: HttpProbe, status: int | None, location: str | None,
                 pod: str | None) -> bool:
     o = probe.expected
+    if o is not None and o.status == NO_ANSWER:
+        return status is None
     if o is None or status != o.status:
         return False
     if 300 <= o.status < 400:
@@ -149,6 +225,7 @@ def trace_url(a: Analysis, source: Pod | str, url: str) -> Path:
     """The path of one HTTP(S) request: the client to the controller's address (MetalLB's
     leader or a NodePort, kube-proxy to the controller's pod), nginx's decision, then the
     controller's own connection to the endpoint, with NetworkPolicy judged on that hop."""
+    from podnet.dataplane.path import Hop, Path, trace
     from podnet.predict.translate import trace_flow
 
     tables = build_all(a.cluster, find_controllers(a.cluster), hosts_for(_host_of(url)))

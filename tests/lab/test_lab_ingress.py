@@ -19,6 +19,7 @@ from tests.conftest import EXAMPLES, ROOT
 from tests.lab.test_lab import podnet
 
 SCENARIO = str(ROOT / "tests" / "manifests" / "lab-ingress")
+CANARY = str(ROOT / "tests" / "manifests" / "lab-ingress-canary")
 
 
 def test_every_annotation_agrees_with_real_nginx(lab_name):
@@ -28,7 +29,7 @@ def test_every_annotation_agrees_with_real_nginx(lab_name):
     data = json.loads(r.stdout)
     assert data["mismatches"] == [] and r.returncode == 0, data["mismatches"]
     web = data["http"]
-    statuses = {int(w["observed"].split()[0]) for w in web}
+    statuses = {int(w["observed"].split()[0]) for w in web if w["from"] == "external"}
     # 200s, every redirect, the client certificate, the allowlist, no rule, the body limit, no
     # endpoints, and the backend policy keeps the controller from
     assert statuses >= {200, 301, 302, 308, 400, 403, 404, 413, 503, 504}, statuses
@@ -66,8 +67,9 @@ def test_without_nginx_the_ingress_part_is_skipped_with_the_reason(lab_name, mon
     assert "nginx is not installed" in why
 
 
-def test_rendered_config_passes_nginx_t(tmp_path: Path):
-    cluster = load([SCENARIO], nodes=2)
+@pytest.mark.parametrize("scenario", [SCENARIO, CANARY])
+def test_rendered_config_passes_nginx_t(tmp_path: Path, scenario: str):
+    cluster = load([scenario], nodes=2)
     (table,) = build_all(cluster, find_controllers(cluster))
     (tmp_path / "certs").mkdir()
     ca = tls.make_ca("t")
@@ -86,3 +88,62 @@ def test_rendered_config_passes_nginx_t(tmp_path: Path):
 def _nginx_present():
     if shutil.which("nginx") is None:
         pytest.fail("nginx is missing: make install brings Debian's nginx")
+
+
+@pytest.mark.parametrize("pool", [False, True], ids=["nodeport", "metallb"])
+def test_a_stand_in_controller_runs_when_the_input_declares_none(lab_name, pool):
+    files = ["-f", str(ROOT / "tests" / "manifests" / "lab-ingress-standin")]
+    if pool:
+        files += ["-f", str(ROOT / "tests" / "manifests" / "lab-ingress-standin-pool")]
+    r = podnet("lab", "up", *files, "--name", lab_name, "--nodes", "2")
+    assert r.returncode == 0, r.stderr
+    kind = "LoadBalancer" if pool else "NodePort"
+    assert f"a stand-in, Deployment ingress-nginx/ingress-nginx-controller behind a {kind}" \
+        in r.stderr
+    data = json.loads(podnet("lab", "probe", "--name", lab_name, "-o", "json").stdout)
+    assert data["mismatches"] == [] and not any("declares no controller" in s
+                                                for s in data["skipped"]), data
+    web = {w["url"]: w for w in data["http"]}
+    assert {w["controller"] for w in web.values()} == {"ingress-nginx/ingress-nginx-controller"}
+    # reached the way the Service says: the pool's first address on 80, or a node's NodePort
+    to = web["http://cafe.example.com/tea"]["to"]
+    assert to == "192.0.2.96:80" if pool else (to.startswith("10.0.0.") and int(
+        to.rpartition(":")[2]) >= 30000), to
+    assert web["http://cafe.example.com/tea"]["observed"].startswith("200 from cafe/tea-")
+    assert web["http://cafe.example.com/coffee"]["observed"].startswith("200 from cafe/coffee-")
+    assert web["http://cafe.example.com/coffee/sub"]["observed"].startswith("404")
+
+
+def test_canaries_split_as_predicted_and_pods_call_the_controller(lab_name):
+    r = podnet("lab", "up", "-f", CANARY, "--name", lab_name, "--nodes", "2")
+    assert r.returncode == 0, r.stderr
+    r = podnet("lab", "probe", "--name", lab_name, "-o", "json")
+    data = json.loads(r.stdout)
+    assert data["mismatches"] == [] and r.returncode == 0, data["mismatches"]
+    web = data["http"]
+    assert all(w["agrees"] for w in web)
+    # the weights, counted: 400 requests each, the canary's count inside the exact binomial
+    # interval (P(outside) <= 1e-6 for a faithful split); 30 % and 50 % intervals are disjoint
+    splits = {w["url"]: w for w in web if w["why"].startswith("canary-weight")}
+    assert set(splits) == {"http://weight.example.com/", "http://mixed.example.com/"}
+    assert splits["http://weight.example.com/"]["predicted"].startswith("77..166 of 400 ")
+    assert splits["http://mixed.example.com/"]["predicted"].startswith("151..249 of 400 ")
+    # the header canary, exactly: its value routes to the canary's pod, any other does not
+    by_why = {w["why"]: w for w in web if w["from"] == "external"}
+    assert by_why["header.example.com/: canary-by-header X-Canary: on"]["observed"] == \
+        "200 from app/canary-0"
+    assert by_why["header.example.com/: canary-by-header X-Canary: podnet-other"][
+        "observed"].startswith("200 from app/stable-")
+    assert by_why["mixed.example.com/: canary-by-header X-Mix: never"][
+        "observed"].startswith("200 from app/stable-")
+    assert by_why["mixed.example.com/: canary-by-header X-Mix: always"]["observed"] == \
+        "200 from app/canary-0"
+    # in-cluster clients through the controller's ClusterIP: policy lets one and not the other
+    client = [w for w in web if w["from"] == "client/caller"]
+    blocked = [w for w in web if w["from"] == "blocked/caller"]
+    assert len(client) == len(blocked) == 4
+    assert all(w["observed"].startswith(("200 from app/", "404")) for w in client), client
+    assert all(w["predicted"] == "no answer" and not w["observed"][:1].isdigit()
+               for w in blocked), blocked
+    assert {w["to"].rpartition(":")[0] for w in client} == {
+        w["to"].rpartition(":")[0] for w in blocked} and client[0]["to"].startswith("10.96.")
