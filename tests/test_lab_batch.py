@@ -29,6 +29,8 @@ def test_every_namespace_comes_after_the_one_that_makes_its_links():
     # every line of a step lands in a namespace the step names, in the plan's order
     for ns, lines in (item for wave in waves for item in wave.items()):
         steps = [s for _, s in lines]
+        assert all(ns in (getattr(s, "netns", None), getattr(s, "name", None),
+                          getattr(s, "peer_netns", None)) for s in steps)
         assert [plan.steps.index(s) for s in steps] == sorted(plan.steps.index(s) for s in steps)
 
 
