@@ -14,6 +14,7 @@ import asyncio
 import errno
 import resource
 import socket
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -194,9 +195,14 @@ async def _run(groups: dict[str, list[Target]], timeout: float, parallel: int,
 
     async def poll() -> None:
         assert watch is not None
+        pause = POLL
         while True:
-            await asyncio.sleep(POLL)
+            await asyncio.sleep(pause)
+            start = time.monotonic()
             denials.saw(watch.read())
+            # a read blocks the loop and grows with the set: never spend more than half of
+            # the time reading
+            pause = max(POLL, time.monotonic() - start)
 
     poller = asyncio.ensure_future(poll()) if watch is not None and watch.active else None
     try:
