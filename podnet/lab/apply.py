@@ -15,7 +15,7 @@ from typing import Any
 
 from podnet import names
 from podnet.errors import LabError, LabPrerequisiteError
-from podnet.lab import netns, teardown, tls
+from podnet.lab import batch, netns, teardown, tls
 from podnet.lab.ledger import Ledger, exists
 from podnet.lab.plan import (
     AddAddress,
@@ -216,6 +216,28 @@ def _start_workload(ledger: Ledger, timeout: float = 30.0) -> None:
         time.sleep(0.02)
 
 
+# Steps that may join a batch: what `ip -batch` does, and what does not care when it runs among
+# them (files and sysctls of namespaces the same run creates first).
+BATCHED = (*batch.IP_STEPS, AddFdb, Sysctl, WriteResolvConf)
+
+
+def runs(steps: tuple[Step, ...]) -> list[tuple[Step, ...]]:
+    """The plan cut into maximal runs of batchable steps and single other steps, in order."""
+    out: list[tuple[Step, ...]] = []
+    current: list[Step] = []
+    for step in steps:
+        if isinstance(step, BATCHED):
+            current.append(step)
+            continue
+        if current:
+            out.append(tuple(current))
+            current = []
+        out.append((step,))
+    if current:
+        out.append(tuple(current))
+    return out
+
+
 def up(plan: LabPlan, state: dict[str, Any]) -> float:
     """Build the lab; returns seconds taken. Leaves nothing behind when it fails."""
     check_prerequisites()
@@ -242,9 +264,15 @@ def up(plan: LabPlan, state: dict[str, Any]) -> float:
             {"key": p.key, "netns": p.netns, "ip": p.ip, "node": p.node,
              "ports": [list(x) for x in p.ports]} for p in plan.listeners])
         with netns.Kernel() as kernel:
-            for done, step in enumerate(plan.steps):
+            done = 0
+            for run in runs(plan.steps):
+                step = run[0]
                 ledger.progress(done, total, str(step))
-                _run(step, ledger, kernel)
+                if len(run) == 1 and not isinstance(step, batch.IP_STEPS):
+                    _run(step, ledger, kernel)
+                else:
+                    batch.apply_run(run, ledger, lambda s: _run(s, ledger, kernel))
+                done += len(run)
         step = "start workload server"
         ledger.progress(total - 1, total, step)
         _start_workload(ledger)

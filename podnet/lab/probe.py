@@ -2,21 +2,26 @@
 
 A flow counts as *reachable* when the destination answered at all: the workload's reply, or a
 refusal (TCP RST / ICMP port unreachable) from a port nobody listens on, since both prove the
-packets crossed the network and its policies. Silence within the timeout means dropped.
+packets crossed the network and its policies. Silence within the timeout means dropped, and
+so does a first packet the destination's or the source's node recorded as dropped by policy
+(``podnet.lab.drops``): that probe is denied at once instead of waiting for its timeout.
 Sockets are created inside the source pod's namespace and then driven from one event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import resource
 import socket
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import dns.message
 import dns.rdatatype
 
+from podnet.lab import drops
 from podnet.lab.nsenter import inside
 
 # UDP probes carry a DNS query, so a DNS server answers them like any other datagram service:
@@ -52,32 +57,80 @@ class Target:
     proto: str
 
 
-async def _tcp(sock: socket.socket, ip: str, port: int, timeout: float) -> bool:
+class _Denials:
+    """Futures that resolve when the node recorded a probe's first packet as dropped by policy
+    (``podnet.lab.drops``); a probe waits on its answer, its own future and its timeout."""
+
+    def __init__(self) -> None:
+        self.waiting: dict[drops.Key, list[asyncio.Future[None]]] = {}
+        self.seen: set[drops.Key] = set()
+
+    def future(self, sock: socket.socket, ip: str, port: int, proto: str) -> asyncio.Future[None]:
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        try:
+            key = (sock.getsockname()[0], ip, proto.lower(), port)
+        except OSError:
+            return fut
+        if key in self.seen:
+            fut.set_result(None)
+        else:
+            self.waiting.setdefault(key, []).append(fut)
+        return fut
+
+    def saw(self, keys: set[drops.Key]) -> None:
+        for key in keys - self.seen:
+            for fut in self.waiting.pop(key, []):
+                if not fut.done():
+                    fut.set_result(None)
+        self.seen |= keys
+
+
+async def _first(aw: asyncio.Future[object], denied: asyncio.Future[None], timeout: float) -> bool:
+    """Whether ``aw`` finished before the timeout and before the drop was seen."""
+    done, _ = await asyncio.wait({aw, denied}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    if aw in done:
+        return True
+    aw.cancel()
+    return False
+
+
+async def _tcp(sock: socket.socket, ip: str, port: int, timeout: float, denials: _Denials) -> bool:
     loop = asyncio.get_running_loop()
     try:
-        await asyncio.wait_for(loop.sock_connect(sock, (ip, port)), timeout)
-        return True
-    except ConnectionRefusedError:
-        return True
-    except (TimeoutError, OSError):
+        # the connect starts here, so the kernel has picked the source address the drop
+        # record will carry before the probe asks for its future
+        err = sock.connect_ex((ip, port))
+        if err in (0, errno.ECONNREFUSED):
+            return True
+        if err != errno.EINPROGRESS:
+            return False
+        writable: asyncio.Future[object] = loop.create_future()
+        loop.add_writer(sock.fileno(), lambda: writable.done() or writable.set_result(None))
+        try:
+            if not await _first(writable, denials.future(sock, ip, port, "tcp"), timeout):
+                return False
+        finally:
+            loop.remove_writer(sock.fileno())
+        return sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) in (0, errno.ECONNREFUSED)
+    except OSError:
         return False
     finally:
         sock.close()
 
 
-async def _udp(sock: socket.socket, ip: str, port: int, timeout: float) -> bool:
+async def _udp(sock: socket.socket, ip: str, port: int, timeout: float, denials: _Denials) -> bool:
     loop = asyncio.get_running_loop()
     try:
         sock.connect((ip, port))
+        denied = denials.future(sock, ip, port, "udp")
         for _ in range(2):  # one retry: a first datagram can race neighbour resolution
             sock.send(PROBE_PAYLOAD)
-            try:
-                await asyncio.wait_for(loop.sock_recv(sock, 512), timeout / 2)
-                return True
-            except ConnectionRefusedError:
-                return True
-            except TimeoutError:
-                continue
+            answer = asyncio.ensure_future(loop.sock_recv(sock, 512))
+            if await _first(answer, denied, timeout / 2):
+                exc = answer.exception()
+                return exc is None or isinstance(exc, ConnectionRefusedError)
+            if denied.done():
+                return False
         return False
     except OSError:
         return False
@@ -123,25 +176,51 @@ def _sockets(netns: str, protos: list[str]) -> list[socket.socket]:
     return socks
 
 
-async def _run(groups: dict[str, list[Target]], timeout: float, parallel: int) -> dict[Target, bool]:
+POLL = 0.02  # seconds between reads of the nodes' drop records
+
+
+async def _run(groups: dict[str, list[Target]], timeout: float, parallel: int,
+               watch: drops.DropWatch | None) -> dict[Target, bool]:
     results: dict[Target, bool] = {}
     sem = asyncio.Semaphore(parallel)
+    denials = _Denials()
 
     async def one_source(netns: str, targets: list[Target]) -> None:
         async with sem:
             socks = _sockets(netns, [t.proto for t in targets])
-            coros = [(_udp if t.proto == "UDP" else _tcp)(s, t.ip, t.port, timeout)
+            coros = [(_udp if t.proto == "UDP" else _tcp)(s, t.ip, t.port, timeout, denials)
                      for s, t in zip(socks, targets, strict=True)]
             for t, ok in zip(targets, await asyncio.gather(*coros), strict=True):
                 results[t] = ok
 
-    await asyncio.gather(*(one_source(ns, ts) for ns, ts in groups.items()))
+    async def poll() -> None:
+        assert watch is not None
+        pause = POLL
+        while True:
+            await asyncio.sleep(pause)
+            start = time.monotonic()
+            denials.saw(watch.read())
+            # a read blocks the loop and grows with the set: never spend more than half of
+            # the time reading
+            pause = max(POLL, time.monotonic() - start)
+
+    poller = asyncio.ensure_future(poll()) if watch is not None and watch.active else None
+    try:
+        await asyncio.gather(*(one_source(ns, ts) for ns, ts in groups.items()))
+    finally:
+        if poller is not None:
+            poller.cancel()
     return results
 
 
-def probe(groups: dict[str, list[Target]], timeout: float = 1.0) -> dict[Target, bool]:
-    """Probe every target, grouped by source namespace; returns reachability per target."""
-    return asyncio.run(_run(groups, timeout, _parallelism(groups)))
+def probe(groups: dict[str, list[Target]], timeout: float = 1.0,
+          nodes: Sequence[str] = ()) -> dict[Target, bool]:
+    """Probe every target, grouped by source namespace; returns reachability per target.
+    ``nodes``: the node namespaces whose policy rules record drops; a probe whose first
+    packet one of them dropped is denied at once rather than after ``timeout``."""
+    with drops.DropWatch(nodes) as watch:
+        watch.flush()
+        return asyncio.run(_run(groups, timeout, _parallelism(groups), watch))
 
 
 @dataclass(frozen=True)

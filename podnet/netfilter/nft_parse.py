@@ -70,6 +70,9 @@ def _parse_blocks(text: str) -> NftRuleset:
             if depth < 0:
                 raise PodnetError(f"line {n}: unbalanced '}}'")
             continue
+        if depth == 1 and line.startswith("set ") and line.endswith("}"):
+            rs.sets.setdefault(line.split()[1], set())  # a declaration: no elements written
+            continue
         if not chain:
             raise PodnetError(f"line {n}: a rule outside a chain: {line!r}")
         if line.startswith("type ") and " hook " in line:

@@ -80,9 +80,11 @@ class _Walk:
                 if _in(addr, values) == negate:
                     return ""
             elif w == "meta" and t[i + 1] == "l4proto":
-                if t[i + 2] != pkt.proto:
+                protos, i = _values(t, i + 2)
+                if pkt.proto not in protos:
                     return ""
-                i += 3
+            elif w == "add" and t[i + 1].startswith("@"):  # a record in a set: no verdict
+                i = t.index("}", i) + 1
             elif w == "th" and t[i + 1] == "dport":
                 if not _port_in(pkt.dport, t[i + 2]):
                     return ""

@@ -12,7 +12,7 @@ import pytest
 
 from podnet.errors import LabError, LabPrerequisiteError
 from podnet.lab import apply, ledger
-from podnet.lab.plan import AddRoute, build_plan
+from podnet.lab.plan import AddAddress, AddRoute, build_plan
 from podnet.model import load
 from tests.conftest import ROOT
 from tests.lab.conftest import netns_names
@@ -94,6 +94,21 @@ def test_failed_up_leaves_nothing(lab_name):
     with pytest.raises(LabError) as e:
         apply.up(broken, {"docs": [], "nodes": 2})
     assert "no-such-if0" in str(e.value)
+    assert not [n for n in netns_names() if n.startswith(f"pn-{lab_name}_")]
+    assert not ledger.exists(lab_name)
+
+
+def test_a_failure_inside_a_batch_tears_down_the_whole_batch(lab_name):
+    """The failing line sits among the first pods' lines, in the same `ip -batch` run that
+    created every namespace: all of them go, and the error names that step."""
+    plan = build_plan(load([BASIC], nodes=2), lab_name, "vxlan")
+    at = next(i for i, s in enumerate(plan.steps) if isinstance(s, AddRoute)) + 1
+    bad = AddAddress(plan.steps[at - 1].netns, "no-such-if1", "10.99.0.1/32")
+    broken = plan.__class__(plan.lab, plan.cni, (*plan.steps[:at], bad, *plan.steps[at:]),
+                            plan.pods, plan.external_ip)
+    with pytest.raises(LabError) as e:
+        apply.up(broken, {"docs": [], "nodes": 2})
+    assert e.value.step == str(bad) and "no-such-if1" in str(e.value)
     assert not [n for n in netns_names() if n.startswith(f"pn-{lab_name}_")]
     assert not ledger.exists(lab_name)
 
@@ -266,3 +281,38 @@ def test_host_gw_on_the_nodes_own_underlay(lab_name, tmp_path):
     assert "via 192.168.50.12 dev eth0" in routes
     data = json.loads(podnet("lab", "probe", "--name", lab_name, "-o", "json").stdout)
     assert data["mismatches"] == [] and data["matrix"]["80/TCP"] == [[True, True], [True, True]]
+
+
+def test_denied_probes_are_judged_from_the_nodes_drop_records(lab_name):
+    """A probe whose first packet the policy rules recorded as dropped is denied at once: the
+    same verdicts as waiting out the timeout, in far less than one timeout."""
+    from podnet.lab.drops import DropWatch
+    from podnet.lab.probe import Target, probe
+    from podnet.names import node_netns
+
+    oslo = str(ROOT / "examples" / "oslo")
+    r = podnet("lab", "up", "-f", oslo, "--name", lab_name, "--cni", "host-gw")
+    assert r.returncode == 0, r.stderr
+    places = {p["key"]: p for p in ledger.Ledger(lab_name).read_state("pods.json")}
+    keys = sorted(k for k in places if k.startswith("production/"))
+    groups: dict[str, list[Target]] = {}
+    for i, src in enumerate(keys):
+        groups[places[src]["netns"]] = [Target(i, j, places[dst]["ip"], port, "TCP")
+                                        for j, dst in enumerate(keys) if i != j
+                                        for port in (8080, 5432)]
+    nodes = [node_netns(lab_name, n) for n in ("oslo-1", "oslo-2", "oslo-3")]
+    slow = probe(groups, timeout=0.5)  # no drop records read: silence until the timeout
+    start = time.monotonic()
+    fast = probe(groups, timeout=10.0, nodes=nodes)
+    took = time.monotonic() - start
+    assert fast == slow
+    denied = [t for t, ok in fast.items() if not ok]
+    allowed = [t for t, ok in fast.items() if ok]
+    assert denied and allowed
+    assert took < 5.0, f"denied probes waited for their timeout ({took:.2f} s)"
+    # the records name each denied flow by its addresses, protocol and port, in some node
+    with DropWatch(nodes) as watch:
+        seen = watch.read()
+    ips = {i: places[k]["ip"] for i, k in enumerate(keys)}
+    assert {(ips[t.src], t.ip, "tcp", t.port) for t in denied} <= seen
+    assert not {(ips[t.src], t.ip, "tcp", t.port) for t in allowed} & seen

@@ -1,0 +1,62 @@
+"""How `lab up` cuts its plan into `ip -batch` runs (podnet/lab/batch.py): which namespace
+each line goes to, the waves that keep a link's maker before the namespace it lands in, and
+the failed lines `ip -force -batch` reports."""
+
+from __future__ import annotations
+
+from podnet.lab import batch
+from podnet.lab.apply import BATCHED, runs
+from podnet.lab.plan import AddNetns, AddRoute, AddVeth, LoadRules, StartDns, build_plan
+from podnet.model import load
+from tests.conftest import ROOT
+
+BASIC = str(ROOT / "tests" / "manifests" / "lab-basic")
+
+
+def test_every_namespace_comes_after_the_one_that_makes_its_links():
+    plan = build_plan(load([BASIC], nodes=2), "t1", "vxlan")
+    first = runs(plan.steps)[0]
+    waves = batch.waves([s for s in first if isinstance(s, batch.IP_STEPS)])
+    where = {ns: i for i, wave in enumerate(waves) for ns in wave}
+    vethes = [s for s in first if isinstance(s, AddVeth)]
+    assert vethes
+    for v in vethes:
+        assert where[v.netns] < where[v.peer_netns], v
+    fabric = "pn-t1_fabric"
+    assert where[fabric] == 0
+    pods = [p.netns for p in plan.pods if p.netns.startswith("pn-t1_p")]
+    assert pods and all(where[ns] == 2 for ns in pods)
+    # every line of a step lands in a namespace the step names, in the plan's order
+    for ns, lines in (item for wave in waves for item in wave.items()):
+        steps = [s for _, s in lines]
+        assert all(ns in (getattr(s, "netns", None), getattr(s, "name", None),
+                          getattr(s, "peer_netns", None)) for s in steps)
+        assert [plan.steps.index(s) for s in steps] == sorted(plan.steps.index(s) for s in steps)
+
+
+def test_runs_stop_at_steps_that_cannot_join_a_batch():
+    plan = build_plan(load([BASIC], nodes=2), "t1", "host-gw")
+    cut = runs(plan.steps)
+    assert [s for run in cut for s in run] == list(plan.steps)
+    for run in cut:
+        if len(run) > 1:
+            assert all(isinstance(s, BATCHED) for s in run)
+        assert not (len(run) > 1 and any(isinstance(s, LoadRules | StartDns) for s in run))
+    assert isinstance(cut[0][0], AddNetns) and len(cut[0]) > 10
+
+
+def test_route_lines_say_protocol_and_scope():
+    assert batch.lines(AddRoute("n", "0.0.0.0/0", "eth0", via="169.254.1.1")) == [
+        ("n", "route add 0.0.0.0/0 via 169.254.1.1 dev eth0 proto static scope global")]
+    assert batch.lines(AddRoute("n", "10.1.0.0/24", "flannel.1", via="10.1.0.0", onlink=True)) == [
+        ("n", "route add 10.1.0.0/24 via 10.1.0.0 dev flannel.1 proto static scope global onlink")]
+    assert batch.lines(AddRoute("n", "169.254.1.1/32", "eth0", scope_link=True))[0][1].endswith(
+        "dev eth0 proto static scope link")
+
+
+def test_failed_lines_are_read_with_their_messages():
+    err = ("RTNETLINK answers: File exists\nCommand failed -:3\n"
+           'Cannot find device "nope0"\nCommand failed -:4\n')
+    assert batch.failures(err) == [(3, "RTNETLINK answers: File exists"),
+                                   (4, 'Cannot find device "nope0"')]
+    assert batch.failures("") == []
