@@ -27,6 +27,7 @@ from podnet.policy.explain import side_data
 from podnet.policy.verdict import DirectionResult
 from podnet.report import MAX_MATRIX_WORKLOADS
 from podnet.report.dns import dns_costs
+from podnet.report.exposure import exposure_data
 from podnet.report.graph import network_map
 from podnet.report.lab import lab_data
 from podnet.report.paths import service_paths
@@ -87,10 +88,10 @@ def _declared_ports(pod: Pod) -> list[tuple[int, str]]:
     return sorted({(c.port, c.protocol) for c in pod.ports}, key=lambda p: (p[1] != "TCP", p[1], p[0]))
 
 
-def workload_matrix(analysis: Analysis, pods: Sequence[Pod], names: Sequence[str]) -> dict[str, Any]:
+def workload_matrix(analysis: Analysis, cs: ConnSpace, pods: Sequence[Pod],
+                    names: Sequence[str]) -> dict[str, Any]:
     """``cells[i][j]``: [connection text index or -1 when nothing is allowed, explanation
     index] for workload i to workload j; null on the diagonal (a workload's own pods)."""
-    cs = ConnSpace(analysis.cluster, analysis.compiled, pods)
     cls = cs.classes.of_pod.tolist()
     n = len(pods)
     conn_of: list[list[int]] = [[-1] * n for _ in range(n)]
@@ -142,7 +143,7 @@ def workload_matrix(analysis: Analysis, pods: Sequence[Pod], names: Sequence[str
             "cells": cells}
 
 
-def namespace_matrix(analysis: Analysis, pods: Sequence[Pod], limit: int) -> dict[str, Any]:
+def namespace_matrix(cs: ConnSpace, pods: Sequence[Pod], limit: int) -> dict[str, Any]:
     """``allowed[a][b]`` of ``pairs[a][b]`` workload pairs from namespace a to namespace b may
     connect on some port; the first ``limit`` namespaces by name."""
     namespaces = sorted({p.namespace for p in pods})
@@ -157,7 +158,6 @@ def namespace_matrix(analysis: Analysis, pods: Sequence[Pod], limit: int) -> dic
     # pods come sorted by namespace: each source namespace is one run of columns
     present = np.flatnonzero(sizes)
     starts = np.searchsorted(ns_of, present)
-    cs = ConnSpace(analysis.cluster, analysis.compiled, pods)
     for dst, block, _ in pair_blocks(cs):
         by_src = np.add.reduceat(block.any(axis=2), starts, axis=1, dtype=np.int64)  # [dst, src ns]
         np.add.at(allowed.T, (ns_of[dst][:, None], present[None, :]), by_src)
@@ -170,11 +170,13 @@ def connectivity(analysis: Analysis, max_workloads: int = MAX_MATRIX_WORKLOADS,
     reps = sorted(representatives(analysis.cluster).items(), key=lambda r: (r[1].namespace, r[0]))
     names = [name for name, _ in reps]
     pods = [pod for _, pod in reps]
+    cs = ConnSpace(analysis.cluster, analysis.compiled, pods)  # the matrix's and exposure's
     if len(pods) <= max_workloads:
-        out = workload_matrix(analysis, pods, names)
+        out = workload_matrix(analysis, cs, pods, names)
     else:
-        out = namespace_matrix(analysis, pods, max_namespaces)
-    return {**out, "totalWorkloads": len(pods), "maxWorkloads": max_workloads}
+        out = namespace_matrix(cs, pods, max_namespaces)
+    return {**out, "totalWorkloads": len(pods), "maxWorkloads": max_workloads,
+            "exposure": exposure_data(analysis, cs, pods)}
 
 
 def services(analysis: Analysis, node: str | None = None) -> dict[str, Any]:

@@ -329,6 +329,56 @@
     fitMap();
   }
 
+  // The exposure view: built on the first switch to it, from the blob's exposure list, with
+  // the workloads in the input that reach each exposed one read off the workload matrix.
+  var expo = conn.exposure, expoBuilt = false;
+  function expoCell(items, kinds) {
+    var lines = items.filter(function (it) { return kinds.indexOf(it[0]) >= 0; })
+      .map(function (it) { return (it[0] === "cluster" ? "" : it[1] + ": ") + it[2]; });
+    return lines.length ? el("td", null, lines.join("\n")) : el("td", "none", "\u2014");
+  }
+  function reachedBy(name) {
+    if (conn.level !== "workload") { return "see the namespace matrix"; }
+    var j = -1;
+    items.forEach(function (it, k) { if (it.name === name) { j = k; } });
+    if (j < 0) { return ""; }
+    var from = [];
+    items.forEach(function (it, i) {
+      var c = conn.cells[i][j];
+      if (c !== null && c[0] >= 0) { from.push(it.name); }
+    });
+    return from.length + (from.length === 1 ? " workload" : " workloads") +
+      (from.length ? ": " + from.slice(0, 8).join(", ") + (from.length > 8 ? ", \u2026" : "") : "");
+  }
+  function buildExposure() {
+    var ing = document.querySelector("#exposure-ingress tbody");
+    var eg = document.querySelector("#exposure-egress tbody");
+    expo.workloads.forEach(function (w) {
+      [[ing, w.ingress, !w.ingressProtected, true], [eg, w.egress, !w.egressProtected, false]]
+        .forEach(function (t) {
+          if (!t[1].length) { return; }
+          var tr = el("tr", t[2] ? "unprotected" : null);
+          tr.dataset.workload = w.workload;
+          tr.appendChild(el("td", null, w.workload));
+          tr.appendChild(expoCell(t[1], ["external"]));
+          tr.appendChild(expoCell(t[1], ["cluster"]));
+          tr.appendChild(expoCell(t[1], ["namespaces", "selector"]));
+          if (t[3]) { tr.appendChild(el("td", null, reachedBy(w.workload))); }
+          t[0].appendChild(tr);
+        });
+    });
+    expoBuilt = true;
+  }
+  var expoToggle = document.getElementById("exposure-toggle");
+  expoToggle.addEventListener("change", function () {
+    if (expoToggle.checked && !expoBuilt) { buildExposure(); }
+    var on = expoToggle.checked;
+    document.getElementById("exposure-view").hidden = !on;
+    document.getElementById("matrix-wrap").hidden = on;
+    document.getElementById("matrix-controls").hidden = on;
+    if (on) { panel.hidden = true; }
+  });
+
   var selected = null;
   table.addEventListener("click", function (ev) {
     var td = ev.target.closest("td");
