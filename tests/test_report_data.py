@@ -271,3 +271,33 @@ def test_exposure_with_ipblocks_and_selectors(tmp_path: Path) -> None:
         data = report_data(analysis.cluster, analysis=analysis, max_workloads=limit)
         assert _report_exposure(data) == expected
         assert data["connectivity"]["level"] == ("workload" if limit == 1000 else "namespace")
+
+
+def test_namespace_drill_down_is_the_workload_matrix(tmp_path: Path) -> None:
+    """Past the workload limit only the namespaces shown are computed; their drill-down pairs
+    are the workload matrix's allowed cells among them, ports and all, and the counts add up."""
+    from podnet.report.data import connectivity
+    from podnet.report.graph import network_map
+
+    sys.path.insert(0, str(EXAMPLES.parent / "bench"))
+    import gen
+
+    path = tmp_path / "gen.json"
+    gen.write(str(path), 240, 12, 24)
+    analysis = Analysis(build(read_paths([str(path)])))
+    full = connectivity(analysis, 1000)
+    cells = allowed_cells(full)
+    agg = connectivity(analysis, 5, 4)
+    shown = agg["namespaces"]
+    assert len(shown) == 4 and agg["totalNamespaces"] == 12
+    wl = agg["drillWorkloads"]
+    assert {w.split("/")[0] for w in wl} == set(shown)
+    d = agg["drill"]
+    drill = {(wl[d[k]], wl[d[k + 1]]): agg["conns"][d[k + 2]] for k in range(0, len(d), 3)}
+    assert drill == {p: t for p, t in cells.items() if p[0] in wl and p[1] in wl}
+    assert drill and any(a.split("/")[0] != b.split("/")[0] for a, b in drill)
+    for a, src in enumerate(shown):
+        for b, dst in enumerate(shown):
+            n = sum(s.startswith(src + "/") and t.startswith(dst + "/") for s, t in drill)
+            assert agg["allowed"][a][b] == n
+    assert network_map(analysis, limit=10) == {"skipped": True, "totalWorkloads": 36, "limit": 10}

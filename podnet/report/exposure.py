@@ -22,6 +22,10 @@ from podnet.policy.exposure_txt import peer_text
 
 # The most workloads the view lists; past it, the first ones by name and a count.
 MAX_EXPOSED = 2000
+# The most workloads analysed: the analysis relates every policy rule to every selector some
+# rule names, which grows with the square of the policies; past this the page says to run
+# `podnet connlist --exposure`.
+MAX_EXPOSURE_WORKLOADS = 2000
 
 
 def external_triples(cs: ConnSpace, pods: Sequence[Pod]) -> list[tuple[str, str, str]]:
