@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SHARED ?= ../shared
 
-.PHONY: install deb-tools demo test lint bench conformance clean
+.PHONY: install deb-tools demo test lint bench conformance screenshot clean
 
 # The Debian tools are looked for on every install (a few `command -v`), not only when
 # pyproject.toml changes, so a tool added to DEB_TOOLS reaches machines whose .venv is built.
@@ -72,11 +72,16 @@ bench: install
 	$(BIN)/python bench/gateway.py
 	$(BIN)/python bench/trace.py
 	$(BIN)/python bench/watch.py
+	$(BIN)/python bench/report.py
 	$(BIN)/python bench/startup.py
 	@if command -v fio >/dev/null; then $(BIN)/python bench/disk.py; else echo "(no fio: disk benchmark skipped)"; fi
 	@if [ "$$(id -u)" = 0 ]; then $(BIN)/python bench/dns_qps.py; fi
 	@if [ "$$(id -u)" = 0 ]; then $(BIN)/python bench/lab.py && $(BIN)/python bench/lab_net.py && $(BIN)/python bench/ingress_lab.py; else echo "(not root: lab benchmarks skipped)"; fi
 	$(BIN)/python bench/plots.py  # build/bench/*.json -> docs/bench-*.png
+
+# The README's picture of the report (docs/report.png): examples/oslo in headless Chromium.
+screenshot: install
+	$(BIN)/python bench/screenshot.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -267,3 +267,32 @@ def test_a_mismatch_is_highlighted_and_explained(browser: Any, tmp_path: Path, s
     pg.locator("#connectivity").screenshot(path=str(shots / "connectivity-mismatch.png"))
     assert errors == []
     pg.close()
+
+
+def test_exposure_toggle_lists_the_exposed_workloads(page: Any, shots: Path) -> None:
+    """oslo's coredns has no policy: reachable from outside and from every pod. production's
+    backend is default-denied with rules that name only oslo's own pods: not exposed."""
+    assert not page.locator("#exposure-view").is_visible()
+    page.check("#exposure-toggle")
+    assert page.locator("#exposure-view").is_visible()
+    assert not page.locator("#matrix-wrap").is_visible()
+    rows = page.locator("#exposure-ingress tbody tr")
+    exposed = rows.evaluate_all("trs => trs.map(t => t.dataset.workload)")
+    expected = [w["workload"] for w in blob(page)["connectivity"]["exposure"]["workloads"]
+                if w["ingress"]]
+    assert exposed == expected
+    assert "kube-system/coredns[Deployment]" in exposed
+    assert "production/backend[Deployment]" not in exposed
+    coredns = page.locator('#exposure-ingress tr[data-workload="kube-system/coredns[Deployment]"]')
+    cols = coredns.locator("td").all_inner_texts()
+    assert cols[1] == "0.0.0.0-255.255.255.255[External]: All Connections"
+    assert cols[2] == "All Connections"
+    # who in the input reaches it: the matrix's column for coredns, counted
+    names = page.eval_on_selector_all("#matrix thead th.col", "els => els.map(e => e.title)")
+    j = names.index("kube-system/coredns[Deployment]")
+    reach = page.locator(f'#matrix td[data-j="{j}"].allow').count()
+    assert cols[4].startswith(f"{reach} workloads") and reach > 0
+    page.locator("#connectivity").screenshot(path=str(shots / "connectivity-exposure.png"))
+    page.uncheck("#exposure-toggle")
+    assert page.locator("#matrix-wrap").is_visible() and not page.locator("#exposure-view").is_visible()
+    assert page.errors == [] and page.requests == []

@@ -226,3 +226,78 @@ def test_connsets_are_keys() -> None:
     a, b = ConnSet.port("TCP", 80) | ConnSet.port("TCP", 81), ConnSet.port("TCP", 80, 81)
     assert a == b and hash(a) == hash(b) and {a: 1}[b] == 1
     assert ConnSet.port("UDP", 80) not in {a: 1}
+
+
+def _expected_exposure(path: str) -> tuple[set[tuple[str, str, str]], set[tuple[str, str, str]]]:
+    """What `podnet connlist --exposure -o json` says: (workload, peer, connections) per side."""
+    r = subprocess.run([sys.executable, "-m", "podnet", "connlist", "-f", path, "--exposure",
+                        "-o", "json"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout)["exposure_results"]
+    ingress = {(e["dst"], e["src"], e["conn"]) for e in res["ingress_exposure"] or []}
+    egress = {(e["src"], e["dst"], e["conn"]) for e in res["egress_exposure"] or []}
+    return ingress, egress
+
+
+def _report_exposure(data: dict) -> tuple[set[tuple[str, str, str]], set[tuple[str, str, str]]]:  # type: ignore[type-arg]
+    rows = data["connectivity"]["exposure"]["workloads"]
+    return ({(w["workload"], peer, c) for w in rows for _, peer, c in w["ingress"]},
+            {(w["workload"], peer, c) for w in rows for _, peer, c in w["egress"]})
+
+
+def test_exposure_is_connlist_exposure(oslo_data: dict) -> None:  # type: ignore[type-arg]
+    ingress, egress = _report_exposure(oslo_data)
+    assert (ingress, egress) == _expected_exposure(OSLO)
+    exposed = {w for w, _, _ in ingress}
+    assert "kube-system/coredns[Deployment]" in exposed  # no policy selects it
+    assert "production/backend[Deployment]" not in exposed  # default-deny, rules name pods
+    expo = oslo_data["connectivity"]["exposure"]
+    assert expo["exposedIngress"] == len(exposed)
+
+
+def test_exposure_with_ipblocks_and_selectors(tmp_path: Path) -> None:
+    """bench/gen.py's shapes (ipBlock, namespaceSelector, named ports, egress rules), on both
+    the workload and the namespace-level matrix: the report's exposure is connlist's."""
+    sys.path.insert(0, str(EXAMPLES.parent / "bench"))
+    import gen
+
+    path = tmp_path / "gen.json"
+    gen.write(str(path), 240, 12, 24)
+    analysis = Analysis(build(read_paths([str(path)])))
+    expected = _expected_exposure(str(path))
+    assert expected[0] and expected[1]
+    assert any(peer.endswith("[External]") for _, peer, _ in expected[0] | expected[1])
+    for limit in (1000, 5):
+        data = report_data(analysis.cluster, analysis=analysis, max_workloads=limit)
+        assert _report_exposure(data) == expected
+        assert data["connectivity"]["level"] == ("workload" if limit == 1000 else "namespace")
+
+
+def test_namespace_drill_down_is_the_workload_matrix(tmp_path: Path) -> None:
+    """Past the workload limit only the namespaces shown are computed; their drill-down pairs
+    are the workload matrix's allowed cells among them, ports and all, and the counts add up."""
+    from podnet.report.data import connectivity
+    from podnet.report.graph import network_map
+
+    sys.path.insert(0, str(EXAMPLES.parent / "bench"))
+    import gen
+
+    path = tmp_path / "gen.json"
+    gen.write(str(path), 240, 12, 24)
+    analysis = Analysis(build(read_paths([str(path)])))
+    full = connectivity(analysis, 1000)
+    cells = allowed_cells(full)
+    agg = connectivity(analysis, 5, 4)
+    shown = agg["namespaces"]
+    assert len(shown) == 4 and agg["totalNamespaces"] == 12
+    wl = agg["drillWorkloads"]
+    assert {w.split("/")[0] for w in wl} == set(shown)
+    d = agg["drill"]
+    drill = {(wl[d[k]], wl[d[k + 1]]): agg["conns"][d[k + 2]] for k in range(0, len(d), 3)}
+    assert drill == {p: t for p, t in cells.items() if p[0] in wl and p[1] in wl}
+    assert drill and any(a.split("/")[0] != b.split("/")[0] for a, b in drill)
+    for a, src in enumerate(shown):
+        for b, dst in enumerate(shown):
+            n = sum(s.startswith(src + "/") and t.startswith(dst + "/") for s, t in drill)
+            assert agg["allowed"][a][b] == n
+    assert network_map(analysis, limit=10) == {"skipped": True, "totalWorkloads": 36, "limit": 10}

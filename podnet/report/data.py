@@ -27,12 +27,14 @@ from podnet.policy.explain import side_data
 from podnet.policy.verdict import DirectionResult
 from podnet.report import MAX_MATRIX_WORKLOADS
 from podnet.report.dns import dns_costs
+from podnet.report.exposure import MAX_EXPOSURE_WORKLOADS, exposure_data
 from podnet.report.graph import network_map
 from podnet.report.lab import lab_data
 from podnet.report.paths import service_paths
 from podnet.services.table import endpoints_text, external_text, service_rows
 
-MAX_MATRIX_NAMESPACES = 200
+# 10,000 cells: the page opens in well under 2 s at any cluster size (bench/report.py)
+MAX_MATRIX_NAMESPACES = 100
 TOP_FINDINGS = 5
 
 
@@ -87,10 +89,10 @@ def _declared_ports(pod: Pod) -> list[tuple[int, str]]:
     return sorted({(c.port, c.protocol) for c in pod.ports}, key=lambda p: (p[1] != "TCP", p[1], p[0]))
 
 
-def workload_matrix(analysis: Analysis, pods: Sequence[Pod], names: Sequence[str]) -> dict[str, Any]:
+def workload_matrix(analysis: Analysis, cs: ConnSpace, pods: Sequence[Pod],
+                    names: Sequence[str]) -> dict[str, Any]:
     """``cells[i][j]``: [connection text index or -1 when nothing is allowed, explanation
     index] for workload i to workload j; null on the diagonal (a workload's own pods)."""
-    cs = ConnSpace(analysis.cluster, analysis.compiled, pods)
     cls = cs.classes.of_pod.tolist()
     n = len(pods)
     conn_of: list[list[int]] = [[-1] * n for _ in range(n)]
@@ -142,27 +144,54 @@ def workload_matrix(analysis: Analysis, pods: Sequence[Pod], names: Sequence[str
             "cells": cells}
 
 
-def namespace_matrix(analysis: Analysis, pods: Sequence[Pod], limit: int) -> dict[str, Any]:
+def _sorted_triples(blocks: list[np.ndarray]) -> list[int]:
+    if not blocks:
+        return []
+    t = np.concatenate(blocks)
+    return t[np.lexsort((t[:, 1], t[:, 0]))].ravel().tolist()
+
+
+def namespace_matrix(analysis: Analysis, pods: Sequence[Pod], names: Sequence[str],
+                     limit: int) -> dict[str, Any]:
     """``allowed[a][b]`` of ``pairs[a][b]`` workload pairs from namespace a to namespace b may
-    connect on some port; the first ``limit`` namespaces by name."""
+    connect on some port; the first ``limit`` namespaces by name. Only their workloads are
+    computed (pods come sorted by namespace, so they are a prefix). ``drill``: every allowed
+    workload pair among them as flat [source, destination, connection text index] triples
+    (indices into ``drillWorkloads`` and ``conns``), for the page to list on a click."""
     namespaces = sorted({p.namespace for p in pods})
     shown = namespaces[:limit]
     index = {ns: k for k, ns in enumerate(shown)}
+    count = sum(p.namespace in index for p in pods)
+    sub = list(pods[:count])
     k = len(shown)
-    ns_of = np.array([index.get(p.namespace, k) for p in pods], dtype=np.int64)  # k: not shown
-    sizes = np.bincount(ns_of, minlength=k + 1)
+    ns_of = np.array([index[p.namespace] for p in sub], dtype=np.int64)
+    sizes = np.bincount(ns_of, minlength=k)
     pairs = np.outer(sizes, sizes)
-    pairs[np.arange(k + 1), np.arange(k + 1)] -= sizes  # a workload is no pair with itself
-    allowed = np.zeros((k + 1, k + 1), dtype=np.int64)  # [src ns, dst ns]
-    # pods come sorted by namespace: each source namespace is one run of columns
-    present = np.flatnonzero(sizes)
-    starts = np.searchsorted(ns_of, present)
-    cs = ConnSpace(analysis.cluster, analysis.compiled, pods)
+    pairs[np.arange(k), np.arange(k)] -= sizes  # a workload is no pair with itself
+    allowed = np.zeros((k, k), dtype=np.int64)  # [src ns, dst ns]
+    cs = ConnSpace(analysis.cluster, analysis.compiled, sub)
+    onehot = np.zeros((count, k), dtype=np.int64)
+    onehot[np.arange(count), ns_of] = 1
+    texts: dict[bytes, int] = {}
+    conns = _Interned()
+    drill: list[np.ndarray] = []
     for dst, block, _ in pair_blocks(cs):
-        by_src = np.add.reduceat(block.any(axis=2), starts, axis=1, dtype=np.int64)  # [dst, src ns]
-        np.add.at(allowed.T, (ns_of[dst][:, None], present[None, :]), by_src)
+        any_port = block.any(axis=2)  # [dst, src]
+        np.add.at(allowed.T, ns_of[dst], any_port.astype(np.int64) @ onehot)
+        i, j = np.nonzero(any_port)
+        masks = np.ascontiguousarray(block[i, j])
+        rows = masks.view(np.dtype((np.void, masks.shape[1] * 8))).ravel()
+        uniq, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
+        at = []  # each distinct set's text once
+        for key, f in zip(uniq.tolist(), first.tolist(), strict=True):
+            if key not in texts:
+                texts[key] = conns.add(cs.text(masks[f]))
+            at.append(texts[key])
+        drill.append(np.stack([j, dst[i], np.array(at, dtype=np.int64)[inverse.ravel()]], axis=1))
     return {"level": "namespace", "namespaces": shown, "totalNamespaces": len(namespaces),
-            "allowed": allowed[:k, :k].tolist(), "pairs": pairs[:k, :k].tolist()}
+            "allowed": allowed.tolist(), "pairs": pairs.tolist(),
+            "drillWorkloads": [names[i] for i in range(count)], "conns": conns.values,
+            "drill": _sorted_triples(drill)}
 
 
 def connectivity(analysis: Analysis, max_workloads: int = MAX_MATRIX_WORKLOADS,
@@ -170,11 +199,18 @@ def connectivity(analysis: Analysis, max_workloads: int = MAX_MATRIX_WORKLOADS,
     reps = sorted(representatives(analysis.cluster).items(), key=lambda r: (r[1].namespace, r[0]))
     names = [name for name, _ in reps]
     pods = [pod for _, pod in reps]
+    cs = None
     if len(pods) <= max_workloads:
-        out = workload_matrix(analysis, pods, names)
+        cs = ConnSpace(analysis.cluster, analysis.compiled, pods)  # the matrix's and exposure's
+        out = workload_matrix(analysis, cs, pods, names)
     else:
-        out = namespace_matrix(analysis, pods, max_namespaces)
-    return {**out, "totalWorkloads": len(pods), "maxWorkloads": max_workloads}
+        out = namespace_matrix(analysis, pods, names, max_namespaces)
+    if len(pods) <= MAX_EXPOSURE_WORKLOADS:
+        cs = cs or ConnSpace(analysis.cluster, analysis.compiled, pods)
+        expo = exposure_data(analysis, cs, pods)
+    else:
+        expo = {"skipped": True, "limit": MAX_EXPOSURE_WORKLOADS}
+    return {**out, "totalWorkloads": len(pods), "maxWorkloads": max_workloads, "exposure": expo}
 
 
 def services(analysis: Analysis, node: str | None = None) -> dict[str, Any]:

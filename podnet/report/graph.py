@@ -151,7 +151,15 @@ def _layout(members: dict[str, list[str]]) -> tuple[dict[str, list[int]], dict[s
     return groups, nodes
 
 
-def network_map(a: Analysis) -> dict[str, Any]:
+# The most workloads the map draws: it is laid out for a few hundred; past that the page
+# says so (the matrix aggregates by namespace) and the build skips connlist's every pair.
+MAX_MAP_WORKLOADS = 400
+
+
+def network_map(a: Analysis, limit: int = MAX_MAP_WORKLOADS) -> dict[str, Any]:
+    total = len(workload_peers(a.cluster))
+    if total > limit:
+        return {"skipped": True, "totalWorkloads": total, "limit": limit}
     conns = connections(a.cluster, a.compiled)
     peers: dict[str, Peer] = {}
     for c in conns:

@@ -216,12 +216,26 @@
     return lines;
   }
 
+  // Drill-down of the aggregated matrix: the allowed workload pairs behind one cell, read off
+  // the flat triples only when a cell is clicked (none of them is in the DOM until then).
+  function drillLines(a, b) {
+    var out = [], wl = conn.drillWorkloads, d = conn.drill;
+    for (var k = 0; k < d.length; k += 3) {
+      var s = wl[d[k]], t = wl[d[k + 1]];
+      if (s.slice(0, a.length + 1) === a + "/" && t.slice(0, b.length + 1) === b + "/") {
+        out.push("  " + s + " -> " + t + ": " + conn.conns[d[k + 2]]);
+      }
+    }
+    return out;
+  }
   function explainNamespaces(i, j) {
     var a = items[i].name, b = items[j].name;
     panelTitle.textContent = a + " \u2192 " + b;
-    return [conn.allowed[i][j] + " of " + conn.pairs[i][j] + " workload pairs from " + a + " to " + b +
-            " may connect on some port.",
-            "Per workload: podnet connlist -f ... | grep '^" + a + "/'; per pod and port: podnet explain."];
+    var lines = [conn.allowed[i][j] + " of " + conn.pairs[i][j] + " workload pairs from " + a + " to " + b +
+                 " may connect on some port" + (conn.allowed[i][j] ? ":" : ".")];
+    lines = lines.concat(drillLines(a, b));
+    lines.push("", "Per pod and port: podnet explain -f ... --from " + a + "/POD --to " + b + "/POD --port P.");
+    return lines;
   }
 
   // The Map: boxes and arrows placed by podnet/report/graph.py; this only draws them.
@@ -329,6 +343,57 @@
     fitMap();
   }
 
+  // The exposure view: built on the first switch to it, from the blob's exposure list, with
+  // the workloads in the input that reach each exposed one read off the workload matrix.
+  var expo = conn.exposure, expoBuilt = false;
+  function expoCell(items, kinds) {
+    var lines = items.filter(function (it) { return kinds.indexOf(it[0]) >= 0; })
+      .map(function (it) { return (it[0] === "cluster" ? "" : it[1] + ": ") + it[2]; });
+    return lines.length ? el("td", null, lines.join("\n")) : el("td", "none", "\u2014");
+  }
+  function reachedBy(name) {
+    if (conn.level !== "workload") { return "see the namespace matrix"; }
+    var j = -1;
+    items.forEach(function (it, k) { if (it.name === name) { j = k; } });
+    if (j < 0) { return ""; }
+    var from = [];
+    items.forEach(function (it, i) {
+      var c = conn.cells[i][j];
+      if (c !== null && c[0] >= 0) { from.push(it.name); }
+    });
+    return from.length + (from.length === 1 ? " workload" : " workloads") +
+      (from.length ? ": " + from.slice(0, 8).join(", ") + (from.length > 8 ? ", \u2026" : "") : "");
+  }
+  function buildExposure() {
+    if (expo.skipped) { return; }
+    var ing = document.querySelector("#exposure-ingress tbody");
+    var eg = document.querySelector("#exposure-egress tbody");
+    expo.workloads.forEach(function (w) {
+      [[ing, w.ingress, !w.ingressProtected, true], [eg, w.egress, !w.egressProtected, false]]
+        .forEach(function (t) {
+          if (!t[1].length) { return; }
+          var tr = el("tr", t[2] ? "unprotected" : null);
+          tr.dataset.workload = w.workload;
+          tr.appendChild(el("td", null, w.workload));
+          tr.appendChild(expoCell(t[1], ["external"]));
+          tr.appendChild(expoCell(t[1], ["cluster"]));
+          tr.appendChild(expoCell(t[1], ["namespaces", "selector"]));
+          if (t[3]) { tr.appendChild(el("td", null, reachedBy(w.workload))); }
+          t[0].appendChild(tr);
+        });
+    });
+    expoBuilt = true;
+  }
+  var expoToggle = document.getElementById("exposure-toggle");
+  expoToggle.addEventListener("change", function () {
+    if (expoToggle.checked && !expoBuilt) { buildExposure(); }
+    var on = expoToggle.checked;
+    document.getElementById("exposure-view").hidden = !on;
+    document.getElementById("matrix-wrap").hidden = on;
+    document.getElementById("matrix-controls").hidden = on;
+    if (on) { panel.hidden = true; }
+  });
+
   var selected = null;
   table.addEventListener("click", function (ev) {
     var td = ev.target.closest("td");
@@ -346,8 +411,10 @@
   });
 
   build();
-  drawMap(data.map, document.getElementById("map-svg"));
+  if (!data.map.skipped) { drawMap(data.map, document.getElementById("map-svg")); }
   textFilter.addEventListener("input", applyFilters);
   nsFilter.addEventListener("change", applyFilters);
   applyFilters();
+  // Every section is drawn: what a benchmark or a test waits for (bench/report.py).
+  document.body.dataset.rendered = "true";
 }());
