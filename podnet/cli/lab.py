@@ -13,7 +13,7 @@ import typer
 
 from podnet.cli.common import CniOpt, FileOpt, NodesOpt, OutputOpt, check_format, choices, load_docs, warn
 from podnet.cli.lab_common import NameOpt, cluster_of, complete_lab, lab_app, lab_modules
-from podnet.cli.lab_http import probe_gateways, probe_http
+from podnet.cli.lab_http import front_mismatches, probe_fronts, probe_gateways, probe_http
 from podnet.cli.output import console, emit_json, emit_text
 from podnet.errors import UsageError
 from podnet.model.vocabulary import LAB_PROXY_MODES, PROTOCOLS, PROXY_MODES
@@ -53,7 +53,11 @@ def up(filename: FileOpt = [], name: NameOpt = "",  # noqa: B006
        cni: CniOpt = None, nodes: NodesOpt = 3,
        proxy: Annotated[str | None, typer.Option("--proxy", help="|".join(LAB_PROXY_MODES),
                                                  callback=choices("--proxy", PROXY_MODES))] = None,
-       dry_run: Annotated[bool, typer.Option("--dry-run", help="print the steps only")] = False
+       dry_run: Annotated[bool, typer.Option("--dry-run", help="print the steps only")] = False,
+       migrated_gateway: Annotated[bool, typer.Option(
+           "--migrated-gateway", help="also serve what `podnet ingress migrate` writes for the "
+           "Ingresses, with its own nginx and address; `lab probe` sends migrate --verify's "
+           "requests to both fronts")] = False
        ) -> None:
     """Build the cluster's network: fabric, nodes, pods, routes, workloads."""
     from podnet.model.cluster import build
@@ -64,14 +68,14 @@ def up(filename: FileOpt = [], name: NameOpt = "",  # noqa: B006
     cluster = build(docs, nodes=nodes)
     warn(cluster)
     apply, _, plan_mod, _ = lab_modules()
-    plan = plan_mod.build_plan(cluster, name, cni or cluster.net.cni, proxy)
+    plan = plan_mod.build_plan(cluster, name, cni or cluster.net.cni, proxy, migrated_gateway)
     for note in plan.notes:
         sys.stderr.write(f"note: {note}\n")
     if dry_run:
         emit_text(plan.text())
         return
-    state = {"docs": _kept_docs(docs),
-             "nodes": nodes, "overrides": {}, "created": time.time()}
+    state = {"docs": _kept_docs(docs), "nodes": nodes, "overrides": {}, "created": time.time(),
+             "migrated_gateway": migrated_gateway}
     took = apply.up(plan, state)
     console().print(f"lab {name} up: {len(cluster.nodes)} nodes, {len(plan.pods)} pods, "
                     f"cni {plan.cni}, kube-proxy {plan.proxy}, in {took:.2f} s")
@@ -118,16 +122,22 @@ def probe_cmd(name: NameOpt = "",
     skipped += web_skipped
     gws, gw_skipped = probe_gateways(analysis, led, lab.get("external_ip", ""))
     skipped += gw_skipped
+    fronts = (probe_fronts(analysis, led, lab.get("external_ip", ""))
+              if lab.get("migrated_gateway") else None)
     mismatches = (pod_cmp.mismatches + predict.service_mismatches(services)
                   + [{"from": "external", "to": f"{w['url']} ({w['why']})", "port": "http",
                       "predicted": w["predicted"], "observed": w["observed"]}
                      for w in web if not w["agrees"]]
                   + [{"from": "external", "to": f"{w['url']} ({w['why']})", "port": "http",
                       "predicted": w["predicted"], "observed": w["observed"]}
-                     for w in gws if not w["agrees"]])
+                     for w in gws if not w["agrees"]]
+                  + (front_mismatches(fronts) if fronts is not None else []))
     data = {"pods": pod_cmp.pods, "ports": list(pod_cmp.observed), "matrix": pod_cmp.observed,
-            "services": services, "http": web, "gateway": gws, "mismatches": mismatches, "skipped": skipped,
-            "probes": len(results) + len(services) + len(web) + len(gws),
+            "services": services, "http": web, "gateway": gws,
+            **({"migration": fronts} if fronts is not None else {}),
+            "mismatches": mismatches, "skipped": skipped,
+            "probes": len(results) + len(services) + len(web) + len(gws)
+            + 2 * len(fronts["requests"] if fronts else ()),
             "seconds": round(time.monotonic() - start, 2)}
     if output == "json":
         emit_json(data)
@@ -138,6 +148,12 @@ def probe_cmd(name: NameOpt = "",
                 f"{len(web)} HTTP requests through ingress controllers, {len(gws)} through "
                 f"Gateways) in "
                 f"{data['seconds']:.2f} s; {len(mismatches)} mismatches")
+        if fronts is not None:
+            s = fronts["summary"]
+            c.print(f"migration: {s['requests']} requests to both fronts; predicted "
+                    f"{s['predicted_differ']} differ, observed {s['observed_differ']} differ; "
+                    f"mismatches: ingress {s['ingress_mismatches']}, gateway "
+                    f"{s['gateway_mismatches']}, differences {s['disagreements']}")
         for why in skipped:
             c.print(f"  not probed: {why}")
         for mm in mismatches:

@@ -125,6 +125,100 @@ def probe_gateways(analysis: Analysis, led: Any, external_ip: str
     return rows, []
 
 
+def _shown(o: tuple[int, str | None, tuple[str, ...]]) -> str:
+    status, location, services = o
+    return (f"{status}" if status else "no answer") + (f" {location}" if location else "") \
+        + (f" from {', '.join(services)}" if services else "")
+
+
+def probe_fronts(analysis: Analysis, led: Any, external_ip: str) -> dict[str, Any]:
+    """``migrate --verify``'s corpus sent for real to the ingress controller and to the
+    migrated Gateway's nginx: each front against its prediction, and the difference between
+    the fronts as observed against the difference verify predicts."""
+    from podnet.lab.http import HttpAsk, fetch_all
+    from podnet.predict import gateway as gw_predict
+    from podnet.predict import ingress as in_predict
+    from podnet.predict import migration
+
+    m = migration.migrated(analysis.cluster)
+    probes = migration.probes(analysis, m)
+    entries = {t.controller.key: in_predict.entry(analysis, t.controller) for t in m.tables}
+    certs = {cn: _client_cert(led, cn) for cn in {f.probe.request.client_cert for f in probes}
+             if cn}
+    asks = []
+    for f in probes:
+        r = f.probe.request
+        where = entries[f.controller]
+        assert where is not None
+        for ip, port in (where[r.scheme], (m.where[f.controller], r.port)):
+            # a body nginx must read (up to 2 MiB) is sent; a larger one only announced, as
+            # nginx refuses it from its Content-Length
+            asks.append(HttpAsk(names.external_netns(led.lab), ip, port, r.scheme, r.http_host,
+                                r.path + (f"?{r.query}" if r.query else ""), r.method,
+                                tuple(r.headers.items()), r.body_bytes,
+                                r.body_bytes <= 2 * 1024 ** 2,
+                                certs.get(r.client_cert or ""), timeout=15.0))
+    got = fetch_all(asks)
+    rows: list[dict[str, Any]] = []
+    for i, f in enumerate(probes):
+        a, b = got[2 * i], got[2 * i + 1]
+        r = f.probe.request
+        url = f"{r.scheme}://{r.http_host}{r.path}" + (f"?{r.query}" if r.query else "")
+        hp = in_predict.HttpProbe(f.controller, f.probe.why, url, (a.pod or "", 0), r.method,
+                                  r.body_bytes, True, r.client_cert, f.ingress)
+        gp = gw_predict.GatewayProbe(f.controller, f.probe.why, url, (m.where[f.controller],
+                                                                    r.port),
+                                     f.gateway, gw_predict._pods(m.config, f.gateway), r.method)
+        services: dict[str, set[str]] = {}
+        for o in (f.ingress, f.gateway):
+            if o.backend is not None:
+                services.setdefault(o.backend.service, set()).update(
+                    p.key for e in o.backend.endpoints
+                    if (p := analysis.cluster.pod_by_ip(e.rpartition(":")[0])))
+        seen_a = migration.observed(a.status, a.location, a.pod, services)
+        seen_b = migration.observed(b.status, b.location, b.pod, services)
+        predicted, observed = f.predicted_differ(), seen_a != seen_b
+        rows.append({
+            "controller": f.controller, "request": f.probe.why, "method": r.method,
+            "headers": [f"{k}: {v}" for k, v in r.headers.items()],
+            "body_bytes": r.body_bytes, "client_cert": r.client_cert,
+            "ingress": {"predicted": _shown(migration.answer(f.ingress)),
+                        "observed": _shown(seen_a) if a.status else a.error,
+                        "agrees": in_predict.http_agrees(analysis, hp, a.status, a.location,
+                                                         a.pod)},
+            "gateway": {"predicted": _shown(migration.answer(f.gateway)),
+                        "observed": _shown(seen_b) if b.status else b.error,
+                        "agrees": gw_predict.agrees(gp, b.status, b.location, b.pod, None)},
+            "predicted_differ": predicted, "observed_differ": observed,
+            "agrees": predicted == observed})
+    summary = {"requests": len(rows),
+               "predicted_differ": sum(r["predicted_differ"] for r in rows),
+               "observed_differ": sum(r["observed_differ"] for r in rows),
+               "ingress_mismatches": sum(not r["ingress"]["agrees"] for r in rows),
+               "gateway_mismatches": sum(not r["gateway"]["agrees"] for r in rows),
+               "disagreements": sum(not r["agrees"] for r in rows)}
+    return {"gateways": m.where, "summary": summary, "requests": rows}
+
+
+def front_mismatches(fronts: dict[str, Any]) -> list[dict[str, Any]]:
+    """``lab probe``'s mismatches from the two fronts: a front that did not answer as
+    predicted, or a difference between the fronts that verify did not predict (or the other
+    way round)."""
+    out = []
+    for r in fronts["requests"]:
+        for front in ("ingress", "gateway"):
+            if not r[front]["agrees"]:
+                out.append({"from": "external", "to": f"{r['request']} ({front} front)",
+                            "port": "http", "predicted": r[front]["predicted"],
+                            "observed": r[front]["observed"]})
+        if not r["agrees"]:
+            out.append({"from": "external", "to": f"{r['request']} (ingress vs migrated Gateway)",
+                        "port": "http",
+                        "predicted": "differ" if r["predicted_differ"] else "identical",
+                        "observed": "differ" if r["observed_differ"] else "identical"})
+    return out
+
+
 @lab_app.command("curl")
 def curl_cmd(url: Annotated[str, typer.Argument(help="http:// or https:// URL")],
              name: NameOpt = "",

@@ -275,7 +275,7 @@ def _proxy_mode(cluster: Cluster, proxy: str | None) -> tuple[str, tuple[str, ..
 
 
 def build_plan(cluster: Cluster, lab: str, cni: str | None = None,
-               proxy: str | None = None) -> LabPlan:
+               proxy: str | None = None, migrated: bool = False) -> LabPlan:
     why = names.lab_name_error(lab)
     if why:
         raise LabPrerequisiteError(why)
@@ -382,6 +382,8 @@ def build_plan(cluster: Cluster, lab: str, cni: str | None = None,
                                       "servers": servers}, sort_keys=True)))
     steps += ingress_steps(cluster, places)
     steps += gateway_steps(cluster, lab, mtu)
+    if migrated:
+        steps += migrated_steps(cluster, lab, mtu)
     listeners = tuple(PodPlace(apiserver_answer(node), names.node_netns(lab, node), ip, node,
                                ((APISERVER_PORT, "TCP"),))
                       for ip, node in sorted(apiserver_listeners(cluster.nodes).items()))
@@ -408,6 +410,36 @@ def ingress_steps(cluster: Cluster, places: list[PodPlace]) -> list[Step]:
     return out
 
 
+def _gateway_netns(cluster: Cluster, lab: str, mtu: int, ns: str, port: str, ip: str
+                   ) -> list[Step]:
+    prefix = ipaddress.ip_network(cluster.net.node_cidr, strict=False).prefixlen
+    return [AddNetns(ns), AddVeth(names.fabric_netns(lab), port, ns, "eth0", mtu, master="br0"),
+            AddAddress(ns, "eth0", f"{ip}/{prefix}"),
+            *(AddRoute(ns, n.pod_cidr or "", "eth0", via=n.internal_ip or "")
+              for n in cluster.nodes if n.pod_cidr)]
+
+
+def migrated_steps(cluster: Cluster, lab: str, mtu: int) -> list[Step]:
+    """What ``podnet ingress migrate`` writes for the Ingresses, each Gateway served by a
+    second nginx beside its ingress controller (``podnet.predict.migration``)."""
+    from podnet.gateway import nginx as gw_nginx
+    from podnet.predict.migration import migrated
+
+    m = migrated(cluster)
+    if not m.where:
+        raise LabPrerequisiteError(
+            "--migrated-gateway: the input has no Ingress served by a declared ingress-nginx "
+            "controller, so there is nothing to migrate")
+    out: list[Step] = []
+    for key, ip in sorted(m.where.items()):
+        ns = names.gateway_netns(lab, "migrated", key.replace("/", "_"))
+        out += _gateway_netns(cluster, lab, mtu, ns, names.fabric_port(f"migrated:{key}"), ip)
+        out.append(StartGateway(ns, key, f"migrated-{names.short_tag(key)}",
+                                gw_nginx.render(m.config, key, gw_nginx.lab_files(m.config, key)),
+                                gw_nginx.cert_hosts(m.config, key)))
+    return out
+
+
 def gateway_steps(cluster: Cluster, lab: str, mtu: int) -> list[Step]:
     """Each Gateway's nginx in a namespace of its own, plugged into the underlay at its
     address (``podnet.predict.gateway.addresses``), routing to the pod networks through the
@@ -417,16 +449,11 @@ def gateway_steps(cluster: Cluster, lab: str, mtu: int) -> list[Step]:
     from podnet.predict.gateway import addresses
 
     config = build(cluster)
-    prefix = ipaddress.ip_network(cluster.net.node_cidr, strict=False).prefixlen
     out: list[Step] = []
     for key, ip in addresses(cluster, config).items():
         namespace, _, name = key.partition("/")
         ns = names.gateway_netns(lab, namespace, name)
-        out += [AddNetns(ns), AddVeth(names.fabric_netns(lab), names.fabric_port(f"gw:{key}"), ns,
-                                      "eth0", mtu, master="br0"),
-                AddAddress(ns, "eth0", f"{ip}/{prefix}")]
-        out += [AddRoute(ns, n.pod_cidr or "", "eth0", via=n.internal_ip or "")
-                for n in cluster.nodes if n.pod_cidr]
+        out += _gateway_netns(cluster, lab, mtu, ns, names.fabric_port(f"gw:{key}"), ip)
         out.append(StartGateway(ns, key, f"gateway-{names.short_tag(key)}",
                                 gw_nginx.render(config, key, gw_nginx.lab_files(config, key)),
                                 gw_nginx.cert_hosts(config, key)))
