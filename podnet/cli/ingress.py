@@ -75,14 +75,18 @@ def _route(cluster: Cluster, req: Request, controller: str, gateway: str) -> Out
     from podnet.gateway.attach import build as build_gateways
     from podnet.ingress import build_all, find_controllers
     from podnet.ingress.routes import DEFAULT_SERVER, hosts_for
+    from podnet.predict.gateway import reachability
     from podnet.predict.ingress import outcome
 
     gws = build_gateways(cluster)
+
+    def through(key: str) -> Outcome:  # NetworkPolicy judged on the Gateway pod's hop too
+        return router.handle(gws, key, req, reachability(Analysis(cluster), key))
     if gateway:
         if gateway not in gws.gateways:
             raise UsageError(f"--gateway {gateway}: not one of "
                              f"{', '.join(sorted(gws.gateways)) or 'none'}")
-        return router.handle(gws, gateway, req)
+        return through(gateway)
     tables = build_all(cluster, find_controllers(cluster), hosts_for(req.host))
     if controller:
         chosen = [t for t in tables if t.controller.key == controller]
@@ -96,12 +100,12 @@ def _route(cluster: Cluster, req: Request, controller: str, gateway: str) -> Out
     for key, state in sorted(gws.gateways.items()):
         listener = router.listener_for(gws, state, req)
         if listener is not None and router.candidates(gws, state, listener, req):
-            return router.handle(gws, key, req)
+            return through(key)
     if tables:
         return outcome(Analysis(cluster), tables[0], req)
     if gws.gateways:  # none routes it: the one whose listener takes the request says why
         listening = [k for k, s in sorted(gws.gateways.items()) if router.listener_for(gws, s, req)]
-        return router.handle(gws, (listening or sorted(gws.gateways))[0], req)
+        return through((listening or sorted(gws.gateways))[0])
     raise UsageError("no Ingress, no Gateway and no ingress-nginx controller in the input")
 
 

@@ -15,13 +15,43 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from podnet.errors import SourceRef
 from podnet.gateway.attach import Config
 from podnet.gateway.nginx import blocks, concrete
 from podnet.gateway.objects import Match
 from podnet.gateway.router import handle
-from podnet.ingress.request import Outcome, request
+from podnet.ingress.request import Outcome, Reachable, request
 from podnet.model.cluster import Cluster
+from podnet.model.gateways import GATEWAY_NAME_LABEL, data_plane_pod
+from podnet.model.objects import Pod
+
+if TYPE_CHECKING:
+    from podnet.analysis import Analysis
+
+
+def data_plane(cluster: Cluster, gateway: str, source: SourceRef | None = None) -> Pod:
+    """The pod serving a Gateway: the cluster's (synthesised from the input's Gateways, or
+    given in a dump), else one made for a Gateway the input does not hold (a migrated one)."""
+    ns, _, name = gateway.partition("/")
+    for p in cluster.pods:
+        if p.namespace == ns and p.labels.get(GATEWAY_NAME_LABEL) == name:
+            return p
+    return data_plane_pod(ns, name, source or SourceRef(file="<migrated>", kind="Gateway",
+                                                        namespace=ns, name=name))
+
+
+def reachability(a: Analysis, gateway: str) -> Reachable:
+    """NetworkPolicy on the Gateway pod -> endpoint hop (replicas share labels, so one pod
+    stands for them)."""
+    src = data_plane(a.cluster, gateway)
+
+    def ok(endpoint: str) -> bool:
+        ip, _, port = endpoint.rpartition(":")
+        dst = a.cluster.pod_by_ip(ip) or ip
+        return a.evaluator.allowed(src, dst).allows("TCP", int(port))
+    return ok
 
 
 def served(config: Config) -> list[str]:
