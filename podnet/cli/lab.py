@@ -25,6 +25,20 @@ PUBLIC_SECRET_KEYS = ("tls.crt", "ca.crt")  # certificates: what the model reads
 REDACTED = base64.b64encode(b"<redacted by podnet>").decode()
 
 
+def _with_migrated(docs: Any, cluster: Any) -> Any:
+    """The input and what ``podnet ingress migrate`` writes for it: the migrated Gateways are
+    then the lab's Gateways like any other (data-plane pods, LoadBalancer Services, nginx)."""
+    from podnet.model.load import read_texts
+    from podnet.predict.migration import _tables, documents
+
+    if not _tables(cluster):
+        raise UsageError("--migrated-gateway: the input has no Ingress served by a declared "
+                         "ingress-nginx controller, so there is nothing to migrate")
+    extra = read_texts([("<podnet ingress migrate>", documents(cluster))])
+    docs.extend(extra)
+    return docs
+
+
 def _kept_docs(docs: Any) -> list[dict[str, Any]]:
     """What the lab's state keeps of the input: every document, but a Secret's values only where
     they are certificates (the model reads those: which hosts get TLS, which CA auth-tls uses);
@@ -66,9 +80,12 @@ def up(filename: FileOpt = [], name: NameOpt = "",  # noqa: B006
         raise UsageError("lab up needs --name")
     docs = load_docs(filename)  # once: the state below keeps these documents, and stdin reads once
     cluster = build(docs, nodes=nodes)
+    if migrated_gateway:
+        docs = _with_migrated(docs, cluster)
+        cluster = build(docs, nodes=nodes)
     warn(cluster)
     apply, _, plan_mod, _ = lab_modules()
-    plan = plan_mod.build_plan(cluster, name, cni or cluster.net.cni, proxy, migrated_gateway)
+    plan = plan_mod.build_plan(cluster, name, cni or cluster.net.cni, proxy)
     for note in plan.notes:
         sys.stderr.write(f"note: {note}\n")
     if dry_run:

@@ -81,6 +81,14 @@ def probe_http(analysis: Analysis, led: Any, external_ip: str
     return rows, skipped
 
 
+def _gateway_timeout(o: Any) -> float:
+    """Long enough for nginx to wait out its connect timeout on every endpoint NetworkPolicy
+    drops before it answers."""
+    from podnet.gateway.router import CONNECT_TIMEOUT
+
+    return 10.0 + CONNECT_TIMEOUT * len(o.unreachable)
+
+
 def probe_gateways(analysis: Analysis, led: Any, external_ip: str
                    ) -> tuple[list[dict[str, Any]], list[str]]:
     """Each Gateway's request corpus, sent for real from the outside to the Gateway's nginx
@@ -91,21 +99,23 @@ def probe_gateways(analysis: Analysis, led: Any, external_ip: str
     from podnet.predict import gateway as predict
 
     config = build(analysis.cluster)
-    where = predict.addresses(analysis.cluster, config)
+    where = predict.entries(analysis, config)
     if not where:
         return [], []
     try:
         return [], [f"HTTP through Gateways: {led.read_state('gateway-skipped.json')['reason']}"]
     except (OSError, ValueError):
         pass
-    probes = [p for key, ip in where.items() for p in predict.probes(config, key, ip, external_ip)]
+    probes = [p for key, entry in where.items()
+              for p in predict.probes(config, key, entry, external_ip,
+                                      predict.reachability(analysis, key))]
     asks = []
     for p in probes:
         scheme, _, rest = p.url.partition("://")
         netloc, _, path = rest.partition("/")
         asks.append(HttpAsk(names.external_netns(led.lab), *p.connect, scheme,
                             netloc.rpartition(":")[0], "/" + path, p.method, p.headers,
-                            timeout=10.0))
+                            timeout=_gateway_timeout(p.expected)))
     rows = []
     for p, got in zip(probes, fetch_all(asks), strict=True):
         o = p.expected
@@ -140,7 +150,7 @@ def probe_fronts(analysis: Analysis, led: Any, external_ip: str) -> dict[str, An
     from podnet.predict import ingress as in_predict
     from podnet.predict import migration
 
-    m = migration.migrated(analysis.cluster)
+    m = migration.migrated(analysis)
     probes = migration.probes(analysis, m)
     entries = {t.controller.key: in_predict.entry(analysis, t.controller) for t in m.tables}
     certs = {cn: _client_cert(led, cn) for cn in {f.probe.request.client_cert for f in probes}
@@ -150,14 +160,15 @@ def probe_fronts(analysis: Analysis, led: Any, external_ip: str) -> dict[str, An
         r = f.probe.request
         where = entries[f.controller]
         assert where is not None
-        for ip, port in (where[r.scheme], (m.where[f.controller], r.port)):
+        wait = _gateway_timeout(f.gateway) + _gateway_timeout(f.ingress)
+        for ip, port in (where[r.scheme], m.where[f.controller][r.port]):
             # a body nginx must read (up to 2 MiB) is sent; a larger one only announced, as
             # nginx refuses it from its Content-Length
             asks.append(HttpAsk(names.external_netns(led.lab), ip, port, r.scheme, r.http_host,
                                 r.path + (f"?{r.query}" if r.query else ""), r.method,
                                 tuple(r.headers.items()), r.body_bytes,
                                 r.body_bytes <= 2 * 1024 ** 2,
-                                certs.get(r.client_cert or ""), timeout=15.0))
+                                certs.get(r.client_cert or ""), timeout=wait))
     got = fetch_all(asks)
     rows: list[dict[str, Any]] = []
     for i, f in enumerate(probes):
@@ -166,8 +177,8 @@ def probe_fronts(analysis: Analysis, led: Any, external_ip: str) -> dict[str, An
         url = f"{r.scheme}://{r.http_host}{r.path}" + (f"?{r.query}" if r.query else "")
         hp = in_predict.HttpProbe(f.controller, f.probe.why, url, (a.pod or "", 0), r.method,
                                   r.body_bytes, True, r.client_cert, f.ingress)
-        gp = gw_predict.GatewayProbe(f.controller, f.probe.why, url, (m.where[f.controller],
-                                                                    r.port),
+        gp = gw_predict.GatewayProbe(f.controller, f.probe.why, url,
+                                     m.where[f.controller][r.port],
                                      f.gateway, gw_predict._pods(m.config, f.gateway), r.method)
         services: dict[str, set[str]] = {}
         for o in (f.ingress, f.gateway):
@@ -197,7 +208,9 @@ def probe_fronts(analysis: Analysis, led: Any, external_ip: str) -> dict[str, An
                "ingress_mismatches": sum(not r["ingress"]["agrees"] for r in rows),
                "gateway_mismatches": sum(not r["gateway"]["agrees"] for r in rows),
                "disagreements": sum(not r["agrees"] for r in rows)}
-    return {"gateways": m.where, "summary": summary, "requests": rows}
+    return {"gateways": {k: {str(port): f"{ip}:{p}" for port, (ip, p) in v.items()}
+                         for k, v in m.where.items()},
+            "summary": summary, "requests": rows}
 
 
 def front_mismatches(fronts: dict[str, Any]) -> list[dict[str, Any]]:

@@ -25,6 +25,7 @@ from podnet.errors import LabPrerequisiteError
 from podnet.ingress import nginx
 from podnet.ingress.controllers import controller_pods, find_controllers
 from podnet.ingress.routes import build_all
+from podnet.model import gateways
 from podnet.model.builtin import APISERVER_PORT, apiserver_answer, apiserver_listeners
 from podnet.model.cluster import Cluster
 from podnet.model.vocabulary import LAB_CNI_MODES, LAB_PROXY_MODES
@@ -134,8 +135,8 @@ class StartIngress:
 
 @dataclass(frozen=True, slots=True)
 class StartGateway:
-    """nginx serving one Gateway (NGINX Gateway Fabric's data plane), in the Gateway's own
-    namespace on the underlay; files as for ``StartIngress``."""
+    """nginx serving one Gateway (NGINX Gateway Fabric's data plane), in the Gateway's
+    data-plane pod; files as for ``StartIngress``."""
 
     netns: str
     gateway: str  # ns/name
@@ -275,7 +276,7 @@ def _proxy_mode(cluster: Cluster, proxy: str | None) -> tuple[str, tuple[str, ..
 
 
 def build_plan(cluster: Cluster, lab: str, cni: str | None = None,
-               proxy: str | None = None, migrated: bool = False) -> LabPlan:
+               proxy: str | None = None) -> LabPlan:
     why = names.lab_name_error(lab)
     if why:
         raise LabPrerequisiteError(why)
@@ -319,8 +320,10 @@ def build_plan(cluster: Cluster, lab: str, cni: str | None = None,
                                      ResolvConf(node_resolv(cluster).nameservers, (), ()).text()))
     runs = ingress_pods(cluster)
     for pod in cluster.pods:
-        # an ingress controller's pod serves with nginx, not with the workload
-        ports = () if pod.key in runs else tuple(sorted({(c.port, c.protocol) for c in pod.ports}))
+        # an ingress controller's or a Gateway's pod serves with nginx, not with the workload
+        # (a Gateway's with no programmed listener serves nothing)
+        nginx_pod = pod.key in runs or pod.labels.get(gateways.APP_LABEL) == gateways.APP
+        ports = () if nginx_pod else tuple(sorted({(c.port, c.protocol) for c in pod.ports}))
         node_ns = names.node_netns(lab, pod.node)
         if pod.host_network:
             places.append(PodPlace(pod.key, node_ns, pod.ip, pod.node, ports))
@@ -381,9 +384,7 @@ def build_plan(cluster: Cluster, lab: str, cni: str | None = None,
     steps.append(StartDns(json.dumps({"upstream_ip": ext_ip, "external_netns": ext,
                                       "servers": servers}, sort_keys=True)))
     steps += ingress_steps(cluster, places)
-    steps += gateway_steps(cluster, lab, mtu)
-    if migrated:
-        steps += migrated_steps(cluster, lab, mtu)
+    steps += gateway_steps(cluster, places)
     listeners = tuple(PodPlace(apiserver_answer(node), names.node_netns(lab, node), ip, node,
                                ((APISERVER_PORT, "TCP"),))
                       for ip, node in sorted(apiserver_listeners(cluster.nodes).items()))
@@ -410,51 +411,34 @@ def ingress_steps(cluster: Cluster, places: list[PodPlace]) -> list[Step]:
     return out
 
 
-def _gateway_netns(cluster: Cluster, lab: str, mtu: int, ns: str, port: str, ip: str
-                   ) -> list[Step]:
-    prefix = ipaddress.ip_network(cluster.net.node_cidr, strict=False).prefixlen
-    return [AddNetns(ns), AddVeth(names.fabric_netns(lab), port, ns, "eth0", mtu, master="br0"),
-            AddAddress(ns, "eth0", f"{ip}/{prefix}"),
-            *(AddRoute(ns, n.pod_cidr or "", "eth0", via=n.internal_ip or "")
-              for n in cluster.nodes if n.pod_cidr)]
+def gateway_pods(cluster: Cluster) -> dict[str, str]:
+    """data-plane pod -> the Gateway it serves (those the lab runs: a programmed HTTP or HTTPS
+    listener)."""
+    from podnet.gateway.attach import build
+    from podnet.predict.gateway import data_plane, served
 
-
-def migrated_steps(cluster: Cluster, lab: str, mtu: int) -> list[Step]:
-    """What ``podnet ingress migrate`` writes for the Ingresses, each Gateway served by a
-    second nginx beside its ingress controller (``podnet.predict.migration``)."""
-    from podnet.gateway import nginx as gw_nginx
-    from podnet.predict.migration import migrated
-
-    m = migrated(cluster)
-    if not m.where:
-        raise LabPrerequisiteError(
-            "--migrated-gateway: the input has no Ingress served by a declared ingress-nginx "
-            "controller, so there is nothing to migrate")
-    out: list[Step] = []
-    for key, ip in sorted(m.where.items()):
-        ns = names.gateway_netns(lab, "migrated", key.replace("/", "_"))
-        out += _gateway_netns(cluster, lab, mtu, ns, names.fabric_port(f"migrated:{key}"), ip)
-        out.append(StartGateway(ns, key, f"migrated-{names.short_tag(key)}",
-                                gw_nginx.render(m.config, key, gw_nginx.lab_files(m.config, key)),
-                                gw_nginx.cert_hosts(m.config, key)))
+    out = {}
+    for key in served(build(cluster)):
+        pod = data_plane(cluster, key)
+        if cluster.pod(pod.key) is not None:
+            out[pod.key] = key
     return out
 
 
-def gateway_steps(cluster: Cluster, lab: str, mtu: int) -> list[Step]:
-    """Each Gateway's nginx in a namespace of its own, plugged into the underlay at its
-    address (``podnet.predict.gateway.addresses``), routing to the pod networks through the
-    nodes as the outside does."""
+def gateway_steps(cluster: Cluster, places: list[PodPlace]) -> list[Step]:
+    """Each Gateway's nginx (NGINX Gateway Fabric's data plane) in its data-plane pod, so the
+    pod's NetworkPolicy applies to its connections and its LoadBalancer Service reaches it."""
     from podnet.gateway import nginx as gw_nginx
     from podnet.gateway.attach import build
-    from podnet.predict.gateway import addresses
 
     config = build(cluster)
+    where = {p.key: p for p in places}
     out: list[Step] = []
-    for key, ip in addresses(cluster, config).items():
-        namespace, _, name = key.partition("/")
-        ns = names.gateway_netns(lab, namespace, name)
-        out += _gateway_netns(cluster, lab, mtu, ns, names.fabric_port(f"gw:{key}"), ip)
-        out.append(StartGateway(ns, key, f"gateway-{names.short_tag(key)}",
+    for pod, key in sorted(gateway_pods(cluster).items()):
+        place = where.get(pod)
+        if place is None:
+            continue
+        out.append(StartGateway(place.netns, key, f"gateway-{names.short_tag(key)}",
                                 gw_nginx.render(config, key, gw_nginx.lab_files(config, key)),
                                 gw_nginx.cert_hosts(config, key)))
     return out

@@ -11,7 +11,6 @@ is identical on the wire, and every difference it names is seen)."""
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
@@ -25,35 +24,39 @@ from podnet.ingress.controllers import find_controllers
 from podnet.ingress.request import Outcome, handle
 from podnet.ingress.routes import Table, build_all
 from podnet.model.cluster import Cluster
-from podnet.predict.gateway import addresses as input_addresses
+from podnet.predict.gateway import Entry, entries
+from podnet.predict.gateway import reachability as gateway_reachability
 from podnet.predict.ingress import reachability
 
 
 @dataclass(frozen=True, slots=True)
 class Migrated:
     tables: tuple[Table, ...]  # the declared controllers' route tables
-    config: Config  # the input's Gateway API objects and the migrated ones
-    where: dict[str, str]  # migrated Gateway (the controller's ns/name) -> its address
+    config: Config  # the migrated Gateway API objects
+    where: dict[str, Entry]  # migrated Gateway (the controller's ns/name) -> where it answers
 
 
-def migrated(cluster: Cluster) -> Migrated:
+def _tables(cluster: Cluster) -> tuple[Table, ...]:
+    return tuple(t for t in build_all(cluster, find_controllers(cluster)) if t.controller.declared)
+
+
+def documents(cluster: Cluster) -> str:
+    """What ``podnet ingress migrate`` writes for the declared controllers' Ingresses, as
+    manifests: the lab adds them to its input, so the migrated Gateways get data-plane pods
+    and LoadBalancer Services like any Gateway of the input."""
+    import yaml
+
+    return yaml.safe_dump_all(migrate(_tables(cluster)).objects, sort_keys=False)
+
+
+def migrated(a: Analysis) -> Migrated:
     """The migration of every declared controller's Ingresses, and where the lab serves each
-    resulting Gateway: the underlay addresses below the input's own Gateways'."""
-    tables = tuple(t for t in build_all(cluster, find_controllers(cluster))
-                   if t.controller.declared)
-    config = build(cluster, read(migrate(tables).as_others()))
-    taken = {n.internal_ip for n in cluster.nodes} | set(input_addresses(cluster, build(cluster))
-                                                          .values())
-    ip = ipaddress.ip_network(cluster.net.node_cidr, strict=False).broadcast_address - 2
-    where: dict[str, str] = {}
-    for t in sorted(tables, key=lambda t: t.controller.key):
-        if t.controller.key not in config.gateways:
-            continue
-        while str(ip) in taken:
-            ip -= 1
-        where[t.controller.key] = str(ip)
-        ip -= 1
-    return Migrated(tables, config, where)
+    resulting Gateway (its pod is in the cluster: the lab's input holds ``documents``)."""
+    tables = _tables(a.cluster)
+    config = build(a.cluster, read(migrate(tables).as_others()))
+    found = entries(a, config)
+    return Migrated(tables, config, {t.controller.key: found[t.controller.key] for t in tables
+                                     if t.controller.key in found})
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +80,10 @@ def probes(analysis: Analysis, m: Migrated) -> list[FrontProbe]:
         if key not in m.where:
             continue
         reach = reachability(analysis, table.controller)
+        gw_reach = gateway_reachability(analysis, key)
         for p in corpus(table):
             out.append(FrontProbe(key, p, handle(table, p.request, reach),
-                                  router.handle(m.config, key, p.request)))
+                                  router.handle(m.config, key, p.request, gw_reach)))
     return out
 
 

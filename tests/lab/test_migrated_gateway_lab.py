@@ -31,7 +31,8 @@ def test_both_fronts_answer_as_predicted_and_differ_as_verify_says(lab_name, sce
     r = podnet("lab", "up", "-f", scenario, "--name", lab_name, "--cni", "host-gw",
                "--migrated-gateway")
     assert r.returncode == 0, r.stderr
-    netns = names.gateway_netns(lab_name, "migrated", "ingress-nginx_ingress-nginx-controller")
+    # the migrated Gateway's nginx runs in its data-plane pod beside the controller's
+    netns = names.pod_netns(lab_name, "ingress-nginx", "ingress-nginx-controller-nginx-0")
     assert netns in netns_names()
     r = podnet("lab", "probe", "--name", lab_name, "-o", "json")
     data = json.loads(r.stdout)
