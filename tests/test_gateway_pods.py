@@ -94,3 +94,28 @@ def test_verify_groups_the_policy_difference_under_its_own_cause(tmp_path):
     assert [c["cause"] for c in v["causes"]] == [want]
     assert all(d["ingress"]["status"] == 200 and d["gateway"]["status"] == 504
                for d in v["differences"])
+
+
+def test_several_denied_endpoints_may_be_marked_down(tmp_path):
+    """NGINX Gateway Fabric's upstreams keep nginx's max_fails=1 (nginx's docs,
+    ngx_http_upstream_module "server ... max_fails"): after every endpoint timed out, a request
+    within fail_timeout gets 502 at once; the lab accepts either, nothing else."""
+    from podnet.analysis import Analysis
+    from podnet.gateway.attach import build
+    from podnet.model import load
+    from podnet.predict import gateway as predict
+
+    deny = tmp_path / "deny.yaml"
+    deny.write_text(DENY_WEB)
+    a = Analysis(load([GW, str(deny)], nodes=2))
+    cfg = build(a.cluster)
+    entry = predict.entries(a, cfg)["infra/gw"]
+    probes = {p.url: p for p in predict.probes(cfg, "infra/gw", entry, "10.0.0.254",
+                                              predict.reachability(a, "infra/gw"))}
+    web = probes["http://probe.example.com:80/"]  # two endpoints, both denied
+    assert web.expected.status == 504 and len(web.expected.unreachable) == 2
+    assert predict.agrees(web, 504, None, None, None) and predict.agrees(web, 502, None, None, None)
+    assert not predict.agrees(web, 500, None, None, None)
+    vault = probes["http://vault.example.com:80/"]  # a lone server is never marked down
+    assert vault.expected.status == 504
+    assert not predict.agrees(vault, 502, None, None, None)

@@ -40,6 +40,11 @@ DEFAULT_BODY_LIMIT = 1024 ** 2
 # NGINX Gateway Fabric sets no proxy_connect_timeout: nginx's own default holds. A connect
 # that NetworkPolicy drops waits that long per endpoint before nginx answers 504.
 CONNECT_TIMEOUT = 60
+# NGINX Gateway Fabric's upstreams are plain server lines, so nginx's passive health check
+# holds (max_fails=1, fail_timeout=10s; a lone server is never marked down): once every
+# endpoint has failed, a request within those 10s is answered 502 at once.
+MARKED_DOWN = ("nginx then marks the endpoints down (max_fails=1): for fail_timeout 10s "
+               "requests get 502 \"no live upstreams\"")
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,7 +271,8 @@ def handle(config: Config, gateway: str, req: Request, reachable: Reachable | No
         if len(blocked) == len(up.endpoints):
             return out(504, f"NetworkPolicy lets Gateway {gateway}'s pods reach no endpoint of "
                        f"{up.service} ({', '.join(up.endpoints)}): every connect times out "
-                       f"after nginx's default proxy_connect_timeout {CONNECT_TIMEOUT}s{extra}",
+                       f"after nginx's default proxy_connect_timeout {CONNECT_TIMEOUT}s"
+                       + (f"; {MARKED_DOWN}" if len(up.endpoints) > 1 else "") + extra,
                        backend=up, unreachable=blocked)
         if blocked:
             extra += (f"; NetworkPolicy keeps it from {', '.join(blocked)} (nginx moves on "
