@@ -188,8 +188,8 @@ def verify(analysis: Analysis, tables: tuple[Table, ...], config: Config
 
 def policy_actions(analysis: Analysis, tables: tuple[Table, ...], config: Config) -> list[str]:
     """The NetworkPolicy changes the migration needs, whatever else answers first: a policy
-    that admits the controller's pods to a backend a migrated Gateway routes to, but not the
-    Gateway's pods, needs a peer selecting those (NGINX Gateway Fabric's labels)."""
+    that admits the controller's pods to a backend a migrated Gateway's routes send to, but
+    not the Gateway's pods, needs a peer selecting those (NGINX Gateway Fabric's labels)."""
     from podnet.model.gateways import GATEWAY_NAME_LABEL
 
     out: set[str] = set()
@@ -200,16 +200,15 @@ def policy_actions(analysis: Analysis, tables: tuple[Table, ...], config: Config
             continue
         gw_reach = gateway_reachability(analysis, gw)
         ns, _, name = gw.partition("/")
-        for probe in corpus(table):
-            b = router.handle(config, gw, probe.request, gw_reach)
-            if b.backend is None:
-                continue
-            lost = [e for e in b.backend.endpoints if not gw_reach(e) and reach(e)]
-            if not lost:
-                continue
-            blocked = Outcome(b.status, b.reason, b.controller, unreachable=tuple(lost))
-            for policy in admitting(analysis, table, blocked):
-                out.add(f"{policy_cause(policy, gw)}: add to {policy} a peer selecting them "
-                        f"(namespaceSelector kubernetes.io/metadata.name: {ns}, podSelector "
-                        f"{GATEWAY_NAME_LABEL}: {name})")
+        lost = sorted({e for r in config.routes if any(p.gateway == gw and p.accepted
+                                                      for p in r.parents)
+                       for rule in r.backends for b in rule if b.upstream is not None
+                       for e in b.upstream.endpoints if not gw_reach(e) and reach(e)})
+        if not lost:
+            continue
+        blocked = Outcome(0, "", gw, unreachable=tuple(lost))
+        for policy in admitting(analysis, table, blocked):
+            out.add(f"{policy_cause(policy, gw)}: add to {policy} a peer selecting them "
+                    f"(namespaceSelector kubernetes.io/metadata.name: {ns}, podSelector "
+                    f"{GATEWAY_NAME_LABEL}: {name})")
     return sorted(out)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING
 
 from podnet.errors import SourceRef
@@ -47,6 +48,7 @@ def reachability(a: Analysis, gateway: str) -> Reachable:
     stands for them)."""
     src = data_plane(a.cluster, gateway)
 
+    @cache  # a corpus asks about the same few endpoints thousands of times
     def ok(endpoint: str) -> bool:
         ip, _, port = endpoint.rpartition(":")
         dst = a.cluster.pod_by_ip(ip) or ip
