@@ -84,11 +84,6 @@ def pod_netns(lab: str, namespace: str, pod: str) -> str:
     return _bounded(f"pn-{lab}_p", f"{namespace}_{pod}")
 
 
-def gateway_netns(lab: str, namespace: str, gateway: str) -> str:
-    """The namespace of the lab's data plane for one Gateway (its nginx)."""
-    return _bounded(f"pn-{lab}_g", f"{namespace}_{gateway}")
-
-
 def short_tag(name: str) -> str:
     """A short fixed-length stand-in for a name in file names (unix socket paths stop at 107)."""
     return _digest(name, 12)

@@ -14,6 +14,8 @@ from podnet.predict import gateway as predict
 from tests.conftest import ROOT
 
 LAB = ROOT / "tests" / "manifests" / "lab-gateway"
+# where the probes connect does not change what they predict
+ANY_ENTRY = {port: ("10.0.0.253", port) for port in (80, 443, 8080)}
 
 
 def _lab() -> tuple[Config, str]:
@@ -105,7 +107,7 @@ def test_method_header_query_matches_dispatch_in_precedence_order():
 
 def test_probes_exercise_every_match_and_each_condition():
     cfg, _ = _lab()
-    probes = [p for p in predict.probes(cfg, "infra/gw", "10.0.0.253", "10.0.0.254")
+    probes = [p for p in predict.probes(cfg, "infra/gw", ANY_ENTRY, "10.0.0.254")
               if "match.example.com" in p.url]
     chosen = {(str((p.expected.via or {}).get("rule")), (p.expected.via or {}).get("match") and
                tuple(sorted((p.expected.via or {})["match"])))
@@ -180,7 +182,7 @@ def test_unknown_filter_and_no_backends_answer_500():
 
 def test_probe_corpus_covers_every_hostname_and_scheme():
     cfg, _ = _lab()
-    probes = predict.probes(cfg, "infra/gw", "10.0.0.253", "10.0.0.254")
+    probes = predict.probes(cfg, "infra/gw", ANY_ENTRY, "10.0.0.254")
     urls = {p.url for p in probes}
     assert {"https://shop.example.com:443/cart", "http://shop.other.org:8080/cart",
             "http://probe.example.com:80/", "http://shop.example.com:80/item/7",

@@ -47,3 +47,20 @@ def test_cli_renders_nginx():
     assert r.returncode == 0 and "server_name api.coolvds-demo.no;" in r.stdout
     r = podnet("ingress", "-f", str(EXAMPLES / "oslo"), "--render", "nginx", "--controller", "x/y")
     assert r.returncode == 2 and "not one of" in r.stderr
+
+
+def test_no_endpoint_is_ever_marked_down():
+    """ingress-nginx's template (rootfs/etc/nginx/template/nginx.tmpl, ``upstream
+    upstream_balancer``) balances in Lua behind one placeholder server, so nginx's passive
+    health accounting never takes an endpoint out: a request to a backend NetworkPolicy drops
+    times out to 504 every time. oslo's backend-service has two endpoints the controller may
+    not reach; with nginx's default max_fails=1 the second request within fail_timeout got
+    502 ("no live upstreams") in the lab where podnet predicts 504."""
+    cluster = load([str(EXAMPLES / "oslo")], nodes=3)
+    (table,) = build_all(cluster, find_controllers(cluster))
+    text = nginx.render(table, nginx.lab_files(table))
+    servers = [line.strip() for line in text.splitlines()
+               if line.startswith("\t\tserver ") and line.rstrip().endswith(";")]
+    backend = [s for s in servers if ":8080" in s]
+    assert len(backend) >= 2, servers
+    assert all(s.endswith(" max_fails=0;") for s in servers), servers

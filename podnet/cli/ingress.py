@@ -77,6 +77,14 @@ def _route(cluster: Cluster, req: Request, controller: str, gateway: str) -> Out
     # second of imports; without a Gateway it routes nothing)
     gws = _gateways(cluster) if gateway or any(
         o.kind == "Gateway" for o in (*cluster.configs, *cluster.ignored)) else None
+
+    def through(key: str) -> Outcome:  # NetworkPolicy judged on the Gateway pod's hop too
+        from podnet.analysis import Analysis
+        from podnet.gateway import router
+        from podnet.predict.gateway import reachability
+
+        assert gws is not None
+        return router.handle(gws, key, req, reachability(Analysis(cluster), key))
     if gateway:
         from podnet.gateway import router
 
@@ -84,7 +92,7 @@ def _route(cluster: Cluster, req: Request, controller: str, gateway: str) -> Out
         if gateway not in gws.gateways:
             raise UsageError(f"--gateway {gateway}: not one of "
                              f"{', '.join(sorted(gws.gateways)) or 'none'}")
-        return router.handle(gws, gateway, req)
+        return through(gateway)
     tables = build_all(cluster, find_controllers(cluster), hosts_for(req.host))
     if controller:
         chosen = [t for t in tables if t.controller.key == controller]
@@ -101,14 +109,14 @@ def _route(cluster: Cluster, req: Request, controller: str, gateway: str) -> Out
         for key, state in sorted(gws.gateways.items()):
             listener = router.listener_for(gws, state, req)
             if listener is not None and router.candidates(gws, state, listener, req):
-                return router.handle(gws, key, req)
+                return through(key)
     if tables:
         return _outcome(cluster, tables[0], req)
     if gws is not None and gws.gateways:  # none routes it: the one whose listener takes it says why
         from podnet.gateway import router
 
         listening = [k for k, s in sorted(gws.gateways.items()) if router.listener_for(gws, s, req)]
-        return router.handle(gws, (listening or sorted(gws.gateways))[0], req)
+        return through((listening or sorted(gws.gateways))[0])
     raise UsageError("no Ingress, no Gateway and no ingress-nginx controller in the input")
 
 

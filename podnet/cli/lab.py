@@ -13,7 +13,7 @@ import typer
 
 from podnet.cli.common import CniOpt, FileOpt, NodesOpt, OutputOpt, check_format, choices, load_docs, warn
 from podnet.cli.lab_common import NameOpt, cluster_of, complete_lab, lab_app, lab_modules
-from podnet.cli.lab_http import probe_gateways, probe_http
+from podnet.cli.lab_http import front_mismatches, probe_fronts, probe_gateways, probe_http
 from podnet.cli.output import console, emit_json, emit_text
 from podnet.errors import UsageError
 from podnet.model.vocabulary import LAB_PROXY_MODES, PROTOCOLS, PROXY_MODES
@@ -23,6 +23,20 @@ if TYPE_CHECKING:
 
 PUBLIC_SECRET_KEYS = ("tls.crt", "ca.crt")  # certificates: what the model reads, none secret
 REDACTED = base64.b64encode(b"<redacted by podnet>").decode()
+
+
+def _with_migrated(docs: Any, cluster: Any) -> Any:
+    """The input and what ``podnet ingress migrate`` writes for it: the migrated Gateways are
+    then the lab's Gateways like any other (data-plane pods, LoadBalancer Services, nginx)."""
+    from podnet.model.load import read_texts
+    from podnet.predict.migration import _tables, documents
+
+    if not _tables(cluster):
+        raise UsageError("--migrated-gateway: the input has no Ingress served by a declared "
+                         "ingress-nginx controller, so there is nothing to migrate")
+    extra = read_texts([("<podnet ingress migrate>", documents(cluster))])
+    docs.extend(extra)
+    return docs
 
 
 def _kept_docs(docs: Any) -> list[dict[str, Any]]:
@@ -74,7 +88,11 @@ def up(filename: FileOpt = [], name: NameOpt = "",  # noqa: B006
        cni: CniOpt = None, nodes: NodesOpt = 3,
        proxy: Annotated[str | None, typer.Option("--proxy", help="|".join(LAB_PROXY_MODES),
                                                  callback=choices("--proxy", PROXY_MODES))] = None,
-       dry_run: Annotated[bool, typer.Option("--dry-run", help="print the steps only")] = False
+       dry_run: Annotated[bool, typer.Option("--dry-run", help="print the steps only")] = False,
+       migrated_gateway: Annotated[bool, typer.Option(
+           "--migrated-gateway", help="also serve what `podnet ingress migrate` writes for the "
+           "Ingresses, with its own nginx and address; `lab probe` sends migrate --verify's "
+           "requests to both fronts")] = False
        ) -> None:
     """Build the cluster's network: fabric, nodes, pods, routes, workloads."""
     from podnet.model.cluster import build
@@ -86,6 +104,9 @@ def up(filename: FileOpt = [], name: NameOpt = "",  # noqa: B006
     docs, standin = _with_standin(docs, cluster)
     if standin:
         cluster = build(docs, nodes=nodes)
+    if migrated_gateway:  # after the stand-in: migration needs a controller
+        docs = _with_migrated(docs, cluster)
+        cluster = build(docs, nodes=nodes)
     warn(cluster)
     apply, _, plan_mod, _ = lab_modules()
     plan = plan_mod.build_plan(cluster, name, cni or cluster.net.cni, proxy)
@@ -96,8 +117,8 @@ def up(filename: FileOpt = [], name: NameOpt = "",  # noqa: B006
     if dry_run:
         emit_text(plan.text())
         return
-    state = {"docs": _kept_docs(docs),
-             "nodes": nodes, "overrides": {}, "created": time.time()}
+    state = {"docs": _kept_docs(docs), "nodes": nodes, "overrides": {}, "created": time.time(),
+             "migrated_gateway": migrated_gateway}
     took = apply.up(plan, state)
     console().print(f"lab {name} up: {len(cluster.nodes)} nodes, {len(plan.pods)} pods, "
                     f"cni {plan.cni}, kube-proxy {plan.proxy}, in {took:.2f} s")
@@ -146,16 +167,22 @@ def probe_cmd(name: NameOpt = "",
     skipped += web_skipped
     gws, gw_skipped = probe_gateways(analysis, led, lab.get("external_ip", ""))
     skipped += gw_skipped
+    fronts = (probe_fronts(analysis, led, lab.get("external_ip", ""))
+              if lab.get("migrated_gateway") else None)
     mismatches = (pod_cmp.mismatches + predict.service_mismatches(services)
                   + [{"from": w["from"], "to": f"{w['url']} ({w['why']})", "port": "http",
                       "predicted": w["predicted"], "observed": w["observed"]}
                      for w in web if not w["agrees"]]
                   + [{"from": "external", "to": f"{w['url']} ({w['why']})", "port": "http",
                       "predicted": w["predicted"], "observed": w["observed"]}
-                     for w in gws if not w["agrees"]])
+                     for w in gws if not w["agrees"]]
+                  + (front_mismatches(fronts) if fronts is not None else []))
     data = {"pods": pod_cmp.pods, "ports": list(pod_cmp.observed), "matrix": pod_cmp.observed,
-            "services": services, "http": web, "gateway": gws, "mismatches": mismatches, "skipped": skipped,
-            "probes": len(results) + len(services) + len(web) + len(gws),
+            "services": services, "http": web, "gateway": gws,
+            **({"migration": fronts} if fronts is not None else {}),
+            "mismatches": mismatches, "skipped": skipped,
+            "probes": len(results) + len(services) + len(web) + len(gws)
+            + 2 * len(fronts["requests"] if fronts else ()),
             "seconds": round(time.monotonic() - start, 2)}
     if output == "json":
         emit_json(data)
@@ -166,6 +193,12 @@ def probe_cmd(name: NameOpt = "",
                 f"{len(web)} HTTP requests through ingress controllers, {len(gws)} through "
                 f"Gateways) in "
                 f"{data['seconds']:.2f} s; {len(mismatches)} mismatches")
+        if fronts is not None:
+            s = fronts["summary"]
+            c.print(f"migration: {s['requests']} requests to both fronts; predicted "
+                    f"{s['predicted_differ']} differ, observed {s['observed_differ']} differ; "
+                    f"mismatches: ingress {s['ingress_mismatches']}, gateway "
+                    f"{s['gateway_mismatches']}, differences {s['disagreements']}")
         for why in skipped:
             c.print(f"  not probed: {why}")
         for mm in mismatches:

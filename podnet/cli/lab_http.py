@@ -127,6 +127,14 @@ def probe_http(analysis: Analysis, led: Any, external_ip: str
     return rows, skipped
 
 
+def _gateway_timeout(o: Any) -> float:
+    """Long enough for nginx to wait out its connect timeout on every endpoint NetworkPolicy
+    drops before it answers."""
+    from podnet.gateway.router import CONNECT_TIMEOUT
+
+    return 10.0 + CONNECT_TIMEOUT * len(o.unreachable)
+
+
 def probe_gateways(analysis: Analysis, led: Any, external_ip: str
                    ) -> tuple[list[dict[str, Any]], list[str]]:
     """Each Gateway's request corpus, sent for real from the outside to the Gateway's nginx
@@ -137,21 +145,23 @@ def probe_gateways(analysis: Analysis, led: Any, external_ip: str
     from podnet.predict import gateway as predict
 
     config = build(analysis.cluster)
-    where = predict.addresses(analysis.cluster, config)
+    where = predict.entries(analysis, config)
     if not where:
         return [], []
     try:
         return [], [f"HTTP through Gateways: {led.read_state('gateway-skipped.json')['reason']}"]
     except (OSError, ValueError):
         pass
-    probes = [p for key, ip in where.items() for p in predict.probes(config, key, ip, external_ip)]
+    probes = [p for key, entry in where.items()
+              for p in predict.probes(config, key, entry, external_ip,
+                                      predict.reachability(analysis, key))]
     asks = []
     for p in probes:
         scheme, _, rest = p.url.partition("://")
         netloc, _, path = rest.partition("/")
         asks.append(HttpAsk(names.external_netns(led.lab), *p.connect, scheme,
                             netloc.rpartition(":")[0], "/" + path, p.method, p.headers,
-                            timeout=10.0))
+                            timeout=_gateway_timeout(p.expected)))
     rows = []
     for p, got in zip(probes, fetch_all(asks), strict=True):
         o = p.expected
@@ -169,6 +179,103 @@ def probe_gateways(analysis: Analysis, led: Any, external_ip: str
                                               str(seen) if seen is not None else None),
                      "reason": o.reason})
     return rows, []
+
+
+def _shown(o: tuple[int, str | None, tuple[str, ...]]) -> str:
+    status, location, services = o
+    return (f"{status}" if status else "no answer") + (f" {location}" if location else "") \
+        + (f" from {', '.join(services)}" if services else "")
+
+
+def probe_fronts(analysis: Analysis, led: Any, external_ip: str) -> dict[str, Any]:
+    """``migrate --verify``'s corpus sent for real to the ingress controller and to the
+    migrated Gateway's nginx: each front against its prediction, and the difference between
+    the fronts as observed against the difference verify predicts."""
+    from podnet.lab.http import HttpAsk, fetch_all
+    from podnet.predict import gateway as gw_predict
+    from podnet.predict import ingress as in_predict
+    from podnet.predict import migration
+
+    m = migration.migrated(analysis)
+    probes = migration.probes(analysis, m)
+    entries = {t.controller.key: in_predict.entry(analysis, t.controller) for t in m.tables}
+    certs = {cn: _client_cert(led, cn) for cn in {f.probe.request.client_cert for f in probes}
+             if cn}
+    asks = []
+    for f in probes:
+        r = f.probe.request
+        where = entries[f.controller]
+        assert where is not None
+        wait = _gateway_timeout(f.gateway) + _gateway_timeout(f.ingress)
+        for ip, port in (where[r.scheme], m.where[f.controller][r.port]):
+            # a body nginx must read (up to 2 MiB) is sent; a larger one only announced, as
+            # nginx refuses it from its Content-Length
+            asks.append(HttpAsk(names.external_netns(led.lab), ip, port, r.scheme, r.http_host,
+                                r.path + (f"?{r.query}" if r.query else ""), r.method,
+                                tuple(r.headers.items()), r.body_bytes,
+                                r.body_bytes <= 2 * 1024 ** 2,
+                                certs.get(r.client_cert or ""), timeout=wait))
+    got = fetch_all(asks)
+    rows: list[dict[str, Any]] = []
+    for i, f in enumerate(probes):
+        a, b = got[2 * i], got[2 * i + 1]
+        r = f.probe.request
+        url = f"{r.scheme}://{r.http_host}{r.path}" + (f"?{r.query}" if r.query else "")
+        hp = in_predict.HttpProbe(f.controller, f.probe.why, url, (a.pod or "", 0), r.method,
+                                  r.body_bytes, True, r.client_cert, f.ingress)
+        gp = gw_predict.GatewayProbe(f.controller, f.probe.why, url,
+                                     m.where[f.controller][r.port],
+                                     f.gateway, gw_predict._pods(m.config, f.gateway), r.method)
+        services: dict[str, set[str]] = {}
+        for o in (f.ingress, f.gateway):
+            if o.backend is not None:
+                services.setdefault(o.backend.service, set()).update(
+                    p.key for e in o.backend.endpoints
+                    if (p := analysis.cluster.pod_by_ip(e.rpartition(":")[0])))
+        seen_a = migration.observed(a.status, a.location, a.pod, services)
+        seen_b = migration.observed(b.status, b.location, b.pod, services)
+        predicted, observed = f.predicted_differ(), seen_a != seen_b
+        rows.append({
+            "controller": f.controller, "request": f.probe.why, "method": r.method,
+            "headers": [f"{k}: {v}" for k, v in r.headers.items()],
+            "body_bytes": r.body_bytes, "client_cert": r.client_cert,
+            "ingress": {"predicted": _shown(migration.answer(f.ingress)),
+                        "observed": _shown(seen_a) if a.status else a.error,
+                        "agrees": in_predict.http_agrees(analysis, hp, a.status, a.location,
+                                                         a.pod)},
+            "gateway": {"predicted": _shown(migration.answer(f.gateway)),
+                        "observed": _shown(seen_b) if b.status else b.error,
+                        "agrees": gw_predict.agrees(gp, b.status, b.location, b.pod, None)},
+            "predicted_differ": predicted, "observed_differ": observed,
+            "agrees": predicted == observed})
+    summary = {"requests": len(rows),
+               "predicted_differ": sum(r["predicted_differ"] for r in rows),
+               "observed_differ": sum(r["observed_differ"] for r in rows),
+               "ingress_mismatches": sum(not r["ingress"]["agrees"] for r in rows),
+               "gateway_mismatches": sum(not r["gateway"]["agrees"] for r in rows),
+               "disagreements": sum(not r["agrees"] for r in rows)}
+    return {"gateways": {k: {str(port): f"{ip}:{p}" for port, (ip, p) in v.items()}
+                         for k, v in m.where.items()},
+            "summary": summary, "requests": rows}
+
+
+def front_mismatches(fronts: dict[str, Any]) -> list[dict[str, Any]]:
+    """``lab probe``'s mismatches from the two fronts: a front that did not answer as
+    predicted, or a difference between the fronts that verify did not predict (or the other
+    way round)."""
+    out = []
+    for r in fronts["requests"]:
+        for front in ("ingress", "gateway"):
+            if not r[front]["agrees"]:
+                out.append({"from": "external", "to": f"{r['request']} ({front} front)",
+                            "port": "http", "predicted": r[front]["predicted"],
+                            "observed": r[front]["observed"]})
+        if not r["agrees"]:
+            out.append({"from": "external", "to": f"{r['request']} (ingress vs migrated Gateway)",
+                        "port": "http",
+                        "predicted": "differ" if r["predicted_differ"] else "identical",
+                        "observed": "differ" if r["observed_differ"] else "identical"})
+    return out
 
 
 @lab_app.command("curl")

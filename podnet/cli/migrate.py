@@ -61,6 +61,7 @@ def register(group: typer.Typer) -> None:
         from podnet.gateway.attach import build
         from podnet.gateway.migrate import migrate as run
         from podnet.gateway.parse import read
+        from podnet.gateway.verify import policy_actions
         from podnet.gateway.verify import verify as run_verify
         from podnet.ingress import build_all, find_controllers
 
@@ -72,8 +73,10 @@ def register(group: typer.Typer) -> None:
                   "status": f.status, "how": f.how} for f in m.fates]
         data: dict[str, Any] = {"objects": m.objects, "annotations": fates, "notes": m.notes}
         differ = 0
+        config = build(cluster, read(m.as_others()))
+        actions = policy_actions(Analysis(cluster), tables, config)
+        data["actions"] = actions
         if verify:
-            config = build(cluster, read(m.as_others()))
             total, diffs = run_verify(Analysis(cluster), tables, config)
             data["verify"] = _verify_data(total, diffs)
             differ = len(diffs)
@@ -81,7 +84,8 @@ def register(group: typer.Typer) -> None:
             emit_json(data)
         else:
             comments = [f"# {f['status']}: {f['ingress']} {f['annotation']}={f['value']!r}: "
-                        f"{f['how']}" for f in fates] + [f"# note: {n}" for n in m.notes]
+                        f"{f['how']}" for f in fates] + [f"# note: {n}" for n in m.notes] \
+                + [f"# not-expressible: {a}" for a in actions]
             sys.stdout.write("\n".join(comments) + ("\n" if comments else ""))
             sys.stdout.write(yaml.safe_dump_all(m.objects, sort_keys=False))
             if verify:

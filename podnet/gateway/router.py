@@ -30,13 +30,21 @@ from urllib.parse import parse_qsl
 from podnet.gateway.attach import Backend, Config, GatewayState, ListenerState, RouteState
 from podnet.gateway.objects import Filter, Match
 from podnet.ingress.match import normalize
-from podnet.ingress.request import Outcome, Request
+from podnet.ingress.request import Outcome, Reachable, Request
 
 WELL_KNOWN = {"http": 80, "https": 443}
 # The data plane's own limit on a request body (nginx's client_max_body_size, which NGINX
 # Gateway Fabric leaves at 1m unless a ClientSettingsPolicy says otherwise); the Gateway API
 # has no field for it.
 DEFAULT_BODY_LIMIT = 1024 ** 2
+# NGINX Gateway Fabric sets no proxy_connect_timeout: nginx's own default holds. A connect
+# that NetworkPolicy drops waits that long per endpoint before nginx answers 504.
+CONNECT_TIMEOUT = 60
+# NGINX Gateway Fabric's upstreams are plain server lines, so nginx's passive health check
+# holds (max_fails=1, fail_timeout=10s; a lone server is never marked down): once every
+# endpoint has failed, a request within those 10s is answered 502 at once.
+MARKED_DOWN = ("nginx then marks the endpoints down (max_fails=1): for fail_timeout 10s "
+               "requests get 502 \"no live upstreams\"")
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +178,12 @@ def _split(backends: tuple[Backend, ...]) -> list[dict[str, Any]]:
              "problem": b.problem or None} for b in backends]
 
 
-def handle(config: Config, gateway: str, req: Request) -> Outcome:
+def handle(config: Config, gateway: str, req: Request, reachable: Reachable | None = None
+           ) -> Outcome:
+    """``reachable``: NetworkPolicy between the Gateway's data-plane pod and each endpoint
+    (None: every endpoint is reachable), judged as for an ingress controller's pod
+    (``podnet.ingress.request.handle``): nginx moves to the next endpoint after a connect
+    timeout, so one reachable endpoint is enough; none is a 504."""
     state = config.gateways[gateway]
     ctl = f"Gateway {gateway}"
     listener = listener_for(config, state, req)
@@ -252,5 +265,17 @@ def handle(config: Config, gateway: str, req: Request) -> Outcome:
     extra = f"; {'; '.join(notes)}" if notes else ""
     if not up.endpoints:
         return out(503, f"no endpoints: {up.problem}{extra}", backend=up)
+    blocked: tuple[str, ...] = ()
+    if reachable is not None:
+        blocked = tuple(e for e in up.endpoints if not reachable(e))
+        if len(blocked) == len(up.endpoints):
+            return out(504, f"NetworkPolicy lets Gateway {gateway}'s pods reach no endpoint of "
+                       f"{up.service} ({', '.join(up.endpoints)}): every connect times out "
+                       f"after nginx's default proxy_connect_timeout {CONNECT_TIMEOUT}s"
+                       + (f"; {MARKED_DOWN}" if len(up.endpoints) > 1 else "") + extra,
+                       backend=up, unreachable=blocked)
+        if blocked:
+            extra += (f"; NetworkPolicy keeps it from {', '.join(blocked)} (nginx moves on "
+                      f"after {CONNECT_TIMEOUT}s)")
     return out(200, f"proxied to {up.service}:{up.service_port or up.port}{extra}", backend=up,
-               headers=dict(sorted(headers.items(), key=lambda kv: kv[0].lower())))
+               unreachable=blocked, headers=dict(sorted(headers.items(), key=lambda kv: kv[0].lower())))

@@ -18,9 +18,11 @@ from podnet.analysis import Analysis
 from podnet.gateway import router
 from podnet.gateway.attach import Config
 from podnet.gateway.router import DEFAULT_BODY_LIMIT
+from podnet.ingress.controllers import controller_pods
 from podnet.ingress.match import nginx_size
 from podnet.ingress.request import Outcome, Request, handle, request
 from podnet.ingress.routes import DEFAULT_SERVER, Server, Table
+from podnet.predict.gateway import reachability as gateway_reachability
 from podnet.predict.ingress import reachability
 
 
@@ -141,20 +143,72 @@ def _cause(prefix: str, a: Outcome, b: Outcome) -> str:
     return "routing"
 
 
+def admitting(analysis: Analysis, table: Table, o: Outcome) -> list[str]:
+    """The NetworkPolicies that admit the controller's pods to the endpoints the Gateway's
+    pods may not reach (on either side of the hop), sorted."""
+    pods = controller_pods(analysis.cluster, table.controller)
+    found: set[str] = set()
+    for e in o.unreachable if pods else ():
+        ip, _, port = e.rpartition(":")
+        v = analysis.evaluator.verdict(pods[0], analysis.cluster.pod_by_ip(ip) or ip)
+        for side in (v.egress, v.ingress):
+            found |= {t.policy for t in side.selecting if t.allowed.allows("TCP", int(port))}
+    return sorted(found)
+
+
+def policy_cause(policy: str, gateway: str) -> str:
+    return (f"NetworkPolicy: {policy} admits the ingress controller's pods but not Gateway "
+            f"{gateway}'s")
+
+
 def verify(analysis: Analysis, tables: tuple[Table, ...], config: Config
            ) -> tuple[int, list[Difference]]:
-    """(requests routed, the differences)."""
+    """(requests routed, the differences). NetworkPolicy is judged on both fronts' hop to
+    the backends: the controller's pods and the Gateway's data-plane pods."""
     total, diffs = 0, []
     for table in tables:
         gw = table.controller.key
         if gw not in config.gateways:
             continue
         reach = reachability(analysis, table.controller)  # once: the controller's pods
+        gw_reach = gateway_reachability(analysis, gw)
         for probe in corpus(table):
             total += 1
             a = handle(table, probe.request, reach)
-            b = router.handle(config, gw, probe.request)
-            if not _same(a, b):
-                diffs.append(Difference(probe, a, b, _cause(table.controller.annotations_prefix,
-                                                            a, b)))
+            b = router.handle(config, gw, probe.request, gw_reach)
+            if _same(a, b):
+                continue
+            cause = _cause(table.controller.annotations_prefix, a, b)
+            if b.status == 504 and b.unreachable and a.status != 504 and cause == "routing":
+                policies = admitting(analysis, table, b)
+                cause = policy_cause(", ".join(policies) or "the namespace's policy", gw)
+            diffs.append(Difference(probe, a, b, cause))
     return total, diffs
+
+
+def policy_actions(analysis: Analysis, tables: tuple[Table, ...], config: Config) -> list[str]:
+    """The NetworkPolicy changes the migration needs, whatever else answers first: a policy
+    that admits the controller's pods to a backend a migrated Gateway's routes send to, but
+    not the Gateway's pods, needs a peer selecting those (NGINX Gateway Fabric's labels)."""
+    from podnet.model.gateways import GATEWAY_NAME_LABEL
+
+    out: set[str] = set()
+    for table in tables:
+        gw = table.controller.key
+        reach = reachability(analysis, table.controller)
+        if gw not in config.gateways or reach is None:
+            continue
+        gw_reach = gateway_reachability(analysis, gw)
+        ns, _, name = gw.partition("/")
+        lost = sorted({e for r in config.routes if any(p.gateway == gw and p.accepted
+                                                      for p in r.parents)
+                       for rule in r.backends for b in rule if b.upstream is not None
+                       for e in b.upstream.endpoints if not gw_reach(e) and reach(e)})
+        if not lost:
+            continue
+        blocked = Outcome(0, "", gw, unreachable=tuple(lost))
+        for policy in admitting(analysis, table, blocked):
+            out.add(f"{policy_cause(policy, gw)}: add to {policy} a peer selecting them "
+                    f"(namespaceSelector kubernetes.io/metadata.name: {ns}, podSelector "
+                    f"{GATEWAY_NAME_LABEL}: {name})")
+    return sorted(out)

@@ -245,7 +245,11 @@ def render(table: Table, files: Files) -> str:
            "\tmap $request_uri $pn_redirect_uri { ~^(?<pn_u>.*)/$ $pn_u; default $request_uri; }"]
     for name, up in _upstreams(table).items():
         out.append(f"\tupstream {name} {{")
-        out += [f"\t\tserver {e};" for e in up.endpoints]
+        # ingress-nginx picks endpoints in Lua (balancer_by_lua behind one placeholder server),
+        # so nginx never marks an endpoint down: every request tries them anew and times out
+        # to 504. A plain upstream's max_fails=1 would answer 502 ("no live upstreams") to the
+        # requests that follow a failed one for fail_timeout.
+        out += [f"\t\tserver {e} max_fails=0;" for e in up.endpoints]
         out.append("\t}")
     out += _splits(table)
     servers = sorted(table.servers.values(), key=lambda s: (s.host != DEFAULT_SERVER, s.host))

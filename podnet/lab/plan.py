@@ -25,6 +25,7 @@ from podnet.errors import LabPrerequisiteError
 from podnet.ingress import nginx
 from podnet.ingress.controllers import controller_pods, find_controllers
 from podnet.ingress.routes import build_all
+from podnet.model import gateways
 from podnet.model.builtin import APISERVER_PORT, apiserver_answer, apiserver_listeners
 from podnet.model.cluster import Cluster
 from podnet.model.vocabulary import LAB_CNI_MODES, LAB_PROXY_MODES
@@ -134,8 +135,8 @@ class StartIngress:
 
 @dataclass(frozen=True, slots=True)
 class StartGateway:
-    """nginx serving one Gateway (NGINX Gateway Fabric's data plane), in the Gateway's own
-    namespace on the underlay; files as for ``StartIngress``."""
+    """nginx serving one Gateway (NGINX Gateway Fabric's data plane), in the Gateway's
+    data-plane pod; files as for ``StartIngress``."""
 
     netns: str
     gateway: str  # ns/name
@@ -319,8 +320,10 @@ def build_plan(cluster: Cluster, lab: str, cni: str | None = None,
                                      ResolvConf(node_resolv(cluster).nameservers, (), ()).text()))
     runs = ingress_pods(cluster)
     for pod in cluster.pods:
-        # an ingress controller's pod serves with nginx, not with the workload
-        ports = () if pod.key in runs else tuple(sorted({(c.port, c.protocol) for c in pod.ports}))
+        # an ingress controller's or a Gateway's pod serves with nginx, not with the workload
+        # (a Gateway's with no programmed listener serves nothing)
+        nginx_pod = pod.key in runs or pod.labels.get(gateways.APP_LABEL) == gateways.APP
+        ports = () if nginx_pod else tuple(sorted({(c.port, c.protocol) for c in pod.ports}))
         node_ns = names.node_netns(lab, pod.node)
         if pod.host_network:
             places.append(PodPlace(pod.key, node_ns, pod.ip, pod.node, ports))
@@ -381,7 +384,7 @@ def build_plan(cluster: Cluster, lab: str, cni: str | None = None,
     steps.append(StartDns(json.dumps({"upstream_ip": ext_ip, "external_netns": ext,
                                       "servers": servers}, sort_keys=True)))
     steps += ingress_steps(cluster, places)
-    steps += gateway_steps(cluster, lab, mtu)
+    steps += gateway_steps(cluster, places)
     listeners = tuple(PodPlace(apiserver_answer(node), names.node_netns(lab, node), ip, node,
                                ((APISERVER_PORT, "TCP"),))
                       for ip, node in sorted(apiserver_listeners(cluster.nodes).items()))
@@ -408,26 +411,34 @@ def ingress_steps(cluster: Cluster, places: list[PodPlace]) -> list[Step]:
     return out
 
 
-def gateway_steps(cluster: Cluster, lab: str, mtu: int) -> list[Step]:
-    """Each Gateway's nginx in a namespace of its own, plugged into the underlay at its
-    address (``podnet.predict.gateway.addresses``), routing to the pod networks through the
-    nodes as the outside does."""
+def gateway_pods(cluster: Cluster) -> dict[str, str]:
+    """data-plane pod -> the Gateway it serves (those the lab runs: a programmed HTTP or HTTPS
+    listener)."""
+    from podnet.gateway.attach import build
+    from podnet.predict.gateway import data_plane, served
+
+    out = {}
+    for key in served(build(cluster)):
+        pod = data_plane(cluster, key)
+        if cluster.pod(pod.key) is not None:
+            out[pod.key] = key
+    return out
+
+
+def gateway_steps(cluster: Cluster, places: list[PodPlace]) -> list[Step]:
+    """Each Gateway's nginx (NGINX Gateway Fabric's data plane) in its data-plane pod, so the
+    pod's NetworkPolicy applies to its connections and its LoadBalancer Service reaches it."""
     from podnet.gateway import nginx as gw_nginx
     from podnet.gateway.attach import build
-    from podnet.predict.gateway import addresses
 
     config = build(cluster)
-    prefix = ipaddress.ip_network(cluster.net.node_cidr, strict=False).prefixlen
+    where = {p.key: p for p in places}
     out: list[Step] = []
-    for key, ip in addresses(cluster, config).items():
-        namespace, _, name = key.partition("/")
-        ns = names.gateway_netns(lab, namespace, name)
-        out += [AddNetns(ns), AddVeth(names.fabric_netns(lab), names.fabric_port(f"gw:{key}"), ns,
-                                      "eth0", mtu, master="br0"),
-                AddAddress(ns, "eth0", f"{ip}/{prefix}")]
-        out += [AddRoute(ns, n.pod_cidr or "", "eth0", via=n.internal_ip or "")
-                for n in cluster.nodes if n.pod_cidr]
-        out.append(StartGateway(ns, key, f"gateway-{names.short_tag(key)}",
+    for pod, key in sorted(gateway_pods(cluster).items()):
+        place = where.get(pod)
+        if place is None:
+            continue
+        out.append(StartGateway(place.netns, key, f"gateway-{names.short_tag(key)}",
                                 gw_nginx.render(config, key, gw_nginx.lab_files(config, key)),
                                 gw_nginx.cert_hosts(config, key)))
     return out

@@ -14,7 +14,17 @@ from types import MappingProxyType
 
 from podnet import names
 from podnet.errors import InputError, SourceRef
-from podnet.model import builtin, consistency, defaults, ipam, kubeproxy, netconfig, tiers, unmodelled
+from podnet.model import (
+    builtin,
+    consistency,
+    defaults,
+    gateways,
+    ipam,
+    kubeproxy,
+    netconfig,
+    tiers,
+    unmodelled,
+)
 from podnet.model.lbpools import AddressPool, read_pools
 from podnet.model.load import RawDoc
 from podnet.model.objects import (
@@ -270,6 +280,9 @@ def build(docs: Sequence[RawDoc], *, nodes: int = DEFAULT_NODES,
     # podCIDR and skip the given ones. (150,000 generated pods then cost nothing to check.)
     given_ips = {p.key for p in pods if p.ip and not p.host_network}
     pods = pods + expand(workloads, pods, node_list, owned_rs)
+    gw_pods, gw_services = gateways.data_plane((*configs, *ignored), pods, services)
+    pods += gw_pods
+    services += gw_services
     pods = _schedule_and_address(pods, node_list)
     warnings += unmodelled.warnings(ignored)
     if given_ips:

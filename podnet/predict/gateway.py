@@ -7,21 +7,53 @@ satisfies every condition of the match, and one per condition with just that one
 header or parameter absent, another value, another method), so each condition is seen to
 decide.
 
-The lab serves each Gateway with nginx in a namespace of its own on the underlay, at an
-address like a LoadBalancer's (``addresses``), which the outside reaches directly."""
+The lab serves each Gateway with nginx in its data-plane pod (``podnet.model.gateways``), which
+the outside reaches through the pod's LoadBalancer Service (``entries``), and NetworkPolicy
+judges the pod's hop to the backends (``reachability``)."""
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
 
+from podnet.errors import SourceRef
 from podnet.gateway.attach import Config
 from podnet.gateway.nginx import blocks, concrete
 from podnet.gateway.objects import Match
-from podnet.gateway.router import handle
-from podnet.ingress.request import Outcome, request
+from podnet.gateway.router import MARKED_DOWN, handle
+from podnet.ingress.request import Outcome, Reachable, request
 from podnet.model.cluster import Cluster
+from podnet.model.gateways import GATEWAY_NAME_LABEL, data_plane_pod
+from podnet.model.objects import Pod
+
+if TYPE_CHECKING:
+    from podnet.analysis import Analysis
+
+
+def data_plane(cluster: Cluster, gateway: str, source: SourceRef | None = None) -> Pod:
+    """The pod serving a Gateway: the cluster's (synthesised from the input's Gateways, or
+    given in a dump), else one made for a Gateway the input does not hold (a migrated one)."""
+    ns, _, name = gateway.partition("/")
+    for p in cluster.pods:
+        if p.namespace == ns and p.labels.get(GATEWAY_NAME_LABEL) == name:
+            return p
+    return data_plane_pod(ns, name, source or SourceRef(file="<migrated>", kind="Gateway",
+                                                        namespace=ns, name=name))
+
+
+def reachability(a: Analysis, gateway: str) -> Reachable:
+    """NetworkPolicy on the Gateway pod -> endpoint hop (replicas share labels, so one pod
+    stands for them)."""
+    src = data_plane(a.cluster, gateway)
+
+    @cache  # a corpus asks about the same few endpoints thousands of times
+    def ok(endpoint: str) -> bool:
+        ip, _, port = endpoint.rpartition(":")
+        dst = a.cluster.pod_by_ip(ip) or ip
+        return a.evaluator.allowed(src, dst).allows("TCP", int(port))
+    return ok
 
 
 def served(config: Config) -> list[str]:
@@ -31,18 +63,31 @@ def served(config: Config) -> list[str]:
                          for x in s.listeners))
 
 
-def addresses(cluster: Cluster, config: Config) -> dict[str, str]:
-    """Gateway -> its address on the underlay: counting down from below the outside's
-    (the underlay's last address but one), skipping the nodes'."""
-    underlay = ipaddress.ip_network(cluster.net.node_cidr, strict=False)
-    taken = {n.internal_ip for n in cluster.nodes}
-    out: dict[str, str] = {}
-    ip = underlay.broadcast_address - 2
+Entry = dict[int, tuple[str, int]]  # listener port -> where the outside connects
+
+
+def entries(a: Analysis, config: Config) -> dict[str, Entry]:
+    """Gateway -> per listener port, where the outside reaches its pod: the LoadBalancer
+    Service's address, else a NodePort on the first node, else the pod itself (the outside
+    routes to the pod networks), as for an ingress controller (``predict.ingress.entry``)."""
+    out: dict[str, Entry] = {}
     for key in served(config):
-        while str(ip) in taken:
-            ip -= 1
-        out[key] = str(ip)
-        ip -= 1
+        pod = data_plane(a.cluster, key)
+        if not pod.ip:
+            continue
+        ports = sorted({x.listener.port for x in config.gateways[key].listeners})
+        where: Entry = {}
+        for port in ports:
+            for plan in a.plans:
+                if plan.protocol != "TCP" or not any(e.ip == pod.ip and e.port == port
+                                                     for e in plan.endpoints):
+                    continue
+                if plan.load_balancer_ips:
+                    where.setdefault(port, (plan.load_balancer_ips[0], plan.port))
+                elif plan.node_port and a.cluster.nodes:
+                    where.setdefault(port, (a.cluster.nodes[0].internal_ip or "", plan.node_port))
+            where.setdefault(port, (pod.ip, port))
+        out[key] = where
     return out
 
 
@@ -163,7 +208,8 @@ def _pods(config: Config, o: Outcome) -> frozenset[str]:
                      if b.ref.weight > 0 and b.upstream is not None for p in b.upstream.pods if p)
 
 
-def probes(config: Config, gateway: str, ip: str, source: str) -> list[GatewayProbe]:
+def probes(config: Config, gateway: str, where: Entry, source: str,
+           reach: Reachable | None = None) -> list[GatewayProbe]:
     """Per listener, per hostname it serves (its own and its routes'), per path: the request
     and the router's answer; plus a host no listener accepts on each port."""
     out: list[GatewayProbe] = []
@@ -180,20 +226,25 @@ def probes(config: Config, gateway: str, ip: str, source: str) -> list[GatewayPr
             if (url, method, headers) in seen:
                 continue
             seen.add((url, method, headers))
-            o = handle(config, gateway, request(url, method, dict(headers), source=source))
+            o = handle(config, gateway, request(url, method, dict(headers), source=source),
+                       reach)
             out.append(GatewayProbe(gateway, f"listener {x.name} host {b.name or '(any)'}: {why}",
-                                    url, (ip, x.port), o, _pods(config, o), method, headers))
+                                    url, where[x.port], o, _pods(config, o), method, headers))
     for port, scheme in sorted(ports.items()):
         url = f"{scheme}://unknown.podnet.invalid:{port}/"
         if (url, "GET", ()) not in seen:
-            out.append(GatewayProbe(gateway, "a host no listener accepts", url, (ip, port),
-                                    handle(config, gateway, request(url, source=source))))
+            out.append(GatewayProbe(gateway, "a host no listener accepts", url, where[port],
+                                    handle(config, gateway, request(url, source=source), reach)))
     return out
 
 
 def agrees(p: GatewayProbe, status: int | None, location: str | None, pod: str | None,
            path: str | None) -> bool:
     o = p.expected
+    if o.status == 0:  # no listener on the port: the connection is refused
+        return status is None
+    if o.status == 504 and status == 502 and MARKED_DOWN in o.reason:
+        return True  # the endpoints were marked down by an earlier request's timeouts
     if status != o.status:
         return False
     if 300 <= o.status < 400:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import cache
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -28,6 +29,7 @@ def reachability(a: Analysis, controller: Controller) -> Reachable | None:
         return None
     src = pods[0]  # replicas share labels and namespace, so policy treats them alike
 
+    @cache  # a corpus asks about the same few endpoints thousands of times
     def ok(endpoint: str) -> bool:
         ip, _, port = endpoint.rpartition(":")
         dst = a.cluster.pod_by_ip(ip) or ip

@@ -16,6 +16,7 @@ import numpy as np
 
 from podnet.analysis import Analysis
 from podnet.ingress.controllers import controller_pods, find_controllers
+from podnet.model import gateways
 from podnet.model.objects import Pod
 from podnet.policy import class_matrix, pod_matrix
 from podnet.predict.services import Expected, expect
@@ -26,9 +27,32 @@ Answer = str  # the pod key that answered, "rejected" or "dropped"
 
 
 def ingress_controller_pods(a: Analysis) -> set[str]:
-    """Pods that run an ingress controller's nginx in the lab (they answer in HTTP)."""
+    """Pods that run nginx in the lab (they answer in HTTP): an ingress controller's, and a
+    Gateway's data-plane pod."""
     return {p.key for c in find_controllers(a.cluster) if c.declared
-            for p in controller_pods(a.cluster, c)}
+            for p in controller_pods(a.cluster, c)} | {p.key for p, _ in _gateway_pods(a)}
+
+
+def _gateway_pods(a: Analysis) -> list[tuple[Pod, set[int]]]:
+    """Each served Gateway's data-plane pod and the ports its nginx listens on (those of its
+    programmed listeners)."""
+    from podnet.gateway.attach import build
+    from podnet.predict.gateway import data_plane, served
+
+    if not any(p.labels.get(gateways.APP_LABEL) == gateways.APP for p in a.cluster.pods):
+        return []
+    config = build(a.cluster)
+    return [(data_plane(a.cluster, k), {x.listener.port for x in config.gateways[k].listeners
+                                         if x.programmed}) for k in served(config)]
+
+
+def _unserved(a: Analysis) -> set[tuple[str, int]]:
+    """(pod IP, port) a Gateway's Service forwards to but its nginx does not listen on (a
+    listener not programmed): the Gateway's HTTP probes expect those refused, the Service
+    probes' workload model does not."""
+    listening = {p.ip: ports for p, ports in _gateway_pods(a)}
+    return {(p.ip, port) for p in a.cluster.pods if p.labels.get(gateways.APP_LABEL) == gateways.APP
+            for port in {c.port for c in p.ports} - listening.get(p.ip, set())}
 
 
 def probed_pods(a: Analysis) -> list[Pod]:
@@ -83,7 +107,9 @@ class ServiceProbe:
 
 def service_probes(a: Analysis, pods: list[Pod], external_ip: str,
                    protocols: tuple[str, ...]) -> list[ServiceProbe]:
-    plans = [p for p in a.plans if p.protocol in protocols]
+    unserved = _unserved(a)
+    plans = [p for p in a.plans if p.protocol in protocols
+             and not (p.endpoints and all((e.ip, e.port) in unserved for e in p.endpoints))]
     out: list[ServiceProbe] = []
     for i, src in enumerate(pods):
         for p in plans:

@@ -1,0 +1,121 @@
+"""The Gateway API data plane as pods (issue 14): one nginx pod per Gateway with NGINX Gateway
+Fabric's labels, addressed from a node's podCIDR and fronted by a LoadBalancer Service;
+NetworkPolicy judged on its hop to the backends (`podnet http`, `migrate --verify`), as for an
+ingress controller's pods."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from podnet.cli.app import app
+from podnet.model.gateways import GATEWAY_NAME_LABEL
+
+ROOT = Path(__file__).resolve().parent.parent
+GW = str(ROOT / "tests" / "manifests" / "lab-gateway")
+OSLO = str(ROOT / "examples" / "oslo")
+SHOP = str(ROOT / "tests" / "manifests" / "lab-migrate")
+
+DENY_WEB = """apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: nobody, namespace: web}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  policyTypes: [Ingress]
+  ingress: [{from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: none}}}]}]
+"""
+
+ADMIT_CONTROLLER = """apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {{name: from-ingress-controller, namespace: {ns}}}
+spec:
+  podSelector: {{}}
+  policyTypes: [Ingress]
+  ingress:
+  - from:
+    - namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: ingress-nginx}}}}
+      podSelector: {{matchLabels: {{app.kubernetes.io/name: ingress-nginx}}}}
+"""
+
+
+def run(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+def test_each_gateway_gets_a_labelled_pod_and_a_loadbalancer_service():
+    r = run("reach", "-f", GW, "-o", "json")
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert "infra/gw-nginx-0" in data["pods"]
+    # its listeners' ports are container ports, so reach asks about them
+    assert {"80/TCP", "443/TCP", "8080/TCP"} <= set(data["ports"])
+    r = run("services", "-f", GW)
+    assert "infra/gw-nginx:port-80" in r.stdout and "LoadBalancer" in r.stdout
+
+
+def test_gateway_pod_is_judged_by_networkpolicy_in_explain_and_http(tmp_path):
+    deny = tmp_path / "deny.yaml"
+    deny.write_text(DENY_WEB)
+    r = run("explain", "-f", GW, "-f", str(deny), "--from", "infra/gw-nginx-0",
+            "--to", "web/web-0", "--port", "8080/TCP")
+    assert "DENIED" in r.stdout and "web/nobody" in r.stdout
+    ok = json.loads(run("http", "-f", GW, "http://www.example.com/", "-o", "json").stdout)
+    assert ok["status"] == 200
+    r = run("http", "-f", GW, "-f", str(deny), "http://www.example.com/", "-o", "json")
+    o = json.loads(r.stdout)
+    # nginx waits out its connect timeout on every endpoint, then answers 504, as the
+    # ingress path predicts for its controller's pod
+    assert o["status"] == 504 and "NetworkPolicy" in o["reason"], o
+
+
+def test_migrate_names_the_policy_that_admits_only_the_controller(tmp_path):
+    admit = tmp_path / "admit.yaml"
+    admit.write_text(ADMIT_CONTROLLER.format(ns="production"))
+    r = run("ingress", "migrate", "-f", OSLO, "-f", str(admit), "-o", "json")
+    actions = json.loads(r.stdout)["actions"]
+    assert actions and all("production/from-ingress-controller" in a for a in actions)
+    assert f"{GATEWAY_NAME_LABEL}: ingress-nginx-controller" in actions[0]
+    # oslo as shipped admits neither front: no change to name
+    assert json.loads(run("ingress", "migrate", "-f", OSLO, "-o", "json").stdout)["actions"] == []
+
+
+def test_verify_groups_the_policy_difference_under_its_own_cause(tmp_path):
+    admit = tmp_path / "admit.yaml"
+    admit.write_text(ADMIT_CONTROLLER.format(ns="shop"))
+    same = json.loads(run("ingress", "migrate", "-f", SHOP, "--verify", "-o", "json").stdout)
+    assert same["verify"]["differ"] == 0
+    r = run("ingress", "migrate", "-f", SHOP, "-f", str(admit), "--verify", "-o", "json")
+    assert r.exit_code == 1
+    v = json.loads(r.stdout)["verify"]
+    want = ("NetworkPolicy: shop/from-ingress-controller admits the ingress controller's pods "
+            "but not Gateway ingress-nginx/ingress-nginx-controller's")
+    assert [c["cause"] for c in v["causes"]] == [want]
+    assert all(d["ingress"]["status"] == 200 and d["gateway"]["status"] == 504
+               for d in v["differences"])
+
+
+def test_several_denied_endpoints_may_be_marked_down(tmp_path):
+    """NGINX Gateway Fabric's upstreams keep nginx's max_fails=1 (nginx's docs,
+    ngx_http_upstream_module "server ... max_fails"): after every endpoint timed out, a request
+    within fail_timeout gets 502 at once; the lab accepts either, nothing else."""
+    from podnet.analysis import Analysis
+    from podnet.gateway.attach import build
+    from podnet.model import load
+    from podnet.predict import gateway as predict
+
+    deny = tmp_path / "deny.yaml"
+    deny.write_text(DENY_WEB)
+    a = Analysis(load([GW, str(deny)], nodes=2))
+    cfg = build(a.cluster)
+    entry = predict.entries(a, cfg)["infra/gw"]
+    probes = {p.url: p for p in predict.probes(cfg, "infra/gw", entry, "10.0.0.254",
+                                              predict.reachability(a, "infra/gw"))}
+    web = probes["http://probe.example.com:80/"]  # two endpoints, both denied
+    assert web.expected.status == 504 and len(web.expected.unreachable) == 2
+    assert predict.agrees(web, 504, None, None, None) and predict.agrees(web, 502, None, None, None)
+    assert not predict.agrees(web, 500, None, None, None)
+    vault = probes["http://vault.example.com:80/"]  # a lone server is never marked down
+    assert vault.expected.status == 504
+    assert not predict.agrees(vault, 502, None, None, None)
