@@ -17,19 +17,16 @@ so concurrent runs see either a whole entry or none.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import hmac
-import io
-import operator
 import os
-import pickle
 import stat
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from types import BuiltinFunctionType, MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from podnet.cli.modelfile import dumps, loads
 
 if TYPE_CHECKING:
     from podnet.model.cluster import Cluster
@@ -43,7 +40,10 @@ _STALE_TMP_SECONDS = 3600.0
 
 # What the model is made of: its source (and the modules its objects come from) fixes the
 # pickle's meaning, so it is part of every key.
-_SOURCES = ("model", "errors.py", "names.py", "__init__.py", "cli/modelcache.py")
+_SOURCES = ("model", "errors.py", "names.py", "__init__.py", "cli/modelcache.py",
+            "cli/modelfile.py")
+
+__all__ = ["dumps", "get", "key", "loads", "put"]
 
 
 def enabled(flag: bool) -> bool:
@@ -174,92 +174,6 @@ def _mac(secret: bytes, entry_key: str, payload: bytes) -> bytes:
     h = hmac.new(secret, MAGIC + entry_key.encode() + b"\0", "sha256")
     h.update(payload)
     return h.digest()
-
-
-# -- pickling the model fast ----------------------------------------------------------------
-# The model is frozen dataclasses (most with __slots__), NamedTuples and MappingProxyTypes.
-# Pickle's defaults are slow on the first two (a Python __setstate__ per object walks
-# dataclasses.fields; a NamedTuple's __new__ is Python too) and refuse the third, so each gets
-# a reduction that rebuilds it with one call: the class with its fields, ``tuple.__new__``
-# (C) for a NamedTuple, a dict under a proxy. The reductions sit in a dispatch table that
-# pickle's C code looks up per type (a ``reducer_override`` would be a Python call for every
-# object, more than the rest of the dump).
-
-def _proxy(d: dict[Any, Any]) -> Mapping[Any, Any]:
-    return MappingProxyType(d)
-
-
-def _tuple_new() -> Callable[..., Any]:
-    """``tuple.__new__``, which pickle cannot name: pickled once as a call to this."""
-    return tuple.__new__
-
-
-def _reducer(cls: type) -> Callable[[Any], Any] | None:
-    if cls is MappingProxyType:
-        return _reduce_proxy
-    if cls is BuiltinFunctionType:
-        return _reduce_builtin
-    if not cls.__module__.startswith("podnet."):
-        return None
-    if dataclasses.is_dataclass(cls):
-        fields = dataclasses.fields(cls)
-        if not all(f.init for f in fields):  # not all of it goes back through __init__
-            return None
-        get = operator.attrgetter(*(f.name for f in fields))
-        if len(fields) == 1:
-            return lambda o: (cls, (get(o),))
-        return lambda o: (cls, get(o))
-    if issubclass(cls, tuple) and hasattr(cls, "_fields"):
-        return _reduce_named
-    return None
-
-
-def _reduce_proxy(m: Any) -> tuple[Any, ...]:
-    return (_proxy, (dict(m),))
-
-
-def _reduce_named(t: Any) -> tuple[Any, ...]:
-    return (tuple.__new__, (type(t), tuple(t)))
-
-
-def _reduce_builtin(f: Any) -> Any:
-    return (_tuple_new, ()) if f is tuple.__new__ else f.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
-
-
-class _Reductions(dict[type, Callable[[Any], Any]]):
-    def __missing__(self, cls: type) -> Callable[[Any], Any]:
-        found = _reducer(cls)
-        if found is None:
-            raise KeyError(cls)  # pickle's default reduction
-        self[cls] = found
-        return found
-
-
-class _Pickler(pickle.Pickler):
-    dispatch_table = _Reductions()
-
-
-# Only the model's own classes (and what parsed YAML holds: dates) come back out of a pickle;
-# the HMAC already guarantees this process wrote it, this keeps a bug from becoming more.
-_OTHER_GLOBALS = {("datetime", "datetime"), ("datetime", "date"), ("datetime", "timezone"),
-                  ("datetime", "timedelta")}
-
-
-class _Unpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> Any:
-        if module.startswith("podnet.") or (module, name) in _OTHER_GLOBALS:
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"{module}.{name} is not part of the model")
-
-
-def dumps(cluster: Cluster) -> bytes:
-    buf = io.BytesIO()
-    _Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL).dump(cluster)
-    return buf.getvalue()
-
-
-def loads(data: bytes) -> Any:
-    return _Unpickler(io.BytesIO(data)).load()
 
 
 # -- entries ---------------------------------------------------------------------------------
