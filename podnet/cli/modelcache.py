@@ -1,10 +1,11 @@
 """The built cluster model, kept on disk between runs and keyed by everything it is built from.
 
 Building the model is most of a command's time on a large cluster (1.8 s at 150,000 pods);
-loading a pickle of it is a fraction of that. The key is a hash of every input byte read (with
-names and how each file was found), the build options, and ``FORMAT``: podnet's version plus
-a hash of the model's source, so any change to the code that builds or defines the model
-starts a fresh cache.
+loading a pickle of it is a fraction of that, and the pickle is in sections
+(``podnet.cli.modelfile``) so that a command unpickles only the parts it reads. The key is a
+hash of every input byte read (with names and how each file was found), the build options,
+and ``FORMAT``: podnet's version plus a hash of the model's source, so any change to the code
+that builds or defines the model starts a fresh cache.
 
 Nothing read from the cache is trusted on its name or place: an entry is unpickled only when
 it is a regular file owned by this user that nobody else can write, and its HMAC (over the key
@@ -207,7 +208,9 @@ def _get(entry_key: str) -> Cluster | None:
         return None
     if not hmac.compare_digest(header[len(MAGIC):], _mac(secret, entry_key, payload)):
         return None
-    cluster = loads(payload)  # signed by this user's key: written by podnet for this key
+    # signed by this user's key: written by podnet for this key. The whole payload is read and
+    # checked here; the model's sections are unpickled from it as the command reads them.
+    cluster = loads(payload)
     if not isinstance(cluster, Cluster):
         return None
     with contextlib.suppress(OSError):
