@@ -1,3 +1,3 @@
-from podnet.cli.app import main
+from podnet.cli.quick import main
 
 main()

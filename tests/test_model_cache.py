@@ -332,3 +332,50 @@ def test_digest_is_sha256_of_labelled_input(tmp_path: Path) -> None:
     assert got == gather([str(f)], digest=True).digest and len(got) == 64
     assert gather([str(f)]).digest == ""  # not asked for: not computed
     assert got != hashlib.sha256(b"x").hexdigest()
+
+
+def test_sections_load_on_first_use_and_equal_the_model(builds: list[int],
+                                                       tmp_path: Path) -> None:
+    import dataclasses
+
+    from podnet.cli.modelfile import LazyCluster
+
+    src = manifests(tmp_path)
+    first = common.load_cluster([str(src)])
+    second = common.load_cluster([str(src)])
+    assert isinstance(second, LazyCluster) and len(builds) == 1
+    pod = first.pods[5]
+    assert second.pod(pod.key) == pod and second.pod("no-such-namespace/x") is None
+    assert second.policies_in(pod.namespace) == first.policies_in(pod.namespace)
+    assert "pods" not in second.__dict__  # one namespace read, not the model
+    assert second.pods == first.pods and second.pod(pod.key) is second.pods[5]
+    assert second == first and first == second
+    copy = dataclasses.replace(second, policies=())
+    assert copy.policies == () and copy.policies_in(pod.namespace) == ()
+    assert copy.pods == first.pods
+    assert modelcache.loads(modelcache.dumps(second)) == first  # a lazy model stores again
+
+
+def test_a_signed_section_naming_a_foreign_global_runs_nothing(tmp_path: Path) -> None:
+    from podnet.cli import modelfile
+
+    marker = tmp_path / "pwned"
+    built = REAL_BUILD(read_texts([("x.yaml", "kind: Namespace\nmetadata: {name: x}\n")]))
+    payload = bytearray(modelfile.dumps(built))
+    lazy = modelfile.loads(bytes(payload))
+    at, size = lazy._sections.table["field:nodes"]
+    start = len(payload) - len(lazy._sections.body)
+    evil = pickle.dumps(Boom(marker))
+    body = bytes(payload[:start + at]) + evil + bytes(payload[start + at + size:])
+    # the table still says the old size: rebuild the payload around a table that fits
+    table = {k: (a if a <= at else a - size + len(evil), len(evil) if k == "field:nodes" else n)
+             for k, (a, n) in lazy._sections.table.items()}
+    head = modelfile._pickle({"order": lazy._sections.order, "table": table,
+                              "grouped": sorted(lazy._sections.grouped),
+                              "eager": lazy._sections.eager})
+    body = body[start:]
+    forged = modelfile.loads(modelfile.FORMAT + modelfile._LENGTH.pack(len(head)) + head + body)
+    with pytest.raises(pickle.UnpicklingError):
+        _ = forged.nodes
+    assert not marker.exists()
+    assert forged.namespaces["x"].name == "x"  # the other sections are intact

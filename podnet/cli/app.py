@@ -4,13 +4,13 @@ handler that turns errors into one-line messages and exit codes (never a traceba
 from __future__ import annotations
 
 import gc
-import os
 import sys
 from importlib import import_module
 
 import typer
 
-from podnet.errors import OutputError, PodnetError, exit_code_for
+from podnet.cli import quick
+from podnet.cli.quick import guarded
 
 # Plain help and usage errors (rich_markup_mode=None): typer's rich help imports rich and
 # markdown-it, about half of `podnet --help`'s start-up (docs/benchmarks.md, "Start-up").
@@ -38,56 +38,11 @@ for _name in COMMAND_MODULES:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point."""
-    # One short batch run over acyclic data (the model is immutable tuples and maps): the
-    # cyclic collector would rescan the growing heap over and over and free nothing, a
-    # quarter of `reach` on 150,000 pods. Reference counting still frees what is dropped.
-    # (The lab's long-running servers are their own processes and keep the collector.)
-    gc.disable()
-    # Standalone mode lets typer report usage errors itself (exit 2); podnet's own errors
-    # come through here and become one line on stderr.
-    try:
-        try:
-            app(args=argv, prog_name="podnet")
-        except SystemExit as done:  # typer's way to return: stdout must be out before success
-            if not done.code:
-                _flush_stdout()
-            raise
-    except OutputError as e:
-        print(f"podnet: error: {e}", file=sys.stderr)
-        _discard_stdout()
-        sys.exit(exit_code_for(e))
-    except PodnetError as e:
-        print(f"podnet: error: {e}", file=sys.stderr)
-        sys.exit(exit_code_for(e))
-    except BrokenPipeError:
-        sys.exit(0)
-    except MemoryError:
-        print("podnet: error: out of memory", file=sys.stderr)
-        sys.exit(1)
-
-
-
-def _flush_stdout() -> None:
-    """Output printed through the text layer (rich tables, typer.echo) fails here, if it fails
-    at all, so the exit status says so."""
-    try:
-        sys.stdout.flush()
-    except BrokenPipeError:
-        raise
-    except OSError as e:
-        raise OutputError(f"writing the output failed: {e.strerror or e}") from None
-
-
-def _discard_stdout() -> None:
-    """Point fd 1 at /dev/null so the interpreter's flush at exit drops what could not be
-    written, instead of failing again with a traceback-like 'Exception ignored' on stderr."""
-    try:
-        fd = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(fd, sys.stdout.fileno())
-        os.close(fd)
-    except (OSError, ValueError, AttributeError):  # no real fd (a test's stream): nothing to do
-        pass
+    """Entry point for a caller that has imported the command line already (tests, embedding):
+    a quick command still skips typer's argument parsing (see ``podnet.cli.quick``)."""
+    gc.disable()  # see podnet.cli.quick.main
+    call = quick.parse(sys.argv[1:] if argv is None else argv)
+    guarded(call or (lambda: app(args=argv, prog_name="podnet")))
 
 
 if __name__ == "__main__":

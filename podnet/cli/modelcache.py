@@ -1,10 +1,11 @@
 """The built cluster model, kept on disk between runs and keyed by everything it is built from.
 
 Building the model is most of a command's time on a large cluster (1.8 s at 150,000 pods);
-loading a pickle of it is a fraction of that. The key is a hash of every input byte read (with
-names and how each file was found), the build options, and ``FORMAT``: podnet's version plus
-a hash of the model's source, so any change to the code that builds or defines the model
-starts a fresh cache.
+loading a pickle of it is a fraction of that, and the pickle is in sections
+(``podnet.cli.modelfile``) so that a command unpickles only the parts it reads. The key is a
+hash of every input byte read (with names and how each file was found), the build options,
+and ``FORMAT``: podnet's version plus a hash of the model's source, so any change to the code
+that builds or defines the model starts a fresh cache.
 
 Nothing read from the cache is trusted on its name or place: an entry is unpickled only when
 it is a regular file owned by this user that nobody else can write, and its HMAC (over the key
@@ -17,19 +18,16 @@ so concurrent runs see either a whole entry or none.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import hmac
-import io
-import operator
 import os
-import pickle
 import stat
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from types import BuiltinFunctionType, MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from podnet.cli.modelfile import dumps, loads
 
 if TYPE_CHECKING:
     from podnet.model.cluster import Cluster
@@ -43,7 +41,10 @@ _STALE_TMP_SECONDS = 3600.0
 
 # What the model is made of: its source (and the modules its objects come from) fixes the
 # pickle's meaning, so it is part of every key.
-_SOURCES = ("model", "errors.py", "names.py", "__init__.py", "cli/modelcache.py")
+_SOURCES = ("model", "errors.py", "names.py", "__init__.py", "cli/modelcache.py",
+            "cli/modelfile.py")
+
+__all__ = ["dumps", "get", "key", "loads", "put"]
 
 
 def enabled(flag: bool) -> bool:
@@ -176,127 +177,6 @@ def _mac(secret: bytes, entry_key: str, payload: bytes) -> bytes:
     return h.digest()
 
 
-# -- pickling the model fast ----------------------------------------------------------------
-# The model is frozen dataclasses (most with __slots__), NamedTuples and MappingProxyTypes.
-# Pickle's defaults are slow on the first two (a Python __setstate__ per object walks
-# dataclasses.fields; a NamedTuple's __new__ is Python too) and refuse the third, so each gets
-# a reduction that rebuilds it with one call: the class with its fields, ``tuple.__new__``
-# (C) for a NamedTuple, a dict under a proxy. The reductions sit in a dispatch table that
-# pickle's C code looks up per type (a ``reducer_override`` would be a Python call for every
-# object, more than the rest of the dump).
-
-def _proxy(d: dict[Any, Any]) -> Mapping[Any, Any]:
-    return MappingProxyType(d)
-
-
-def _tuple_new() -> Callable[..., Any]:
-    """``tuple.__new__``, which pickle cannot name: pickled once as a call to this."""
-    return tuple.__new__
-
-
-def _reducer(cls: type) -> Callable[[Any], Any] | None:
-    if cls is MappingProxyType:
-        return _reduce_proxy
-    if cls is BuiltinFunctionType:
-        return _reduce_builtin
-    if not cls.__module__.startswith("podnet."):
-        return None
-    if dataclasses.is_dataclass(cls):
-        fields = dataclasses.fields(cls)
-        if not all(f.init for f in fields):  # not all of it goes back through __init__
-            return None
-        get = operator.attrgetter(*(f.name for f in fields))
-        if len(fields) == 1:
-            return lambda o: (cls, (get(o),))
-        return lambda o: (cls, get(o))
-    if issubclass(cls, tuple) and hasattr(cls, "_fields"):
-        return _reduce_named
-    return None
-
-
-def _reduce_proxy(m: Any) -> tuple[Any, ...]:
-    return (_proxy, (dict(m),))
-
-
-def _reduce_named(t: Any) -> tuple[Any, ...]:
-    return (tuple.__new__, (type(t), tuple(t)))
-
-
-def _reduce_builtin(f: Any) -> Any:
-    return (_tuple_new, ()) if f is tuple.__new__ else f.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
-
-
-class _Reductions(dict[type, Callable[[Any], Any]]):
-    def __missing__(self, cls: type) -> Callable[[Any], Any]:
-        found = _reducer(cls)
-        if found is None:
-            raise KeyError(cls)  # pickle's default reduction
-        self[cls] = found
-        return found
-
-
-class _Pickler(pickle.Pickler):
-    dispatch_table = _Reductions()
-
-
-# Only the model's own classes (and what parsed YAML holds: dates) come back out of a pickle;
-# the HMAC already guarantees this process wrote it, this keeps a bug from becoming more.
-_OTHER_GLOBALS = {("datetime", "datetime"), ("datetime", "date"), ("datetime", "timezone"),
-                  ("datetime", "timedelta")}
-
-
-class _Unpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> Any:
-        if module.startswith("podnet.") or (module, name) in _OTHER_GLOBALS:
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"{module}.{name} is not part of the model")
-
-
-def dumps(obj: Any) -> bytes:
-    buf = io.BytesIO()
-    _Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
-    return buf.getvalue()
-
-
-def loads(data: bytes) -> Any:
-    return _Unpickler(io.BytesIO(data)).load()
-
-
-# -- Ingresses by host -------------------------------------------------------------------------
-# On an input with thousands of Ingresses they are most of the model (5,000 Ingresses: 2.0 of
-# 2.8 MB), and `podnet http` reads only those of one host. An entry keeps the model without
-# them, and them in shards by the host they shape (``shaped_hosts``), each pickled on its own:
-# a request's view unpickles the shards of its hosts and the "always" shard (Ingresses that
-# shape every server, and the first Ingress, so a view of an input with Ingresses has one: the
-# stand-in controller depends on it). Each Ingress carries its index, so any set of shards
-# merges back in the model's order without duplicates.
-
-_ALWAYS = ""  # no host is the empty string
-
-
-def _split(cluster: Cluster) -> bytes:
-    from podnet.model.ingress_hosts import shaped_hosts
-
-    shards: dict[str, list[tuple[int, Any]]] = {}
-    for i, ing in enumerate(cluster.ingresses):
-        hosts = shaped_hosts(ing)
-        for h in sorted({_ALWAYS} if hosts is None or i == 0 else hosts):
-            shards.setdefault(h, []).append((i, ing))
-    slim = dataclasses.replace(cluster, ingresses=())
-    return dumps((dumps(slim), {h: dumps(tuple(v)) for h, v in shards.items()}))
-
-
-def _join(payload: bytes, hosts: frozenset[str] | None) -> Any:
-    slim_bytes, shards = loads(payload)
-    cluster = loads(slim_bytes)
-    wanted = shards.values() if hosts is None else (
-        shards[h] for h in sorted(hosts | {_ALWAYS}) if h in shards)
-    found: dict[int, Any] = {}
-    for shard in wanted:
-        found.update(loads(shard))
-    return dataclasses.replace(cluster, ingresses=tuple(found[i] for i in sorted(found)))
-
-
 # -- entries ---------------------------------------------------------------------------------
 
 def get(entry_key: str, hosts: frozenset[str] | None = None) -> Cluster | None:
@@ -310,7 +190,7 @@ def get(entry_key: str, hosts: frozenset[str] | None = None) -> Cluster | None:
         return None
 
 
-def _get(entry_key: str, hosts: frozenset[str] | None) -> Cluster | None:
+def _get(entry_key: str, hosts: frozenset[str] | None = None) -> Cluster | None:
     from podnet.model.cluster import Cluster
 
     d = _open_dir()
@@ -331,7 +211,9 @@ def _get(entry_key: str, hosts: frozenset[str] | None) -> Cluster | None:
         return None
     if not hmac.compare_digest(header[len(MAGIC):], _mac(secret, entry_key, payload)):
         return None
-    cluster = _join(payload, hosts)  # signed by this user's key: written by podnet for this key
+    # signed by this user's key: written by podnet for this key. The whole payload is read and
+    # checked here; the model's sections are unpickled from it as the command reads them.
+    cluster = loads(payload, hosts)
     if not isinstance(cluster, Cluster):
         return None
     with contextlib.suppress(OSError):
@@ -351,7 +233,7 @@ def _put(entry_key: str, cluster: Cluster) -> None:
     secret = _secret(d) if d is not None else None
     if d is None or secret is None:
         return
-    payload = _split(cluster)
+    payload = dumps(cluster)
     tmp = _write_temp(d, MAGIC, _mac(secret, entry_key, payload), payload)
     try:
         os.replace(tmp, d / (entry_key + SUFFIX))

@@ -125,33 +125,6 @@ def register(app: typer.Typer) -> None:
                 output: OutputOpt = "table", nodes: NodesOpt = 3,
                 no_ipblock_matches_pods: NoIpblockOpt = False) -> None:
         """Why one flow is allowed or denied: per side, the selecting policies and rules."""
-        from podnet.analysis import Analysis
-        from podnet.errors import UsageError
-        from podnet.policy.explain import explain_data
-        from podnet.policy.query import find_endpoint, parse_port
+        from podnet.cli.quick import explain as run
 
-        check_format(output, ("table", "json"))
-        cluster = load_cluster(filename, nodes)
-
-        if not src or not dst or not port:
-            raise UsageError("explain needs --from, --to and --port")
-        number, proto = parse_port(port)
-        ev = Analysis(cluster, ipblock_matches_pods=not no_ipblock_matches_pods).evaluator
-        v = ev.verdict(find_endpoint(cluster, src), find_endpoint(cluster, dst))
-        data = explain_data(v, number, proto)
-        if output == "json":
-            emit_json(data)
-            return
-        c = console()
-        c.print(f"{data['from']} -> {data['to']} {port}: "
-                f"{'ALLOWED' if data['allowed'] else 'DENIED'}")
-        if v.self_traffic:
-            c.print("  a pod may always reach itself")
-        for side in ("egress", "ingress"):
-            d = data[side]
-            assert isinstance(d, dict)
-            c.print(f"  {side} of {d['pod']}: {d['summary']}")
-            for pol in d["policies"]:
-                rules = ", ".join(pol["allowedBy"]) or "no rule matches this flow"
-                c.print(f"    {pol['policy']}: {'allows' if pol['allows'] else 'denies'}"
-                        f" ({rules}); lets {pol['connections']} through for this pair")
+        run(filename, src, dst, port, output, nodes, no_ipblock_matches_pods)

@@ -98,6 +98,21 @@ class Cluster:
                 index.setdefault((p.namespace, k, v), []).append(p)
         return {k: tuple(v) for k, v in index.items()}
 
+    def namespace(self, name: str) -> Namespace | None:
+        return self.namespaces.get(name)
+
+    def policies_in(self, namespace: str) -> tuple[NetworkPolicy, ...]:
+        """The NetworkPolicies of one namespace, in ``policies`` order (the only ones that can
+        select its pods)."""
+        return self._policies_by_namespace.get(namespace, ())
+
+    @cached_property
+    def _policies_by_namespace(self) -> Mapping[str, tuple[NetworkPolicy, ...]]:
+        index: dict[str, list[NetworkPolicy]] = {}
+        for p in self.policies:
+            index.setdefault(p.namespace, []).append(p)
+        return {k: tuple(v) for k, v in index.items()}
+
     def node(self, name: str) -> Node | None:
         for n in self.nodes:
             if n.name == name:

@@ -4,13 +4,34 @@ and the rules that admit the port."""
 
 from __future__ import annotations
 
+from podnet.model.cluster import Cluster
 from podnet.model.objects import Pod
+from podnet.policy.compile import compile_policies
 from podnet.policy.matcher import ANP, BANP
-from podnet.policy.verdict import DirectionResult, Endpoint, Verdict
+from podnet.policy.verdict import DirectionResult, Endpoint, Evaluator, Verdict
 
 
 def label(ep: Endpoint) -> str:
     return ep.key if isinstance(ep, Pod) else ep
+
+
+def evaluator_for(cluster: Cluster, endpoints: tuple[Endpoint, ...], *,
+                  ipblock_matches_pods: bool = True) -> Evaluator:
+    """An evaluator for flows between these endpoints only, its answers those of one over the
+    whole cluster: it compiles the NetworkPolicies of the endpoints' namespaces (a
+    NetworkPolicy selects pods of its own namespace only, and compilation keeps their order)
+    and every admin policy, and knows the labels of those namespaces, the only ones a verdict
+    between them looks up. On 10,000 policies that is 2 compiled instead of all, and with the
+    model cache only those namespaces are unpickled."""
+    spaces = sorted({e.namespace for e in endpoints if isinstance(e, Pod)})
+    admin = cluster.admin_policies
+    compiled = compile_policies([p for ns in spaces for p in cluster.policies_in(ns)],
+                                ipblock_matches_pods=ipblock_matches_pods, admin=admin,
+                                nodes=cluster.nodes if admin else ())
+    labels = {ns: n.labels for ns in spaces if (n := cluster.namespace(ns)) is not None}
+    return Evaluator(cluster, compiled, labels)
+
+
 def _np_summary(d: DirectionResult, ok: bool) -> str:
     if not d.isolated:
         return f"not isolated for {d.direction}: allowed"

@@ -158,10 +158,14 @@ class Verdict:
 class Evaluator:
     """Answers flows against compiled policies for one cluster."""
 
-    def __init__(self, cluster: Cluster, compiled: Compiled) -> None:
+    def __init__(self, cluster: Cluster, compiled: Compiled,
+                 ns_labels: Mapping[str, Mapping[str, str]] | None = None) -> None:
+        """``ns_labels``: the labels of at least every namespace a flow asked about has an
+        endpoint in (default: of all of them)."""
         self.cluster = cluster
         self.compiled = compiled
-        self.ns_labels = {n: ns.labels for n, ns in cluster.namespaces.items()}
+        self.ns_labels = ({n: ns.labels for n, ns in cluster.namespaces.items()}
+                          if ns_labels is None else ns_labels)
         # The targets selecting each pod, per direction: a pod asked about against many peers
         # (the report's matrix, connlist's Ingress lines) is matched against every target once.
         self._selecting: dict[tuple[str, str], tuple[Target, ...]] = {}

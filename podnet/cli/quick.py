@@ -1,0 +1,176 @@
+"""The entry point, and a way around typer for the one question users repeat: ``explain``.
+
+Parsing a command line through typer costs more than a repeated ``explain`` itself: importing
+typer, and then pydantic, which typer (0.29) imports to coerce any option that is not a flag
+(0.3-0.5 s of CPU on the shared machine, docs/benchmarks.md). ``parse`` recognises the plain
+form of an ``explain`` command line (its own options, each once or repeated as typer allows,
+``--opt VALUE`` or ``--opt=VALUE``, an optional ``--no-cache`` before the command) and runs the
+same code the typer command runs; anything else (``--help``, an unknown or malformed option,
+a value that looks like an option) goes to typer, which says what is wrong as it always has.
+
+This module imports nothing that computes: the command's own imports happen when it runs.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import sys
+from collections.abc import Callable
+
+from podnet.errors import OutputError, PodnetError, exit_code_for
+
+# explain's options: the keyword each sets, and whether it repeats (``-f``) or is a flag
+_EXPLAIN = {"-f": "filename", "--filename": "filename", "--from": "src", "--to": "dst",
+            "--port": "port", "-o": "output", "--output": "output", "--nodes": "nodes",
+            "--no-ipblock-matches-pods": "no_ipblock_matches_pods"}
+_FLAGS = {"no_ipblock_matches_pods"}
+
+
+def explain(filename: list[str], src: str = "", dst: str = "", port: str = "",
+            output: str = "table", nodes: int = 3, no_ipblock_matches_pods: bool = False) -> None:
+    """``podnet explain``: why one flow is allowed or denied (typer's command calls this)."""
+    from podnet.cli.loading import check_format, load_cluster
+    from podnet.cli.output import console, emit_json
+    from podnet.errors import UsageError
+    from podnet.policy.explain import evaluator_for, explain_data
+    from podnet.policy.query import find_endpoint, parse_port
+
+    check_format(output, ("table", "json"))
+    cluster = load_cluster(filename, nodes)
+
+    if not src or not dst or not port:
+        raise UsageError("explain needs --from, --to and --port")
+    number, proto = parse_port(port)
+    a, b = find_endpoint(cluster, src), find_endpoint(cluster, dst)
+    # only the policies that can select a or b are compiled (not all 10,000 of a big one)
+    ev = evaluator_for(cluster, (a, b), ipblock_matches_pods=not no_ipblock_matches_pods)
+    v = ev.verdict(a, b)
+    data = explain_data(v, number, proto)
+    if output == "json":
+        emit_json(data)
+        return
+    c = console()
+    c.print(f"{data['from']} -> {data['to']} {port}: "
+            f"{'ALLOWED' if data['allowed'] else 'DENIED'}")
+    if v.self_traffic:
+        c.print("  a pod may always reach itself")
+    for side in ("egress", "ingress"):
+        d = data[side]
+        assert isinstance(d, dict)
+        c.print(f"  {side} of {d['pod']}: {d['summary']}")
+        for pol in d["policies"]:
+            rules = ", ".join(pol["allowedBy"]) or "no rule matches this flow"
+            c.print(f"    {pol['policy']}: {'allows' if pol['allows'] else 'denies'}"
+                    f" ({rules}); lets {pol['connections']} through for this pair")
+
+
+def parse(argv: list[str]) -> Callable[[], None] | None:
+    """The ``explain`` this command line asks for, ready to run; None when typer should parse
+    it (not ``explain``, or anything beyond the plain form)."""
+    args = list(argv)
+    no_cache = bool(args) and args[0] == "--no-cache"
+    if no_cache:
+        args.pop(0)
+    if not args or args[0] != "explain":
+        return None
+    kwargs: dict[str, object] = {"filename": []}
+    rest = args[1:]
+    while rest:
+        token = rest.pop(0)
+        name, eq, value = token.partition("=") if token.startswith("--") else (token, "", "")
+        key = _EXPLAIN.get(name)
+        if key is None:
+            return None
+        if key in _FLAGS:
+            if eq:
+                return None
+            kwargs[key] = True
+            continue
+        if not eq:
+            if not rest:
+                return None
+            value = rest.pop(0)
+        if value.startswith("-") and value != "-":
+            return None  # typer may read it as a value or an option: let it decide
+        if key == "nodes":
+            if not value.isascii() or not value.isdigit():
+                return None
+            kwargs[key] = int(value)
+        elif key == "filename":
+            files = kwargs["filename"]
+            assert isinstance(files, list)
+            files.append(value)
+        else:
+            kwargs[key] = value
+
+    def run() -> None:
+        from podnet.cli.loading import CACHE
+
+        CACHE["enabled"] = not no_cache
+        explain(**kwargs)  # type: ignore[arg-type]
+        sys.exit(0)  # as typer ends a command: stdout is flushed and checked on the way out
+
+    return run
+
+
+def guarded(run: Callable[[], None]) -> None:
+    """Run a command; podnet's errors become one line on stderr and their exit code (never a
+    traceback). A command ends with ``SystemExit`` (typer's way to return)."""
+    try:
+        try:
+            run()
+        except SystemExit as done:  # stdout must be out before success
+            if not done.code:
+                _flush_stdout()
+            raise
+    except OutputError as e:
+        print(f"podnet: error: {e}", file=sys.stderr)
+        _discard_stdout()
+        sys.exit(exit_code_for(e))
+    except PodnetError as e:
+        print(f"podnet: error: {e}", file=sys.stderr)
+        sys.exit(exit_code_for(e))
+    except BrokenPipeError:
+        sys.exit(0)
+    except MemoryError:
+        print("podnet: error: out of memory", file=sys.stderr)
+        sys.exit(1)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point."""
+    # One short batch run over acyclic data (the model is immutable tuples and maps): the
+    # cyclic collector would rescan the growing heap over and over and free nothing, a
+    # quarter of `reach` on 150,000 pods. Reference counting still frees what is dropped.
+    # (The lab's long-running servers are their own processes and keep the collector.)
+    gc.disable()
+    call = parse(sys.argv[1:] if argv is None else argv)
+    if call is None:
+        from podnet.cli.app import main as full
+
+        full(argv)
+        return
+    guarded(call)
+
+
+def _flush_stdout() -> None:
+    """Output printed through the text layer (rich tables, typer.echo) fails here, if it fails
+    at all, so the exit status says so."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as e:
+        raise OutputError(f"writing the output failed: {e.strerror or e}") from None
+
+
+def _discard_stdout() -> None:
+    """Point fd 1 at /dev/null so the interpreter's flush at exit drops what could not be
+    written, instead of failing again with a traceback-like 'Exception ignored' on stderr."""
+    try:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, sys.stdout.fileno())
+        os.close(fd)
+    except (OSError, ValueError, AttributeError):  # no real fd (a test's stream): nothing to do
+        pass
