@@ -19,6 +19,6 @@ def test_without_shared_the_corpus_tests_skip_and_say_why(tmp_path):
     assert r.returncode == 0, r.stdout
     summary = r.stdout.strip().splitlines()[-1]
     assert "failed" not in summary and "error" not in summary
-    assert "9 skipped" in summary  # 3 corpus tests, 6 bad-input cases
+    assert "8 skipped" in summary  # 3 corpus tests, 5 bad-input cases
     reason = f"needs netpol-analyzer's corpus at {absent / 'conformance' / 'netpol-analyzer'}"
     assert r.stdout.count(reason) == 4  # one line per skipping test function
