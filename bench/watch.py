@@ -41,14 +41,15 @@ def _write(root: str, k: int, items: list[dict[str, object]]) -> None:
         json.dump({"apiVersion": "v1", "kind": "List", "items": items}, f)
 
 
-def edit(path: str, port: int) -> None:
-    """The first allow policy with a numeric port range in the file gets another range."""
+def edit(path: str, port: int, direction: str = "ingress") -> None:
+    """The first allow policy with a numeric TCP port (range) in a rule of ``direction`` in
+    the file gets another range (a UDP one would change nothing: no pod admits UDP)."""
     with open(path) as f:
         doc = json.load(f)
     for item in doc["items"]:
-        for rule in item["spec"].get("ingress", []):
+        for rule in item["spec"].get(direction, []):
             for p in rule.get("ports", []):
-                if isinstance(p.get("port"), int):
+                if isinstance(p.get("port"), int) and p.get("protocol", "TCP") == "TCP":
                     p["port"], p["endPort"] = port, port + 2
                     tmp = path + ".tmp"
                     with open(tmp, "w") as f:

@@ -4,6 +4,7 @@ live model survives bad edits, added and removed files, and edits that are not p
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from podnet.model import build, read_texts
 from podnet.policy import compile_cluster
 from podnet.policy.diff import diff, side
 from podnet.policy.diff_formats import render
-from podnet.policy.incremental import incremental_diff, version
+from podnet.policy.incremental import Version, incremental_diff, version
 from podnet.policy.live import LiveModel
 from tests.test_connlist_property import anp, banp, podspec, policy
 from tests.test_connlist_property import manifest as cluster_manifest
@@ -40,6 +41,15 @@ def _incremental(before: str, after: str, ipb: bool, fmt: str = "txt") -> str:
     return render(incremental_diff(v1, v2), fmt)
 
 
+def _shared(cluster: object, previous: Version) -> object:
+    """The cluster with the previous version's pod objects when they are equal, as
+    ``LiveModel`` keeps them across a policy edit: the class space is then shared."""
+    c = cluster
+    if c.pods == previous.cluster.pods:  # type: ignore[attr-defined]
+        c = replace(c, pods=previous.cluster.pods)  # type: ignore[type-var]
+    return c
+
+
 edit = st.tuples(st.lists(podspec, min_size=1, max_size=7), st.lists(policy, max_size=4),
                  st.lists(policy, max_size=4), st.lists(anp, max_size=2), banp, st.booleans(),
                  st.integers(0, 3))
@@ -59,6 +69,44 @@ def test_incremental_diff_equals_podnet_diff(e, other_pods, fmt):
     else:
         after = cluster_manifest(pods, after_pols)
     assert _incremental(before, after, ipb, fmt) == _expected(before, after, ipb, fmt)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(podspec, min_size=1, max_size=7),
+       st.lists(st.lists(policy, max_size=4), min_size=2, max_size=4), st.booleans(),
+       st.sampled_from(["txt", "csv", "md"]))
+def test_chained_policy_edits_equal_podnet_diff(pods, versions, ipb, fmt):
+    """Policies edited several times over the same pods, as ``podnet watch`` sees them: the
+    class space and the compiled targets are shared and handed from version to version
+    (the policy-edit path), and each step prints what ``podnet diff`` prints."""
+    texts = [cluster_manifest(pods, pols) for pols in versions]
+    c, k = _full(texts[0], ipb)
+    v = version(c, k)  # type: ignore[arg-type]
+    for before, after in zip(texts, texts[1:], strict=False):
+        c, k = _full(after, ipb)
+        nv = version(_shared(c, v), k, v)  # type: ignore[arg-type]
+        # shared unless ipBlocks that select pods changed, which classify the pods anew
+        assert nv.space is v.space or ipb
+        got = render(incremental_diff(v, nv), fmt)
+        # the shared targets went on to the new version
+        assert (nv.grants is not None) == (nv.space is v.space)
+        assert got == _expected(before, after, ipb, fmt)
+        v = nv
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(podspec, min_size=1, max_size=7), st.lists(policy, max_size=4),
+       st.lists(policy, max_size=4), st.booleans())
+def test_policy_edit_path_equals_the_general_path(pods, one, two, ipb):
+    """The policy-edit path (shared class space) and the general one (rebuilt) agree on
+    the same two versions, unchanged pairs left out by both."""
+    before, after = cluster_manifest(pods, one), cluster_manifest(pods, two)
+    c1, k1 = _full(before, ipb)
+    c2, k2 = _full(after, ipb)
+    v1 = version(c1, k1)  # type: ignore[arg-type]
+    fast = render(incremental_diff(v1, version(_shared(c2, v1), k2, v1)), "txt")  # type: ignore[arg-type]
+    general = render(incremental_diff(version(c1, k1), version(c2, k2)), "txt")  # type: ignore[arg-type]
+    assert fast == general
 
 
 def _pod(name: str, ns: str, app: str) -> str:

@@ -68,6 +68,7 @@ class LiveModel:
         self.stats = stats
         cluster = self._build()
         self.version = version(cluster, compile_cluster(cluster, ipblock_matches_pods=self.ipb))
+        self.version.prepare()  # the compiled targets, so that the first edit is quick too
 
     def _read(self, stats: dict[str, Stat], names: set[str]) -> dict[str, list[RawDoc]]:
         """The documents of ``names`` (read now), keyed by file; nothing is stored."""
@@ -119,6 +120,7 @@ class LiveModel:
             self.stats = stats
             raise
         result = incremental_diff(self.version, new)
+        new.prepare()  # already there after a policy edit; after a rebuild, ready for the next
         self.version, self.docs, self.stats = new, docs, stats
         return result
 
