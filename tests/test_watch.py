@@ -221,3 +221,42 @@ def test_watch_command_prints_the_change(tmp_path):
     assert proc.returncode == 0, err
     assert out.startswith("Connectivity diff:\n")
     assert "ref1: TCP 80, ref2: TCP 81" in out
+
+
+def test_edit_in_place_reuses_the_unchanged_policies(tmp_path):
+    """Several policies in one file, one edited at a time: the others keep their objects (not
+    parsed or compiled again), and each step prints what ``podnet diff`` prints, through
+    edits in place, a rename (the policies re-sorted) and a name defined twice (refused)."""
+    (tmp_path / "pods.yaml").write_text("---\n".join(
+        [_pod("a", "x", "web"), _pod("b", "x", "db"), _pod("c", "x", "api"), _pod("d", "y", "web")]))
+    pol = tmp_path / "pol.yaml"
+
+    def policies(*specs: tuple[str, str, str, int]) -> str:
+        return "---\n".join(_allow(*s) for s in specs)
+
+    pol.write_text(policies(("p1", "x", "db", 80), ("p2", "x", "api", 80), ("p3", "y", "web", 80)))
+    live = LiveModel([str(tmp_path)])
+    kept = {p.key: p for p in live.cluster.policies}
+    got = _edit(live, pol, policies(("p1", "x", "db", 80), ("p2", "x", "api", 81),
+                                    ("p3", "y", "web", 80)))
+    assert "destination: x/c[Pod], ref1: TCP 80, ref2: TCP 81" in got
+    now = {p.key: p for p in live.cluster.policies}
+    assert now["x/p1"] is kept["x/p1"] and now["y/p3"] is kept["y/p3"]
+    assert now["x/p2"] is not kept["x/p2"]
+    assert live.version.grants is not None  # handed on for the next edit
+    got = _edit(live, pol, policies(("p1", "x", "db", 443), ("p2", "x", "api", 81),
+                                    ("p3", "y", "web", 8080)))
+    assert "destination: y/d[Pod], ref1: TCP 80, ref2: TCP 8080" in got
+    got = _edit(live, pol, policies(("p0", "x", "db", 443), ("p2", "x", "api", 81),
+                                    ("p3", "y", "web", 8080)))  # renamed: same rules
+    assert [p.key for p in live.cluster.policies] == ["x/p0", "x/p2", "y/p3"]
+    before = _texts(tmp_path)
+    pol.write_text(policies(("p2", "x", "db", 443), ("p2", "x", "api", 81),
+                            ("p3", "y", "web", 8080)))
+    stats = live.changed()
+    assert stats is not None
+    with pytest.raises(InputError, match="defined twice"):
+        live.update(stats)
+    got = _edit(live, pol, policies(("p0", "x", "db", 443), ("p2", "x", "api", 82),
+                                    ("p3", "y", "web", 8080)), before)
+    assert "destination: x/c[Pod], ref1: TCP 81, ref2: TCP 82" in got

@@ -283,10 +283,11 @@ def restricted_side(v: Version, rows: set[str], cols: set[str]) -> Side:
     return Side(tuple(out), v.workloads)
 
 
-def incremental_diff(old: Version, new: Version) -> ConnDiff:
+def incremental_diff(old: Version, new: Version, changed: Changes | None = None) -> ConnDiff:
     """What ``diff.diff`` of the two versions' full sides reports, from their affected rows
-    and columns only (unchanged pairs are left out)."""
-    changed = changes(old, new)
+    and columns only (unchanged pairs are left out). ``changed``: what ``changes`` would
+    find, when the caller knows it (``LiveModel`` after an edit in place)."""
+    changed = changed or changes(old, new)
     rows, cols = affected(old, new, changed)
     if old.space is new.space and not any(getattr(v.compiled, a) for v in (old, new)
                                           for a in ATTRS[2:]):

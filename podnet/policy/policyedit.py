@@ -168,7 +168,8 @@ class EditSpace:
 
 
 def _isolated(base: DirectionIndex, side: DirectionIndex) -> np.ndarray:
-    return base.isolated() | side.isolated()
+    out: np.ndarray = base.isolated() | side.isolated()
+    return out
 
 
 def _lines(es: EditSpace, one: np.ndarray, two: np.ndarray, dsts: Sequence[Peer],
@@ -206,8 +207,8 @@ def edit_lines(space: ClassSpace, peers: Sequence[Peer], base: Indexes,
             full.append(pairs)
             ext.append(ingress[inv, es.n:])
         dst = [peers[i] for i in rows]
-        _lines(es, *full, dst, peers, out)
-        _lines(es, *ext, dst, [Peer(range_name(lo, hi), ip=True) for lo, hi in es.ext_in], out)
+        _lines(es, full[0], full[1], dst, peers, out)
+        _lines(es, ext[0], ext[1], dst, [Peer(range_name(lo, hi), ip=True) for lo, hi in es.ext_in], out)
     if cols:
         inv = np.searchsorted(scls, cls[cols])
         b_in, b_eg = es.cols_ingress(es.in_cols[0]), es.cols_egress(es.eg_cols[0])
@@ -223,6 +224,6 @@ def edit_lines(space: ClassSpace, peers: Sequence[Peer], base: Indexes,
             full.append(pairs)
             ext.append(es.allowed(b_ext | es.cols_ext(es.eg_cols[k + 1]), src_iso)[:, inv])
         src = [peers[i] for i in cols]
-        _lines(es, *full, peers, src, out)
-        _lines(es, *ext, [Peer(range_name(lo, hi), ip=True) for lo, hi in es.ext_out], src, out)
+        _lines(es, full[0], full[1], peers, src, out)
+        _lines(es, ext[0], ext[1], [Peer(range_name(lo, hi), ip=True) for lo, hi in es.ext_out], src, out)
     return out
