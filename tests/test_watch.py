@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 
 from podnet.errors import InputError
 from podnet.model import build, read_texts
-from podnet.policy import compile_cluster
+from podnet.policy import compile_cluster, grants
 from podnet.policy.diff import diff, side
 from podnet.policy.diff_formats import render
 from podnet.policy.incremental import Version, incremental_diff, version
@@ -74,12 +75,18 @@ def test_incremental_diff_equals_podnet_diff(e, other_pods, fmt):
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(podspec, min_size=1, max_size=7),
        st.lists(st.lists(policy, max_size=4), min_size=2, max_size=4), st.booleans(),
-       st.sampled_from(["txt", "csv", "md"]))
-def test_chained_policy_edits_equal_podnet_diff(pods, versions, ipb, fmt):
+       st.sampled_from(["txt", "csv", "md"]), st.sampled_from([0, 2, 64]))
+def test_chained_policy_edits_equal_podnet_diff(pods, versions, ipb, fmt, wide):
     """Policies edited several times over the same pods, as ``podnet watch`` sees them: the
     class space and the compiled targets are shared and handed from version to version
-    (the policy-edit path), and each step prints what ``podnet diff`` prints."""
-    texts = [cluster_manifest(pods, pols) for pols in versions]
+    (the policy-edit path), and each step prints what ``podnet diff`` prints. ``wide``: the
+    peer count from which a group is tested by numpy instead of filed per class (the
+    random clusters have a few classes: both ways are taken)."""
+    with patch.object(grants, "WIDE", wide):
+        _chain([cluster_manifest(pods, pols) for pols in versions], ipb, fmt)
+
+
+def _chain(texts: list[str], ipb: bool, fmt: str) -> None:
     c, k = _full(texts[0], ipb)
     v = version(c, k)  # type: ignore[arg-type]
     for before, after in zip(texts, texts[1:], strict=False):

@@ -11,13 +11,13 @@ the direction while some target selects it, whatever its rules.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
 from podnet.model.objects import IPBlock, PolicyPort
-from podnet.policy.matcher import AllPeers, IPPeer, PeerMatcher, Target
+from podnet.policy.matcher import AllPeers, IPPeer, PeerMatcher, Rule, Target
 from podnet.policy.matrix import ClassSpace
 
 GroupKey = tuple[tuple[object, ...], tuple[PolicyPort, ...]]
@@ -41,56 +41,94 @@ class Group:
     count: np.ndarray  # int32 per class: targets carrying the rule that select the class
 
 
-def _hits(vec: np.ndarray, at: np.ndarray, few: list[int]) -> bool:
-    # A handful of classes is the usual question: scalar reads beat a fancy-index copy.
-    if few:
-        return any(vec[i] for i in few)
-    return bool(vec[at].any())
+# A group whose peers select more classes than this is tested with numpy on each question
+# rather than filed under each class (filing costs a dict entry per class).
+WIDE = 64
 
 
 class DirectionIndex:
     def __init__(self, space: ClassSpace, targets: Iterable[Target] = ()) -> None:
         self.space = space
         self.selecting = np.zeros(space.n, dtype=np.int32)
-        self.groups: dict[GroupKey, Group] = {}
+        self.ids: dict[GroupKey, int] = {}
+        self.groups: dict[int, Group] = {}
+        # per class, the groups that count it and the narrow groups whose peers select it
+        # (dicts as ordered sets of group ids), so that a question about a few classes meets
+        # only their groups
+        self._counting: dict[int, dict[int, None]] = {}
+        self._admitting: dict[int, dict[int, None]] = {}
+        self._wide: dict[int, None] = {}
+        self._next = 0
         for t in targets:
             self.add(t)
+
+    def _new(self, key: GroupKey, rule: Rule) -> int:
+        gid = self.ids[key] = self._next
+        self._next += 1
+        g = self.groups[gid] = Group(
+            self.space.rule_peers(rule),
+            tuple(pm.block for pm in rule.peers if isinstance(pm, IPPeer)),
+            any(isinstance(pm, AllPeers) for pm in rule.peers), rule.ports,
+            np.zeros(self.space.n, dtype=np.int32))
+        at = np.flatnonzero(g.peers)
+        if at.size > WIDE:
+            self._wide[gid] = None
+            return gid
+        for c in at.tolist():
+            self._admitting.setdefault(c, {})[gid] = None
+        return gid
 
     def add(self, t: Target, sign: int = 1) -> None:
         sel = self.space.selected(t)
         if sel.size == 0:
             return
         self.selecting[sel] += sign
+        where = sel.tolist()
         rules = {(tuple(peer_key(pm) for pm in r.peers), r.ports): r for r in t.rules}
         for key, rule in rules.items():
-            g = self.groups.get(key)
-            if g is None:
-                g = self.groups[key] = Group(
-                    self.space.rule_peers(rule),
-                    tuple(pm.block for pm in rule.peers if isinstance(pm, IPPeer)),
-                    any(isinstance(pm, AllPeers) for pm in rule.peers), rule.ports,
-                    np.zeros(self.space.n, dtype=np.int32))
+            gid = self.ids.get(key)
+            if gid is None:
+                gid = self._new(key, rule)  # a target is removed only after it was added
+            g = self.groups[gid]
             g.count[sel] += sign
+            for c, k in zip(where, g.count[sel].tolist(), strict=True):
+                if k:
+                    self._counting.setdefault(c, {})[gid] = None
+                else:
+                    self._counting[c].pop(gid, None)
             if sign < 0 and not g.count.any():
-                del self.groups[key]
+                self._drop(key, gid)
+
+    def _drop(self, key: GroupKey, gid: int) -> None:
+        g = self.groups.pop(gid)
+        del self.ids[key]
+        if gid in self._wide:
+            del self._wide[gid]
+            return
+        for c in np.flatnonzero(g.peers).tolist():
+            self._admitting[c].pop(gid, None)
 
     def remove(self, t: Target) -> None:
         self.add(t, -1)
 
-    def isolated(self, classes: np.ndarray | None = None) -> np.ndarray:
-        sel = self.selecting if classes is None else self.selecting[classes]
-        out: np.ndarray = sel > 0
+    def isolated(self) -> np.ndarray:
+        out: np.ndarray = self.selecting > 0
         return out
 
-    def selecting_any(self, classes: np.ndarray) -> Iterator[Group]:
+    def selecting_any(self, classes: np.ndarray) -> list[Group]:
         """The groups some target selecting one of ``classes`` carries."""
-        few = classes.tolist() if len(classes) <= 16 else []
-        return (g for g in self.groups.values() if _hits(g.count, classes, few))
+        gids: dict[int, None] = {}
+        for c in classes.tolist():
+            gids |= self._counting.get(c, {})
+        return [self.groups[i] for i in gids]
 
-    def admitting_any(self, classes: np.ndarray) -> Iterator[Group]:
+    def admitting_any(self, classes: np.ndarray) -> list[Group]:
         """The groups whose peers select one of ``classes``."""
-        few = classes.tolist() if len(classes) <= 16 else []
-        return (g for g in self.groups.values() if _hits(g.peers, classes, few))
+        gids: dict[int, None] = {}
+        for c in classes.tolist():
+            gids |= self._admitting.get(c, {})
+        gids |= {i: None for i in self._wide if self.groups[i].peers[classes].any()}
+        return [self.groups[i] for i in gids]
 
 
 @dataclass

@@ -74,6 +74,7 @@ class LiveModel:
         cluster = self._build()
         self.version = version(cluster, compile_cluster(cluster, ipblock_matches_pods=self.ipb))
         self.version.prepare()  # the compiled targets, so that the first edit is quick too
+        self._layout()
 
     def _read(self, stats: dict[str, Stat], names: set[str]) -> dict[str, list[RawDoc]]:
         """The documents of ``names`` (read now), keyed by file; nothing is stored."""
@@ -127,9 +128,14 @@ class LiveModel:
             self.stats = stats
             self._layouts = None  # ``_in_place`` may have filed objects of the refused version
             raise
-        result = incremental_diff(self.version, new, self._changes)
+        try:
+            result = incremental_diff(self.version, new, self._changes)
+        except BaseException:
+            self._layouts = None  # it may hold the edited policies: built again from the model
+            raise
         new.prepare()  # already there after a policy edit; after a rebuild, ready for the next
         self.version, self.docs, self.stats = new, docs, stats
+        self._layout()
         return result
 
     def _policies_only(self, names: set[str], fresh: dict[str, list[RawDoc]]) -> Version | None:
