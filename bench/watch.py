@@ -60,9 +60,10 @@ def edit(path: str, port: int, direction: str = "ingress") -> None:
 
 
 def _port(direction: str, k: int) -> int:
-    # Ingress: 8080-8082 moves to 7000-7002, 7010-7012, ...; egress: 8080 moves by one each
-    # time (8078-8080, 8079-8081, ...), so every edit changes what some destination admits.
-    return 7000 + 10 * k if direction == "ingress" else 8078 + k
+    # Ingress: 8080-8082 moves to 7000-7002, 7010-7012, ...; egress: 8080 becomes a range
+    # that meets the destinations' 8080-8082 differently each time (8078-8080, 8079-8081, ...
+    # 8082-8084, again), so every edit changes something and prints it.
+    return 7000 + 10 * k if direction == "ingress" else 8078 + k % 5
 
 
 def _ms(xs: list[float]) -> str:

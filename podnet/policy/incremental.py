@@ -13,6 +13,10 @@ ranges cut by the few policies a row or column sees give the same pieces as the 
 cut. Each side is computed on a ``ConnSpace`` of a reduced ``Compiled``: for rows, the ingress
 targets of the rows' namespaces and every egress target (any source's egress reaches them);
 for columns, the egress targets of the columns' namespaces and every ingress target.
+
+When only NetworkPolicies changed (the pods, hence the class space, shared), the policy-edit
+path (``policyedit``) takes over: the targets both versions share stay compiled across
+versions (``grants``), are computed once for both sides, and the next version inherits them.
 """
 
 from __future__ import annotations
