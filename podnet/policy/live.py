@@ -73,7 +73,7 @@ class LiveModel:
         self.stats = stats
         cluster = self._build()
         self.version = version(cluster, compile_cluster(cluster, ipblock_matches_pods=self.ipb))
-        self.version.prepare()  # the compiled targets, so that the first edit is quick too
+        _prepare(self.version)
         self._layout()
 
     def _read(self, stats: dict[str, Stat], names: set[str]) -> dict[str, list[RawDoc]]:
@@ -133,7 +133,7 @@ class LiveModel:
         except BaseException:
             self._layouts = None  # it may hold the edited policies: built again from the model
             raise
-        new.prepare()  # already there after a policy edit; after a rebuild, ready for the next
+        _prepare(new)
         self.version, self.docs, self.stats = new, docs, stats
         self._layout()
         return result
@@ -237,6 +237,13 @@ class LiveModel:
                                      if "Ingress" in p.policy_types and p.key in ingress),
                        egress=tuple(egress[p.key] for p in new
                                     if "Egress" in p.policy_types and p.key in egress))
+
+
+def _prepare(v: Version) -> None:
+    """The compiled targets, so that the next policy edit is quick too (already there after
+    one; with admin tiers every edit takes the general path, which does not use them)."""
+    if not (v.compiled.admin_ingress or v.compiled.admin_egress):
+        v.prepare()
 
 
 def _doc_key(d: RawDoc) -> str:
