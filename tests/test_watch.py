@@ -4,7 +4,9 @@ live model survives bad edits, added and removed files, and edits that are not p
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -12,10 +14,10 @@ from hypothesis import strategies as st
 
 from podnet.errors import InputError
 from podnet.model import build, read_texts
-from podnet.policy import compile_cluster
+from podnet.policy import compile_cluster, grants
 from podnet.policy.diff import diff, side
 from podnet.policy.diff_formats import render
-from podnet.policy.incremental import incremental_diff, version
+from podnet.policy.incremental import Version, incremental_diff, version
 from podnet.policy.live import LiveModel
 from tests.test_connlist_property import anp, banp, podspec, policy
 from tests.test_connlist_property import manifest as cluster_manifest
@@ -40,6 +42,15 @@ def _incremental(before: str, after: str, ipb: bool, fmt: str = "txt") -> str:
     return render(incremental_diff(v1, v2), fmt)
 
 
+def _shared(cluster: object, previous: Version) -> object:
+    """The cluster with the previous version's pod objects when they are equal, as
+    ``LiveModel`` keeps them across a policy edit: the class space is then shared."""
+    c = cluster
+    if c.pods == previous.cluster.pods:  # type: ignore[attr-defined]
+        c = replace(c, pods=previous.cluster.pods)  # type: ignore[type-var]
+    return c
+
+
 edit = st.tuples(st.lists(podspec, min_size=1, max_size=7), st.lists(policy, max_size=4),
                  st.lists(policy, max_size=4), st.lists(anp, max_size=2), banp, st.booleans(),
                  st.integers(0, 3))
@@ -59,6 +70,50 @@ def test_incremental_diff_equals_podnet_diff(e, other_pods, fmt):
     else:
         after = cluster_manifest(pods, after_pols)
     assert _incremental(before, after, ipb, fmt) == _expected(before, after, ipb, fmt)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(podspec, min_size=1, max_size=7),
+       st.lists(st.lists(policy, max_size=4), min_size=2, max_size=4), st.booleans(),
+       st.sampled_from(["txt", "csv", "md"]), st.sampled_from([0, 2, 64]))
+def test_chained_policy_edits_equal_podnet_diff(pods, versions, ipb, fmt, wide):
+    """Policies edited several times over the same pods, as ``podnet watch`` sees them: the
+    class space and the compiled targets are shared and handed from version to version
+    (the policy-edit path), and each step prints what ``podnet diff`` prints. ``wide``: the
+    peer count from which a group is tested by numpy instead of filed per class (the
+    random clusters have a few classes: both ways are taken)."""
+    with patch.object(grants, "WIDE", wide):
+        _chain([cluster_manifest(pods, pols) for pols in versions], ipb, fmt)
+
+
+def _chain(texts: list[str], ipb: bool, fmt: str) -> None:
+    c, k = _full(texts[0], ipb)
+    v = version(c, k)  # type: ignore[arg-type]
+    for before, after in zip(texts, texts[1:], strict=False):
+        c, k = _full(after, ipb)
+        nv = version(_shared(c, v), k, v)  # type: ignore[arg-type]
+        # shared unless ipBlocks that select pods changed, which classify the pods anew
+        assert nv.space is v.space or ipb
+        got = render(incremental_diff(v, nv), fmt)
+        # the shared targets went on to the new version
+        assert (nv.grants is not None) == (nv.space is v.space)
+        assert got == _expected(before, after, ipb, fmt)
+        v = nv
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(podspec, min_size=1, max_size=7), st.lists(policy, max_size=4),
+       st.lists(policy, max_size=4), st.booleans())
+def test_policy_edit_path_equals_the_general_path(pods, one, two, ipb):
+    """The policy-edit path (shared class space) and the general one (rebuilt) agree on
+    the same two versions, unchanged pairs left out by both."""
+    before, after = cluster_manifest(pods, one), cluster_manifest(pods, two)
+    c1, k1 = _full(before, ipb)
+    c2, k2 = _full(after, ipb)
+    v1 = version(c1, k1)  # type: ignore[arg-type]
+    fast = render(incremental_diff(v1, version(_shared(c2, v1), k2, v1)), "txt")  # type: ignore[arg-type]
+    general = render(incremental_diff(version(c1, k1), version(c2, k2)), "txt")  # type: ignore[arg-type]
+    assert fast == general
 
 
 def _pod(name: str, ns: str, app: str) -> str:
@@ -173,3 +228,40 @@ def test_watch_command_prints_the_change(tmp_path):
     assert proc.returncode == 0, err
     assert out.startswith("Connectivity diff:\n")
     assert "ref1: TCP 80, ref2: TCP 81" in out
+
+
+def test_edit_in_place_reuses_the_unchanged_policies(tmp_path):
+    """Several policies in one file, one edited at a time: the others keep their objects (not
+    parsed or compiled again), and each step prints what ``podnet diff`` prints, through
+    edits in place, a rename (the policies re-sorted) and a name defined twice (the last wins)."""
+    (tmp_path / "pods.yaml").write_text("---\n".join(
+        [_pod("a", "x", "web"), _pod("b", "x", "db"), _pod("c", "x", "api"), _pod("d", "y", "web")]))
+    pol = tmp_path / "pol.yaml"
+
+    def policies(*specs: tuple[str, str, str, int]) -> str:
+        return "---\n".join(_allow(*s) for s in specs)
+
+    pol.write_text(policies(("p1", "x", "db", 80), ("p2", "x", "api", 80), ("p3", "y", "web", 80)))
+    live = LiveModel([str(tmp_path)])
+    kept = {p.key: p for p in live.cluster.policies}
+    got = _edit(live, pol, policies(("p1", "x", "db", 80), ("p2", "x", "api", 81),
+                                    ("p3", "y", "web", 80)))
+    assert "destination: x/c[Pod], ref1: TCP 80, ref2: TCP 81" in got
+    now = {p.key: p for p in live.cluster.policies}
+    assert now["x/p1"] is kept["x/p1"] and now["y/p3"] is kept["y/p3"]
+    assert now["x/p2"] is not kept["x/p2"]
+    assert live.version.grants is not None  # handed on for the next edit
+    got = _edit(live, pol, policies(("p1", "x", "db", 443), ("p2", "x", "api", 81),
+                                    ("p3", "y", "web", 8080)))
+    assert "destination: y/d[Pod], ref1: TCP 80, ref2: TCP 8080" in got
+    got = _edit(live, pol, policies(("p0", "x", "db", 443), ("p2", "x", "api", 81),
+                                    ("p3", "y", "web", 8080)))  # renamed: same rules
+    assert [p.key for p in live.cluster.policies] == ["x/p0", "x/p2", "y/p3"]
+    # p2 defined twice: the last one read wins, with a warning, as `podnet diff` reads it
+    got = _edit(live, pol, policies(("p2", "x", "db", 443), ("p2", "x", "api", 81),
+                                    ("p3", "y", "web", 8080)))
+    assert [p.key for p in live.cluster.policies] == ["x/p2", "y/p3"]
+    assert any("x/p2 is defined twice" in w for w in live.cluster.warnings)
+    got = _edit(live, pol, policies(("p0", "x", "db", 443), ("p2", "x", "api", 82),
+                                    ("p3", "y", "web", 8080)))
+    assert "destination: x/c[Pod], ref1: TCP 81, ref2: TCP 82" in got

@@ -45,8 +45,15 @@ def intervals(block: IPBlock) -> list[tuple[int, int]]:
 
 
 def ranges(targets: Iterable[Target | TierTarget]) -> list[tuple[int, int]]:
+    return block_ranges(v4_blocks(targets))
+
+
+def block_ranges(blocks: Iterable[IPBlock]) -> list[tuple[int, int]]:
+    """The IPv4 space cut by these blocks (IPv6 blocks cut nothing)."""
     cuts = {0, V4_END + 1}
-    for b in v4_blocks(targets):
+    for b in blocks:
+        if ":" in b.cidr:
+            continue
         for lo, hi in intervals(b):
             cuts.add(lo)
             cuts.add(hi + 1)

@@ -13,6 +13,10 @@ ranges cut by the few policies a row or column sees give the same pieces as the 
 cut. Each side is computed on a ``ConnSpace`` of a reduced ``Compiled``: for rows, the ingress
 targets of the rows' namespaces and every egress target (any source's egress reaches them);
 for columns, the egress targets of the columns' namespaces and every ingress target.
+
+When only NetworkPolicies changed (the pods, hence the class space, shared), the policy-edit
+path (``policyedit``) takes over: the targets both versions share stay compiled across
+versions (``grants``), are computed once for both sides, and the next version inherits them.
 """
 
 from __future__ import annotations
@@ -39,8 +43,10 @@ from podnet.policy.connmatrix import ConnSpace
 from podnet.policy.connset import ConnSet
 from podnet.policy.diff import ConnDiff, Side, diff
 from podnet.policy.extranges import range_name
+from podnet.policy.grants import Indexes, indexes
 from podnet.policy.matcher import Rule, Target, TierTarget
 from podnet.policy.matrix import ClassSpace
+from podnet.policy.policyedit import edit_lines
 from podnet.policy.tiermasks import Triple, with_tiers
 from podnet.policy.verdict import Evaluator
 
@@ -60,6 +66,15 @@ class Version:
     workloads: frozenset[str]
     index: dict[str, int] = field(default_factory=dict)
     _ingress_lines: list[Line] | None = None
+    # This version's NetworkPolicy targets compiled over ``space``; handed on to the next
+    # version by ``incremental_diff`` (it then no longer describes this one)
+    grants: Indexes | None = None
+
+    def prepare(self) -> Indexes:
+        """The compiled targets (built once; ``LiveModel`` builds them before any edit)."""
+        if self.grants is None:
+            self.grants = indexes(self.space, self.compiled.ingress, self.compiled.egress)
+        return self.grants
 
     def ingress_lines(self) -> list[Line]:
         """The ingress controller's connections (few; recomputed per version)."""
@@ -77,7 +92,8 @@ def version(cluster: Cluster, compiled: Compiled, previous: Version | None = Non
     if (previous is not None and previous.cluster.pods is cluster.pods
             and previous.cluster.namespaces == cluster.namespaces
             and _blocks(previous.compiled) == _blocks(compiled)):
-        return replace(previous, cluster=cluster, compiled=compiled, _ingress_lines=None)
+        return replace(previous, cluster=cluster, compiled=compiled, _ingress_lines=None,
+                       grants=None)
     reps_by_name = representatives(cluster)
     reps = list(reps_by_name.values())
     space = ClassSpace(cluster, compiled, classify(reps, compiled))
@@ -114,15 +130,25 @@ def _selected_names(v: Version, targets: Iterable[Target | TierTarget]) -> set[s
     return {v.names[i] for i in np.flatnonzero(classes[of]).tolist()}
 
 
-def affected(old: Version, new: Version) -> tuple[set[str], set[str]]:
+Changes = dict[str, tuple[list[Target | TierTarget], list[Target | TierTarget]]]
+ATTRS = ("ingress", "egress", "admin_ingress", "admin_egress")
+
+
+def changes(old: Version, new: Version) -> Changes:
+    """Per direction (``Compiled``'s attribute), the (old, new) targets of the policies
+    that differ."""
+    return {a: _changed(getattr(old.compiled, a), getattr(new.compiled, a)) for a in ATTRS}
+
+
+def affected(old: Version, new: Version, changed: Changes | None = None
+             ) -> tuple[set[str], set[str]]:
     """(rows, columns): the destination and the source workloads whose connections may differ."""
+    changed = changed or changes(old, new)
     rows: set[str] = set()
     cols: set[str] = set()
-    for direction, out in (("ingress", rows), ("egress", cols)):
-        for admin in (False, True):
-            attr = f"admin_{direction}" if admin else direction
-            gone, came = _changed(getattr(old.compiled, attr), getattr(new.compiled, attr))
-            out |= _selected_names(old, gone) | _selected_names(new, came)
+    for attr, (gone, came) in changed.items():
+        out = rows if attr.endswith("ingress") else cols
+        out |= _selected_names(old, gone) | _selected_names(new, came)
     if old.space is not new.space:
         moved = set(old.workloads ^ new.workloads)
         relabelled = {ns for ns in old.cluster.namespaces.keys() | new.cluster.namespaces.keys()
@@ -261,8 +287,46 @@ def restricted_side(v: Version, rows: set[str], cols: set[str]) -> Side:
     return Side(tuple(out), v.workloads)
 
 
-def incremental_diff(old: Version, new: Version) -> ConnDiff:
+def incremental_diff(old: Version, new: Version, changed: Changes | None = None) -> ConnDiff:
     """What ``diff.diff`` of the two versions' full sides reports, from their affected rows
-    and columns only (unchanged pairs outside them are left out)."""
-    rows, cols = affected(old, new)
+    and columns only (unchanged pairs are left out). ``changed``: what ``changes`` would
+    find, when the caller knows it (``LiveModel`` after an edit in place)."""
+    changed = changed or changes(old, new)
+    rows, cols = affected(old, new, changed)
+    if old.space is new.space and not any(getattr(v.compiled, a) for v in (old, new)
+                                          for a in ATTRS[2:]):
+        return _policy_edit(old, new, changed, rows, cols)
     return diff(restricted_side(old, rows, cols), restricted_side(new, rows, cols))
+
+
+def _targets(ts: list[Target | TierTarget]) -> list[Target]:
+    return [t for t in ts if isinstance(t, Target)]
+
+
+def _policy_edit(old: Version, new: Version, changed: Changes, rows: set[str],
+                 cols: set[str]) -> ConnDiff:
+    """Only NetworkPolicies changed: the targets both versions share are ``old``'s compiled
+    targets less the changed ones, computed once for both sides and handed on to ``new``."""
+    base = old.prepare()
+    old.grants = None
+    (gone_in, came_in), (gone_eg, came_eg) = changed["ingress"], changed["egress"]
+    try:
+        for t in _targets(gone_in):
+            base.ingress.remove(t)
+        for t in _targets(gone_eg):
+            base.egress.remove(t)
+        sides = (indexes(old.space, _targets(gone_in), _targets(gone_eg)),
+                 indexes(new.space, _targets(came_in), _targets(came_eg)))
+        lines = edit_lines(old.space, old.peers, base, sides,
+                           sorted(old.index[n] for n in rows if n in old.index),
+                           sorted(old.index[n] for n in cols if n in old.index))
+        for t in _targets(came_in):
+            base.ingress.add(t)
+        for t in _targets(came_eg):
+            base.egress.add(t)
+    except BaseException:
+        new.grants = None  # half updated: rebuilt on the next edit
+        raise
+    new.grants = base
+    return diff(Side(tuple(lines[0] + old.ingress_lines()), old.workloads),
+                Side(tuple(lines[1] + new.ingress_lines()), new.workloads))

@@ -22,11 +22,16 @@ WORD = 64
 
 
 class PortAtoms:
-    def __init__(self, compiled: Compiled, named: Iterable[tuple[str, int]]) -> None:
-        """``named``: (protocol, number) of every named port a rule may resolve to."""
+    def __init__(self, compiled: Compiled | Iterable[Sequence[PolicyPort]],
+                 named: Iterable[tuple[str, int]]) -> None:
+        """``compiled``: the policies whose rules cut the ports, or only their rules' port
+        lists (any superset of the rules a computation meets gives the same sets, only finer
+        atoms); ``named``: (protocol, number) of every named port a rule may resolve to."""
+        lists = ((r.ports for r in compiled.all_rules()) if isinstance(compiled, Compiled)
+                 else compiled)
         cuts: dict[str, set[int]] = {p: {1, 65536} for p in PROTOCOLS}
-        for rule in compiled.all_rules():
-            for pp in rule.ports:
+        for ports in lists:
+            for pp in ports:
                 if isinstance(pp.port, int):
                     cuts[pp.protocol] |= {pp.port, _end(pp) + 1}
         for proto, number in named:
