@@ -69,6 +69,17 @@
   function colour(name) { return css.getPropertyValue(name).trim(); }
   var FILL = {allow: colour("--allow"), deny: colour("--deny"), self: colour("--self"),
               partial: colour("--partial")};
+  // Each fill as the 32-bit pixel an ImageData holds (drawn once and read back, so any CSS
+  // colour works and the byte order is the platform's).
+  var scratch = document.createElement("canvas"), RGBA = {};
+  scratch.width = scratch.height = 1;
+  Object.keys(FILL).forEach(function (kind) {
+    var c = scratch.getContext("2d");
+    c.clearRect(0, 0, 1, 1);
+    c.fillStyle = FILL[kind];
+    c.fillRect(0, 0, 1, 1);
+    RGBA[kind] = new Uint32Array(c.getImageData(0, 0, 1, 1).data.buffer)[0];
+  });
   var INK = colour("--ink"), MISMATCH = colour("--mismatch"), NSBAND = colour("--nsband"),
       SELECTED = colour("--selected"), GROUPLINE = colour("--groupline");
 
@@ -152,37 +163,60 @@
     canvas.width = Math.max(1, Math.round(w * ratio));
     canvas.height = Math.max(1, Math.round(h * ratio));
     ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    // One pixel per cell in a small image, scaled up without smoothing: a few calls to the
+    // canvas however many cells (10,000 fillRects cost more than the whole page's layout).
+    // Then the white gaps between cells, the namespace bands over them, the lab's marks and the
+    // selection on top.
+    var cols = shownCols.length, small = new Uint32Array(Math.max(1, cols * lines.length)), marks = [];
+    lines.forEach(function (line, r) {
+      if (line.ns !== undefined) { return; }
+      for (var c = 0; c < cols; c++) {
+        var j = shownCols[c];
+        small[r * cols + c] = RGBA[kindOf(line.i, j)];
+        if (lab) {
+          var state = labState(line.i, j);
+          if (state >= 0) { marks.push(c * CELL, r * CELL, state); }
+        }
+      }
+    });
     ctx.fillStyle = "#fff";
     ctx.fillRect(0, 0, w, h);
-    lines.forEach(function (line, r) {
-      var y = r * CELL;
-      if (line.ns !== undefined) {
-        ctx.fillStyle = NSBAND;
-        ctx.fillRect(0, y, w, CELL);
-        return;
+    if (cols && lines.length) {
+      scratch.width = cols;
+      scratch.height = lines.length;
+      var image = scratch.getContext("2d").createImageData(cols, lines.length);
+      image.data.set(new Uint8ClampedArray(small.buffer));
+      scratch.getContext("2d").putImageData(image, 0, 0);
+      ctx.imageSmoothingEnabled = false;
+      ctx.drawImage(scratch, 0, 0, w, h);
+    }
+    ctx.fillStyle = "#fff";
+    for (var g = 0; g <= cols; g++) { ctx.fillRect(g * CELL - 1, 0, 2, h); }
+    for (g = 0; g <= lines.length; g++) { ctx.fillRect(0, g * CELL - 1, w, 2); }
+    ctx.fillStyle = NSBAND;
+    lines.forEach(function (line, r) { if (line.ns !== undefined) { ctx.fillRect(0, r * CELL, w, CELL); } });
+    for (var k = 0; k < marks.length; k += 3) {
+      var x = marks[k], y = marks[k + 1];
+      if (marks[k + 2] > 0) {  // disagreeing probes: an outline inside the cell
+        ctx.fillStyle = MISMATCH;
+        ctx.fillRect(x + 1, y + 1, CELL - 2, 3);
+        ctx.fillRect(x + 1, y + CELL - 4, CELL - 2, 3);
+        ctx.fillRect(x + 1, y + 1, 3, CELL - 2);
+        ctx.fillRect(x + CELL - 4, y + 1, 3, CELL - 2);
+      } else {  // the dot: probed, and as predicted
+        ctx.fillStyle = INK;
+        ctx.fillRect(x + CELL / 2 - 1, y + CELL / 2 - 1, 3, 3);
       }
-      shownCols.forEach(function (j, c) {
-        var x = c * CELL;
-        ctx.fillStyle = FILL[kindOf(line.i, j)];
-        ctx.fillRect(x + 1, y + 1, CELL - 2, CELL - 2);
-        var lab = labState(line.i, j);
-        if (lab > 0) {  // an outline inside the cell, as the old table's inset outline
-          ctx.fillStyle = MISMATCH;
-          ctx.fillRect(x + 1, y + 1, CELL - 2, 3);
-          ctx.fillRect(x + 1, y + CELL - 4, CELL - 2, 3);
-          ctx.fillRect(x + 1, y + 1, 3, CELL - 2);
-          ctx.fillRect(x + CELL - 4, y + 1, 3, CELL - 2);
-        } else if (lab === 0) {  // the dot: probed, and as predicted
-          ctx.fillStyle = INK;
-          ctx.fillRect(x + CELL / 2 - 1, y + CELL / 2 - 1, 3, 3);
-        }
-        if (selected && selected[0] === line.i && selected[1] === j) {
-          ctx.strokeStyle = SELECTED;
-          ctx.lineWidth = 2;
-          ctx.strokeRect(x + 1, y + 1, CELL - 2, CELL - 2);
-        }
-      });
-    });
+    }
+    if (selected) {
+      var sr = -1, sc = shownCols.indexOf(selected[1]);
+      lines.forEach(function (line, r) { if (line.i === selected[0]) { sr = r; } });
+      if (sr >= 0 && sc >= 0) {
+        ctx.strokeStyle = SELECTED;
+        ctx.lineWidth = 2;
+        ctx.strokeRect(sc * CELL + 1, sr * CELL + 1, CELL - 2, CELL - 2);
+      }
+    }
     // a thin line where the columns' namespace changes
     ctx.fillStyle = GROUPLINE;
     shownCols.forEach(function (j, c) {
@@ -397,6 +431,30 @@
     fitMap();
   }
 
+  // The DNS chart: one bar per workload, its NXDOMAIN share in red, the count beside it.
+  function drawDns(dns, root) {
+    var BAR = 420, LABEL = 360, ROW = 20;
+    var scale = BAR / (dns.maxQueries || 1);
+    var r1 = function (v) { return Math.round(v * 10) / 10; };
+    root.setAttribute("width", LABEL + BAR + 160);
+    root.setAttribute("height", dns.rows.length * ROW + 24);
+    dns.rows.forEach(function (r, k) {
+      var y = k * ROW + 4, ok = (r.queries - r.nxdomain) * scale;
+      var g = svg("g", {"class": "dns-row", "data-workload": r.workload, "data-queries": r.queries});
+      g.appendChild(svg("title", {}, r.workload + ": ndots:" + r.ndots + ", search " +
+                        (r.searches.join(" ") || "(none)") +
+                        (r.clusterDNS ? "" : "; not the cluster DNS (the node's resolv.conf)")));
+      g.appendChild(svg("text", {x: LABEL - 6, y: y + 13, "text-anchor": "end"},
+                        r.workload.length > 52 ? r.workload.slice(0, 51) + "\u2026" : r.workload));
+      g.appendChild(svg("rect", {"class": "ok", x: LABEL, y: y, width: r1(ok), height: ROW - 6}));
+      g.appendChild(svg("rect", {"class": "nx", x: r1(LABEL + ok), y: y, width: r1(r.nxdomain * scale),
+                                 height: ROW - 6}));
+      g.appendChild(svg("text", {x: r1(LABEL + r.queries * scale + 6), y: y + 13},
+                        r.queries + " (" + r.nxdomain + " NXDOMAIN, ndots:" + r.ndots + ")"));
+      root.appendChild(g);
+    });
+  }
+
   // The exposure view: built on the first switch to it, from the blob's exposure list, with
   // the workloads in the input that reach each exposed one read off the workload matrix.
   var expo = conn.exposure, expoBuilt = false;
@@ -500,7 +558,8 @@
   // Sections below the fold are drawn when they first come near the view (or before printing):
   // their markup waits in a <template> (parsed, but neither styled nor laid out) and the map
   // waits in the blob. The page's first layout is the overview and the matrix, at any size.
-  var LAZY = {map: function () { if (!data.map.skipped) { drawMap(data.map, document.getElementById("map-svg")); } }};
+  var LAZY = {map: function () { if (!data.map.skipped) { drawMap(data.map, document.getElementById("map-svg")); } },
+              dns: function () { drawDns(data.dns, document.getElementById("dns-chart")); }};
   function drawSection(sec) {
     if (sec.dataset.drawn) { return; }
     sec.dataset.drawn = "true";
