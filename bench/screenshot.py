@@ -36,10 +36,15 @@ def main() -> None:
             page = browser.new_page(viewport={"width": 1100, "height": 1000})
             page.goto(html.as_uri())
             page.wait_for_selector("body[data-rendered]", state="attached")
-            cols = page.eval_on_selector_all("#matrix thead th.col", "els => els.map(e => e.title)")
-            rows = page.eval_on_selector_all("#matrix tr.wl th.row", "els => els.map(e => e.title)")
-            i, j = rows.index(CELL[0]), cols.index(CELL[1])
-            page.locator(f'#matrix td[data-i="{i}"][data-j="{j}"]').click()
+            # the matrix is a canvas: click where the row's and the column's labels cross
+            at = page.evaluate("""([src, dst]) => {
+              const cv = document.querySelector('#matrix canvas').getBoundingClientRect();
+              const r = [...document.querySelectorAll('#matrix .row.wl')].find(e => e.title === src);
+              const c = [...document.querySelectorAll('#matrix .col')].find(e => e.title === dst);
+              const rb = r.getBoundingClientRect(), cb = c.getBoundingClientRect();
+              return {x: cb.left + cb.width / 2 - cv.left, y: rb.top + rb.height / 2 - cv.top};
+            }""", list(CELL))
+            page.locator("#matrix canvas").click(position=at)
             # the page as a reader sees it after following the header's link: header on top
             page.evaluate("location.hash = '#connectivity'")
             page.screenshot(path=str(out))

@@ -1,10 +1,10 @@
-// podnet report: builds the connectivity matrix from the JSON blob and wires its filters and
-// the explanation panel. Plain DOM, textContent only: no value from the data becomes markup.
+// podnet report: draws the connectivity matrix from the JSON blob on a canvas and wires its
+// filters and the explanation panel; draws the sections below the fold when they come into
+// view; pages long tables. Plain DOM, textContent only: no value from the data becomes markup.
 (function () {
   "use strict";
   var data = JSON.parse(document.getElementById("report-data").textContent);
   var conn = data.connectivity;
-  var table = document.getElementById("matrix");
   var textFilter = document.getElementById("text-filter");
   var nsFilter = document.getElementById("ns-filter");
   var shownCount = document.getElementById("shown-count");
@@ -43,17 +43,6 @@
     lab.cells.forEach(function (c) { labBad[c[0] + "," + c[1]] = c[2]; });
     lab.probed.forEach(function (i) { labProbed[i] = true; });
   }
-  function overlay(td, i, j) {
-    if (!lab || i === j && conn.level === "workload") { return; }
-    var bad = labBad[i + "," + j];
-    if (bad) {
-      td.classList.add("mismatch");
-      td.title += "\nlab: " + bad + " probe" + (bad === 1 ? "" : "s") + " disagree with this prediction";
-    } else if (labProbed[i] && labProbed[j]) {
-      td.classList.add("probed");
-      td.title += "\nlab: observed as predicted";
-    }
-  }
   // The lab's disagreeing probes behind one cell, for the explanation panel.
   function labLines(i, j) {
     if (!lab || !labBad[i + "," + j]) { return []; }
@@ -71,82 +60,178 @@
     return out;
   }
 
-  function cellOf(i, j) {
-    var td = el("td");
-    td.dataset.i = i;
-    td.dataset.j = j;
+  // The matrix is one <canvas>: a cell is a square of CELL pixels, nothing in the DOM, so the
+  // page's layout does not grow with the number of cells. The labels are elements (one per row
+  // and column, for their tooltips and the filters); each is exactly CELL high (rows) or wide
+  // (columns), so label k lines up with the canvas's k-th visible row or column.
+  var CELL = 18;
+  var css = getComputedStyle(document.documentElement);
+  function colour(name) { return css.getPropertyValue(name).trim(); }
+  var FILL = {allow: colour("--allow"), deny: colour("--deny"), self: colour("--self"),
+              partial: colour("--partial")};
+  // Each fill as the 32-bit pixel an ImageData holds (drawn once and read back, so any CSS
+  // colour works and the byte order is the platform's).
+  var scratch = document.createElement("canvas"), RGBA = {};
+  scratch.width = scratch.height = 1;
+  Object.keys(FILL).forEach(function (kind) {
+    var c = scratch.getContext("2d");
+    c.clearRect(0, 0, 1, 1);
+    c.fillStyle = FILL[kind];
+    c.fillRect(0, 0, 1, 1);
+    RGBA[kind] = new Uint32Array(c.getImageData(0, 0, 1, 1).data.buffer)[0];
+  });
+  var INK = colour("--ink"), MISMATCH = colour("--mismatch"), NSBAND = colour("--nsband"),
+      SELECTED = colour("--selected"), GROUPLINE = colour("--groupline");
+
+  function kindOf(i, j) {
     if (conn.level === "workload") {
       var c = conn.cells[i][j];
-      if (c === null) {
-        td.className = "self";
-        td.title = "a workload's own pods";
-      } else if (c[0] < 0) {
-        td.className = "deny";
-        td.title = "denied: No Connections";
-      } else {
-        td.className = "allow";
-        td.title = conn.conns[c[0]];
-      }
-    } else {
-      var allowed = conn.allowed[i][j], pairs = conn.pairs[i][j];
-      td.className = pairs === 0 ? "self" : allowed === 0 ? "deny" : allowed === pairs ? "allow" : "partial";
-      td.title = allowed + " of " + pairs + " workload pairs allowed";
+      return c === null ? "self" : c[0] < 0 ? "deny" : "allow";
     }
-    overlay(td, i, j);
-    return td;
+    var allowed = conn.allowed[i][j], pairs = conn.pairs[i][j];
+    return pairs === 0 ? "self" : allowed === 0 ? "deny" : allowed === pairs ? "allow" : "partial";
+  }
+  function tipOf(i, j) {
+    var tip;
+    if (conn.level === "workload") {
+      var c = conn.cells[i][j];
+      tip = c === null ? "a workload's own pods" : c[0] < 0 ? "denied: No Connections" : conn.conns[c[0]];
+    } else {
+      tip = conn.allowed[i][j] + " of " + conn.pairs[i][j] + " workload pairs allowed";
+    }
+    tip = items[i].name + " \u2192 " + items[j].name + ": " + tip;
+    var lab = labState(i, j);
+    if (lab > 0) {
+      tip += "\nlab: " + lab + " probe" + (lab === 1 ? "" : "s") + " disagree with this prediction";
+    } else if (lab === 0) {
+      tip += "\nlab: observed as predicted";
+    }
+    return tip;
+  }
+  // > 0: that many probes disagree; 0: probed and as predicted; -1: not probed (or no lab).
+  function labState(i, j) {
+    if (!lab || i === j && conn.level === "workload") { return -1; }
+    var bad = labBad[i + "," + j];
+    if (bad) { return bad; }
+    return labProbed[i] && labProbed[j] ? 0 : -1;
   }
 
-  var colHeads = [], nsHeads = [], rowEls = [], nsRows = [], cells = [];
+  var matrix = document.getElementById("matrix");
+  var canvas, ctx, colHeads = [], nsHeads = [], rowEls = [], nsRows = [];
+  var lines = [], shownCols = [];  // what the canvas draws: row lines (a namespace band or a row) and columns
   function build() {
-    var thead = el("thead"), tbody = el("tbody");
-    var top = el("tr", "nsrow"), cols = el("tr", "cols");
-    var corner = el("th", "corner row", "from \\ to");
-    corner.rowSpan = grouped ? 2 : 1;
-    (grouped ? top : cols).appendChild(corner);
+    var corner = el("div", "corner", "from \\ to");
+    var heads = el("div", "colheads"), nsrow = el("div", "nsrow"), cols = el("div", "cols");
+    var rows = el("div", "rowheads");
     groups.forEach(function (g) {
-      var th = el("th", "ns", g.ns);
-      th.colSpan = g.members.length;
-      nsHeads.push(th);
-      top.appendChild(th);
+      var h = el("span", "ns", g.ns);
+      h.title = g.ns;
+      nsHeads.push(h);
+      nsrow.appendChild(h);
       g.members.forEach(function (j) {
-        var c = el("th", "col", short(items[j]));
+        var c = el("span", "col", short(items[j]));
         c.title = items[j].name;
         colHeads.push(c);
         cols.appendChild(c);
       });
-    });
-    if (grouped) { thead.appendChild(top); }
-    thead.appendChild(cols);
-    groups.forEach(function (g) {
-      var head = el("tr", "nshead");
-      var th = el("th", "ns row", g.ns);
-      head.appendChild(th);
-      var filler = el("th", "ns");
-      filler.colSpan = items.length;
-      head.appendChild(filler);
+      var head = el("div", "ns nshead", g.ns);
       head.dataset.ns = g.ns;
       nsRows.push(head);
-      if (grouped) { tbody.appendChild(head); }
+      if (grouped) { rows.appendChild(head); }
       g.members.forEach(function (i) {
-        var tr = el("tr", "wl");
-        tr.dataset.i = i;
-        var th = el("th", "row", short(items[i]));
-        th.title = items[i].name;
-        tr.appendChild(th);
-        var row = [];
-        for (var j = 0; j < items.length; j++) {
-          var td = cellOf(i, j);
-          row.push(td);
-          tr.appendChild(td);
-        }
-        cells.push(row);
-        rowEls[i] = tr;
-        tbody.appendChild(tr);
+        var r = el("div", "row wl", short(items[i]));
+        r.title = items[i].name;
+        rowEls[i] = r;
+        rows.appendChild(r);
       });
     });
-    table.appendChild(thead);
-    table.appendChild(tbody);
+    if (grouped) { heads.appendChild(nsrow); }
+    heads.appendChild(cols);
+    canvas = el("canvas");
+    canvas.setAttribute("role", "img");
+    canvas.setAttribute("aria-label", "connectivity matrix: click a cell for its explanation");
+    [corner, heads, rows, canvas].forEach(function (e) { matrix.appendChild(e); });
+    ctx = canvas.getContext("2d");
     groups.forEach(function (g) { nsFilter.appendChild(el("option", null, g.ns)).value = g.ns; });
+  }
+
+  function draw() {
+    var ratio = window.devicePixelRatio || 1;
+    var w = shownCols.length * CELL, h = lines.length * CELL;
+    canvas.style.width = w + "px";
+    canvas.style.height = h + "px";
+    canvas.width = Math.max(1, Math.round(w * ratio));
+    canvas.height = Math.max(1, Math.round(h * ratio));
+    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    // One pixel per cell in a small image, scaled up without smoothing: a few calls to the
+    // canvas however many cells (10,000 fillRects cost more than the whole page's layout).
+    // Then the white gaps between cells, the namespace bands over them, the lab's marks and the
+    // selection on top.
+    var cols = shownCols.length, small = new Uint32Array(Math.max(1, cols * lines.length)), marks = [];
+    lines.forEach(function (line, r) {
+      if (line.ns !== undefined) { return; }
+      for (var c = 0; c < cols; c++) {
+        var j = shownCols[c];
+        small[r * cols + c] = RGBA[kindOf(line.i, j)];
+        if (lab) {
+          var state = labState(line.i, j);
+          if (state >= 0) { marks.push(c * CELL, r * CELL, state); }
+        }
+      }
+    });
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, w, h);
+    if (cols && lines.length) {
+      scratch.width = cols;
+      scratch.height = lines.length;
+      var image = scratch.getContext("2d").createImageData(cols, lines.length);
+      image.data.set(new Uint8ClampedArray(small.buffer));
+      scratch.getContext("2d").putImageData(image, 0, 0);
+      ctx.imageSmoothingEnabled = false;
+      ctx.drawImage(scratch, 0, 0, w, h);
+    }
+    ctx.fillStyle = "#fff";
+    for (var g = 0; g <= cols; g++) { ctx.fillRect(g * CELL - 1, 0, 2, h); }
+    for (g = 0; g <= lines.length; g++) { ctx.fillRect(0, g * CELL - 1, w, 2); }
+    ctx.fillStyle = NSBAND;
+    lines.forEach(function (line, r) { if (line.ns !== undefined) { ctx.fillRect(0, r * CELL, w, CELL); } });
+    for (var k = 0; k < marks.length; k += 3) {
+      var x = marks[k], y = marks[k + 1];
+      if (marks[k + 2] > 0) {  // disagreeing probes: an outline inside the cell
+        ctx.fillStyle = MISMATCH;
+        ctx.fillRect(x + 1, y + 1, CELL - 2, 3);
+        ctx.fillRect(x + 1, y + CELL - 4, CELL - 2, 3);
+        ctx.fillRect(x + 1, y + 1, 3, CELL - 2);
+        ctx.fillRect(x + CELL - 4, y + 1, 3, CELL - 2);
+      } else {  // the dot: probed, and as predicted
+        ctx.fillStyle = INK;
+        ctx.fillRect(x + CELL / 2 - 1, y + CELL / 2 - 1, 3, 3);
+      }
+    }
+    if (selected) {
+      var sr = -1, sc = shownCols.indexOf(selected[1]);
+      lines.forEach(function (line, r) { if (line.i === selected[0]) { sr = r; } });
+      if (sr >= 0 && sc >= 0) {
+        ctx.strokeStyle = SELECTED;
+        ctx.lineWidth = 2;
+        ctx.strokeRect(sc * CELL + 1, sr * CELL + 1, CELL - 2, CELL - 2);
+      }
+    }
+    // a thin line where the columns' namespace changes
+    ctx.fillStyle = GROUPLINE;
+    shownCols.forEach(function (j, c) {
+      if (c > 0 && items[shownCols[c - 1]].ns !== items[j].ns) { ctx.fillRect(c * CELL - 0.5, 0, 1, h); }
+    });
+  }
+
+  // The cell under a mouse event: [row item, column item], or null on a band or outside.
+  function cellAt(ev) {
+    var box = canvas.getBoundingClientRect();
+    var r = Math.floor((ev.clientY - box.top) / CELL), c = Math.floor((ev.clientX - box.left) / CELL);
+    if (r < 0 || c < 0 || r >= lines.length || c >= shownCols.length || lines[r].i === undefined) {
+      return null;
+    }
+    return [lines[r].i, shownCols[c]];
   }
 
   function applyFilters() {
@@ -160,17 +245,20 @@
       shown += visible ? 1 : 0;
       colHeads[i].hidden = !colShown[i];
     });
-    cells.forEach(function (row) {
-      row.forEach(function (td, j) { td.hidden = !colShown[j]; });
-    });
+    lines = [];
+    shownCols = [];
     groups.forEach(function (g, k) {
-      var visibleCols = g.members.filter(function (j) { return colShown[j]; }).length;
-      nsHeads[k].hidden = visibleCols === 0;
-      nsHeads[k].colSpan = Math.max(visibleCols, 1);
-      nsRows[k].hidden = !g.members.some(function (i) { return !rowEls[i].hidden; });
-      nsRows[k].lastChild.colSpan = colShown.filter(Boolean).length;
+      var visibleCols = g.members.filter(function (j) { return colShown[j]; });
+      shownCols = shownCols.concat(visibleCols);
+      nsHeads[k].hidden = visibleCols.length === 0;
+      nsHeads[k].style.width = visibleCols.length * CELL + "px";
+      var visibleRows = g.members.filter(function (i) { return !rowEls[i].hidden; });
+      nsRows[k].hidden = visibleRows.length === 0;
+      if (grouped && visibleRows.length) { lines.push({ns: k}); }
+      visibleRows.forEach(function (i) { lines.push({i: i}); });
     });
     shownCount.textContent = shown + " of " + items.length + " rows shown";
+    draw();
   }
 
   // The lines `podnet explain` prints for one port, from the embedded verdict.
@@ -343,6 +431,30 @@
     fitMap();
   }
 
+  // The DNS chart: one bar per workload, its NXDOMAIN share in red, the count beside it.
+  function drawDns(dns, root) {
+    var BAR = 420, LABEL = 360, ROW = 20;
+    var scale = BAR / (dns.maxQueries || 1);
+    var r1 = function (v) { return Math.round(v * 10) / 10; };
+    root.setAttribute("width", LABEL + BAR + 160);
+    root.setAttribute("height", dns.rows.length * ROW + 24);
+    dns.rows.forEach(function (r, k) {
+      var y = k * ROW + 4, ok = (r.queries - r.nxdomain) * scale;
+      var g = svg("g", {"class": "dns-row", "data-workload": r.workload, "data-queries": r.queries});
+      g.appendChild(svg("title", {}, r.workload + ": ndots:" + r.ndots + ", search " +
+                        (r.searches.join(" ") || "(none)") +
+                        (r.clusterDNS ? "" : "; not the cluster DNS (the node's resolv.conf)")));
+      g.appendChild(svg("text", {x: LABEL - 6, y: y + 13, "text-anchor": "end"},
+                        r.workload.length > 52 ? r.workload.slice(0, 51) + "\u2026" : r.workload));
+      g.appendChild(svg("rect", {"class": "ok", x: LABEL, y: y, width: r1(ok), height: ROW - 6}));
+      g.appendChild(svg("rect", {"class": "nx", x: r1(LABEL + ok), y: y, width: r1(r.nxdomain * scale),
+                                 height: ROW - 6}));
+      g.appendChild(svg("text", {x: r1(LABEL + r.queries * scale + 6), y: y + 13},
+                        r.queries + " (" + r.nxdomain + " NXDOMAIN, ndots:" + r.ndots + ")"));
+      root.appendChild(g);
+    });
+  }
+
   // The exposure view: built on the first switch to it, from the blob's exposure list, with
   // the workloads in the input that reach each exposed one read off the workload matrix.
   var expo = conn.exposure, expoBuilt = false;
@@ -394,27 +506,90 @@
     if (on) { panel.hidden = true; }
   });
 
-  var selected = null;
-  table.addEventListener("click", function (ev) {
-    var td = ev.target.closest("td");
-    if (!td || td.classList.contains("self")) { return; }
-    var i = Number(td.dataset.i), j = Number(td.dataset.j);
-    if (selected) { selected.classList.remove("selected"); }
-    selected = td;
-    td.classList.add("selected");
-    var lines = conn.level === "workload" ? explainWorkloads(i, j) : explainNamespaces(i, j);
-    lines = lines.concat(labLines(i, j));
-    panelText.textContent = lines.join("\n").replace(/\n+$/, "");
+  var selected = null;  // [row item, column item] of the clicked cell
+  function onCellClick(ev) {
+    var at = cellAt(ev);
+    if (!at || kindOf(at[0], at[1]) === "self") { return; }
+    var i = at[0], j = at[1];
+    selected = at;
+    draw();
+    var text = conn.level === "workload" ? explainWorkloads(i, j) : explainNamespaces(i, j);
+    text = text.concat(labLines(i, j));
+    panelText.textContent = text.join("\n").replace(/\n+$/, "");
     panel.hidden = false;
     panel.dataset.i = i;
     panel.dataset.j = j;
+  }
+  var hovered = "";
+  function onCellHover(ev) {  // one tooltip for the canvas, set for the cell under the mouse
+    var at = cellAt(ev), key = at ? at.join(",") : "";
+    if (key === hovered) { return; }
+    hovered = key;
+    canvas.title = at ? tipOf(at[0], at[1]) : "";
+    canvas.style.cursor = at && kindOf(at[0], at[1]) !== "self" ? "pointer" : "default";
+  }
+
+  // Tables longer than their first page (rendered by the template) grow on "show more", from
+  // the blob: each row's cells in the template's order, as text.
+  var MORE = 200;
+  var PAGED = {
+    nodes: [data.overview.nodes, function (n) { return [n.name, n.ip, n.podCIDR]; }],
+    "services-table": [data.services.rows, function (r) {
+      return [r.service, r.type, r.clusterIP, r.port, r.nodePort || "", r.external, r.endpointsText];
+    }]
+  };
+  function showMore(button) {
+    var target = PAGED[button.dataset.more], body = document.querySelector("#" + button.dataset.more + " tbody");
+    var rows = target[0], from = body.rows.length, to = Math.min(rows.length, from + MORE);
+    for (var k = from; k < to; k++) {
+      var tr = el("tr");
+      target[1](rows[k]).forEach(function (v) { tr.appendChild(el("td", null, v === null ? "None" : String(v))); });
+      body.appendChild(tr);
+    }
+    var left = rows.length - to;
+    button.hidden = left === 0;
+    button.textContent = "show " + Math.min(MORE, left) + " more (" + left + " not shown)";
+  }
+  document.addEventListener("click", function (ev) {
+    var b = ev.target.closest("button[data-more]");
+    if (b) { showMore(b); }
   });
 
+  // Sections below the fold are drawn when they first come near the view (or before printing):
+  // their markup waits in a <template> (parsed, but neither styled nor laid out) and the map
+  // waits in the blob. The page's first layout is the overview and the matrix, at any size.
+  var LAZY = {map: function () { if (!data.map.skipped) { drawMap(data.map, document.getElementById("map-svg")); } },
+              dns: function () { drawDns(data.dns, document.getElementById("dns-chart")); }};
+  function drawSection(sec) {
+    if (sec.dataset.drawn) { return; }
+    sec.dataset.drawn = "true";
+    Array.prototype.forEach.call(sec.querySelectorAll("template.lazy"), function (t) {
+      t.parentNode.replaceChild(t.content, t);
+    });
+    if (LAZY[sec.id]) { LAZY[sec.id](); }
+  }
+  var lazy = Array.prototype.slice.call(document.querySelectorAll("section[data-lazy]"));
+  if ("IntersectionObserver" in window) {
+    var seen = new IntersectionObserver(function (entries) {
+      entries.forEach(function (e) {
+        if (e.isIntersecting) { seen.unobserve(e.target); drawSection(e.target); }
+      });
+    }, {rootMargin: "300px 0px"});
+    lazy.forEach(function (sec) { seen.observe(sec); });
+  } else {
+    lazy.forEach(drawSection);
+  }
+  window.addEventListener("beforeprint", function () { lazy.forEach(drawSection); });
+
   build();
-  if (!data.map.skipped) { drawMap(data.map, document.getElementById("map-svg")); }
+  canvas.addEventListener("click", onCellClick);
+  canvas.addEventListener("mousemove", onCellHover);
   textFilter.addEventListener("input", applyFilters);
   nsFilter.addEventListener("change", applyFilters);
   applyFilters();
-  // Every section is drawn: what a benchmark or a test waits for (bench/report.py).
-  document.body.dataset.rendered = "true";
+  // What a benchmark or a test waits for (bench/report.py): the overview and the matrix drawn.
+  // Set after the next frame, so it also counts that frame's style, layout and paint.
+  requestAnimationFrame(function () {
+    setTimeout(function () { document.body.dataset.rendered = "true"; }, 0);
+  });
 }());
