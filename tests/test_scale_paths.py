@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from podnet.model import build, read_texts
+from podnet.model.ipam import ipv4_int as _ipv4_int
 from podnet.model.objects import Pod, evolve
 from podnet.policy import Evaluator, class_matrix, compile_policies, pod_matrix
-from podnet.policy.classes import _ipv4_int
 
 
 @pytest.mark.parametrize("ip", ["10.0.0.1", "0.0.0.0", "255.255.255.255", "192.168.10.200"])

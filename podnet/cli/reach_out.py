@@ -97,9 +97,8 @@ def write_classes(cm: ClassMatrix, ports: Sequence[Port], names: Sequence[str],
     out.write(',"allowed": {')
     for n, (port, key) in enumerate(zip(ports, keys, strict=True)):
         out.write(("," if n else "") + _dumps(key) + ": [")
-        allowed = cm.allowed[port]  # [destination class, source class]
         for start in range(0, len(src_cls), ROW_BLOCK):
-            block = allowed[np.ix_(dst_cls, src_cls[start:start + ROW_BLOCK])].T
+            block = cm.block(port, dst_cls, src_cls[start:start + ROW_BLOCK]).T
             for a, row in enumerate(block):
                 out.write(("," if start or a else "") + _dumps(np.flatnonzero(row).tolist()))
         out.write("]")

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from podnet.model.ipam import ipv4_int as _ipv4_int
 from podnet.model.objects import IPBlock, Pod
 from podnet.policy.compile import Compiled
+from podnet.policy.ipv4array import ipv4_ints
 from podnet.policy.matcher import IPPeer
 from podnet.policy.verdict import block_contains
 
@@ -40,8 +40,7 @@ def _block_bits(pods: Sequence[Pod], blocks: Sequence[IPBlock]) -> np.ndarray:
     bits = np.zeros((len(pods), len(blocks)), dtype=bool)
     if not blocks or not pods:
         return bits
-    ips = np.array([_ipv4_int(p.ip) if p.ip and ":" not in p.ip else -1
-                    for p in pods], dtype=np.int64)
+    ips = ipv4_ints([p.ip for p in pods])
     for j, b in enumerate(blocks):
         net = ipaddress.ip_network(b.cidr, strict=False)
         if net.version != 4:
@@ -63,10 +62,17 @@ def classify(pods: Sequence[Pod], compiled: Compiled) -> Classes:
     tiers = bool(compiled.admin_ingress or compiled.admin_egress)
     of_pod = np.empty(len(pods), dtype=np.int64)
     reps: list[Pod] = []
+    # A workload's pods share their labels and ports objects: describe each pair once.
+    # (Equal objects that are not shared describe alike, so the classes do not change.)
+    described: dict[tuple[int, int], tuple[object, object]] = {}
+    rows = [r.tobytes() for r in np.packbits(bits, axis=1)] if blocks else [b""] * len(pods)
     for i, p in enumerate(pods):
-        key = (p.namespace, tuple(p.labels.items()),
-               tuple(sorted((c.name, c.protocol, c.port) for c in p.ports if c.name)),
-               bits[i].tobytes() if blocks else b"", tiers and p.host_network)
+        ident = (id(p.labels), id(p.ports))
+        part = described.get(ident)
+        if part is None:
+            part = described[ident] = (tuple(p.labels.items()), tuple(sorted(
+                (c.name, c.protocol, c.port) for c in p.ports if c.name)))
+        key = (p.namespace, *part, rows[i], tiers and p.host_network)
         k = keys.get(key)
         if k is None:
             k = keys[key] = len(reps)

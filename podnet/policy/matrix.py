@@ -22,13 +22,12 @@ import numpy as np
 from podnet.model.cluster import Cluster
 from podnet.model.objects import PolicyPort
 from podnet.model.selectors import LabelSelector
+from podnet.policy.behaviours import Direction, Vectors, direction
 from podnet.policy.classes import Classes, classify, ip_blocks
 from podnet.policy.classes import _block_bits as block_bits
 from podnet.policy.compile import Compiled
 from podnet.policy.labelindex import LabelIndex
 from podnet.policy.matcher import (
-    ANP,
-    BANP,
     AllPeers,
     ExactNamespace,
     IPPeer,
@@ -37,6 +36,7 @@ from podnet.policy.matcher import (
     Target,
     TierTarget,
 )
+from podnet.policy.packedbits import column_ids, popcount, take_bits
 
 Port = tuple[int, str]  # (number, protocol)
 
@@ -139,169 +139,107 @@ class ClassSpace:
 
 
 @dataclass(frozen=True)
+class PortMatrix:
+    """One port's matrix over behaviours: destination classes that every rule treats alike
+    share a row, source classes a column. Columns are laid out by weight (pods in them), each
+    weight's run starting on a byte, so counting pairs is a popcount per run."""
+
+    bits: np.ndarray  # packed [row, bit position]
+    row_of: np.ndarray  # destination class -> row
+    pos_of: np.ndarray  # source class -> bit position
+    row_weights: np.ndarray  # pods per row (int64)
+    run_starts: np.ndarray  # first byte of each run of equal weight
+    run_weights: np.ndarray  # that weight (int64)
+
+
+@dataclass(frozen=True)
 class ClassMatrix:
     space: ClassSpace
     ports: tuple[Port, ...]
-    allowed: dict[Port, np.ndarray]  # transposed: [dst class, src class]
+    allowed: dict[Port, PortMatrix]
+
+    def block(self, port: Port, dst: np.ndarray, src: np.ndarray) -> np.ndarray:
+        """Bool [destination class, source class] for the classes ``dst`` and ``src``."""
+        pm = self.allowed[port]
+        return take_bits(pm.bits, pm.row_of[dst], pm.pos_of[src])
 
 
-def _ingress_t(space: ClassSpace, compiled: Compiled, port: Port) -> np.ndarray:
-    """Ingress, transposed ([dst class, src class]) so each rule writes whole rows."""
-    n = space.n
-    isolated = np.zeros(n, dtype=bool)
-    for t in compiled.ingress:
-        isolated[space.selected(t)] = True
-    m = np.empty((n, n), dtype=bool)
-    m[:] = ~isolated[:, None]
-    for t in compiled.ingress:
-        rows = space.selected(t)
-        if rows.size == 0:
-            continue
-        for rule in t.rules:
-            ok = space.port_ok(rule.ports, port)
-            if ok is False:
-                continue
-            r = rows if ok is True else rows[ok[rows]]
-            if r.size:
-                m[r] |= space.rule_peers(rule)[None, :]
-    return m
+_CELLS = 1 << 22  # bool cells of a row block while combining the two directions
 
 
-def _egress_t(space: ClassSpace, compiled: Compiled, port: Port) -> np.ndarray:
-    """Egress, transposed ([dst class, src class]) to match ``_ingress_t``; egress rules are
-    rarer than ingress rules, so they take the strided column writes."""
-    n = space.n
-    isolated = np.zeros(n, dtype=bool)
-    for t in compiled.egress:
-        isolated[space.selected(t)] = True
-    m = np.empty((n, n), dtype=bool)
-    m[:] = ~isolated[None, :]
-    # Column writes are strided, so first OR each source class's allowed destinations into
-    # one vector, then write each distinct vector once for all the sources sharing it
-    # (egress rules like "DNS to anywhere" repeat across thousands of namespaces).
-    per_src: dict[int, np.ndarray] = {}
-    for t in compiled.egress:
-        cols = space.selected(t)
-        if cols.size == 0:
-            continue
-        vec: np.ndarray | None = None
-        for rule in t.rules:
-            ok = space.port_ok(rule.ports, port)
-            if ok is False:
-                continue
-            dst = space.rule_peers(rule)
-            if ok is not True:
-                dst = dst & ok
-            vec = dst if vec is None else vec | dst
-        if vec is None:
-            continue
-        for c in cols.tolist():
-            prev = per_src.get(c)
-            per_src[c] = vec if prev is None else prev | vec
-    groups: dict[bytes, tuple[np.ndarray, list[int]]] = {}
-    for c, vec in per_src.items():
-        groups.setdefault(vec.tobytes(), (vec, []))[1].append(c)
-    for vec, srcs in groups.values():
-        if len(srcs) * 16 < n:
-            m[:, srcs] |= vec[:, None]
-        else:
-            # Many sources: OR the source mask into the allowed destinations' rows, which are
-            # contiguous (20x faster here than a strided gather or ``logical_or(where=)``).
-            colmask = np.zeros(n, dtype=bool)
-            colmask[srcs] = True
-            rows = np.flatnonzero(vec)
-            for start in range(0, rows.size, 2048):  # in blocks: the fancy-index copy stays small
-                m[rows[start:start + 2048]] |= colmask[None, :]
-    return m
-
-
-def _isolated(space: ClassSpace, targets: Sequence[Target]) -> np.ndarray:
-    out = np.zeros(space.n, dtype=bool)
-    for t in targets:
-        out[space.selected(t)] = True
-    return out
-
-
-def _tier(space: ClassSpace, targets: Sequence[TierTarget], tier: str, port: Port,
-          decided: np.ndarray, subjects: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(allowed, denied), [dst class, src class], by the rules of one tier, each rule taking
-    only what ``decided`` and earlier rules left open. ``subjects``: classes it may apply to."""
-    ingress = targets[0].direction == "ingress"
-    decided = decided.copy()
-    allow = np.zeros_like(decided)
-    deny = np.zeros_like(decided)
-    for t in targets:
-        if t.tier != tier:
-            continue
-        subj = space.tier_selected(t) & subjects
-        if not subj.any():
-            continue
-        for rule in t.rules:
-            ok = space.port_ok(rule.ports, port)  # per destination class
-            if ok is False:
-                continue
-            peers = space.rule_peers(rule)
-            rows, cols = (subj, peers) if ingress else (peers, subj)
-            if ok is not True:
-                rows = rows & ok
-            match = rows[:, None] & cols[None, :] & ~decided
-            decided |= match
-            if rule.action == "Allow":
-                allow |= match
-            elif rule.action == "Deny":
-                deny |= match
-    return allow, deny
-
-
-def with_tiers(space: ClassSpace, targets: Sequence[TierTarget], port: Port, np_m: np.ndarray,
-               isolated: np.ndarray) -> np.ndarray:
-    """One direction's matrix ([dst, src]) with the admin tiers around the NetworkPolicies'
-    ``np_m``; ``isolated``: the classes a NetworkPolicy isolates in this direction."""
-    n = space.n
-    anp_allow, anp_deny = _tier(space, targets, ANP, port, np.zeros((n, n), dtype=bool),
-                                np.ones(n, dtype=bool))
-    final = anp_allow | anp_deny
-    _, banp_deny = _tier(space, targets, BANP, port, final, ~isolated)
-    out: np.ndarray = anp_allow | (np_m & ~final & ~banp_deny)
-    return out
+def _combine(ing: Direction, egr: Direction, sizes: np.ndarray) -> PortMatrix:
+    """allowed[d, s] = ingress[row(d), s] & egress[row(s), d], over distinct behaviours: a
+    destination is its ingress row and its column in the egress rows, a source its egress row
+    and its column in the ingress rows."""
+    n = sizes.size
+    src_sig, _ = column_ids(ing.rows, n)
+    dst_sig, _ = column_ids(egr.rows, n)
+    dst_key = ing.row_of * (int(dst_sig.max(initial=0)) + 1) + dst_sig
+    src_key = egr.row_of * (int(src_sig.max(initial=0)) + 1) + src_sig
+    _, d_rep, row_of = np.unique(dst_key, return_index=True, return_inverse=True)
+    _, s_rep, col_of = np.unique(src_key, return_index=True, return_inverse=True)
+    row_of, col_of = row_of.reshape(-1), col_of.reshape(-1)
+    row_w = np.bincount(row_of, weights=sizes, minlength=d_rep.size).astype(np.int64)
+    col_w = np.bincount(col_of, weights=sizes, minlength=s_rep.size).astype(np.int64)
+    # Runs of equal weight, each padded to whole bytes: pos[c] is column c's bit position.
+    order = np.argsort(col_w, kind="stable")
+    pos = np.empty(s_rep.size, dtype=np.int64)
+    starts: list[int] = []
+    weights: list[int] = []
+    bit = 0
+    for w in np.unique(col_w).tolist():
+        run = order[col_w[order] == w]
+        starts.append(bit // 8)
+        weights.append(int(w))
+        pos[run] = bit + np.arange(run.size)
+        bit += -(-run.size // 8) * 8
+    bits = np.zeros((d_rep.size, bit // 8), dtype=np.uint8)
+    step = max(1, _CELLS // max(1, s_rep.size))
+    for r0 in range(0, d_rep.size, step):
+        d = d_rep[r0:r0 + step]
+        allowed = (take_bits(ing.rows, ing.row_of[d], s_rep)
+                   & take_bits(egr.rows, egr.row_of[s_rep], d).T)
+        wide = np.zeros((d.size, bit), dtype=bool)
+        wide[:, pos] = allowed
+        bits[r0:r0 + step] = np.packbits(wide, axis=1)
+    return PortMatrix(bits, row_of.astype(np.int64), pos[col_of], row_w,
+                      np.array(starts, dtype=np.int64), np.array(weights, dtype=np.int64))
 
 
 def class_matrix(cluster: Cluster, compiled: Compiled, ports: Sequence[Port],
                  classes: Classes | None = None) -> ClassMatrix:
     cls = classes or classify(cluster.pods, compiled)
     space = ClassSpace(cluster, compiled, cls)
+    vectors = Vectors(space)
     allowed = {}
     for port in ports:
-        m = _ingress_t(space, compiled, port)
-        if compiled.admin_ingress:
-            m = with_tiers(space, compiled.admin_ingress, port, m, _isolated(space, compiled.ingress))
-        e = _egress_t(space, compiled, port)
-        if compiled.admin_egress:
-            e = with_tiers(space, compiled.admin_egress, port, e, _isolated(space, compiled.egress))
-        m &= e
-        allowed[port] = m
+        ing = direction(space, vectors, compiled.ingress, compiled.admin_ingress, port, True)
+        egr = direction(space, vectors, compiled.egress, compiled.admin_egress, port, False)
+        allowed[port] = _combine(ing, egr, cls.sizes)
     return ClassMatrix(space, tuple(ports), allowed)
 
 
 def pod_matrix(cm: ClassMatrix, port: Port, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     """Expand to pods: rows ``src`` and columns ``dst`` are pod indices in cluster order."""
     of = cm.space.classes.of_pod
-    out: np.ndarray = cm.allowed[port][np.ix_(of[dst], of[src])].T
+    out: np.ndarray = cm.block(port, of[dst], of[src]).T
     out |= src[:, None] == dst[None, :]
     return out
 
 
 def count_allowed(cm: ClassMatrix, port: Port) -> int:
-    """Ordered pairs of distinct pods allowed on this port, without expanding to pods."""
-    m = cm.allowed[port]
-    sizes = cm.space.classes.sizes
-    # Row sums weighted by class sizes through float32 BLAS: exact, since a row's sum is at
-    # most the pod count, far below float32's 2**24 integer limit.
-    weights = sizes.astype(np.float32)
+    """Ordered pairs of distinct pods allowed on this port, without expanding to pods: per row,
+    the set bits of each run times its weight, in integers."""
+    pm = cm.allowed[port]
+    if pm.bits.size == 0:
+        return 0
     total = 0
-    block = 2048
-    for start in range(0, m.shape[0], block):
-        row_sums = m[start:start + block].astype(np.float32) @ weights
-        total += int(np.rint(row_sums.astype(np.float64) @ sizes[start:start + block]))
-    diag = np.diagonal(m)
-    return total - int(sizes[diag].sum())
+    step = max(1, _CELLS // pm.bits.shape[1])
+    for r0 in range(0, pm.bits.shape[0], step):
+        runs = np.add.reduceat(popcount(pm.bits[r0:r0 + step]), pm.run_starts, axis=1,
+                               dtype=np.int64)
+        total += int((runs @ pm.run_weights) @ pm.row_weights[r0:r0 + step])
+    # a pod and itself: its class's own cell, counted once per pod above
+    sizes = cm.space.classes.sizes
+    own = (pm.bits[pm.row_of, pm.pos_of >> 3] >> (7 - (pm.pos_of & 7)).astype(np.uint8)) & 1
+    return total - int(sizes[own.astype(bool)].sum())
