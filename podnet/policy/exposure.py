@@ -343,18 +343,24 @@ def exposure(cluster: Cluster, compiled: Compiled, conns: Sequence[tuple[str, st
         return hit
 
     tier_memo: dict[tuple[object, ...], tuple[bool, list[ExposureItem]]] = {}
+    # A NetworkPolicy selects pods of its own namespace only: look there, not at every target.
+    by_namespace: dict[str, dict[str, list[Target]]] = {"ingress": {}, "egress": {}}
+    for side_name, targets in (("ingress", compiled.ingress), ("egress", compiled.egress)):
+        for t in targets:
+            by_namespace[side_name].setdefault(t.namespace, []).append(t)
     out = []
     for name in sorted(w for w in workloads if is_focus(w, focus)):
         pod = workloads[name]
         sides: dict[str, tuple[bool, list[ExposureItem]]] = {}
-        for side, targets in (("ingress", compiled.ingress), ("egress", compiled.egress)):
+        for side in ("ingress", "egress"):
             if direction is not None and side != direction:
                 sides[side] = (True, [])
                 continue
             if tiers is not None:
                 sides[side] = tiered_side(pod, side)
                 continue
-            selecting = [t for t in targets if target_selects(t, pod)]
+            selecting = [t for t in by_namespace[side].get(pod.namespace, ())
+                         if target_selects(t, pod)]
             if not selecting:
                 sides[side] = (False, [ExposureItem("All Connections")])
             else:
