@@ -13,10 +13,10 @@ import time
 
 from podnet.model import build, read_paths
 from podnet.policy.compile import compile_cluster
-from podnet.policy.connlist import connections
-from podnet.policy.diff import diff, side
+from podnet.policy.connlist import representatives
+from podnet.policy.conntable import changed_sides, conn_table, exposure_txt_pieces
+from podnet.policy.diff import diff
 from podnet.policy.diff_formats import render
-from podnet.policy.exposure_report import report_of
 
 
 class Laps:
@@ -36,20 +36,20 @@ def main(a_path: str, b_path: str) -> None:
     laps.lap("read+build A")
     compiled = compile_cluster(a, ipblock_matches_pods=False)
     laps.lap("compile A")
-    conns = connections(a, compiled)
-    laps.lap(f"connections A ({len(conns):,})")
-    text = report_of(a, compiled, [(c.src.text, c.dst.text, c.text) for c in conns], "txt")
-    laps.lap(f"exposure report txt ({len(text):,} chars)")
-    del text, conns
-    old = side(a, compiled)
-    laps.lap("diff side A")
+    table = conn_table(a, compiled)
+    laps.lap(f"connection table A ({len(table):,} connections)")
+    size = sum(len(p.encode()) for p in exposure_txt_pieces(a, compiled, table))
+    laps.lap(f"exposure analysis + txt, encoded ({size:,} bytes)")
     b = build(read_paths([b_path]))
-    new = side(b, compile_cluster(b, ipblock_matches_pods=False))
-    laps.lap("read+build+compile B, diff side B")
+    compiled_b = compile_cluster(b, ipblock_matches_pods=False)
+    laps.lap("read+build+compile B")
+    table_b = conn_table(b, compiled_b)
+    laps.lap(f"connection table B ({len(table_b):,} connections)")
+    old, new = changed_sides(table, frozenset(representatives(a)), table_b,
+                             frozenset(representatives(b)))
     d = diff(old, new, unchanged=False)
     render(d, "txt")
-    laps.lap(f"diff + render txt ({len(d.changes):,} changes)")
-
+    laps.lap(f"compare, diff + render txt ({len(d.changes):,} changes)")
 
 if __name__ == "__main__":
     main(sys.argv[1], sys.argv[2])

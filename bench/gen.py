@@ -144,3 +144,22 @@ def _rich_policy(i: int, namespaces: int) -> dict[str, Any]:
              "ports": [{"port": 5432}, {"port": base + 100, "endPort": base + 120}]}]}
     return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
             "metadata": {"name": f"rich-{i:05d}", "namespace": f"ns-{n:04d}"}, "spec": spec}
+
+
+def edited(data: dict[str, Any], count: int = 5) -> dict[str, Any]:
+    """A copy of a ``cluster`` with ``count`` of its allow policies changed, as a pull request
+    changes a handful: spread over the namespaces, each one's ingress ports moved to 8443, or
+    (when it had none) opened to every pod on 8443."""
+    items = [dict(i) for i in data["items"]]
+    allows = [k for k, i in enumerate(items)
+              if i.get("kind") == "NetworkPolicy" and i["metadata"]["name"].startswith("allow-")]
+    for k in allows[::max(1, len(allows) // count)][:count]:
+        spec = json.loads(json.dumps(items[k]["spec"]))
+        spec["ingress"] = [{"from": [{"podSelector": {}}], "ports": [{"port": 8443}]}]
+        items[k] = {**items[k], "spec": spec}
+    return {**data, "items": items}
+
+
+def write_edited(path: str, pods: int, namespaces: int, policies: int, count: int = 5) -> None:
+    with open(path, "w") as f:
+        json.dump(edited(cluster(pods, namespaces, policies), count), f)

@@ -80,6 +80,15 @@ def register(app: typer.Typer) -> None:
                     direction=focus.direction or None, conn=focus.conn), focus.conn_text())) + "\n"
             sys.stdout.write(text)
             return
+        if output == "txt" and focus == focusing.Focus():
+            # At scale (millions of pairs) the lines are made from numpy columns, streamed.
+            from podnet.cli.output import emit_pieces
+            from podnet.policy.conntable import conn_table, exposure_txt_pieces, txt_pieces
+
+            table = conn_table(cluster, compiled)
+            emit_pieces(exposure_txt_pieces(cluster, compiled, table) if exposure
+                        else txt_pieces(table))
+            return
         conns = focusing.apply(focus, connections(cluster, compiled))
         if exposure:
             check_format(output, EXPOSURE_FORMATS)

@@ -145,3 +145,11 @@ def emit_lines(lines: Iterable[str]) -> None:
         out.write(line)
         out.write("\n")
     out.close()
+
+
+def emit_pieces(pieces: Iterable[str]) -> None:
+    """Text made in pieces (each any size), streamed: no string of the whole output is built."""
+    out = Writer()
+    for piece in pieces:
+        out.write(piece)
+    out.close()

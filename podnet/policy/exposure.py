@@ -185,8 +185,71 @@ def _add_reps(reps: dict[object, Representative], peers: Iterable[PeerMatcher]) 
             reps.setdefault(rep.key, rep)
 
 
-def _rules_naming(target: Target, rep: Representative) -> tuple[Rule, ...]:
-    return tuple(r for r in target.rules if any(rep.named_by(pm) for pm in r.peers))
+def _unrefined(reps: Sequence[Representative], cluster: Cluster, workloads: Iterable[Pod]
+               ) -> list[Representative]:
+    """The representatives no workload of the input stands for (``refined_by``), each checked
+    against the workloads carrying one of its pod labels only (at 150,000 pods, thousands of
+    representatives times every workload took minutes)."""
+    by_label: dict[tuple[str, str], list[Pod]] = {}
+    for p in workloads:
+        for kv in p.labels.items():
+            by_label.setdefault(kv, []).append(p)
+    out = []
+    for r in reps:
+        ns, pods = r.ns_selector, r.pod_selector
+        if not (ns.match_expressions or pods.match_expressions or ns.empty or pods.empty):
+            fewest = min((by_label.get(kv, []) for kv in pods.match_labels), key=len)
+            if any(r.refined_by(p, cluster.namespace_labels(p.namespace)) for p in fewest):
+                continue
+        out.append(r)
+    return out
+
+
+def _naming_index(targets: Iterable[Target], reps: Sequence[Representative]
+                  ) -> dict[int, tuple[list[Rule], dict[int, list[Rule]]]]:
+    """Per target (by id): its rules that name every representative, and per representative
+    (by position) the other rules that name it (``Representative.named_by``), looked up by
+    selector instead of tried on every pair."""
+    by_ns: dict[str, list[int]] = {}
+    by_pods: dict[tuple[str, ...], list[int]] = {}
+    by_nsc: dict[tuple[str, ...], list[int]] = {}
+    by_both: dict[tuple[tuple[str, ...], tuple[str, ...]], list[int]] = {}
+    for i, r in enumerate(reps):
+        cn, cp = r.key
+        by_ns.setdefault(r.namespace, []).append(i)
+        by_pods.setdefault(cp, []).append(i)
+        by_nsc.setdefault(cn, []).append(i)
+        by_both.setdefault((cn, cp), []).append(i)
+
+    def named(pm: PeerMatcher) -> list[int] | None:  # None: every representative
+        if isinstance(pm, AllPeers):
+            return None
+        if isinstance(pm, IPPeer):
+            return []
+        if not isinstance(pm, PodPeer):
+            return [i for i, r in enumerate(reps) if r.named_by(pm)]
+        cp = None if pm.pods.empty else canonical(pm.pods)
+        if isinstance(pm.namespaces, ExactNamespace):
+            here = by_ns.get(pm.namespaces.name, [])
+            return here if cp is None else [i for i in here if reps[i].key[1] == cp]
+        if pm.namespaces.selector.empty:
+            return None if cp is None else by_pods.get(cp, [])
+        cn = canonical(pm.namespaces.selector)
+        return by_nsc.get(cn, []) if cp is None else by_both.get((cn, cp), [])
+
+    out: dict[int, tuple[list[Rule], dict[int, list[Rule]]]] = {}
+    for t in targets:
+        every: list[Rule] = []
+        some: dict[int, list[Rule]] = {}
+        for rule in t.rules:
+            found = [named(pm) for pm in rule.peers]
+            if any(f is None for f in found):
+                every.append(rule)
+                continue
+            for i in sorted({i for f in found if f is not None for i in f}):
+                some.setdefault(i, []).append(rule)
+        out[id(t)] = (every, some)
+    return out
 
 
 def _external(conns: Iterable[tuple[str, str, str]]) -> dict[tuple[str, bool], list[ExposureItem]]:
@@ -219,11 +282,8 @@ def exposure(cluster: Cluster, compiled: Compiled, conns: Sequence[tuple[str, st
     focus connection) a protected side keeps only the lines that admit it (``focused``)."""
     scan = _scan(cluster, compiled)
     workloads = representatives(cluster)
-    reps = [r for r in scan.representatives
-            if not any(r.refined_by(p, cluster.namespace_labels(p.namespace))
-                       for p in workloads.values())]
-    naming = {(id(t), i): _rules_naming(t, r) for t in (*compiled.ingress, *compiled.egress)
-              for i, r in enumerate(reps)}
+    reps = _unrefined(scan.representatives, cluster, workloads.values())
+    index = _naming_index((*compiled.ingress, *compiled.egress), reps)
     external = _external(conns)
     # Workloads selected by the same policies (and, on ingress, declaring the same ports, on
     # which named ports resolve) are exposed alike: computed once per such class.
@@ -240,15 +300,25 @@ def exposure(cluster: Cluster, compiled: Compiled, conns: Sequence[tuple[str, st
         if dst is not None:
             wide = resolve_by_name(wide, dst)
         items = [ExposureItem(str(wide), conn_set=wide)] if not wide.is_empty() else []
-        for i, rep in enumerate(reps):
-            got = EMPTY
-            for t in selecting:
-                for rule in naming[(id(t), i)]:
-                    got = got | port_conns(rule.ports, dst)
-            # nothing beyond the entire-cluster set, or nothing at all: no line
-            if (got.key() == wide.key()) if not wide.is_empty() else got.is_empty():
-                continue
-            items.append(ExposureItem(str(got), representative=rep, conn_set=got))
+        # what the rules naming every representative admit, then per representative some
+        # rule names, that and its own rules
+        base = EMPTY
+        for t in selecting:
+            for rule in index[id(t)][0]:
+                base = base | port_conns(rule.ports, dst)
+        own: dict[int, NamedConns] = {}
+        for t in selecting:
+            for i, rules in index[id(t)][1].items():
+                for rule in rules:
+                    own[i] = own.get(i, base) | port_conns(rule.ports, dst)
+
+        def shown(got: NamedConns) -> bool:  # not nothing beyond the entire-cluster set
+            return not ((got.key() == wide.key()) if not wide.is_empty() else got.is_empty())
+
+        for i in range(len(reps)) if shown(base) else sorted(own):
+            got = own.get(i, base)
+            if shown(got):
+                items.append(ExposureItem(str(got), representative=reps[i], conn_set=got))
         memo[key] = items
         return items
 
@@ -273,18 +343,24 @@ def exposure(cluster: Cluster, compiled: Compiled, conns: Sequence[tuple[str, st
         return hit
 
     tier_memo: dict[tuple[object, ...], tuple[bool, list[ExposureItem]]] = {}
+    # A NetworkPolicy selects pods of its own namespace only: look there, not at every target.
+    by_namespace: dict[str, dict[str, list[Target]]] = {"ingress": {}, "egress": {}}
+    for side_name, targets in (("ingress", compiled.ingress), ("egress", compiled.egress)):
+        for t in targets:
+            by_namespace[side_name].setdefault(t.namespace, []).append(t)
     out = []
     for name in sorted(w for w in workloads if is_focus(w, focus)):
         pod = workloads[name]
         sides: dict[str, tuple[bool, list[ExposureItem]]] = {}
-        for side, targets in (("ingress", compiled.ingress), ("egress", compiled.egress)):
+        for side in ("ingress", "egress"):
             if direction is not None and side != direction:
                 sides[side] = (True, [])
                 continue
             if tiers is not None:
                 sides[side] = tiered_side(pod, side)
                 continue
-            selecting = [t for t in targets if target_selects(t, pod)]
+            selecting = [t for t in by_namespace[side].get(pod.namespace, ())
+                         if target_selects(t, pod)]
             if not selecting:
                 sides[side] = (False, [ExposureItem("All Connections")])
             else:
