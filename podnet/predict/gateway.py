@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
 from typing import TYPE_CHECKING
 
 from podnet.errors import SourceRef
@@ -27,6 +26,7 @@ from podnet.ingress.request import Outcome, Reachable, request
 from podnet.model.cluster import Cluster
 from podnet.model.gateways import GATEWAY_NAME_LABEL, data_plane_pod
 from podnet.model.objects import Pod
+from podnet.predict.ingress import proxy_reachability
 
 if TYPE_CHECKING:
     from podnet.analysis import Analysis
@@ -46,14 +46,7 @@ def data_plane(cluster: Cluster, gateway: str, source: SourceRef | None = None) 
 def reachability(a: Analysis, gateway: str) -> Reachable:
     """NetworkPolicy on the Gateway pod -> endpoint hop (replicas share labels, so one pod
     stands for them)."""
-    src = data_plane(a.cluster, gateway)
-
-    @cache  # a corpus asks about the same few endpoints thousands of times
-    def ok(endpoint: str) -> bool:
-        ip, _, port = endpoint.rpartition(":")
-        dst = a.cluster.pod_by_ip(ip) or ip
-        return a.evaluator.allowed(src, dst).allows("TCP", int(port))
-    return ok
+    return proxy_reachability(a, data_plane(a.cluster, gateway))
 
 
 def served(config: Config) -> list[str]:

@@ -20,15 +20,19 @@ from podnet.model.objects import Pod
 
 if TYPE_CHECKING:
     from podnet.dataplane.path import Path
+    from podnet.services import ServicePlan
 
 
 def reachability(a: Analysis, controller: Controller) -> Reachable | None:
     """None for a controller with no pod in the input (the stand-in): no policy to judge."""
     pods = controller_pods(a.cluster, controller)
-    if not pods:
-        return None
-    src = pods[0]  # replicas share labels and namespace, so policy treats them alike
+    # replicas share labels and namespace, so policy treats them alike
+    return proxy_reachability(a, pods[0]) if pods else None
 
+
+def proxy_reachability(a: Analysis, src: Pod) -> Reachable:
+    """Whether NetworkPolicy lets a proxy's pod (a controller's, a Gateway's) connect to an
+    endpoint ``ip:port``."""
     @cache  # a corpus asks about the same few endpoints thousands of times
     def ok(endpoint: str) -> bool:
         ip, _, port = endpoint.rpartition(":")
@@ -98,13 +102,9 @@ def entry(a: Analysis, controller: Controller) -> dict[str, tuple[str, int]] | N
     pods = controller_pods(a.cluster, controller)
     if not pods:
         return None
-    ips = {p.ip for p in pods}
     out: dict[str, tuple[str, int]] = {}
     for scheme, target in (("http", 80), ("https", 443)):
-        for plan in a.plans:
-            if plan.protocol != "TCP" or not any(e.ip in ips and e.port == target
-                                                 for e in plan.endpoints):
-                continue
+        for plan in _fronting(a, pods, target):
             if plan.load_balancer_ips:
                 out.setdefault(scheme, (plan.load_balancer_ips[0], plan.port))
             elif plan.node_port and a.cluster.nodes:
@@ -118,15 +118,20 @@ def cluster_entry(a: Analysis, controller: Controller) -> dict[str, tuple[str, i
     pods = controller_pods(a.cluster, controller)
     if not pods:
         return None
-    ips = {p.ip for p in pods}
     out: dict[str, tuple[str, int]] = {}
     for scheme, target in (("http", 80), ("https", 443)):
-        for plan in a.plans:
-            if plan.protocol == "TCP" and plan.cluster_ip not in ("", "None") and any(
-                    e.ip in ips and e.port == target for e in plan.endpoints):
+        for plan in _fronting(a, pods, target):
+            if plan.cluster_ip not in ("", "None"):
                 out.setdefault(scheme, (plan.cluster_ip, plan.port))
         out.setdefault(scheme, (pods[0].ip, target))
     return out
+
+
+def _fronting(a: Analysis, pods: list[Pod], target: int) -> list[ServicePlan]:
+    """The TCP Service ports whose endpoints are these pods on ``target``."""
+    ips = {p.ip for p in pods}
+    return [plan for plan in a.plans if plan.protocol == "TCP"
+            and any(e.ip in ips and e.port == target for e in plan.endpoints)]
 
 
 def _concrete(host: str) -> str:
