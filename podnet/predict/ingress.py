@@ -5,6 +5,7 @@ hop, as the controller's pod is a pod like any other."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cache
 from typing import TYPE_CHECKING
@@ -99,30 +100,36 @@ class HttpProbe:
 def entry(a: Analysis, controller: Controller) -> dict[str, tuple[str, int]] | None:
     """Where the outside reaches a controller, per scheme: its Service's LoadBalancer IP, else
     a NodePort on the first node, else its pod (the outside routes to pod networks)."""
-    pods = controller_pods(a.cluster, controller)
-    if not pods:
+    def outside(plan: ServicePlan) -> tuple[str, int] | None:
+        if plan.load_balancer_ips:
+            return plan.load_balancer_ips[0], plan.port
+        if plan.node_port and a.cluster.nodes:
+            return a.cluster.nodes[0].internal_ip or "", plan.node_port
         return None
-    out: dict[str, tuple[str, int]] = {}
-    for scheme, target in (("http", 80), ("https", 443)):
-        for plan in _fronting(a, pods, target):
-            if plan.load_balancer_ips:
-                out.setdefault(scheme, (plan.load_balancer_ips[0], plan.port))
-            elif plan.node_port and a.cluster.nodes:
-                out.setdefault(scheme, (a.cluster.nodes[0].internal_ip or "", plan.node_port))
-        out.setdefault(scheme, (pods[0].ip, target))
-    return out
+    return _entries(a, controller, outside)
 
 
 def cluster_entry(a: Analysis, controller: Controller) -> dict[str, tuple[str, int]] | None:
     """Where a pod reaches a controller, per scheme: its Service's ClusterIP, else its pod."""
+    def inside(plan: ServicePlan) -> tuple[str, int] | None:
+        return (plan.cluster_ip, plan.port) if plan.cluster_ip not in ("", "None") else None
+    return _entries(a, controller, inside)
+
+
+def _entries(a: Analysis, controller: Controller,
+             via: Callable[[ServicePlan], tuple[str, int] | None]
+             ) -> dict[str, tuple[str, int]] | None:
+    """Per scheme, the first address ``via`` finds on a Service fronting the controller's pods
+    on 80/443, else the first pod; None for a controller with no pod in the input."""
     pods = controller_pods(a.cluster, controller)
     if not pods:
         return None
     out: dict[str, tuple[str, int]] = {}
     for scheme, target in (("http", 80), ("https", 443)):
         for plan in _fronting(a, pods, target):
-            if plan.cluster_ip not in ("", "None"):
-                out.setdefault(scheme, (plan.cluster_ip, plan.port))
+            found = via(plan)
+            if found is not None:
+                out.setdefault(scheme, found)
         out.setdefault(scheme, (pods[0].ip, target))
     return out
 
