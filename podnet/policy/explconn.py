@@ -122,23 +122,24 @@ def full(inset: bool, rules: Rules) -> list[Seg]:
     return [(MIN_PORT, MAX_PORT, inset, rules.copy())]
 
 
-def seg_union(a: list[Seg], b: list[Seg], collect: bool) -> list[Seg]:
-    style = SAME_INCLUSION if collect else NEVER
+def _fold(a: list[Seg], b: list[Seg], order: tuple[bool, bool], style: int) -> list[Seg]:
+    """Both sides' segments laid over an all-excluded range, one inclusion value after the
+    other: the value laid last wins where they overlap (union lays included last, so any
+    inclusion covers; intersection lays excluded last, so any exclusion does)."""
     res = full(False, Rules())
-    for want in (False, True):
+    for want in order:
         for s, e, i, r in (*a, *b):
             if i == want:
                 res = add_interval(res, s, e, i, r, style)
     return res
 
 
+def seg_union(a: list[Seg], b: list[Seg], collect: bool) -> list[Seg]:
+    return _fold(a, b, (False, True), SAME_INCLUSION if collect else NEVER)
+
+
 def seg_intersect(a: list[Seg], b: list[Seg]) -> list[Seg]:
-    res = full(False, Rules())
-    for want in (True, False):
-        for s, e, i, r in (*a, *b):
-            if i == want:
-                res = add_interval(res, s, e, i, r, ALWAYS)
-    return res
+    return _fold(a, b, (True, False), ALWAYS)
 
 
 def seg_subtract(a: list[Seg], b: list[Seg]) -> list[Seg]:
