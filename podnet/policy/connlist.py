@@ -90,7 +90,7 @@ def workload_peers(cluster: Cluster) -> list[Peer]:
 def has_ingress_controller(cluster: Cluster) -> bool:
     """netpol-analyzer adds its ingress controller only when some Ingress or Route and some
     Service with a selector exist."""
-    return bool(_exposures(cluster)) and any(s.selector is not None for s in cluster.services)
+    return bool(exposures(cluster)) and any(s.selector is not None for s in cluster.services)
 
 
 # Words of uint64 per block of destinations: bounds the memory of each block's arrays.
@@ -229,25 +229,56 @@ def _service_target_ports(svc: Service, required: int | str | None, dst: Pod) ->
     return out
 
 
-def _exposures(cluster: Cluster) -> list[tuple[str, str, int | str | None]]:
-    """(namespace, service, required port or None) for every Ingress and Route backend."""
-    out: list[tuple[str, str, int | str | None]] = []
-    for ing in cluster.ingresses:
-        backends = [p.backend for r in ing.rules for p in r.paths]
-        if ing.default_backend is not None:
-            backends.append(ing.default_backend)
-        out += [(ing.namespace, b.service, b.port_number or b.port_name or None)
-                for b in backends if b.service]
+Backend = tuple[str, str, str, str, int | str | None]  # kind, ns/name, namespace, service, port
+
+
+def route_backends(cluster: Cluster) -> list[Backend]:
+    """Every OpenShift Route's Services, with the route's targetPort as the required port."""
+    out: list[Backend] = []
     for o in (*cluster.configs, *cluster.ignored):
         if o.kind != "Route":
             continue
         spec = o.body.get("spec") or {}
-        to = (spec.get("to") or {}).get("name", "")
         target = (spec.get("port") or {}).get("targetPort")
-        names = [to] + [b.get("name", "") for b in spec.get("alternateBackends") or []]
         required = target if isinstance(target, int) else (str(target) if target else None)
-        out += [(o.namespace, svc, required) for svc in names]
+        names = [(spec.get("to") or {}).get("name", "")]
+        names += [b.get("name", "") for b in spec.get("alternateBackends") or []]
+        out += [("Route", f"{o.namespace}/{o.name}", o.namespace, s, required) for s in names]
     return out
+
+
+def ingress_backends(cluster: Cluster) -> list[Backend]:
+    """Every Ingress's Services (paths, then the default backend) with the port it names."""
+    out: list[Backend] = []
+    for ing in cluster.ingresses:
+        found = [p.backend for r in ing.rules for p in r.paths]
+        if ing.default_backend is not None:
+            found.append(ing.default_backend)
+        out += [("Ingress", f"{ing.namespace}/{ing.name}", ing.namespace, b.service,
+                 b.port_number or b.port_name or None) for b in found if b.service]
+    return out
+
+
+def exposures(cluster: Cluster) -> list[Backend]:
+    """Every Ingress and Route backend, Ingresses first."""
+    return ingress_backends(cluster) + route_backends(cluster)
+
+
+def backend_workloads(cluster: Cluster, backends: list[Backend]
+                      ) -> Iterator[tuple[Backend, Service, str, Pod]]:
+    """(backend, its Service, workload, the workload's representative pod) for every workload
+    a backend's Service selects; a Service that is missing or has no selector reaches none."""
+    services = {(s.namespace, s.name): s for s in cluster.services}
+    if not any(s.selector is not None for s in services.values()):
+        return
+    reps = representatives(cluster)
+    for backend in backends:
+        svc = services.get((backend[2], backend[3]))
+        if svc is None or svc.selector is None:
+            continue
+        for wname, pod in reps.items():
+            if svc.selects(pod):
+                yield backend, svc, wname, pod
 
 
 def ingress_lines(cluster: Cluster, evaluator: Evaluator) -> list[str]:
@@ -255,18 +286,11 @@ def ingress_lines(cluster: Cluster, evaluator: Evaluator) -> list[str]:
 
 
 def ingress_conns(cluster: Cluster, evaluator: Evaluator) -> list[Conn]:
-    services = {(s.namespace, s.name): s for s in cluster.services}
     exposed: dict[str, ConnSet] = {}
-    reps = representatives(cluster)
-    for ns, name, required in _exposures(cluster):
-        svc = services.get((ns, name))
-        if svc is None or svc.selector is None:
-            continue
-        for wname, pod in reps.items():
-            if not svc.selects(pod):
-                continue
-            ports = _service_target_ports(svc, required, pod)
-            exposed[wname] = exposed.get(wname, NONE) | ports
+    reps: dict[str, Pod] = {}
+    for (_, _, _, _, required), svc, wname, pod in backend_workloads(cluster, exposures(cluster)):
+        exposed[wname] = exposed.get(wname, NONE) | _service_target_ports(svc, required, pod)
+        reps[wname] = pod
     out = []
     for wname, ports in exposed.items():
         allowed = ports & evaluator.allowed(INGRESS_CONTROLLER, reps[wname])

@@ -10,31 +10,22 @@ from collections.abc import Callable
 
 from podnet.model.cluster import Cluster
 from podnet.model.objects import Pod, Service
-from podnet.policy.connlist import INGRESS_CONTROLLER, INGRESS_PEER, Peer, representatives, workload_peer
+from podnet.policy.connlist import (
+    INGRESS_CONTROLLER,
+    INGRESS_PEER,
+    Backend,
+    Peer,
+    backend_workloads,
+    ingress_backends,
+    route_backends,
+    workload_peer,
+)
 from podnet.policy.explconn import Rules, XConnSet, add_interval, full
-
-Backend = tuple[str, str, str, str, int | str | None]  # kind, ns/name, namespace, service, port
 
 
 def backends(cluster: Cluster) -> list[Backend]:
     """Routes first, then Ingresses, as netpol-analyzer merges them."""
-    out: list[Backend] = []
-    for o in (*cluster.configs, *cluster.ignored):
-        if o.kind != "Route":
-            continue
-        spec = o.body.get("spec") or {}
-        target = (spec.get("port") or {}).get("targetPort")
-        required = target if isinstance(target, int) else (str(target) if target else None)
-        names = [(spec.get("to") or {}).get("name", "")]
-        names += [b.get("name", "") for b in spec.get("alternateBackends") or []]
-        out += [("Route", f"{o.namespace}/{o.name}", o.namespace, s, required) for s in names]
-    for ing in cluster.ingresses:
-        found = [p.backend for r in ing.rules for p in r.paths]
-        if ing.default_backend is not None:
-            found.append(ing.default_backend)
-        out += [("Ingress", f"{ing.namespace}/{ing.name}", ing.namespace, b.service,
-                 b.port_number or b.port_name or None) for b in found if b.service]
-    return out
+    return route_backends(cluster) + ingress_backends(cluster)
 
 
 def _target_ports(svc: Service, required: int | str | None, pod: Pod) -> list[int]:
@@ -69,23 +60,16 @@ def _backend_conns(kind: str, obj: str, svc: str, ports: list[int]) -> XConnSet:
 def ingress_pairs(cluster: Cluster, side: Callable[[Pod, Pod], XConnSet],
                   keep: Callable[[Peer, Peer], bool]) -> list[tuple[Peer, XConnSet]]:
     """(destination workload, its explained connections from the controller)."""
-    services = {(s.namespace, s.name): s for s in cluster.services}
-    if not any(s.selector is not None for s in services.values()):
-        return []
-    reps = representatives(cluster)
+    reps: dict[str, Pod] = {}
     found: dict[str, XConnSet] = {}
-    for kind, obj, ns, name, required in backends(cluster):
-        svc = services.get((ns, name))
-        if svc is None or svc.selector is None:
-            continue
-        for wname, pod in reps.items():
-            if not svc.selects(pod):
-                continue
-            conns = _backend_conns(kind, obj, name, _target_ports(svc, required, pod))
-            if wname in found:
-                found[wname].union(conns, True)
-            else:
-                found[wname] = conns
+    for (kind, obj, _, name, required), svc, wname, pod in backend_workloads(
+            cluster, backends(cluster)):
+        conns = _backend_conns(kind, obj, name, _target_ports(svc, required, pod))
+        if wname in found:
+            found[wname].union(conns, True)
+        else:
+            found[wname] = conns
+            reps[wname] = pod
     out = []
     for wname, conns in found.items():
         peer = workload_peer(reps[wname])

@@ -34,7 +34,7 @@ from podnet.policy.connlist import (
     Conn,
     Peer,
     _conns,
-    _exposures,
+    exposures,
     ingress_conns,
     representatives,
     workload_peer,
@@ -78,7 +78,7 @@ class Version:
 
     def ingress_lines(self) -> list[Line]:
         """The ingress controller's connections (few; recomputed per version)."""
-        if self._ingress_lines is None and not _exposures(self.cluster):
+        if self._ingress_lines is None and not exposures(self.cluster):
             self._ingress_lines = []  # no Ingress or Route: skip the walk over every workload
         if self._ingress_lines is None:
             conns = ingress_conns(self.cluster, Evaluator(self.cluster, self.compiled))
