@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -21,12 +20,12 @@ from podnet import names
 from podnet.analysis import Analysis
 from podnet.gateway import nginx
 from podnet.gateway.attach import build
-from podnet.lab import tls
 from podnet.lab.http import HttpAsk, fetch
 from podnet.model import load
 from podnet.predict import gateway as predict
 from tests.conftest import ROOT
 from tests.lab.conftest import netns_names
+from tests.lab.nginx_kit import nginx_t
 from tests.lab.test_lab import podnet
 
 SCENARIO = str(ROOT / "tests" / "manifests" / "lab-gateway")
@@ -92,16 +91,8 @@ def test_gateway_agrees_with_real_nginx_and_tears_down(lab_name):
 
 def test_rendered_gateway_config_passes_nginx_t(tmp_path: Path):
     cfg = build(load([SCENARIO], nodes=2))
-    (tmp_path / "certs").mkdir()
-    ca = tls.make_ca("t")
-    for stem, hosts in nginx.cert_hosts(cfg, "infra/gw") + (("certs/fake", ("fake",)),):
-        pair = tls.server_cert(ca, list(hosts))
-        (tmp_path / f"{stem}.crt").write_bytes(pair.cert)
-        (tmp_path / f"{stem}.key").write_bytes(pair.key)
-    (tmp_path / "nginx.conf").write_text(nginx.render(cfg, "infra/gw",
-                                                      nginx.lab_files(cfg, "infra/gw")))
-    r = subprocess.run(["nginx", "-t", "-p", str(tmp_path), "-e", str(tmp_path / "error.log"),
-                        "-c", str(tmp_path / "nginx.conf")], capture_output=True, text=True)
+    r = nginx_t(tmp_path, nginx.render(cfg, "infra/gw", nginx.lab_files(cfg, "infra/gw")),
+                nginx.cert_hosts(cfg, "infra/gw"))
     assert r.returncode == 0, r.stderr
 
 

@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from podnet.ingress import build_all, find_controllers, nginx
-from podnet.lab import apply, ledger, tls
+from podnet.lab import apply, ledger
 from podnet.lab.plan import build_plan
 from podnet.model import load
 from tests.conftest import EXAMPLES, ROOT
+from tests.lab.nginx_kit import nginx_t
 from tests.lab.test_lab import podnet
 
 SCENARIO = str(ROOT / "tests" / "manifests" / "lab-ingress")
@@ -71,16 +71,8 @@ def test_without_nginx_the_ingress_part_is_skipped_with_the_reason(lab_name, mon
 def test_rendered_config_passes_nginx_t(tmp_path: Path, scenario: str):
     cluster = load([scenario], nodes=2)
     (table,) = build_all(cluster, find_controllers(cluster))
-    (tmp_path / "certs").mkdir()
-    ca = tls.make_ca("t")
-    for stem, hosts in nginx.cert_hosts(table) + (("certs/fake", ("fake",)),):
-        pair = tls.server_cert(ca, list(hosts))
-        (tmp_path / f"{stem}.crt").write_bytes(pair.cert)
-        (tmp_path / f"{stem}.key").write_bytes(pair.key)
-    (tmp_path / "certs" / "client-ca.crt").write_bytes(ca.cert)
-    (tmp_path / "nginx.conf").write_text(nginx.render(table, nginx.lab_files(table)))
-    r = subprocess.run(["nginx", "-t", "-p", str(tmp_path), "-e", str(tmp_path / "error.log"),
-                        "-c", str(tmp_path / "nginx.conf")], capture_output=True, text=True)
+    r = nginx_t(tmp_path, nginx.render(table, nginx.lab_files(table)), nginx.cert_hosts(table),
+                client_ca=True)
     assert r.returncode == 0, r.stderr
 
 
