@@ -301,3 +301,34 @@ def test_namespace_drill_down_is_the_workload_matrix(tmp_path: Path) -> None:
             n = sum(s.startswith(src + "/") and t.startswith(dst + "/") for s, t in drill)
             assert agg["allowed"][a][b] == n
     assert network_map(analysis, limit=10) == {"skipped": True, "totalWorkloads": 36, "limit": 10}
+
+
+def test_canvas_limits_are_chromiums() -> None:
+    from podnet.report import CANVAS_MAX_AREA, CANVAS_MAX_SIDE, CELL_PX, canvas_fits
+
+    script = (Path(__file__).parent.parent / "podnet" / "report" / "templates" / "report.js").read_text()
+    assert f"var CELL = {CELL_PX};" in script
+    assert f"MAX_SIDE = {CANVAS_MAX_SIDE}, MAX_AREA = {CANVAS_MAX_AREA};" in script
+    # the area binds first for a square matrix (16,380 px a side), the side for a thin one
+    assert canvas_fits(910, 910) and not canvas_fits(911, 911)
+    assert canvas_fits(1, 1820) and not canvas_fits(1, 1821)
+
+
+def test_a_workload_matrix_too_large_for_a_canvas_is_drawn_by_namespace() -> None:
+    from podnet.report.data import connectivity
+
+    # 700 workloads in 700 namespaces: 700 columns by 1,400 rows (a band per namespace) is
+    # 12,600 x 25,200 px, over the area limit though under --max-workloads
+    ips = [f"10.1.{i // 250}.{i % 250 + 1}" for i in range(700)]
+    text = "".join(namespace(f"n{i:03d}", {}) + pod(f"n{i:03d}", "p", {"app": "a"}, ip=ips[i])
+                   for i in range(700))
+    analysis = Analysis(cluster_of(text))
+    conn = connectivity(analysis, max_workloads=1000)
+    assert conn["level"] == "namespace" and conn["canvasTooLarge"] is True
+    html = render_html(report_data(analysis.cluster, analysis=analysis, max_workloads=1000))
+    note = re.search(r'<p class="note warn" id="aggregated">(.*?)</p>', html, re.S)
+    assert note and "larger than a browser draws in one canvas" in note.group(1)
+    # the same workloads in one namespace (700 x 701 rows) fit, and are drawn one by one
+    one = "".join(pod("n", f"p{i:03d}", {"app": f"a{i}"}, ip=ips[i]) for i in range(700))
+    conn = connectivity(Analysis(cluster_of(namespace("n", {}) + one)), max_workloads=1000)
+    assert conn["level"] == "workload" and conn["canvasTooLarge"] is False

@@ -25,7 +25,7 @@ from podnet.policy.connlist import pair_blocks, representatives
 from podnet.policy.connmatrix import ConnSpace
 from podnet.policy.explain import side_data
 from podnet.policy.verdict import DirectionResult
-from podnet.report import MAX_MATRIX_WORKLOADS
+from podnet.report import MAX_MATRIX_WORKLOADS, canvas_fits
 from podnet.report.dns import dns_costs
 from podnet.report.exposure import MAX_EXPOSURE_WORKLOADS, exposure_data
 from podnet.report.graph import network_map
@@ -200,7 +200,9 @@ def connectivity(analysis: Analysis, max_workloads: int = MAX_MATRIX_WORKLOADS,
     names = [name for name, _ in reps]
     pods = [pod for _, pod in reps]
     cs = None
-    if len(pods) <= max_workloads:
+    # the canvas's rows: every workload and a band per namespace
+    fits = canvas_fits(len(pods), len(pods) + len({p.namespace for p in pods}))
+    if len(pods) <= max_workloads and fits:
         cs = ConnSpace(analysis.cluster, analysis.compiled, pods)  # the matrix's and exposure's
         out = workload_matrix(analysis, cs, pods, names)
     else:
@@ -210,7 +212,8 @@ def connectivity(analysis: Analysis, max_workloads: int = MAX_MATRIX_WORKLOADS,
         expo = exposure_data(analysis, cs, pods)
     else:
         expo = {"skipped": True, "limit": MAX_EXPOSURE_WORKLOADS}
-    return {**out, "totalWorkloads": len(pods), "maxWorkloads": max_workloads, "exposure": expo}
+    return {**out, "totalWorkloads": len(pods), "maxWorkloads": max_workloads,
+            "canvasTooLarge": len(pods) <= max_workloads and not fits, "exposure": expo}
 
 
 def services(analysis: Analysis, node: str | None = None) -> dict[str, Any]:

@@ -155,9 +155,13 @@
     groups.forEach(function (g) { nsFilter.appendChild(el("option", null, g.ns)).value = g.ns; });
   }
 
+  // Chromium's largest 2D canvas (podnet/report/__init__.py): a sharper one would stay blank
+  var MAX_SIDE = 32767, MAX_AREA = 268435456;
+
   function draw() {
-    var ratio = window.devicePixelRatio || 1;
     var w = shownCols.length * CELL, h = lines.length * CELL;
+    var ratio = Math.min(window.devicePixelRatio || 1, MAX_SIDE / Math.max(w, h, 1),
+                         Math.sqrt(MAX_AREA / Math.max(w * h, 1)));
     canvas.style.width = w + "px";
     canvas.style.height = h + "px";
     canvas.width = Math.max(1, Math.round(w * ratio));
