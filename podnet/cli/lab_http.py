@@ -55,6 +55,17 @@ def _client_pods(analysis: Analysis, led: Any, controller_pods: set[str]) -> lis
     return [chosen[ns] for ns in sorted(chosen)]
 
 
+def _lab_pod(analysis: Analysis, led: Any, key: str) -> tuple[str, str]:
+    """(IP, namespace) of a pod the lab runs, named NAMESPACE/POD; a UsageError otherwise."""
+    places = {p["key"]: p["netns"] for p in led.read_state("pods.json")}
+    pod = analysis.cluster.pod(key) if "/" in key else None
+    if pod is None or key not in places:
+        raise UsageError(f"--from {key!r}: no pod of that NAMESPACE/NAME runs in lab "
+                         f"{led.lab!r} (hostNetwork pods share their node's namespace and "
+                         "are not sources)")
+    return pod.ip, places[key]
+
+
 def probe_http(analysis: Analysis, led: Any, external_ip: str
                 ) -> tuple[list[dict[str, Any]], list[str]]:
     """Every Ingress rule's requests, sent for real to each controller from the outside (to its
@@ -288,9 +299,14 @@ def curl_cmd(url: Annotated[str, typer.Argument(help="http:// or https:// URL")]
              client_cert: Annotated[str, typer.Option(
                  "--client-cert", help="CN of a client certificate the lab's CA signs, or none")
                  ] = "none",
+             from_pod: Annotated[str, typer.Option(
+                 "--from", help="NAMESPACE/POD sending the request to the controller's "
+                 "ClusterIP, as in-cluster clients do (default: the outside, to its "
+                 "LoadBalancer IP or NodePort)")] = "",
              output: OutputOpt = "table") -> None:
-    """One real request from the outside through the lab's ingress controller: the status, the
-    pod that answered and the headers it saw, beside what `podnet http` predicts."""
+    """One real request through the lab's ingress controller, from the outside or from a pod:
+    the status, the pod that answered and the headers it saw, beside what `podnet http`
+    predicts (NetworkPolicy judged on a pod's hop to the controller)."""
     check_format(output, ("table", "json"))
     from podnet.analysis import Analysis
     from podnet.ingress import request
@@ -312,16 +328,22 @@ def curl_cmd(url: Annotated[str, typer.Argument(help="http:// or https:// URL")]
             raise UsageError(f"-H {h!r}: write 'Name: value'")
         hdrs[k.strip()] = v.strip()
     cert = None if client_cert in ("", "none") else client_cert
-    req = request(url, method, hdrs, body_bytes, cert, lab.get("external_ip", ""))
+    source, netns = lab.get("external_ip", ""), names.external_netns(name)
+    if from_pod:
+        source, netns = _lab_pod(analysis, led, from_pod)
+    req = request(url, method, hdrs, body_bytes, cert, source)
     table = next((t for t in tables if t.server_for(req.host).host != "_"), tables[0])
-    where = predict.entry(analysis, table.controller)
+    where = (predict.cluster_entry if from_pod else predict.entry)(analysis, table.controller)
     assert where is not None
     want = predict.outcome(analysis, table, req)
-    got = fetch(HttpAsk(names.external_netns(name), *where[req.scheme], req.scheme,
+    got = fetch(HttpAsk(netns, *where[req.scheme], req.scheme,
                         req.http_host, req.path + (f"?{req.query}" if req.query else ""),
                         req.method, tuple(hdrs.items()), body_bytes, True,
-                        _client_cert(led, cert) if cert else None, timeout=30.0))
-    data = {"url": url, "controller": table.controller.key, "to": f"{where[req.scheme][0]}:"
+                        _client_cert(led, cert) if cert else None,
+                        # a connection policy drops is waited for briefly, as lab probe does
+                        timeout=3.0 if want.status == predict.NO_ANSWER else 30.0))
+    data = {"url": url, "from": from_pod or "external", "controller": table.controller.key,
+            "to": f"{where[req.scheme][0]}:"
             f"{where[req.scheme][1]}", "status": got.status, "location": got.location,
             "pod": got.pod, "seen": got.seen, "error": got.error,
             "predicted": {"status": want.status, "location": want.location,
@@ -330,7 +352,7 @@ def curl_cmd(url: Annotated[str, typer.Argument(help="http:// or https:// URL")]
         emit_json(data)
         return
     c = console()
-    c.print(f"{url} via {data['controller']} at {data['to']}: "
+    c.print(f"{url} from {data['from']} via {data['controller']} at {data['to']}: "
             + (f"{got.status}" if got.status else f"no answer ({got.error})"), markup=False)
     if got.location:
         c.print(f"Location: {got.location}", markup=False)

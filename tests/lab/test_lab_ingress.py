@@ -45,6 +45,26 @@ def test_every_annotation_agrees_with_real_nginx(lab_name):
     assert (seen["x-forwarded-proto"], seen["x-real-ip"]) == ("https", "10.0.0.254")
     r = podnet("lab", "curl", "--name", lab_name, "https://secure.example.com/x", "-o", "json")
     assert json.loads(r.stdout)["status"] == 400
+    # from a pod, to the controller's ClusterIP: the pod's address is the one nginx sees, and
+    # a client whose egress policy keeps it from the controller gets no answer, as predicted
+    r = podnet("lab", "curl", "--name", lab_name, "https://shop.example.com/", "--from",
+               "shop/api-0", "-o", "json")
+    got = json.loads(r.stdout)
+    assert got["from"] == "shop/api-0" and got["status"] == got["predicted"]["status"] == 200, got
+    assert got["seen"]["headers"]["x-real-ip"] == pod_ip(lab_name, "shop/api-0")
+    r = podnet("lab", "curl", "--name", lab_name, "https://shop.example.com/", "--from",
+               "locked/client", "-o", "json")
+    got = json.loads(r.stdout)
+    assert got["status"] is None and got["predicted"]["status"] == 0, got
+    assert "locked/client" in got["predicted"]["reason"]
+    assert any(w["from"] == "locked/client" and not w["observed"][0].isdigit() for w in web)
+    r = podnet("lab", "curl", "--name", lab_name, "https://shop.example.com/", "--from",
+               "shop/nobody")
+    assert r.returncode == 2 and "no pod of that NAMESPACE/NAME runs in lab" in r.stderr
+
+
+def pod_ip(lab: str, key: str) -> str:
+    return next(p["ip"] for p in ledger.Ledger(lab).read_state("pods.json") if p["key"] == key)
 
 
 def test_oslo_front_door_with_and_without_the_fix(lab_name):
