@@ -109,6 +109,24 @@ def test_service_probes_say_which_endpoint_answered(oslo: Analysis, probe: dict[
     assert any(who.startswith("production/backend-") for who, _ in backend["answers"])
 
 
+def test_http_probes_say_where_each_request_came_from(oslo: Analysis, probe: dict[str, Any]) -> None:
+    from podnet.report.render import render_html
+
+    row = {"url": "https://api.coolvds-demo.no/", "why": "api.coolvds-demo.no /",
+           "to": "10.96.0.20:443", "predicted": "504", "observed": "504", "agrees": True}
+    probe["http"] = [{**row, "from": "production/frontend-0", "to": "10.96.0.10:443"},
+                     dict(row)]  # a probe file written before pods sent requests has no "from"
+    lab, _ = _lab(oslo, probe)
+    assert [h["from"] for h in lab["http"]] == ["external", "production/frontend-0"]
+    html = render_html(report_data(oslo.cluster, analysis=oslo,
+                                   probe=read_probe(json.dumps(probe), "probe.json")))
+    table = html[html.index('id="lab-http"'):]
+    table = table[:table.index("</table>")]
+    assert "<th>from</th>" in table
+    assert "<td>production/frontend-0</td><td>10.96.0.10:443</td>" in table
+    assert "<td>external</td><td>10.96.0.20:443</td>" in table
+
+
 @pytest.mark.parametrize(("mangle", "field", "words"), [
     (lambda d: "not json {", "", "not JSON"),
     (lambda d: json.dumps([1, 2]), "", "is not a 'podnet lab probe -o json' file"),

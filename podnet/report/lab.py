@@ -148,8 +148,12 @@ def lab_data(a: Analysis, probe: dict[str, Any], conn: dict[str, Any]) -> dict[s
     by_key = {p.key: p for p in a.cluster.pods}
     conn["lab"] = matrix_overlay(conn, mismatches, [by_key[k] for k in probe["pods"]])
     services = probe["services"]
-    http = sorted(({k: h.get(k) for k in ("url", "why", "to", "predicted", "observed", "agrees")}
-                   for h in probe["http"]), key=lambda h: (str(h["url"]), str(h["why"])))
+    # probes written before the client pods had no "from": they were all from the outside
+    http = sorted(({**{k: h.get(k) for k in ("url", "why", "to", "predicted", "observed",
+                                             "agrees")}, "from": h.get("from") or "external"}
+                   for h in probe["http"]),
+                  key=lambda h: (str(h["url"]), str(h["why"]), h["from"] != "external",
+                                 str(h["from"])))
     return {"file": probe["file"], "pods": len(probe["pods"]), "ports": probe["ports"],
             "podProbes": probed, "mismatchCount": len(mismatches),
             "mismatches": mismatches[:MAX_LISTED_MISMATCHES],
