@@ -119,3 +119,42 @@ def test_several_denied_endpoints_may_be_marked_down(tmp_path):
     vault = probes["http://vault.example.com:80/"]  # a lone server is never marked down
     assert vault.expected.status == 504
     assert not predict.agrees(vault, 502, None, None, None)
+
+
+EXTRA_WEB = """apiVersion: v1
+kind: Pod
+metadata: {name: web-extra, namespace: web, labels: {app: web, tier: extra}}
+spec: {containers: [{name: c, ports: [{containerPort: 8080}]}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: no-extra, namespace: web}
+spec:
+  podSelector: {matchLabels: {tier: extra}}
+  policyTypes: [Ingress]
+"""
+
+
+def test_a_denied_endpoint_is_not_among_the_pods_that_may_answer(tmp_path):
+    """One of the web Service's three endpoints is closed to the Gateway's pod: nginx moves on
+    after its connect timeout, so a 200 comes from web-0 or web-1, never from web-extra."""
+    from podnet.analysis import Analysis
+    from podnet.gateway.attach import build
+    from podnet.model import load
+    from podnet.predict import gateway as predict
+
+    extra = tmp_path / "extra.yaml"
+    extra.write_text(EXTRA_WEB)
+    a = Analysis(load([GW, str(extra)], nodes=2))
+    cfg = build(a.cluster)
+    entry = predict.entries(a, cfg)["infra/gw"]
+    probes = {p.url: p for p in predict.probes(cfg, "infra/gw", entry, "10.0.0.254",
+                                              predict.reachability(a, "infra/gw"))}
+    web = probes["http://probe.example.com:80/"]
+    assert web.expected.status == 200 and len(web.expected.unreachable) == 1
+    assert web.pods == {"web/web-0", "web/web-1"}
+    assert predict.agrees(web, 200, None, "web/web-0", None)
+    assert not predict.agrees(web, 200, None, "web/web-extra", None)
+    # without the policy's judgement every endpoint may answer
+    plain = {p.url: p for p in predict.probes(cfg, "infra/gw", entry, "10.0.0.254")}
+    assert plain["http://probe.example.com:80/"].pods == {"web/web-0", "web/web-1", "web/web-extra"}

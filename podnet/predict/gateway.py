@@ -190,15 +190,18 @@ def regex_sample(pattern: str) -> str:
         return ""
 
 
-def _pods(config: Config, o: Outcome) -> frozenset[str]:
+def _pods(config: Config, o: Outcome, reach: Reachable | None = None) -> frozenset[str]:
     """Every pod of every backend with a share of the rule's traffic (a weighted split may
-    send a request to any of them)."""
+    send a request to any of them), less those NetworkPolicy keeps the Gateway's pod from:
+    nginx never gets an answer from them."""
     via = o.via or {}
     route = next((r for r in config.routes if r.route.key == via.get("name")), None)
     if route is None or "rule" not in via:
         return frozenset()
     return frozenset(p for b in route.backends[int(via["rule"])]
-                     if b.ref.weight > 0 and b.upstream is not None for p in b.upstream.pods if p)
+                     if b.ref.weight > 0 and b.upstream is not None
+                     for e, p in zip(b.upstream.endpoints, b.upstream.pods, strict=True)
+                     if p and (reach is None or reach(e)))
 
 
 def probes(config: Config, gateway: str, where: Entry, source: str,
@@ -222,7 +225,7 @@ def probes(config: Config, gateway: str, where: Entry, source: str,
             o = handle(config, gateway, request(url, method, dict(headers), source=source),
                        reach)
             out.append(GatewayProbe(gateway, f"listener {x.name} host {b.name or '(any)'}: {why}",
-                                    url, where[x.port], o, _pods(config, o), method, headers))
+                                    url, where[x.port], o, _pods(config, o, reach), method, headers))
     for port, scheme in sorted(ports.items()):
         url = f"{scheme}://unknown.podnet.invalid:{port}/"
         if (url, "GET", ()) not in seen:
