@@ -7,9 +7,9 @@ ruleset that matches those ipsets. podnet renders each part in the form its tool
 masquerading forwarders of weight 1), ``ipset restore`` (every set kube-proxy creates, with
 its entries), ``iptables-restore`` (``writeIptablesRules``), and the kube-ipvs0 addresses.
 
-NodePort virtual servers are made for the node's InternalIP only; a real node has them on
-every local address (cni0, flannel.1, ...) because IPVS mode's nodePortAddresses default
-matches all of them.
+NodePort virtual servers are made for each address ``nodePortAddresses`` selects; left unset
+(every local address), for each of the Node's InternalIP and ExternalIP addresses: a real node
+also has them on cni0, flannel.1, ..., which a manifest does not name.
 """
 
 from __future__ import annotations
@@ -88,6 +88,7 @@ class IpvsOptions:
     node_ip: str
     cluster_cidr: str
     scheduler: str = "rr"
+    node_port_ips: tuple[str, ...] | None = None  # nodePortAddresses' pick; None: node_ip
 
 
 @dataclass(frozen=True)
@@ -151,12 +152,15 @@ def _service(s: _State, plan: ServicePlan) -> None:
         s.server(plan, ip, plan.port, external, bind=ip != s.opts.node_ip)
     if plan.node_port:
         suffix = {"tcp": "TCP", "udp": "UDP", "sctp": "SCTP-HASH"}[proto]
-        entry = (f"{s.opts.node_ip},{proto}:{plan.node_port}" if proto == "sctp"
-                 else str(plan.node_port))
-        s.entries[f"KUBE-NODE-PORT-{suffix}"].add(entry)
+        ips = (s.opts.node_ip,) if s.opts.node_port_ips is None else s.opts.node_port_ips
+        # SCTP's set is keyed by address and port, the others' by port alone
+        entries = ([f"{ip},{proto}:{plan.node_port}" for ip in ips] if proto == "sctp"
+                   else [str(plan.node_port)])
+        s.entries[f"KUBE-NODE-PORT-{suffix}"].update(entries)
         if plan.external_local:
-            s.entries[f"KUBE-NODE-PORT-LOCAL-{suffix}"].add(entry)
-        s.server(plan, s.opts.node_ip, plan.node_port, external, bind=False)
+            s.entries[f"KUBE-NODE-PORT-LOCAL-{suffix}"].update(entries)
+        for ip in ips:
+            s.server(plan, ip, plan.node_port, external, bind=False)
     if plan.health_check_node_port:
         s.entries["KUBE-HEALTH-CHECK-NODE-PORT"].add(str(plan.health_check_node_port))
 

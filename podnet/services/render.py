@@ -40,5 +40,9 @@ def render_for_node(mode: str, cluster: Cluster, node: str,
             node, node_ip, net.cluster_cidr, net.service_cidr,
             ips if ips is not None else (n.addresses or (node_ip,))))
     if mode == "ipvs":
-        return render_ipvs(plans, IpvsOptions(node, node_ip, net.cluster_cidr)).text()
+        # every local address: the node's own addresses stand for them, as in nftables mode
+        ips = node_port_ips(n, configured, mode)
+        return render_ipvs(plans, IpvsOptions(
+            node, node_ip, net.cluster_cidr,
+            node_port_ips=ips if ips is not None else (n.addresses or (node_ip,)))).text()
     raise UsageError(f"proxy mode {mode!r}: choose one of {', '.join(PROXY_MODES)}")
