@@ -64,9 +64,10 @@ def console() -> Console:
 
 
 # What rich's ``print`` would change in a line when stdout is no terminal (``console()``'s
-# settings: no colour, no highlighting, soft wrap): markup tags ``[...]``, emoji codes
-# ``:name:``, the control codes it strips, and trailing spaces past the width.
-_RICH_WOULD_CHANGE = re.compile(r"\[|:\S*:|\s$")
+# settings: no colour, no highlighting, soft wrap): markup tags (``[`` then a letter, ``#``,
+# ``/`` or ``@``, as rich's markup.RE_TAGS; ``ingress[0]`` is none), emoji codes ``:name:``,
+# trailing spaces past the width (and, below, the control codes it strips).
+_RICH_WOULD_CHANGE = re.compile(r"\[[a-z#/@]|:\S*:|\s$")
 
 
 def print_lines(lines: list[str]) -> None:
