@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Protocol
@@ -60,6 +61,29 @@ def console() -> Console:
     width = int(os.environ.get("COLUMNS", "120"))
     return Console(file=file, width=width, color_system=None, force_terminal=False,
                    highlight=False, soft_wrap=True)
+
+
+# What rich's ``print`` would change in a line when stdout is no terminal (``console()``'s
+# settings: no colour, no highlighting, soft wrap): markup tags (``[`` then a letter, ``#``,
+# ``/`` or ``@``, as rich's markup.RE_TAGS; ``ingress[0]`` is none), emoji codes ``:name:``,
+# trailing spaces past the width (and, below, the control codes it strips).
+_RICH_WOULD_CHANGE = re.compile(r"\[[a-z#/@]|:\S*:|\s$")
+
+
+def print_lines(lines: list[str]) -> None:
+    """Lines of text for people, as ``console().print`` of each prints them, byte for byte;
+    without importing rich (a tenth of a repeated ``explain``) when stdout is not a terminal
+    and no line holds anything rich would render differently (then rich prints them all)."""
+    if sys.stdout.isatty() or not all(line.isprintable() and not _RICH_WOULD_CHANGE.search(line)
+                                      for line in lines):
+        c = console()
+        for line in lines:
+            c.print(line)
+        return
+    int(os.environ.get("COLUMNS", "120"))  # what console() would refuse, refused here too
+    out = CheckedStdout()
+    out.write("".join(line + "\n" for line in lines))
+    out.flush()
 
 
 def _failed(why: str) -> OutputError:

@@ -31,7 +31,7 @@ def explain(filename: list[str], src: str = "", dst: str = "", port: str = "",
             output: str = "table", nodes: int = 3, no_ipblock_matches_pods: bool = False) -> None:
     """``podnet explain``: why one flow is allowed or denied (typer's command calls this)."""
     from podnet.cli.loading import check_format, load_cluster
-    from podnet.cli.output import console, emit_json
+    from podnet.cli.output import emit_json, print_lines
     from podnet.errors import UsageError
     from podnet.policy.explain import evaluator_for, explain_data
     from podnet.policy.query import find_endpoint, parse_port
@@ -50,19 +50,19 @@ def explain(filename: list[str], src: str = "", dst: str = "", port: str = "",
     if output == "json":
         emit_json(data)
         return
-    c = console()
-    c.print(f"{data['from']} -> {data['to']} {port}: "
-            f"{'ALLOWED' if data['allowed'] else 'DENIED'}")
+    lines = [f"{data['from']} -> {data['to']} {port}: "
+             f"{'ALLOWED' if data['allowed'] else 'DENIED'}"]
     if v.self_traffic:
-        c.print("  a pod may always reach itself")
+        lines.append("  a pod may always reach itself")
     for side in ("egress", "ingress"):
         d = data[side]
         assert isinstance(d, dict)
-        c.print(f"  {side} of {d['pod']}: {d['summary']}")
+        lines.append(f"  {side} of {d['pod']}: {d['summary']}")
         for pol in d["policies"]:
             rules = ", ".join(pol["allowedBy"]) or "no rule matches this flow"
-            c.print(f"    {pol['policy']}: {'allows' if pol['allows'] else 'denies'}"
-                    f" ({rules}); lets {pol['connections']} through for this pair")
+            lines.append(f"    {pol['policy']}: {'allows' if pol['allows'] else 'denies'}"
+                         f" ({rules}); lets {pol['connections']} through for this pair")
+    print_lines(lines)
 
 
 def parse(argv: list[str]) -> Callable[[], None] | None:

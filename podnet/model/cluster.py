@@ -11,22 +11,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from podnet import names
 from podnet.errors import InputError, SourceRef
-from podnet.model import (
-    builtin,
-    consistency,
-    defaults,
-    gateways,
-    ipam,
-    kubeproxy,
-    netconfig,
-    tiers,
-    unmodelled,
-)
-from podnet.model.lbpools import AddressPool, read_pools
-from podnet.model.load import RawDoc
+from podnet.model import defaults, ipam
 from podnet.model.objects import (
     AdminPolicy,
     EndpointGroup,
@@ -40,8 +29,15 @@ from podnet.model.objects import (
     evolve,
     frozen_map,
 )
-from podnet.model.parse import CONFIG_KINDS, Workload, parse
-from podnet.model.workloads import expand
+
+if TYPE_CHECKING:
+    # What builds the model (the parsers, PyYAML, kube-proxy's configuration) is imported by
+    # ``build``, not here: a model read back from the cache needs only its classes, and the
+    # parsers were a third of a repeated ``explain`` (docs/benchmarks.md, the model cache).
+    from podnet.model import netconfig
+    from podnet.model.lbpools import AddressPool
+    from podnet.model.load import RawDoc
+    from podnet.model.parse import Workload
 
 DEFAULT_NODES = 3
 
@@ -76,6 +72,8 @@ class Cluster:
 
     @cached_property
     def _ip_index(self) -> Mapping[str, Pod]:
+        from podnet.model import consistency
+
         return consistency.ip_owners(self.pods)[0]
 
     def service_pods(self, svc: Service) -> list[Pod]:
@@ -236,6 +234,19 @@ def _service_ips(services: list[Service], net: netconfig.NetConfig) -> list[Serv
 def build(docs: Sequence[RawDoc], *, nodes: int = DEFAULT_NODES,
           overrides: Mapping[str, object] | None = None) -> Cluster:
     """Build the immutable cluster model from raw documents."""
+    from podnet.model import (
+        builtin,
+        consistency,
+        gateways,
+        kubeproxy,
+        netconfig,
+        tiers,
+        unmodelled,
+    )
+    from podnet.model.lbpools import read_pools
+    from podnet.model.parse import CONFIG_KINDS, Workload, parse
+    from podnet.model.workloads import expand
+
     warnings: list[str] = list(getattr(docs, "warnings", ()))
     parsed = last_wins([parse(d, warnings) for d in docs], warnings)
     namespaces: dict[str, Namespace] = {}

@@ -14,12 +14,9 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import yaml
-
 from podnet.errors import InputError
 from podnet.model.fields import Fields
 from podnet.model.objects import Other
-from podnet.model.parse import label_selector
 from podnet.model.selectors import EVERYTHING, LabelSelector
 
 LEGACY_CONFIGMAP = ("metallb-system", "config")
@@ -74,7 +71,12 @@ def _ranges(f: Fields, key: str) -> tuple[tuple[int, int], ...]:
     return tuple(out)
 
 
+# PyYAML and the parsers are imported where pools are read from the input: a model read back
+# from the cache holds pools and needs only the class.
+
 def _from_crd(o: Other) -> AddressPool:
+    from podnet.model.parse import label_selector
+
     spec = Fields(o.body, o.source).sub("spec")
     if not spec.str_list("addresses"):
         raise spec.error("addresses", "is required (a list of CIDRs or ranges)")
@@ -106,6 +108,8 @@ def _from_crd(o: Other) -> AddressPool:
 
 
 def _from_configmap(o: Other) -> list[AddressPool]:
+    import yaml
+
     data = Fields(o.body, o.source).sub("data")
     try:
         conf = yaml.safe_load(data.str("config") or "{}") or {}

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from podnet.model.load import _Loader
+from podnet.model.load import yaml_loader
 
 Position = tuple[int, int]  # 1-based line and column
 Key = tuple[int, str, str, str]  # (document, kind, namespace as written, name); List items only
@@ -45,7 +45,7 @@ class Lines:
         self.documents: list[Position] = []
         self.items: dict[Key, Position] = {}
         try:
-            nodes = list(yaml.compose_all(text, Loader=_Loader))
+            nodes = list(yaml.compose_all(text, Loader=yaml_loader()))
         except yaml.YAMLError:
             return  # load.py would have refused it; no positions, no crash
         for index, node in enumerate(nodes):

@@ -10,9 +10,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from podnet.errors import InputError, SourceRef
 from podnet.model.limits import ALIAS_ALLOWANCE, MAX_DEPTH
@@ -21,10 +19,17 @@ from podnet.model.sources import SUFFIXES, Reader
 __all__ = ["SUFFIXES", "Docs", "Gathered", "RawDoc", "gather", "parse_gathered", "read_paths",
            "read_texts"]
 
-try:  # the C loader is several times faster on large dumps
-    _Loader: Any = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - depends on how PyYAML was built
-    _Loader = yaml.SafeLoader
+if TYPE_CHECKING:
+    import yaml
+
+
+def yaml_loader() -> Any:
+    """PyYAML's safe loader, the C one when PyYAML has it (several times faster on large
+    dumps). PyYAML is imported here, on the first YAML read: a command answered from the model
+    cache reads none, and importing it is a tenth of a repeated ``explain``."""
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +85,10 @@ def _parse_unchecked(text: str, name: str) -> list[Any]:
         except RecursionError:
             raise InputError(SourceRef(file=name), "",
                              f"nested more than {MAX_DEPTH} levels deep") from None
+    import yaml
+
     try:
-        return list(yaml.load_all(text, Loader=_Loader))
+        return list(yaml.load_all(text, Loader=yaml_loader()))
     except yaml.YAMLError as e:
         raise _yaml_error(e, SourceRef(file=name)) from None
 
@@ -105,9 +112,11 @@ def _parse_prefix(text: str, name: str) -> list[Any]:
     """Every document up to a syntax error; the error travels with them (``BrokenTail``)."""
     if name.endswith(".json"):
         return _parse_unchecked(text, name)
+    import yaml
+
     docs: list[Any] = []
     try:
-        for body in yaml.load_all(text, Loader=_Loader):
+        for body in yaml.load_all(text, Loader=yaml_loader()):
             docs.append(body)
     except yaml.YAMLError as e:
         return BrokenTail(docs, _yaml_error(e, SourceRef(file=name, doc=len(docs))))

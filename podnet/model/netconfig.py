@@ -20,12 +20,13 @@ import ipaddress
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from podnet.errors import InputError
-from podnet.model import kubeproxy
 from podnet.model.objects import Other
-from podnet.model.parse import Workload
+
+if TYPE_CHECKING:  # both import the parsers and PyYAML: what unpickles a NetConfig needs neither
+    from podnet.model.parse import Workload
 
 DEFAULT_CLUSTER_CIDR = "10.244.0.0/16"
 DEFAULT_SERVICE_CIDR = "10.96.0.0/12"
@@ -80,6 +81,8 @@ def _get(body: Mapping[str, Any], *path: str) -> Any:
 
 def read(others: Iterable[Other], workloads: Iterable[Workload]) -> NetConfig:
     """Derive the network configuration from config objects in the input."""
+    from podnet.model import kubeproxy
+
     values: dict[str, Any] = {}
     origin: dict[str, str] = {}
     others = list(others)

@@ -62,14 +62,18 @@ def what_is(path: str) -> tuple[str, str]:
     return "other", f"is {what}, not a file or directory (give a stream on stdin with -f -)"
 
 
-def _read_bounded(stream: BinaryIO, name: str, limit: int, total_left: int) -> bytes:
+def _read_bounded(stream: BinaryIO, name: str, limit: int, total_left: int,
+                  size_hint: int = 0) -> bytes:
     """At most ``min(limit, total_left) + 1`` bytes, refusing more and refusing NUL bytes
-    (never valid in YAML or JSON text) as soon as a chunk shows one."""
+    (never valid in YAML or JSON text) as soon as a chunk shows one. ``size_hint``: a regular
+    file's size, read in one piece (one buffer, no join: half of reading a 9 MB input in
+    1 MiB chunks went to those); anything after it is read in chunks as before."""
     cap = min(limit, total_left)
     chunks: list[bytes] = []
     size = 0
+    first = max(_CHUNK, size_hint + 1)
     while True:
-        chunk = stream.read(min(_CHUNK, cap + 1 - size))
+        chunk = stream.read(min(first if not chunks else _CHUNK, cap + 1 - size))
         if not chunk:
             break
         nul = chunk.find(b"\0")
@@ -114,8 +118,9 @@ class Reader:
     def hexdigest(self) -> str:
         return "" if self.digest is None else str(self.digest.hexdigest())
 
-    def _take(self, stream: BinaryIO, name: str) -> str:
-        data = _read_bounded(stream, name, MAX_FILE_BYTES, MAX_TOTAL_BYTES - self.total)
+    def _take(self, stream: BinaryIO, name: str, size_hint: int = 0) -> str:
+        data = _read_bounded(stream, name, MAX_FILE_BYTES, MAX_TOTAL_BYTES - self.total,
+                             size_hint)
         self.total += len(data)
         if self.digest is not None:
             self.mark(name)
@@ -139,9 +144,10 @@ class Reader:
         except OSError as e:
             raise _error(name, _stat_problem(name, e)) from None
         with os.fdopen(fd, "rb") as f:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
                 raise _error(name, what_is(name)[1] or "not a regular file")
-            return self._take(f, name)
+            return self._take(f, name, st.st_size)
 
     def files(self, path: str) -> tuple[list[Path], list[Path]]:
         """The files ``path`` names: (files to read, files found by walking a directory)."""
