@@ -5,11 +5,16 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SHARED ?= ../shared
 
-.PHONY: install deb-tools demo test lint bench conformance screenshot clean
+.PHONY: install deb-tools helptexts demo test lint bench conformance screenshot clean
 
 # The Debian tools are looked for on every install (a few `command -v`), not only when
 # pyproject.toml changes, so a tool added to DEB_TOOLS reaches machines whose .venv is built.
-install: deb-tools $(STAMP)
+install: deb-tools $(STAMP) helptexts
+
+# Every help screen, rendered by typer into podnet/cli/helptexts.py: `podnet --help` prints from
+# it without importing typer (podnet/cli/fasthelp.py); tests/test_fasthelp.py fails if stale.
+helptexts: $(STAMP)
+	$(BIN)/python -m podnet.cli.helpgen
 
 # Debian packages the lab needs: nft (policy and kube-proxy rules), iproute2 (ip netns), BIRD (bgp),
 # ipset and ipvsadm (the IPVS renderer's output is loaded into a scratch namespace), nginx (the
