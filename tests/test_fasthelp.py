@@ -171,3 +171,14 @@ def test_a_closed_pipe_exits_as_typer_does(tmp_path):
         os.close(w)
         codes.append((p.returncode, p.stderr))
     assert codes[0] == codes[1] == (1, b"")
+
+
+@pytest.mark.parametrize("value", [None, "100", "80", "79", "1", "0", "-3", " 90 ", "wide", ""])
+def test_columns_is_shutils_rule(monkeypatch, value):
+    import shutil
+
+    if value is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", value)
+    assert fasthelp.columns() == shutil.get_terminal_size().columns

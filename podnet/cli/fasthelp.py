@@ -9,15 +9,15 @@ typer would print now:
 - the command line is one the table holds, byte for byte (a group's name alone, or a command
   path and its help option); anything else goes to typer unchanged;
 - click would wrap at the width the table was rendered at: click's width is
-  ``max(min(columns, 80) - 2, 50)`` with ``columns`` from ``shutil.get_terminal_size()`` (the
-  same call, so ``COLUMNS`` and the tty are read the way click reads them), so a table rendered
-  at 80 columns serves any terminal at least that wide, and a pipe (which counts as 80);
+  ``max(min(columns, 80) - 2, 50)`` with ``columns`` from ``shutil.get_terminal_size()`` (whose
+  rule ``columns()`` repeats: ``COLUMNS``, else the tty, else 80), so a table rendered at 80
+  columns serves any terminal at least that wide, and a pipe (which counts as 80);
 - the sources the table was rendered from are the ones installed (a checksum of every podnet
   module the rendering loaded and of typer's ``__init__``), so a command added without
   regenerating the table is answered by typer, never by a stale screen.
 
-This module imports only what a bare interpreter has loaded already, plus ``shutil`` and
-``zlib``; tests/test_fasthelp.py checks that no typer, click or pydantic module loads.
+This module imports only what a bare interpreter has loaded already, plus ``zlib``;
+tests/test_fasthelp.py checks that no typer, click or pydantic module loads.
 """
 
 from __future__ import annotations
@@ -33,6 +33,23 @@ def _may_be_help(argv: list[str]) -> bool:
     if not argv or argv[-1] in HELP_OPTIONS:
         return True
     return len(argv) <= 2 and not any(a.startswith("-") for a in argv)
+
+
+def columns() -> int:
+    """``shutil.get_terminal_size().columns``, the width click wraps help to, without importing
+    shutil (it loads bz2, lzma and zlib: a third of this path). The same rule: a positive
+    integer ``COLUMNS``, else the width of the tty on the original stdout, else 80 (also when the
+    tty says 0); tests/test_fasthelp.py compares it with shutil's."""
+    try:
+        cols = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        cols = 0
+    if cols > 0:
+        return cols
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80
+    except (AttributeError, ValueError, OSError):
+        return 80
 
 
 def fingerprint(files: tuple[str, ...]) -> int | None:
@@ -80,9 +97,7 @@ def lookup(argv: list[str]) -> tuple[str, int, str] | None:
     entry = helptexts.TEXTS.get("\0".join(argv))
     if entry is None:
         return None
-    import shutil
-
-    if shutil.get_terminal_size().columns < helptexts.COLUMNS:
+    if columns() < helptexts.COLUMNS:
         return None  # click would wrap narrower than the stored text
     stream, code, text = entry
     if not text.isascii() and (getattr(sys, stream).encoding or "").lower().replace("-", "") != "utf8":
