@@ -47,7 +47,7 @@ def columns() -> int:
     if cols > 0:
         return cols
     try:
-        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80  # type: ignore[union-attr]  # None: caught
     except (AttributeError, ValueError, OSError):
         return 80
 

@@ -3,7 +3,7 @@
 # ruff: noqa: E501
 
 COLUMNS = 80
-FINGERPRINT = 2297483159
+FINGERPRINT = 374658878
 FILES: tuple[str, ...] = ('__init__.py', 'cli/analyze.py', 'cli/app.py', 'cli/common.py', 'cli/connlist.py', 'cli/diff.py', 'cli/dns.py', 'cli/doctor.py', 'cli/fasthelp.py', 'cli/gateway.py', 'cli/helpgen.py', 'cli/host.py', 'cli/ingress.py', 'cli/lab.py', 'cli/lab_common.py', 'cli/lab_doctor.py', 'cli/lab_http.py', 'cli/loading.py', 'cli/migrate.py', 'cli/output.py', 'cli/policy.py', 'cli/quick.py', 'cli/report.py', 'cli/services.py', 'cli/trace.py', 'cli/watch.py', 'errors.py', 'model/__init__.py', 'model/vocabulary.py', 'names.py', 'report/__init__.py', 'typer:__init__.py')
 
 TEXTS: dict[str, tuple[str, int, str]] = {
