@@ -60,17 +60,21 @@ def fresh():
             "print(json.dumps([t, f]))")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
                          timeout=300).stdout
-    texts, files = json.loads(out.splitlines()[-1])
-    return {k: tuple(v) for k, v in texts.items()}, tuple(files)
+    texts, sources = json.loads(out.splitlines()[-1])
+    return {k: tuple(v) for k, v in texts.items()}, tuple(tuple(files) for files in sources)
 
 
 def test_the_table_holds_every_screen_typer_has(fresh):
-    texts, files = fresh
+    texts, sources = fresh
     assert sorted(texts) == sorted(helptexts.TEXTS), "stale: run `make helptexts`"
-    assert files == helptexts.FILES
-    assert fasthelp.fingerprint(files) == helptexts.FINGERPRINT
+    assert sources == helptexts.SOURCES
+    assert tuple(fasthelp.fingerprint(files) for files in sources) == helptexts.FINGERPRINTS
     # every command and group is there: a new command without its screen would fail above
-    assert {"", "--help", "reach\0--help", "lab\0up\0--help", "lab", "node\0check\0--help"} <= set(texts)
+    assert {"", "--help", "reach\0--help", "lab\0up\0--help", "lab", "node\0check\0--help",
+            "doctor\0--list"} <= set(texts)
+    # a help screen does not depend on the analysis code; doctor --list does
+    assert "cli/app.py" in sources[0] and not any(f.startswith("policy/") for f in sources[0])
+    assert any(f.startswith("doctor/") for f in sources[1])
 
 
 @pytest.mark.parametrize("key", sorted(helptexts.TEXTS))
@@ -78,15 +82,21 @@ def test_each_stored_screen_is_byte_identical_to_typer(fresh, key):
     assert helptexts.TEXTS[key] == fresh[0].get(key), f"`podnet {key.replace(chr(0), ' ')}` is stale"
 
 
+def test_every_file_a_fingerprint_covers_exists():
+    # a file that cannot be read makes the fingerprint None: nothing would ever be served
+    assert all(fasthelp.fingerprint(files) is not None for files in helptexts.SOURCES)
+
+
 @pytest.mark.parametrize("argv", [[], ["--help"], ["lab"], ["lab", "up", "--help"],
-                                  ["node", "check", "--help"], ["ingress", "migrate", "--help"]])
+                                  ["node", "check", "--help"], ["ingress", "migrate", "--help"],
+                                  ["doctor", "--list"]])
 def test_served_without_typer_click_or_pydantic_and_same_bytes(tmp_path, argv):
     out, err, code, heavy = run(tmp_path, "fast", argv)
     assert heavy == []
     ref_out, ref_err, ref_code, ref_heavy = run(tmp_path, "typer", argv)
     assert "typer" in ref_heavy  # the reference really went through typer
     assert (out, err, code) == (ref_out, ref_err, ref_code)
-    stream, want_code, text = helptexts.TEXTS["\0".join(argv)]
+    stream, want_code, text, _ = helptexts.TEXTS["\0".join(argv)]
     assert (code, {"stdout": out, "stderr": err}[stream]) == (want_code, text.encode())
 
 
@@ -151,13 +161,19 @@ def test_anything_else_goes_to_typer_unchanged(tmp_path, argv, usage_error):
 def test_a_stale_table_is_not_served(monkeypatch):
     monkeypatch.setenv("COLUMNS", "100")
     assert fasthelp.lookup(["reach", "--help"]) == helptexts.TEXTS["reach\0--help"]
-    monkeypatch.setattr(helptexts, "FINGERPRINT", helptexts.FINGERPRINT ^ 1)
+    assert fasthelp.lookup(["doctor", "--list"]) == helptexts.TEXTS["doctor\0--list"]
+    # the analysis code changed: doctor --list is stale, the help screens are not
+    monkeypatch.setattr(helptexts, "FINGERPRINTS", (helptexts.FINGERPRINTS[0], helptexts.FINGERPRINTS[1] ^ 1))
+    assert fasthelp.lookup(["doctor", "--list"]) is None
+    assert fasthelp.lookup(["reach", "--help"]) is not None
+    monkeypatch.setattr(helptexts, "FINGERPRINTS", (helptexts.FINGERPRINTS[0] ^ 1, helptexts.FINGERPRINTS[1]))
     assert fasthelp.lookup(["reach", "--help"]) is None
 
 
 def test_a_real_command_does_not_read_the_table():
     assert not fasthelp._may_be_help(["reach", "-f", "examples/oslo"])
     assert not fasthelp._may_be_help(["explain", "-f", "x", "--from", "a", "--to", "b"])
+    assert not fasthelp._may_be_help(["doctor", "--list", "--check", "dns"])
     assert fasthelp._may_be_help(["lab"]) and fasthelp._may_be_help(["lab", "up", "--help"])
 
 

@@ -16,6 +16,9 @@ typer would print now:
   module the rendering loaded and of typer's ``__init__``), so a command added without
   regenerating the table is answered by typer, never by a stale screen.
 
+The few commands whose whole output is fixed by the code (``STATIC``: ``doctor --list``) are
+stored the same way, each with the sources its rendering loaded.
+
 This module imports only what a bare interpreter has loaded already, plus ``zlib``;
 tests/test_fasthelp.py checks that no typer, click or pydantic module loads.
 """
@@ -26,11 +29,14 @@ import os
 import sys
 
 HELP_OPTIONS = ("--help",)
+# Commands whose output is fixed by the code (no input, no environment), stored like the help:
+# `doctor --list` imports every check module, the analysis code and numpy to print a catalogue.
+STATIC = (("doctor", "--list"),)
 
 
 def _may_be_help(argv: list[str]) -> bool:
     """Cheap pre-check, so a real command does not pay for reading the table."""
-    if not argv or argv[-1] in HELP_OPTIONS:
+    if not argv or argv[-1] in HELP_OPTIONS or tuple(argv) in STATIC:
         return True
     return len(argv) <= 2 and not any(a.startswith("-") for a in argv)
 
@@ -84,7 +90,7 @@ def _typer_file(name: str) -> str | None:
     return None
 
 
-def lookup(argv: list[str]) -> tuple[str, int, str] | None:
+def lookup(argv: list[str]) -> tuple[str, int, str, int] | None:
     """(stream, exit code, text) typer would print for this command line, or None when typer
     must answer it."""
     if not _may_be_help(argv):
@@ -99,10 +105,10 @@ def lookup(argv: list[str]) -> tuple[str, int, str] | None:
         return None
     if columns() < helptexts.COLUMNS:
         return None  # click would wrap narrower than the stored text
-    stream, code, text = entry
+    stream, code, text, source = entry
     if not text.isascii() and (getattr(sys, stream).encoding or "").lower().replace("-", "") != "utf8":
         return None  # click may re-encode for this stream: let it
-    if fingerprint(helptexts.FILES) != helptexts.FINGERPRINT:
+    if fingerprint(helptexts.SOURCES[source]) != helptexts.FINGERPRINTS[source]:
         return None
     return entry
 
@@ -113,7 +119,7 @@ def serve(argv: list[str]) -> None:
     found = lookup(argv)
     if found is None:
         return
-    stream_name, code, text = found
+    stream_name, code, text, _ = found
     stream = getattr(sys, stream_name)
     try:
         stream.write(text)
