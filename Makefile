@@ -5,11 +5,23 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SHARED ?= ../shared
 
-.PHONY: install deb-tools bytecode demo test lint bench conformance screenshot clean
+.PHONY: install deb-tools bytecode helptexts demo test lint bench conformance screenshot clean
+
+HELPTEXTS := podnet/cli/helptexts.py
+PY_SOURCES := $(shell find podnet -name '*.py' ! -name helptexts.py)
 
 # The Debian tools are looked for on every install (a few `command -v`), not only when
 # pyproject.toml changes, so a tool added to DEB_TOOLS reaches machines whose .venv is built.
-install: deb-tools $(STAMP) bytecode
+install: deb-tools $(STAMP) $(HELPTEXTS) bytecode
+
+# Every help screen, rendered by typer into podnet/cli/helptexts.py (generated, not committed):
+# `podnet --help` prints from it without importing typer (podnet/cli/fasthelp.py), and typer
+# answers whenever the sources no longer match it. Remade when any module changes.
+$(HELPTEXTS): $(STAMP) $(PY_SOURCES)
+	$(BIN)/python -m podnet.cli.helpgen
+
+helptexts: $(STAMP)
+	$(BIN)/python -m podnet.cli.helpgen
 
 # Debian packages the lab needs: nft (policy and kube-proxy rules), iproute2 (ip netns), BIRD (bgp),
 # ipset and ipvsadm (the IPVS renderer's output is loaded into a scratch namespace), nginx (the
@@ -35,7 +47,7 @@ $(STAMP): pyproject.toml
 # podnet's own bytecode, written here since an editable install compiles none and a shell with
 # PYTHONDONTWRITEBYTECODE=1 never caches it: every command then compiled each module it imports
 # (0.1 s of a repeated `explain`). compileall rewrites only what changed since.
-bytecode: $(STAMP)
+bytecode: $(STAMP) $(HELPTEXTS)
 	@$(BIN)/python -m compileall -q podnet
 
 demo: install

@@ -145,6 +145,9 @@ def main(argv: list[str] | None = None) -> None:
     # quarter of `reach` on 150,000 pods. Reference counting still frees what is dropped.
     # (The lab's long-running servers are their own processes and keep the collector.)
     gc.disable()
+    from podnet.cli.fasthelp import serve
+
+    serve(sys.argv[1:] if argv is None else argv)  # help and usage without typer; exits if so
     call = parse(sys.argv[1:] if argv is None else argv)
     if call is None:
         from podnet.cli.app import main as full
