@@ -1,6 +1,8 @@
 """Stage by stage CPU and wall time of ``connlist --exposure`` and ``diff`` in one process, on two
 bench/gen.py clusters given as files (see bench/connlist_scale.py and docs/benchmarks.md). CPU
 time is the figure to compare on a shared machine; each line also shows the load average.
+The last stage is what ``podnet diff`` runs instead of the two tables and their comparison
+when only policies changed (and checks that it prints the same).
 
     python bench/connlist_stages.py A.json B.json
 """
@@ -17,6 +19,7 @@ from podnet.policy.connlist import representatives
 from podnet.policy.conntable import changed_sides, conn_table, exposure_txt_pieces
 from podnet.policy.diff import diff
 from podnet.policy.diff_formats import render
+from podnet.policy.incremental import files_diff
 
 
 class Laps:
@@ -50,6 +53,9 @@ def main(a_path: str, b_path: str) -> None:
     d = diff(old, new, unchanged=False)
     render(d, "txt")
     laps.lap(f"compare, diff + render txt ({len(d.changes):,} changes)")
+    shared = files_diff((a, compiled), (b, compiled_b))
+    assert shared is not None and render(shared, "txt") == render(d, "txt")
+    laps.lap("podnet diff's way: class space shared, changed rows and columns only (files_diff)")
 
 if __name__ == "__main__":
     main(sys.argv[1], sys.argv[2])

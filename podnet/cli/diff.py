@@ -72,9 +72,15 @@ def register(app: typer.Typer) -> None:
         check_format(output, DIFF_FORMATS)
         if not against:
             raise UsageError("no old version: give it with --against PATH (a file, a directory, or -)")
-        old, new = _sides(_load(against, ipblock_matches_pods),
-                          _load(filename, ipblock_matches_pods), unchanged=output == "dot")
-        result = diff(old, new, unchanged=output == "dot")
+        before, after = _load(against, ipblock_matches_pods), _load(filename, ipblock_matches_pods)
+        result = None
+        if output != "dot":  # the dot graph draws unchanged pairs too: every pair is needed
+            from podnet.policy.incremental import files_diff
+
+            result = files_diff(before, after)
+        if result is None:
+            old, new = _sides(before, after, unchanged=output == "dot")
+            result = diff(old, new, unchanged=output == "dot")
         text = render(result, output)
         sys.stdout.write(_colour(text) if output == "txt" and sys.stdout.isatty() else text)
         if fail_on_change and result.differs:

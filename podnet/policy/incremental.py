@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from operator import itemgetter
 
 import numpy as np
 
@@ -86,12 +87,30 @@ class Version:
         return self._ingress_lines
 
 
+# A pod without where it was read: two files that declare the same pods give the same
+# connectivity, though each pod's ``source`` names its own file. (itemgetter: a C call per
+# pod, where 150,000 pods are compared.)
+_content = itemgetter(*(k for k, f in enumerate(Pod._fields) if f != "source"))
+
+
+def same_pods(a: Cluster, b: Cluster) -> bool:
+    """The two models hold the same pods (in order) and namespaces (with their labels),
+    wherever each was read: what a class space is built from."""
+    if a.pods is not b.pods and (len(a.pods) != len(b.pods) or
+                                 list(map(_content, a.pods)) != list(map(_content, b.pods))):
+        return False
+    return a.namespaces is b.namespaces or (
+        a.namespaces.keys() == b.namespaces.keys()
+        and all(n.labels == b.namespaces[k].labels for k, n in a.namespaces.items()))
+
+
 def version(cluster: Cluster, compiled: Compiled, previous: Version | None = None) -> Version:
-    """The in-memory version; the class space is the previous one's when the pods are the same
-    objects and the policies classify them alike (ipBlocks only count when they select pods)."""
-    if (previous is not None and previous.cluster.pods is cluster.pods
-            and previous.cluster.namespaces == cluster.namespaces
-            and _blocks(previous.compiled) == _blocks(compiled)):
+    """The in-memory version; the class space is the previous one's when the pods and the
+    namespaces are the same (the same objects, or read alike from other files, as ``podnet
+    diff`` reads its two versions) and the policies classify them alike (ipBlocks only count
+    when they select pods)."""
+    if (previous is not None and _blocks(previous.compiled) == _blocks(compiled)
+            and same_pods(previous.cluster, cluster)):
         return replace(previous, cluster=cluster, compiled=compiled, _ingress_lines=None,
                        grants=None)
     reps_by_name = representatives(cluster)
@@ -156,7 +175,8 @@ def affected(old: Version, new: Version, changed: Changes | None = None
         for v, other in ((old, new), (new, old)):
             for name, pod in zip(v.names, v.reps, strict=True):
                 j = other.index.get(name)
-                if j is None or other.reps[j] != pod or pod.namespace in relabelled:
+                if (j is None or _content(other.reps[j]) != _content(pod)
+                        or pod.namespace in relabelled):
                     moved.add(name)
         rows |= moved
         cols |= moved
@@ -330,3 +350,23 @@ def _policy_edit(old: Version, new: Version, changed: Changes, rows: set[str],
     new.grants = base
     return diff(Side(tuple(lines[0] + old.ingress_lines()), old.workloads),
                 Side(tuple(lines[1] + new.ingress_lines()), new.workloads))
+
+
+# Past this many (affected workload, workload) cells, the rows and columns cost more than the
+# columnar table of every pair (``conntable``), which ``podnet diff`` then uses instead: the
+# general path makes a Python object per allowed pair of an affected row or column.
+MAX_CELLS = 1 << 22
+
+
+def files_diff(old: tuple[Cluster, Compiled], new: tuple[Cluster, Compiled]) -> ConnDiff | None:
+    """``podnet diff`` of two versions read from their own files (without unchanged pairs),
+    from the rows and columns that can differ: one class space for both when the pods and
+    namespaces read alike (a pull request that changes policies), else each version's own.
+    None when so much changed that the whole tables are cheaper."""
+    v1 = version(*old)
+    v2 = version(*new, v1)
+    changed = changes(v1, v2)
+    rows, cols = affected(v1, v2, changed)
+    if (len(rows) + len(cols)) * max(len(v1.names), len(v2.names), 1) > MAX_CELLS:
+        return None
+    return incremental_diff(v1, v2, changed)
