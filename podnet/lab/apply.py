@@ -212,6 +212,14 @@ class _Daemon:
     log: Path
     released: bool = False
 
+    def close(self) -> None:
+        """Give up on it: end of file at its gate, where it exits without binding."""
+        if self.proc.stdin is not None and not self.proc.stdin.closed:
+            try:
+                self.proc.stdin.close()
+            except BrokenPipeError:
+                pass
+
     def release(self) -> None:
         self.released = True
         assert self.proc.stdin is not None
@@ -314,6 +322,7 @@ def up(plan: LabPlan, state: dict[str, Any]) -> float:
     start = time.monotonic()
     step: Step | str = "prepare"
     total = len(plan.steps) + 1
+    daemons: dict[str, _Daemon] = {}
     try:
         ledger.write_state("lab.json", {**state, "cni": plan.cni, "proxy": plan.proxy,
                                         "external_ip": plan.external_ip})
@@ -326,8 +335,8 @@ def up(plan: LabPlan, state: dict[str, Any]) -> float:
              "ports": [list(x) for x in p.ports]} for p in plan.listeners])
         # The daemons start first and wait at their gates: ~1 s of Python start-up, imports
         # and the DNS zone each, which used to come after the namespaces, overlaps them now.
-        daemons = {"workload": _start_daemon(ledger, "workload", "podnet.lab.workload",
-                                             "start workload server")}
+        daemons["workload"] = _start_daemon(ledger, "workload", "podnet.lab.workload",
+                                            "start workload server")
         dns = next((s for s in plan.steps if isinstance(s, StartDns)), None)
         if dns is not None:
             ledger.write_text("dns.json", dns.config)
@@ -356,6 +365,8 @@ def up(plan: LabPlan, state: dict[str, Any]) -> float:
         _await_ready(list(daemons.values()))
         ledger.complete(total)
     except BaseException as e:
+        for d in daemons.values():
+            d.close()
         ledger.close()
         teardown.down(plan.lab)
         if isinstance(e, LabError):
