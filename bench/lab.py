@@ -87,9 +87,33 @@ def one_lab(path: Path, cni: str, pods: int) -> dict[str, float | int]:
             "denied": denied, "mismatches": len(data["mismatches"]), "down": t_down}
 
 
+def up_only(nodes: int, pods: int, load_start: float) -> None:
+    """`lab up` and `lab down` of the largest lab, host-gw, paired with the floor."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"lab{pods}.json"
+        path.write_text(manifest(nodes, pods))
+        floor = ip_batch_floor(nodes, pods)
+        name = f"benchup{pods}"
+        try:
+            t_up, r = run("lab", "up", "-f", str(path), "--name", name, "--cni", "host-gw")
+            if r.returncode:
+                sys.exit(r.stderr)
+        finally:
+            t_down, _ = run("lab", "down", "--name", name)
+    per_pod = t_up / pods
+    print(f"| `lab up`, {pods} pods on {nodes} nodes (host-gw, policies) | {t_up:.2f} s, "
+          f"{per_pod * 1000:.1f} ms a pod | `ip -batch` namespaces and veths: "
+          f"{floor * 1000:.1f} ms a pod ({per_pod / floor:.1f}x) | <= 3x floor |")
+    print(f"| `lab down` (host-gw) | {t_down:.2f} s | | |")
+    print(f"load average {load_start:.2f} at start, {os.getloadavg()[0]:.2f} at end")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="10 and 20 pods on 2 nodes")
+    ap.add_argument("--up-only", action="store_true",
+                    help="only the largest lab's up and down (host-gw) and its floor: no probe, "
+                         "no curve, no vxlan")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench/lab.py needs root")
@@ -98,6 +122,9 @@ def main() -> None:
     pods = sizes[-1]
     ups: dict[int, float] = {}
     downs: dict[int, float] = {}
+    if args.up_only:
+        up_only(nodes, pods, load_start)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes[:-1]:
             path = Path(tmp) / f"lab{n}.json"

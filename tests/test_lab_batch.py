@@ -4,7 +4,7 @@ the failed lines `ip -force -batch` reports."""
 
 from __future__ import annotations
 
-from podnet.lab import batch
+from podnet.lab import batch, rtnl
 from podnet.lab.apply import BATCHED, runs
 from podnet.lab.plan import AddNetns, AddRoute, AddVeth, LoadRules, StartDns, build_plan
 from podnet.model import load
@@ -60,3 +60,37 @@ def test_failed_lines_are_read_with_their_messages():
     assert batch.failures(err) == [(3, "RTNETLINK answers: File exists"),
                                    (4, 'Cannot find device "nope0"')]
     assert batch.failures("") == []
+
+
+def test_pods_and_the_outside_go_over_rtnetlink_and_nodes_through_ip():
+    plan = build_plan(load([BASIC], nodes=2), "t1", "host-gw")
+    first = runs(plan.steps)[0]
+    waves = batch.waves([s for s in first if isinstance(s, batch.IP_STEPS)])
+    per_ns = {ns: lines for wave in waves for ns, lines in wave.items()}
+    pod = next(p for p in plan.pods if p.netns.startswith("pn-t1_p"))
+    ops = batch.direct_ops(pod.netns, per_ns[pod.netns])
+    assert ops is not None
+    kinds = [type(op).__name__ for op, _ in ops]
+    # one operation for each `ip` line the pod's namespace would have had, in the same order
+    assert len(ops) == len(per_ns[pod.netns])
+    assert kinds[:2] == ["LinkUp", "LinkUp"] and "Addr" in kinds and kinds.count("Route") == 2
+    assert [op for op, _ in ops][2] == rtnl.Addr("eth0", f"{pod.ip}/32")
+    # the fabric and the nodes make links (veths, bridges): those stay with `ip`
+    assert batch.direct_ops("pn-t1_fabric", per_ns["pn-t1_fabric"]) is None
+    node = next(ns for ns in per_ns if ns.startswith("pn-t1_n_"))
+    assert batch.direct_ops(node, per_ns[node]) is None
+
+
+def test_rtnetlink_requests_are_the_ones_ip_sends():
+    # iproute2's `ip route add 0.0.0.0/0 via 169.254.1.1 dev eth0 proto static`: rtmsg of
+    # family AF_INET, no destination attribute for a /0, gateway and output interface attrs
+    kind, flags, body = rtnl._message(rtnl.Route("0.0.0.0/0", "eth0", via="169.254.1.1"),
+                                      {"eth0": 2})
+    assert kind == rtnl.RTM_NEWROUTE and flags == rtnl.NLM_F_CREATE | rtnl.NLM_F_EXCL
+    assert body[:12] == bytes([2, 0, 0, 0, 254, 4, 0, 1, 0, 0, 0, 0])
+    assert body[12:] == (b"\x08\x00\x05\x00" + bytes([169, 254, 1, 1])
+                         + b"\x08\x00\x04\x00" + (2).to_bytes(4, "little"))
+    _, _, addr = rtnl._message(rtnl.Addr("eth0", "10.244.0.2/32"), {"eth0": 7})
+    assert addr[:8] == bytes([2, 32, 0, 0]) + (7).to_bytes(4, "little")
+    assert addr[8:] == (b"\x08\x00\x02\x00" + bytes([10, 244, 0, 2]) + b"\x08\x00\x01\x00"
+                        + bytes([10, 244, 0, 2]))

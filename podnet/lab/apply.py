@@ -9,13 +9,14 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import asdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from podnet import names
 from podnet.errors import LabError, LabPrerequisiteError
-from podnet.lab import batch, netns, teardown, tls
+from podnet.lab import batch, gate, netns, teardown, tls
 from podnet.lab.ledger import Ledger, exists
 from podnet.lab.plan import (
     AddAddress,
@@ -80,28 +81,26 @@ def _run(step: Step, ledger: Ledger, k: netns.Kernel) -> None:
     elif isinstance(step, WriteResolvConf):
         _write_resolv_conf(step, ledger)
     elif isinstance(step, StartDns):
-        ledger.write_text("dns.json", step.config)
-        _spawn(ledger, "dns", [sys.executable, "-m", "podnet.lab.dnsserver", str(ledger.dir)])
-        _wait_file(ledger.file("dns.ready"), "start DNS", ledger.file("dns.log"))
+        raise TypeError("StartDns is the gated DNS daemon's release, run by up()")
     elif isinstance(step, StartIngress | StartGateway):
         _start_ingress(step, ledger)
     elif isinstance(step, Sysctl):
         netns.sysctl(step.netns, step.settings)
-    elif isinstance(step, LoadRules):
-        netns.nft_load(step.netns, step.text)
-    elif isinstance(step, LoadIptables):
-        netns.iptables_load(step.netns, step.text)
+    elif isinstance(step, LoadRules | LoadIptables):
+        _run_ruleset(step)
 
 
-def _spawn(ledger: Ledger, name: str, argv: list[str], **extra: str) -> subprocess.Popen[bytes]:
+def _spawn(ledger: Ledger, name: str, argv: list[str], gated: bool = False,
+           **extra: str) -> subprocess.Popen[bytes]:
     """Start a lab daemon; its pidfile is named in the ledger before it exists, and holds the
-    process's start time too, so teardown can prove a pid is still the one podnet started."""
+    process's start time too, so teardown can prove a pid is still the one podnet started.
+    A gated daemon gets a pipe on stdin and waits at ``podnet.lab.gate`` until released."""
     ledger.record("process", name=name, pidfile=f"{name}.pid", match=argv[-1], **extra)
     fd = os.open(ledger.file(f"{name}.log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW,
                  0o600)
     with os.fdopen(fd, "wb") as log:  # the child keeps its own copy
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                start_new_session=True, umask=0o077)
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE if gated else subprocess.DEVNULL,
+                                stdout=log, stderr=log, start_new_session=True, umask=0o077)
     teardown.CHILDREN[proc.pid] = proc
     ledger.write_text(f"{name}.pid", f"{proc.pid} {teardown.start_time(proc.pid)}\n")
     return proc
@@ -182,7 +181,8 @@ def _write_resolv_conf(step: WriteResolvConf, ledger: Ledger) -> None:
         raise LabError(str(step), f"{step.netns!r} is not a namespace of lab {ledger.lab!r}")
     directory = NETNS_ETC / step.netns
     ledger.record("etc-netns", netns=step.netns)
-    NETNS_ETC.mkdir(parents=True, exist_ok=True)
+    if not NETNS_ETC.is_dir():  # a stat, where mkdir of what exists cost ~1 ms here
+        NETNS_ETC.mkdir(parents=True, exist_ok=True)
     os.mkdir(directory, 0o755)  # an existing directory is not ours: fail, do not write into it
     _write_new(directory / "resolv.conf", step.text)
 
@@ -202,18 +202,87 @@ def _write_new(path: Path, text: str) -> None:
         f.write(text)
 
 
-def _start_workload(ledger: Ledger, timeout: float = 30.0) -> None:
-    proc = _spawn(ledger, "workload", [sys.executable, "-m", "podnet.lab.workload",
-                                       str(ledger.dir)])
-    ready = ledger.file("workload.ready")
+@dataclass(slots=True)
+class _Daemon:
+    """A gated Python daemon of the lab: started before the namespaces it binds in exist
+    (its interpreter start-up and imports overlap the bring-up), released when they do."""
+    step: str
+    proc: subprocess.Popen[bytes]
+    ready: Path
+    log: Path
+    released: bool = False
+
+    def close(self) -> None:
+        """Give up on it: end of file at its gate, where it exits without binding."""
+        if self.proc.stdin is not None and not self.proc.stdin.closed:
+            try:
+                self.proc.stdin.close()
+            except BrokenPipeError:
+                pass
+
+    def release(self) -> None:
+        self.released = True
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(gate.GO)
+            self.proc.stdin.close()
+        except BrokenPipeError:
+            pass  # it died already: awaiting it reports its log
+
+
+def _start_daemon(ledger: Ledger, name: str, module: str, step: str) -> _Daemon:
+    proc = _spawn(ledger, name, [sys.executable, "-m", module, gate.FLAG, str(ledger.dir)],
+                  gated=True)
+    return _Daemon(step, proc, ledger.file(f"{name}.ready"), ledger.file(f"{name}.log"))
+
+
+def _await_ready(daemons: list[_Daemon], timeout: float = 30.0) -> None:
+    """Until every daemon has written its ready file (after binding all its sockets), or one
+    has exited, which fails bring-up with the last line it logged."""
     deadline = time.monotonic() + timeout
-    while not ready.exists():
-        if proc.poll() is not None:
-            log = ledger.file("workload.log").read_text().strip().splitlines()
-            raise LabError("start workload server", log[-1] if log else f"exit {proc.returncode}")
+    waiting = list(daemons)
+    while waiting:
+        for d in list(waiting):
+            if d.ready.exists():
+                waiting.remove(d)
+            elif d.proc.poll() is not None:
+                lines = d.log.read_text().strip().splitlines() if d.log.exists() else []
+                raise LabError(d.step, lines[-1] if lines else f"exit {d.proc.returncode}")
+        if not waiting:
+            return
         if time.monotonic() > deadline:
-            raise LabError("start workload server", "not ready in time")
-        time.sleep(0.02)
+            raise LabError(waiting[0].step, "not ready in time")
+        time.sleep(0.01)
+
+
+def _load_rulesets(steps: list[Step]) -> None:
+    """Node rulesets (nft, iptables-restore) of different namespaces at once, each from its
+    own thread inside the namespace; one namespace's in plan order. Every load finishes before
+    the first failure (in plan order) is raised."""
+    per_ns: dict[str, list[Step]] = {}
+    for step in steps:
+        per_ns.setdefault(step.netns, []).append(step)  # type: ignore[union-attr]
+
+    def load(group: list[Step]) -> LabError | None:
+        for step in group:
+            try:
+                _run_ruleset(step)
+            except LabError as e:
+                return e
+        return None
+
+    with ThreadPoolExecutor(max_workers=min(len(per_ns), batch.PARALLEL) or 1) as pool:
+        errors = list(pool.map(load, per_ns.values()))
+    first = next((e for e in errors if e is not None), None)
+    if first is not None:
+        raise first
+
+
+def _run_ruleset(step: Step) -> None:
+    if isinstance(step, LoadRules):
+        netns.nft_load(step.netns, step.text)
+    elif isinstance(step, LoadIptables):
+        netns.iptables_load(step.netns, step.text)
 
 
 # Steps that may join a batch: what `ip -batch` does, and what does not care when it runs among
@@ -253,6 +322,7 @@ def up(plan: LabPlan, state: dict[str, Any]) -> float:
     start = time.monotonic()
     step: Step | str = "prepare"
     total = len(plan.steps) + 1
+    daemons: dict[str, _Daemon] = {}
     try:
         ledger.write_state("lab.json", {**state, "cni": plan.cni, "proxy": plan.proxy,
                                         "external_ip": plan.external_ip})
@@ -263,21 +333,40 @@ def up(plan: LabPlan, state: dict[str, Any]) -> float:
         ledger.write_state("listeners.json", [
             {"key": p.key, "netns": p.netns, "ip": p.ip, "node": p.node,
              "ports": [list(x) for x in p.ports]} for p in plan.listeners])
+        # The daemons start first and wait at their gates: ~1 s of Python start-up, imports
+        # and the DNS zone each, which used to come after the namespaces, overlaps them now.
+        daemons["workload"] = _start_daemon(ledger, "workload", "podnet.lab.workload",
+                                            "start workload server")
+        dns = next((s for s in plan.steps if isinstance(s, StartDns)), None)
+        if dns is not None:
+            ledger.write_text("dns.json", dns.config)
+            daemons["dns"] = _start_daemon(ledger, "dns", "podnet.lab.dnsserver", str(dns))
         with netns.Kernel() as kernel:
             done = 0
-            for run in runs(plan.steps):
+            for run in _groups(runs(plan.steps)):
                 step = run[0]
                 ledger.progress(done, total, str(step))
-                if len(run) == 1 and not isinstance(step, batch.IP_STEPS):
+                if "dns" in daemons and daemons["dns"].released:
+                    # what follows the DNS step (nginx) may resolve names: it comes after
+                    # the DNS answers, as it did when the step waited for it
+                    _await_ready([daemons.pop("dns")])
+                if isinstance(step, StartDns):
+                    daemons["dns"].release()
+                elif isinstance(step, LoadRules | LoadIptables):
+                    _load_rulesets(list(run))
+                elif len(run) == 1 and not isinstance(step, batch.IP_STEPS):
                     _run(step, ledger, kernel)
                 else:
                     batch.apply_run(run, ledger, lambda s: _run(s, ledger, kernel))
                 done += len(run)
         step = "start workload server"
         ledger.progress(total - 1, total, step)
-        _start_workload(ledger)
+        daemons["workload"].release()
+        _await_ready(list(daemons.values()))
         ledger.complete(total)
     except BaseException as e:
+        for d in daemons.values():
+            d.close()
         ledger.close()
         teardown.down(plan.lab)
         if isinstance(e, LabError):
@@ -287,6 +376,18 @@ def up(plan: LabPlan, state: dict[str, Any]) -> float:
         raise LabError(str(step), f"{type(e).__name__}: {e}") from None
     ledger.close()
     return time.monotonic() - start
+
+
+def _groups(cut: list[tuple[Step, ...]]) -> list[tuple[Step, ...]]:
+    """Consecutive single ruleset loads joined into one run, loaded node by node at once."""
+    out: list[tuple[Step, ...]] = []
+    for run in cut:
+        if (out and isinstance(run[0], LoadRules | LoadIptables)
+                and isinstance(out[-1][0], LoadRules | LoadIptables)):
+            out[-1] = (*out[-1], *run)
+        else:
+            out.append(run)
+    return out
 
 
 def plan_json(plan: LabPlan) -> str:

@@ -1,6 +1,8 @@
 """`lab up` in batches: a run of consecutive namespace, link, address, route and neighbour
 steps becomes one `ip -batch` that creates every namespace of the run (as `ip netns add`
-does), then one `ip -batch` per namespace for what goes inside it.
+does), then one `ip -batch` per namespace for what goes inside it, except for namespaces that
+only bring links up and add addresses and routes (pods, the outside): those get their messages
+over rtnetlink from this process (``rtnl``), one datagram each.
 
 Each per-namespace `ip` is forked from a thread that has entered the namespace (nsenter's
 ``inside``), so it runs there without `ip -n`, whose remount of /sys costs ~45 ms a process
@@ -14,10 +16,12 @@ anywhere tears down all of them; a failed line is reported as the plan step it c
 
 from __future__ import annotations
 
+import errno
 import subprocess
 from collections.abc import Callable, Sequence
 
 from podnet.errors import LabError
+from podnet.lab import rtnl
 from podnet.lab.ledger import Ledger
 from podnet.lab.nsenter import inside
 from podnet.lab.plan import (
@@ -134,6 +138,41 @@ def _check(ns: str, proc: subprocess.Popen[str], stdin: str,
     return None
 
 
+def _op(ns: str, step: Step) -> rtnl.Op | None:
+    if isinstance(step, AddNetns) and step.name == ns:
+        return rtnl.LinkUp("lo")
+    if isinstance(step, AddVeth) and step.peer_netns == ns != step.netns:
+        return rtnl.LinkUp(step.peer_ifname)
+    if isinstance(step, AddAddress) and step.netns == ns:
+        return rtnl.Addr(step.ifname, step.cidr)
+    if isinstance(step, AddRoute) and step.netns == ns:
+        return rtnl.Route(step.dst, step.ifname, step.via, step.scope_link, step.onlink)
+    return None
+
+
+def direct_ops(ns: str, batch: list[tuple[str, Step]]) -> list[tuple[rtnl.Op, Step]] | None:
+    """The namespace's batch as rtnetlink operations, when it only brings links up and adds
+    addresses and routes (a pod's, the outside's); None when it needs `ip` (links made here)."""
+    out: list[tuple[rtnl.Op, Step]] = []
+    for _, step in batch:
+        if out and out[-1][1] is step:
+            return None  # a step of several lines here: it makes something
+        op = _op(ns, step)
+        if op is None:
+            return None
+        out.append((op, step))
+    return out
+
+
+def _direct(ns: str, ops: list[tuple[rtnl.Op, Step]]) -> LabError | None:
+    for at, code in rtnl.apply(ns, [op for op, _ in ops]):
+        step = ops[at][1]
+        if isinstance(step, AddRoute) and code == errno.EEXIST:
+            continue  # as for `ip` below: a route the kernel already holds
+        return LabError(str(step), rtnl.strerror(code))
+    return None
+
+
 def _spawn(ns: str | None) -> subprocess.Popen[str]:
     argv = ["ip", "-force", "-batch", "-"]
     if ns is None:
@@ -156,13 +195,17 @@ def apply_run(steps: Sequence[Step], ledger: Ledger, other: Callable[[Step], Non
         if error is not None:
             raise error
     for wave in waves([s for s in steps if isinstance(s, IP_STEPS)]):
-        items = list(wave.items())
-        for i in range(0, len(items), PARALLEL):
+        direct = {ns: ops for ns, b in wave.items() if (ops := direct_ops(ns, b)) is not None}
+        items = [(ns, b) for ns, b in wave.items() if ns not in direct]
+        errors: list[LabError | None] = []
+        for i in range(0, max(len(items), 1), PARALLEL):
             running = [(ns, _spawn(ns), batch) for ns, batch in items[i:i + PARALLEL]]
+            if i == 0:  # while the first `ip` processes start
+                errors += [_direct(ns, ops) for ns, ops in direct.items()]
             # every process of the group is waited for before a failure is raised, so none
             # is still adding links while teardown removes the namespaces
-            errors = [_check(ns, proc, "".join(f"{line}\n" for line, _ in batch), batch)
-                      for ns, proc, batch in running]
+            errors += [_check(ns, proc, "".join(f"{line}\n" for line, _ in batch), batch)
+                       for ns, proc, batch in running]
             first = next((e for e in errors if e is not None), None)
             if first is not None:
                 raise first

@@ -1,7 +1,7 @@
 """The lab's DNS: the cluster DNS inside the kube-dns endpoint pods, and the upstream resolver
 in the ``external`` namespace, answering with ``podnet.dns.server.answer`` from the model.
 
-``python -m podnet.lab.dnsserver <state-dir>``. The cluster server answers the cluster zone
+``python -m podnet.lab.dnsserver [--gate] <state-dir>``. The cluster server answers the cluster zone
 itself and forwards every other name, over the lab network, to the upstream (as CoreDNS's
 ``forward . /etc/resolv.conf`` does, its pods having dnsPolicy Default). Every query a server
 receives is appended to ``dns-queries.jsonl`` so tests can compare it with the prediction.
@@ -25,6 +25,7 @@ import dns.rrset
 
 from podnet.dns.records import TTL, Zone, build_zone
 from podnet.dns.server import answer
+from podnet.lab import gate
 from podnet.lab.nsenter import inside
 from podnet.lab.probe import WHOAMI
 from podnet.model import build
@@ -94,9 +95,10 @@ class Server(asyncio.DatagramProtocol):
                 return None
 
 
-async def serve(state: Path) -> None:
+async def serve(state: Path, argv: list[str]) -> None:
     plan = json.loads((state / "dns.json").read_text())
     zone = _zone(state)
+    gate.wait(argv)  # the zone is built while `lab up` makes the namespaces bound below
     log = (state / "dns-queries.jsonl").open("a")
     loop = asyncio.get_running_loop()
     upstream = (plan["upstream_ip"], 53)
@@ -123,7 +125,7 @@ async def serve(state: Path) -> None:
 
 
 def main() -> None:
-    asyncio.run(serve(Path(sys.argv[1])))
+    asyncio.run(serve(Path(sys.argv[-1]), sys.argv))
 
 
 if __name__ == "__main__":

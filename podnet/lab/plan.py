@@ -29,7 +29,7 @@ from podnet.model import gateways
 from podnet.model.builtin import APISERVER_PORT, apiserver_answer, apiserver_listeners
 from podnet.model.cluster import Cluster
 from podnet.model.vocabulary import LAB_CNI_MODES, LAB_PROXY_MODES
-from podnet.policy.nft import render_node
+from podnet.policy.nft import render_nodes
 from podnet.services.iptables import render_jumps
 
 # The lab loads kube-proxy's rules for real: no nfacct counters, which need accounting objects
@@ -354,9 +354,10 @@ def build_plan(cluster: Cluster, lab: str, cni: str | None = None,
         steps += [WaitRoutes(names.node_netns(lab, st.node),
                              tuple(r.dst for r in st.routes if r.proto == "bird" and not r.blackhole))
                   for st in states]
+    rulesets = render_nodes(cluster, analysis.compiled, [n.name for n in cluster.nodes])
     for node in cluster.nodes:
         ns = names.node_netns(lab, node.name)
-        steps.append(LoadRules(ns, "policy", render_node(cluster, analysis.compiled, node.name)))
+        steps.append(LoadRules(ns, "policy", rulesets[node.name]))
         rules = analysis.rules(node.name, proxy)
         if proxy == "nftables":
             steps.append(LoadRules(ns, "kube-proxy nftables", rules))

@@ -1,9 +1,10 @@
 """One asyncio process that serves every pod's declared ports from sockets opened inside each
 pod's namespace, answering with the pod's name so a probe knows who it reached.
 
-Run as ``python -m podnet.lab.workload <state-dir>``; it reads ``pods.json`` there, then
-``listeners.json`` (the API server stand-ins on control-plane nodes, which answer with
-their own name), binds everything, then writes ``workload.ready``.
+Run as ``python -m podnet.lab.workload [--gate] <state-dir>``; it reads ``pods.json`` there,
+then ``listeners.json`` (the API server stand-ins on control-plane nodes, which answer with
+their own name), waits at the gate (``podnet.lab.gate``), binds everything, then writes
+``workload.ready``.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ import socket
 import sys
 from pathlib import Path
 
+from podnet.lab import gate
 from podnet.lab.nsenter import inside
-from podnet.lab.probe import sctp_supported, stream_socket
+from podnet.lab.sockets import sctp_supported, stream_socket
 
 HELLO_WAIT = 0.1
 _REQUEST_LINE = re.compile(rb"^[A-Z]+ \S+ HTTP/1\.[01]\r?\n$")
@@ -119,11 +121,12 @@ async def _serve(socks: list[tuple[socket.socket, str, bytes]], ready: Path) -> 
 
 
 def main() -> None:
-    state = Path(sys.argv[1])
+    state = Path(sys.argv[-1])
     pods = json.loads((state / "pods.json").read_text())
     listeners = state / "listeners.json"
     if listeners.exists():  # after the pods: a hostNetwork pod on the same port wins
         pods += json.loads(listeners.read_text())
+    gate.wait(sys.argv)
     socks = _open(pods)
     asyncio.run(_serve(socks, state / "workload.ready"))
 

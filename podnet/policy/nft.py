@@ -83,13 +83,22 @@ class _Renderer:
         self.compiled = compiled
         self.ns_labels = {n: ns.labels for n, ns in cluster.namespaces.items()}
         self.pods = [p for p in cluster.pods if not p.host_network and p.ip]
+        # by identity: one policy's peer is matched against every pod once, not once for each
+        # pod the policy selects (200 pods on 10 nodes matched 40,000 times, ~1 s)
+        self._ips: dict[int, tuple[PeerMatcher, list[str]]] = {}
+        self._matches: dict[tuple[int, str], tuple[PeerMatcher, str | None]] = {}
 
     def _peer_ips(self, pm: PeerMatcher) -> list[str] | None:
         """Pod IPs a pod peer matches; None for 'any address' (an empty from/to)."""
         if isinstance(pm, AllPeers):
             return None
-        return [p.ip for p in self.pods
-                if peer_matches(pm, p, self.ns_labels, self.compiled.ipblock_matches_pods)]
+        known = self._ips.get(id(pm))
+        if known is not None and known[0] is pm:
+            return known[1]
+        ips = [p.ip for p in self.pods
+               if peer_matches(pm, p, self.ns_labels, self.compiled.ipblock_matches_pods)]
+        self._ips[id(pm)] = (pm, ips)  # holding pm keeps its id from being reused
+        return ips
 
     @staticmethod
     def _block(pm: IPPeer, field: str) -> str:
@@ -103,10 +112,13 @@ class _Renderer:
         when it selects no pod at all."""
         if isinstance(pm, IPPeer):
             return self._block(pm, field)
+        known = self._matches.get((id(pm), field))
+        if known is not None and known[0] is pm:
+            return known[1]
         ips = self._peer_ips(pm)
-        if ips is None:
-            return ""
-        return f"ip {field} {_set(ips)}" if ips else None
+        match = "" if ips is None else f"ip {field} {_set(ips)}" if ips else None
+        self._matches[(id(pm), field)] = (pm, match)  # the sorted set, once a peer
+        return match
 
     @staticmethod
     def _verdict(verdict: str, note: str, *matches: str) -> str:
@@ -222,7 +234,18 @@ class _Renderer:
 
 def render_node(cluster: Cluster, compiled: Compiled, node: str) -> str:
     """The enforcement ruleset for one node's pods, as ``nft -f`` input."""
+    return _render_node(_Renderer(cluster, compiled), node)
+
+
+def render_nodes(cluster: Cluster, compiled: Compiled, nodes: list[str]) -> dict[str, str]:
+    """``render_node`` for each of ``nodes``, sharing what the nodes' rulesets have in common
+    (which pods each peer selects)."""
     r = _Renderer(cluster, compiled)
+    return {node: _render_node(r, node) for node in nodes}
+
+
+def _render_node(r: _Renderer, node: str) -> str:
+    compiled = r.compiled
     local = [p for p in r.pods if p.node == node]
     chains: list[tuple[str, list[str]]] = []
     to_map: list[str] = []

@@ -1,0 +1,41 @@
+"""podnet/lab/rtnl.py against the kernel: a pod's links, address and routes set over one
+rtnetlink datagram land in the namespace as `ip` would have put them, and each failed request
+is reported with its position and errno."""
+
+from __future__ import annotations
+
+import errno
+import subprocess
+
+from podnet.lab import rtnl
+
+
+def _ip(ns: str, *args: str) -> str:
+    return subprocess.run(["ip", "-n", ns, *args], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def test_a_pods_requests_land_in_its_namespace_and_failures_are_reported(lab_name):
+    ns = f"pn-{lab_name}_p_rtnl"
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    try:
+        _ip(ns, "link", "add", "eth0", "type", "veth", "peer", "name", "eth1")
+        ops: list[rtnl.Op] = [
+            rtnl.LinkUp("lo"), rtnl.LinkUp("eth0"), rtnl.LinkUp("eth1"), rtnl.Addr("eth0", "10.9.0.2/32"),
+            rtnl.Route("169.254.1.1/32", "eth0", scope_link=True),
+            rtnl.Route("0.0.0.0/0", "eth0", via="169.254.1.1"),
+            rtnl.Route("0.0.0.0/0", "eth0", via="169.254.1.1"),  # twice: it exists
+            rtnl.Route("10.1.0.0/24", "nope0"),
+            rtnl.Route("10.2.0.0/24", "eth0", via="10.0.0.9", onlink=True)]
+        assert rtnl.apply(ns, ops) == [(6, errno.EEXIST), (7, errno.ENODEV)]
+        routes = _ip(ns, "route", "show").splitlines()
+        assert "default via 169.254.1.1 dev eth0 proto static " in routes
+        assert "169.254.1.1 dev eth0 proto static scope link " in routes
+        assert "10.2.0.0/24 via 10.0.0.9 dev eth0 proto static onlink " in routes
+        assert "inet 10.9.0.2/32 scope global eth0" in _ip(ns, "addr", "show", "eth0")
+        assert ",UP" in _ip(ns, "link", "show", "lo").splitlines()[0]
+        # nothing of it in the namespace the test runs in
+        host = subprocess.run(["ip", "addr"], capture_output=True, text=True).stdout
+        assert "10.9.0.2" not in host
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], check=False)
