@@ -79,18 +79,3 @@ def test_pods_and_the_outside_go_over_rtnetlink_and_nodes_through_ip():
     assert batch.direct_ops("pn-t1_fabric", per_ns["pn-t1_fabric"]) is None
     node = next(ns for ns in per_ns if ns.startswith("pn-t1_n_"))
     assert batch.direct_ops(node, per_ns[node]) is None
-
-
-def test_rtnetlink_requests_are_the_ones_ip_sends():
-    # iproute2's `ip route add 0.0.0.0/0 via 169.254.1.1 dev eth0 proto static`: rtmsg of
-    # family AF_INET, no destination attribute for a /0, gateway and output interface attrs
-    kind, flags, body = rtnl._message(rtnl.Route("0.0.0.0/0", "eth0", via="169.254.1.1"),
-                                      {"eth0": 2})
-    assert kind == rtnl.RTM_NEWROUTE and flags == rtnl.NLM_F_CREATE | rtnl.NLM_F_EXCL
-    assert body[:12] == bytes([2, 0, 0, 0, 254, 4, 0, 1, 0, 0, 0, 0])
-    assert body[12:] == (b"\x08\x00\x05\x00" + bytes([169, 254, 1, 1])
-                         + b"\x08\x00\x04\x00" + (2).to_bytes(4, "little"))
-    _, _, addr = rtnl._message(rtnl.Addr("eth0", "10.244.0.2/32"), {"eth0": 7})
-    assert addr[:8] == bytes([2, 32, 0, 0]) + (7).to_bytes(4, "little")
-    assert addr[8:] == (b"\x08\x00\x02\x00" + bytes([10, 244, 0, 2]) + b"\x08\x00\x01\x00"
-                        + bytes([10, 244, 0, 2]))

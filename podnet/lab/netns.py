@@ -1,4 +1,5 @@
-"""A thin layer over pyroute2: the only module that speaks netlink.
+"""A thin layer over pyroute2, for the links and neighbours the lab makes (a pod's own links,
+addresses and routes go over one datagram each: ``podnet.lab.rtnl``).
 
 Namespaces are created explicitly and fail if they exist; sockets are opened from inside an
 existing namespace, so a misspelt name fails instead of creating a stray namespace.
