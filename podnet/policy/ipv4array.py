@@ -33,10 +33,11 @@ def ipv4_ints(ips: Sequence[str]) -> np.ndarray:
     dot = (chars == 46) & used
     canonical = ((lengths <= _WIDTH) & (digit[:_WIDTH] | dot | ~used).all(axis=0)
                  & (dot.sum(axis=0) == 3))
-    values = chars.astype(np.int64) - 48
-    acc = np.zeros(n, dtype=np.int64)  # the value of the current run of digits
-    run = np.zeros(n, dtype=np.int64)  # its length
-    runs = np.zeros(n, dtype=np.int64)  # runs ended so far
+    # int32: a run long enough to wrap is more than 3 digits, refused whatever its value
+    values = chars.view(np.int32) - 48
+    acc = np.zeros(n, dtype=np.int32)  # the value of the current run of digits
+    run = np.zeros(n, dtype=np.int32)  # its length
+    runs = np.zeros(n, dtype=np.int32)  # runs ended so far
     packed = np.zeros(n, dtype=np.int64)
     bad = np.zeros(n, dtype=bool)
     before = np.zeros(n, dtype=bool)
