@@ -53,6 +53,9 @@ class ClassSpace:
         self.ns_labels = LabelIndex([cluster.namespaces[n].labels for n in ns_names])
         self.class_ns = np.array([self.ns_index[p.namespace] for p in reps], dtype=np.int64)
         self.pod_labels = LabelIndex([p.labels for p in reps])
+        # the classes of each namespace, ascending: _by_ns[_ns_start[i]:_ns_start[i + 1]]
+        self._by_ns = np.argsort(self.class_ns, kind="stable")
+        self._ns_start = np.searchsorted(self.class_ns[self._by_ns], np.arange(len(ns_names) + 1))
         # hostNetwork pods are never an admin policy's subject (classify keeps them apart)
         self.host_network = np.array([p.host_network for p in reps], dtype=bool)
         self.blocks = ip_blocks(compiled) if compiled.ipblock_matches_pods else ()
@@ -67,8 +70,12 @@ class ClassSpace:
         key = (target.namespace, target.pod_selector)
         hit = self._selected.get(key)
         if hit is None:
-            ns = self.ns_index.get(target.namespace, -1)
-            hit = np.flatnonzero((self.class_ns == ns) & self.pod_labels.match(target.pod_selector))
+            ns = self.ns_index.get(target.namespace)
+            if ns is None:
+                hit = np.empty(0, dtype=np.int64)
+            else:  # only the namespace's classes: a few dozen, not every class
+                inside = self._by_ns[self._ns_start[ns]:self._ns_start[ns + 1]]
+                hit = inside[self.pod_labels.match(target.pod_selector)[inside]]
             self._selected[key] = hit
         return hit
 
