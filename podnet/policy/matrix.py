@@ -14,13 +14,13 @@ NetworkPolicy isolates, minus what the BANP denies.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from podnet.model.cluster import Cluster
-from podnet.model.objects import PolicyPort
+from podnet.model.objects import Namespace, PolicyPort
 from podnet.model.selectors import LabelSelector
 from podnet.policy.behaviours import Direction, Vectors, direction
 from podnet.policy.classes import Classes, classify, ip_blocks
@@ -44,13 +44,17 @@ Port = tuple[int, str]  # (number, protocol)
 class ClassSpace:
     """Per-class vectors that rules are evaluated against, cached across ports."""
 
-    def __init__(self, cluster: Cluster, compiled: Compiled, classes: Classes) -> None:
+    def __init__(self, cluster: Cluster, compiled: Compiled, classes: Classes,
+                 namespaces: Mapping[str, Namespace] | None = None) -> None:
+        """``namespaces``: the cluster's, when the caller has them without reading the
+        cluster's (a model read lazily keeps them with the pods)."""
         self.classes = classes
         reps = classes.representatives
         self.n = len(reps)
-        ns_names = sorted(cluster.namespaces)
+        spaces = cluster.namespaces if namespaces is None else namespaces
+        ns_names = sorted(spaces)
         self.ns_index = {n: i for i, n in enumerate(ns_names)}
-        self.ns_labels = LabelIndex([cluster.namespaces[n].labels for n in ns_names])
+        self.ns_labels = LabelIndex([spaces[n].labels for n in ns_names])
         self.class_ns = np.array([self.ns_index[p.namespace] for p in reps], dtype=np.int64)
         self.pod_labels = LabelIndex([p.labels for p in reps])
         # the classes of each namespace, ascending: _by_ns[_ns_start[i]:_ns_start[i + 1]]
@@ -214,9 +218,10 @@ def _combine(ing: Direction, egr: Direction, sizes: np.ndarray) -> PortMatrix:
 
 
 def class_matrix(cluster: Cluster, compiled: Compiled, ports: Sequence[Port],
-                 classes: Classes | None = None) -> ClassMatrix:
+                 classes: Classes | None = None,
+                 namespaces: Mapping[str, Namespace] | None = None) -> ClassMatrix:
     cls = classes or classify(cluster.pods, compiled)
-    space = ClassSpace(cluster, compiled, cls)
+    space = ClassSpace(cluster, compiled, cls, namespaces)
     vectors = Vectors(space)
     allowed = {}
     for port in ports:
