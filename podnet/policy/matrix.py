@@ -67,6 +67,7 @@ class ClassSpace:
         self.bits = block_bits(reps, self.blocks)
         self._peer_cache: dict[object, np.ndarray] = {}
         self._named: dict[tuple[str, str], np.ndarray] = {}
+        self._named_is: dict[tuple[str, str, int], np.ndarray] = {}
         self._selected: dict[tuple[str, LabelSelector], np.ndarray] = {}
 
     def selected(self, target: Target) -> np.ndarray:
@@ -145,7 +146,12 @@ class ClassSpace:
                 if p.port <= number <= (p.end_port or p.port):
                     return True
                 continue
-            out = out | (self.named_port(p.port, proto) == number)
+            named = self._named_is.get((p.port, proto, number))
+            if named is None:  # asked by thousands of rules: one read-only vector each
+                named = self.named_port(p.port, proto) == number
+                named.setflags(write=False)
+                self._named_is[(p.port, proto, number)] = named
+            out = named if out is False else out | named
         return out
 
 
