@@ -32,6 +32,9 @@ def load_docs(files: list[str], keep_prefix: bool = False) -> Docs:
 
 # Set by the app's --no-cache (podnet.cli.app) for the command that runs.
 CACHE = {"enabled": True}
+# The model cache key of the model ``load_cluster`` last returned ("" when the cache is off),
+# for results derived from that model and cached beside it (``podnet.cli.reach_cache``).
+LOADED = {"key": ""}
 
 
 def load_cluster(files: list[str], nodes: int = 3, keep_prefix: bool = False, *,
@@ -56,6 +59,7 @@ def load_cluster(files: list[str], nodes: int = 3, keep_prefix: bool = False, *,
         cluster = build(parse_gathered(gathered, keep_prefix), nodes=nodes, overrides=given)
         if cached:
             modelcache.put(key, cluster)
+    LOADED["key"] = key
     warn(cluster)
     return cluster
 

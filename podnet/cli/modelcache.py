@@ -44,7 +44,7 @@ _STALE_TMP_SECONDS = 3600.0
 _SOURCES = ("model", "errors.py", "names.py", "__init__.py", "cli/modelcache.py",
             "cli/modelfile.py")
 
-__all__ = ["dumps", "get", "key", "loads", "put"]
+__all__ = ["dumps", "get", "get_derived", "key", "loads", "put", "put_derived"]
 
 
 def enabled(flag: bool) -> bool:
@@ -193,6 +193,17 @@ def get(entry_key: str, hosts: frozenset[str] | None = None) -> Cluster | None:
 def _get(entry_key: str, hosts: frozenset[str] | None = None) -> Cluster | None:
     from podnet.model.cluster import Cluster
 
+    payload = _read(entry_key)
+    if payload is None:
+        return None
+    # signed by this user's key: written by podnet for this key. The whole payload is read and
+    # checked here; the model's sections are unpickled from it as the command reads them.
+    cluster = loads(payload, hosts)
+    return cluster if isinstance(cluster, Cluster) else None
+
+
+def _read(entry_key: str) -> bytes | None:
+    """The payload stored under this key, if its file and HMAC check (see the docstring)."""
     d = _open_dir()
     secret = _secret(d) if d is not None else None
     if d is None or secret is None:
@@ -211,14 +222,25 @@ def _get(entry_key: str, hosts: frozenset[str] | None = None) -> Cluster | None:
         return None
     if not hmac.compare_digest(header[len(MAGIC):], _mac(secret, entry_key, payload)):
         return None
-    # signed by this user's key: written by podnet for this key. The whole payload is read and
-    # checked here; the model's sections are unpickled from it as the command reads them.
-    cluster = loads(payload, hosts)
-    if not isinstance(cluster, Cluster):
-        return None
     with contextlib.suppress(OSError):
         os.utime(path)  # recently used: pruned last
-    return cluster
+    return payload
+
+
+def get_derived(entry_key: str) -> bytes | None:
+    """A payload that a command derived from the model of ``entry_key`` and stored with
+    ``put_derived`` (its own key, made by the caller from the model's), checked like a model;
+    None when absent or not to be trusted."""
+    try:
+        return _read(entry_key)
+    except Exception:  # noqa: BLE001 - whatever is wrong with the cache, the input decides
+        return None
+
+
+def put_derived(entry_key: str, payload: bytes) -> None:
+    """Store a derived payload as ``put`` stores a model (atomic, signed, pruned with them)."""
+    with contextlib.suppress(Exception):
+        _write(entry_key, payload)
 
 
 def put(entry_key: str, cluster: Cluster) -> None:
@@ -233,7 +255,14 @@ def _put(entry_key: str, cluster: Cluster) -> None:
     secret = _secret(d) if d is not None else None
     if d is None or secret is None:
         return
-    payload = dumps(cluster)
+    _write(entry_key, dumps(cluster))
+
+
+def _write(entry_key: str, payload: bytes) -> None:
+    d = _open_dir()
+    secret = _secret(d) if d is not None else None
+    if d is None or secret is None:
+        return
     tmp = _write_temp(d, MAGIC, _mac(secret, entry_key, payload), payload)
     try:
         os.replace(tmp, d / (entry_key + SUFFIX))

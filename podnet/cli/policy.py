@@ -55,27 +55,30 @@ def register(app: typer.Typer) -> None:
         """Who may open a connection to whom, on each port (NetworkPolicy)."""
         import numpy as np
 
-        from podnet.analysis import Analysis
         from podnet.cli import reach_out
+        from podnet.cli.loading import LOADED
+        from podnet.cli.reach_cache import derived
         from podnet.policy import class_matrix, count_allowed, pod_matrix
-        from podnet.policy.classes import classify
-        from podnet.policy.connlist import connlist
         from podnet.policy.query import parse_ports, select_pods
 
         check_format(output, REACH_FORMATS)
         cluster = load_cluster(filename, nodes)
-        analysis = Analysis(cluster, ipblock_matches_pods=not no_ipblock_matches_pods)
-        compiled = analysis.compiled
         if output == "connlist":
-            emit_lines(connlist(cluster, compiled))
+            from podnet.analysis import Analysis
+            from podnet.policy.connlist import connlist
+
+            analysis = Analysis(cluster, ipblock_matches_pods=not no_ipblock_matches_pods)
+            emit_lines(connlist(cluster, analysis.compiled))
             return
+        # compiled policies and classes, cached beside the model: a summary reads no pod
+        found = derived(cluster, LOADED["key"], not no_ipblock_matches_pods)
         port_list = parse_ports(ports, cluster)
-        classes = classify(cluster.pods, compiled)
-        cm = class_matrix(cluster, compiled, port_list, classes)
+        classes = found.classes
+        cm = class_matrix(cluster, found.compiled, port_list, classes, found.namespaces)
         if output == "summary":
-            n = len(cluster.pods)
+            n = found.pods
             data: dict[str, object] = {
-                "pods": n, "classes": len(classes), "policies": len(cluster.policies),
+                "pods": n, "classes": len(classes), "policies": found.policies,
                 "ports": {f"{p}/{proto}": {"allowed": count_allowed(cm, (p, proto)),
                                            "pairs": n * (n - 1)} for p, proto in port_list}}
             emit_json(data)

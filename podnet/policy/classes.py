@@ -8,6 +8,7 @@ Work is done over classes and expanded to pods only on output.
 from __future__ import annotations
 
 import ipaddress
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -53,33 +54,69 @@ def _block_bits(pods: Sequence[Pod], blocks: Sequence[IPBlock]) -> np.ndarray:
     return bits
 
 
+def _dense(key: np.ndarray) -> np.ndarray:
+    """Each value replaced by its rank among the distinct values (0..distinct-1)."""
+    inverse: np.ndarray = np.unique(key, return_inverse=True)[1].reshape(-1)
+    return inverse
+
+
+def _join(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """One code per distinct pair (a, b) of dense codes; stays below len(a), so never
+    overflows however many columns are joined."""
+    return _dense(a * (int(b.max(initial=0)) + 1) + b)
+
+
+def _bit_codes(bits: np.ndarray) -> np.ndarray:
+    """One code per distinct row of a bool matrix, 30 columns at a time."""
+    code = np.zeros(bits.shape[0], dtype=np.int64)
+    for j in range(0, bits.shape[1], 30):
+        chunk = bits[:, j:j + 30].astype(np.int64)
+        value = chunk @ (np.int64(1) << np.arange(chunk.shape[1], dtype=np.int64))
+        code = _join(code, value)
+    return code
+
+
 def classify(pods: Sequence[Pod], compiled: Compiled) -> Classes:
+    """Classes numbered in order of their first pod, each represented by that pod.
+
+    The key of a pod is its namespace, its labels in order, its named ports (sorted), its
+    membership in each ipBlock and, with admin tiers, whether it is hostNetwork. Each part is
+    a column of integer codes and the columns are joined with numpy: only the distinct
+    labels and ports objects (a workload's pods share them) are described in Python."""
+    n = len(pods)
+    if n == 0:
+        return Classes((), np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
     blocks = ip_blocks(compiled) if compiled.ipblock_matches_pods else ()
-    bits = _block_bits(pods, blocks)
-    keys: dict[tuple[object, ...], int] = {}
+    names = list(map(operator.attrgetter("namespace"), pods))
+    code = {ns: i for i, ns in enumerate(dict.fromkeys(names))}
+    key = np.fromiter(map(code.__getitem__, names), dtype=np.int64, count=n)
+    labels = list(map(operator.attrgetter("labels"), pods))
+    ports = list(map(operator.attrgetter("ports"), pods))
+    # (equal objects that are not shared describe alike, so the classes do not depend on it)
+    shared = _join(_dense(np.fromiter(map(id, labels), dtype=np.uint64, count=n)),
+                   _dense(np.fromiter(map(id, ports), dtype=np.uint64, count=n)))
+    _, first = np.unique(shared, return_index=True)
+    descriptions: dict[tuple[object, ...], int] = {}
+    described = np.array([descriptions.setdefault(
+        (tuple(labels[i].items()),
+         tuple(sorted((c.name, c.protocol, c.port) for c in ports[i] if c.name))),
+        len(descriptions)) for i in first.tolist()], dtype=np.int64)
+    key = _join(key, described[shared])
+    if blocks:
+        key = _join(key, _bit_codes(_block_bits(pods, blocks)))
     # an admin policy's subject leaves hostNetwork pods out, so with admin tiers they are a
     # class of their own
-    tiers = bool(compiled.admin_ingress or compiled.admin_egress)
-    of_pod = np.empty(len(pods), dtype=np.int64)
-    reps: list[Pod] = []
-    # A workload's pods share their labels and ports objects: describe each pair once.
-    # (Equal objects that are not shared describe alike, so the classes do not change.)
-    described: dict[tuple[int, int], tuple[object, object]] = {}
-    rows = [r.tobytes() for r in np.packbits(bits, axis=1)] if blocks else [b""] * len(pods)
-    for i, p in enumerate(pods):
-        ident = (id(p.labels), id(p.ports))
-        part = described.get(ident)
-        if part is None:
-            part = described[ident] = (tuple(p.labels.items()), tuple(sorted(
-                (c.name, c.protocol, c.port) for c in p.ports if c.name)))
-        key = (p.namespace, *part, rows[i], tiers and p.host_network)
-        k = keys.get(key)
-        if k is None:
-            k = keys[key] = len(reps)
-            reps.append(p)
-        of_pod[i] = k
+    if compiled.admin_ingress or compiled.admin_egress:
+        host = np.fromiter(map(operator.attrgetter("host_network"), pods), dtype=bool, count=n)
+        key = _join(key, host.astype(np.int64))
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    order = np.argsort(first)
+    rank = np.empty(order.size, dtype=np.int64)
+    rank[order] = np.arange(order.size)
+    of_pod = rank[inverse.reshape(-1)]
+    reps = tuple(pods[i] for i in first[order].tolist())
     sizes = np.bincount(of_pod, minlength=len(reps)).astype(np.int64)
-    return Classes(tuple(reps), of_pod, sizes)
+    return Classes(reps, of_pod, sizes)
 
 
 def check_same(a: Pod, b: Pod, blocks: Sequence[IPBlock]) -> bool:

@@ -23,29 +23,36 @@ def ipv4_ints(ips: Sequence[str]) -> np.ndarray:
     out = np.full(n, -1, dtype=np.int64)
     if n == 0:
         return out
-    chars = np.array(ips, dtype=f"U{_WIDTH}").view(np.uint32).reshape(n, _WIDTH).astype(np.int64)
-    lengths = np.array([len(ip) for ip in ips], dtype=np.int64)
-    digit = (chars >= 48) & (chars <= 57)
-    dot = chars == 46
-    used = np.arange(_WIDTH)[None, :] < lengths[:, None]
-    field = np.cumsum(dot, axis=1)  # which octet each character belongs to
-    value = np.zeros((n, 4), dtype=np.int64)
-    width = np.zeros((n, 4), dtype=np.int64)
-    leading_zero = np.zeros((n, 4), dtype=bool)
-    rows = np.arange(n)
+    # One row per character position (contiguous), scanned left to right with whole-row
+    # operations: a per-character index would cost more than the parse.
+    chars = np.array(ips, dtype=f"U{_WIDTH}").view(np.uint32).reshape(n, _WIDTH).T.copy()
+    lengths = np.fromiter(map(len, ips), dtype=np.int64, count=n)
+    used = np.arange(_WIDTH)[:, None] < lengths[None, :]
+    digit = np.zeros((_WIDTH + 1, n), dtype=bool)  # a row of no digit after the last
+    digit[:_WIDTH] = (chars >= 48) & (chars <= 57) & used
+    dot = (chars == 46) & used
+    canonical = ((lengths <= _WIDTH) & (digit[:_WIDTH] | dot | ~used).all(axis=0)
+                 & (dot.sum(axis=0) == 3))
+    # int32: a run long enough to wrap is more than 3 digits, refused whatever its value
+    values = chars.view(np.int32) - 48
+    acc = np.zeros(n, dtype=np.int32)  # the value of the current run of digits
+    run = np.zeros(n, dtype=np.int32)  # its length
+    runs = np.zeros(n, dtype=np.int32)  # runs ended so far
+    packed = np.zeros(n, dtype=np.int64)
+    bad = np.zeros(n, dtype=bool)
+    before = np.zeros(n, dtype=bool)
     for j in range(_WIDTH):
-        d = digit[:, j] & used[:, j]
-        f = np.minimum(field[:, j], 3)
-        r, fr = rows[d], f[d]
-        leading_zero[r, fr] |= (width[r, fr] == 0) & (chars[r, j] == 48)
-        value[r, fr] = value[r, fr] * 10 + chars[r, j] - 48
-        width[r, fr] += 1
-    canonical = ((lengths <= _WIDTH) & ((digit | dot) | ~used).all(axis=1)
-                 & ((dot & used).sum(axis=1) == 3)
-                 & ((width >= 1) & (width <= 3)).all(axis=1)
-                 & (value <= 255).all(axis=1)
-                 & ~(leading_zero & (width > 1)).any(axis=1))
-    packed = (value[:, 0] << 24) | (value[:, 1] << 16) | (value[:, 2] << 8) | value[:, 3]
+        d, after = digit[j], digit[j + 1]
+        acc = np.where(d, acc * 10 + values[j], 0)
+        run = np.where(d, run + 1, 0)
+        bad |= d & ~before & (chars[j] == 48) & after  # a leading zero
+        end = d & ~after
+        bad |= end & ((run > 3) | (acc > 255))
+        packed = np.where(end, (packed << 8) | (acc & 255), packed)
+        runs += end
+        before = d
+    # only digits and three dots, four runs of digits: one dot between each two, none outside
+    canonical &= (runs == 4) & ~bad
     out[canonical] = packed[canonical]
     for i in np.flatnonzero(~canonical).tolist():
         ip = ips[i]

@@ -14,13 +14,13 @@ NetworkPolicy isolates, minus what the BANP denies.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from podnet.model.cluster import Cluster
-from podnet.model.objects import PolicyPort
+from podnet.model.objects import Namespace, PolicyPort
 from podnet.model.selectors import LabelSelector
 from podnet.policy.behaviours import Direction, Vectors, direction
 from podnet.policy.classes import Classes, classify, ip_blocks
@@ -44,15 +44,22 @@ Port = tuple[int, str]  # (number, protocol)
 class ClassSpace:
     """Per-class vectors that rules are evaluated against, cached across ports."""
 
-    def __init__(self, cluster: Cluster, compiled: Compiled, classes: Classes) -> None:
+    def __init__(self, cluster: Cluster, compiled: Compiled, classes: Classes,
+                 namespaces: Mapping[str, Namespace] | None = None) -> None:
+        """``namespaces``: the cluster's, when the caller has them without reading the
+        cluster's (a model read lazily keeps them with the pods)."""
         self.classes = classes
         reps = classes.representatives
         self.n = len(reps)
-        ns_names = sorted(cluster.namespaces)
+        spaces = cluster.namespaces if namespaces is None else namespaces
+        ns_names = sorted(spaces)
         self.ns_index = {n: i for i, n in enumerate(ns_names)}
-        self.ns_labels = LabelIndex([cluster.namespaces[n].labels for n in ns_names])
+        self.ns_labels = LabelIndex([spaces[n].labels for n in ns_names])
         self.class_ns = np.array([self.ns_index[p.namespace] for p in reps], dtype=np.int64)
         self.pod_labels = LabelIndex([p.labels for p in reps])
+        # the classes of each namespace, ascending: _by_ns[_ns_start[i]:_ns_start[i + 1]]
+        self._by_ns = np.argsort(self.class_ns, kind="stable")
+        self._ns_start = np.searchsorted(self.class_ns[self._by_ns], np.arange(len(ns_names) + 1))
         # hostNetwork pods are never an admin policy's subject (classify keeps them apart)
         self.host_network = np.array([p.host_network for p in reps], dtype=bool)
         self.blocks = ip_blocks(compiled) if compiled.ipblock_matches_pods else ()
@@ -60,6 +67,7 @@ class ClassSpace:
         self.bits = block_bits(reps, self.blocks)
         self._peer_cache: dict[object, np.ndarray] = {}
         self._named: dict[tuple[str, str], np.ndarray] = {}
+        self._named_is: dict[tuple[str, str, int], np.ndarray] = {}
         self._selected: dict[tuple[str, LabelSelector], np.ndarray] = {}
 
     def selected(self, target: Target) -> np.ndarray:
@@ -67,8 +75,12 @@ class ClassSpace:
         key = (target.namespace, target.pod_selector)
         hit = self._selected.get(key)
         if hit is None:
-            ns = self.ns_index.get(target.namespace, -1)
-            hit = np.flatnonzero((self.class_ns == ns) & self.pod_labels.match(target.pod_selector))
+            ns = self.ns_index.get(target.namespace)
+            if ns is None:
+                hit = np.empty(0, dtype=np.int64)
+            else:  # only the namespace's classes: a few dozen, not every class
+                inside = self._by_ns[self._ns_start[ns]:self._ns_start[ns + 1]]
+                hit = inside[self.pod_labels.match(target.pod_selector)[inside]]
             self._selected[key] = hit
         return hit
 
@@ -134,7 +146,12 @@ class ClassSpace:
                 if p.port <= number <= (p.end_port or p.port):
                     return True
                 continue
-            out = out | (self.named_port(p.port, proto) == number)
+            named = self._named_is.get((p.port, proto, number))
+            if named is None:  # asked by thousands of rules: one read-only vector each
+                named = self.named_port(p.port, proto) == number
+                named.setflags(write=False)
+                self._named_is[(p.port, proto, number)] = named
+            out = named if out is False else out | named
         return out
 
 
@@ -207,9 +224,10 @@ def _combine(ing: Direction, egr: Direction, sizes: np.ndarray) -> PortMatrix:
 
 
 def class_matrix(cluster: Cluster, compiled: Compiled, ports: Sequence[Port],
-                 classes: Classes | None = None) -> ClassMatrix:
+                 classes: Classes | None = None,
+                 namespaces: Mapping[str, Namespace] | None = None) -> ClassMatrix:
     cls = classes or classify(cluster.pods, compiled)
-    space = ClassSpace(cluster, compiled, cls)
+    space = ClassSpace(cluster, compiled, cls, namespaces)
     vectors = Vectors(space)
     allowed = {}
     for port in ports:

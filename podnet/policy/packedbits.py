@@ -38,7 +38,7 @@ def column_ids(p: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     for start in range(0, n, _BLOCK):
         stop = min(n, start + _BLOCK)
         block = np.unpackbits(p[:, start // 8:(stop + 7) // 8], axis=1)[:, :stop - start]
-        cols[start:stop] = np.packbits(block.T, axis=1)
+        cols[start:stop] = np.packbits(block, axis=0).T  # packing down, then a byte transpose
     return row_ids(cols)
 
 
