@@ -255,11 +255,15 @@ def probe(groups: dict[str, list[Target]], timeout: float = 1.0) -> dict[Target,
                 os._exit(code)
         os.close(wr)
         children.append((pid, rd, share))
-    results = _probe_here(shares[0], timeout)
-    for pid, rd, share in children:
-        with os.fdopen(rd, "rb") as src:
-            data = src.read()
-        _, status = os.waitpid(pid, 0)
+    reports: list[tuple[int, int, bytes, dict[str, list[Target]]]] = []
+    try:
+        results = _probe_here(shares[0], timeout)
+    finally:  # reap every child even when this side failed: each ends within its timeout
+        for pid, rd, share in children:
+            with os.fdopen(rd, "rb") as src:
+                data = src.read()
+            reports.append((pid, os.waitpid(pid, 0)[1], data, share))
+    for pid, status, data, share in reports:
         targets = [t for ts in share.values() for t in ts]
         if status != 0 or len(data) != len(targets):
             raise OSError(f"probe worker {pid} failed (status {status})")
