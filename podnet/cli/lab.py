@@ -155,9 +155,7 @@ def probe_cmd(name: NameOpt = "",
         targets += [Target(i, j, dst.ip, port, proto) for j, dst in enumerate(pods) if i != j
                     for port, proto in probed]
     start = time.monotonic()
-    from podnet.names import node_netns
-    results = probe(groups, timeout=timeout,
-                    nodes=[node_netns(name, n.name) for n in analysis.cluster.nodes])
+    results = probe(groups, timeout=timeout)
     pod_cmp = predict.compare_pods(analysis, pods, probed, {
         (t.src, t.dst, t.port, t.proto): ok for t, ok in results.items()})
     protos = PROTOCOLS if sctp else tuple(p for p in PROTOCOLS if p != "SCTP")

@@ -20,12 +20,6 @@ the direction allowed and the forward chain goes on to the other direction; ``go
 ``-np`` chain's return the pod chain's own. A packet has one port and one address pair, so the
 first nft rule that matches it is the first admin rule that decides it, as the API orders them.
 
-Every drop goes through one chain, ``drop-flow``, which first records the new connection's
-(source, destination, protocol, port) in the dynamic set ``dropped`` and then drops it: the
-lab's prober reads that set and calls a probe denied as soon as the kernel recorded its first
-packet, instead of waiting out a timeout. The record is a rule of its own, so a full set (the
-``add`` then fails and ends that rule) never lets a packet through.
-
 Traffic between a node and its own pods never crosses ``forward``: it is allowed, as the
 Kubernetes documentation says traffic to and from the node is.
 """
@@ -47,19 +41,8 @@ TABLE = "podnet-policy"
 L4 = {"TCP": "tcp", "UDP": "udp", "SCTP": "sctp"}
 # What an admin rule's action does to a packet in each tier; "goto" is completed with the
 # pod's NetworkPolicy chain. A baseline Pass leaves the connection to the default: allowed.
-DROP_CHAIN = "drop-flow"
-DROP_SET = "dropped"
-DROP = f"goto {DROP_CHAIN}"
-ADMIN_VERDICT = {"Allow": "return", "Deny": DROP, "Pass": "goto"}
-BASELINE_VERDICT = {"Allow": "return", "Deny": DROP, "Pass": "return"}
-# Elements expire so a lab that runs for days does not fill the set; a probe reads it within
-# seconds of the drop.
-DROP_SET_DECL = (f"set {DROP_SET} {{ type ipv4_addr . ipv4_addr . inet_proto . inet_service; "
-                 "size 262144; flags dynamic,timeout; timeout 2m; }")
-DROP_CHAIN_BODY = [
-    f"meta l4proto {{ tcp, udp, sctp }} add @{DROP_SET} "
-    "{ ip saddr . ip daddr . meta l4proto . th dport }",
-    'drop comment "denied by policy"']
+ADMIN_VERDICT = {"Allow": "return", "Deny": "drop", "Pass": "goto"}
+BASELINE_VERDICT = {"Allow": "return", "Deny": "drop", "Pass": "return"}
 
 
 def _set(items: Iterable[str]) -> str:
@@ -192,7 +175,7 @@ class _Renderer:
                 body.append(f"# {t.policy}: no {t.direction} rule, isolates only")
             for rule in t.rules:
                 body += self._ingress_rule(rule, pod) if ingress else self._egress_rule(rule)
-        body.append(f'{DROP} comment "no policy allows this {"ingress" if ingress else "egress"}"')
+        body.append(f'drop comment "no policy allows this {"ingress" if ingress else "egress"}"')
         return body
 
     def _tier_rules(self, t: TierTarget, pod: Pod, ingress: bool, verdicts: dict[str, str],
@@ -278,11 +261,9 @@ def _render_node(r: _Renderer, node: str) -> str:
         fwd.append("iifname vmap { " + ", ".join(from_map) + " }")
     if to_map:
         fwd.append("oifname vmap { " + ", ".join(to_map) + " }")
-    out.append(f"\t{DROP_SET_DECL}")
     out.append("\tchain forward {")
     out += [f"\t\t{line}" for line in fwd]
     out.append("\t}")
-    chains.append((DROP_CHAIN, DROP_CHAIN_BODY))
     for name, body in chains:
         out.append(f"\tchain {name} {{")
         out += [f"\t\t{line}" for line in body]
