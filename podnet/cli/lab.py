@@ -134,7 +134,8 @@ def probe_cmd(name: NameOpt = "",
     check_format(output, ("table", "json"))
     from podnet.analysis import Analysis
     from podnet.lab.plan import LAB_IPTABLES_FEATURES
-    from podnet.lab.probe import Target, probe, sctp_supported
+    from podnet.lab.probe import Target, probe
+    from podnet.lab.sockets import sctp_supported
     from podnet.policy.query import parse_ports
     from podnet.predict import probe as predict
 

@@ -30,6 +30,7 @@ import dns.message
 import dns.rdatatype
 
 from podnet.lab.nsenter import inside
+from podnet.lab.sockets import stream_socket
 
 # UDP probes carry a DNS query, so a DNS server answers them like any other datagram service:
 # the workload server echoes its pod name whatever it receives, the lab DNS answers this name
@@ -62,21 +63,6 @@ class Target:
     ip: str
     port: int
     proto: str
-
-
-def sctp_supported() -> bool:
-    """Whether this kernel speaks SCTP (a module many hosts and CI kernels leave out)."""
-    try:
-        socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_SCTP).close()
-        return True
-    except OSError:
-        return False
-
-
-def stream_socket(proto: str) -> socket.socket:
-    """TCP, or SCTP as a one-to-one stream socket (connect/accept like TCP)."""
-    return socket.socket(socket.AF_INET, socket.SOCK_STREAM,
-                         socket.IPPROTO_SCTP if proto == "SCTP" else 0)
 
 
 def _parallelism(groups: Mapping[str, Sequence[object]]) -> int:
