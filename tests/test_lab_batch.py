@@ -4,6 +4,8 @@ the failed lines `ip -force -batch` reports."""
 
 from __future__ import annotations
 
+import struct
+
 from podnet.lab import batch, rtnl
 from podnet.lab.apply import BATCHED, runs
 from podnet.lab.plan import AddNetns, AddRoute, AddVeth, LoadRules, StartDns, build_plan
@@ -79,3 +81,25 @@ def test_pods_and_the_outside_go_over_rtnetlink_and_nodes_through_ip():
     assert batch.direct_ops("pn-t1_fabric", per_ns["pn-t1_fabric"]) is None
     node = next(ns for ns in per_ns if ns.startswith("pn-t1_n_"))
     assert batch.direct_ops(node, per_ns[node]) is None
+
+
+def test_rtnetlink_requests_are_the_ones_ip_sends():
+    # iproute2's `ip route add 0.0.0.0/0 via 169.254.1.1 dev eth0 proto static`: rtmsg of
+    # family AF_INET, no destination attribute for a /0, gateway and output interface attrs,
+    # create|excl|ack; `ip addr add 10.244.0.2/32 dev eth0`: IFA_LOCAL and IFA_ADDRESS
+    route = rtnl._encode(rtnl.Route("0.0.0.0/0", "eth0", via="169.254.1.1"), 2, 7)
+    length, kind, flags, seq, _ = rtnl._HEADER.unpack_from(route)
+    assert (length, kind, seq) == (len(route), rtnl.RTM_NEWROUTE, 7)
+    assert flags == rtnl.NLM_F_REQUEST | rtnl.NLM_F_ACK | rtnl.NLM_F_CREATE | rtnl.NLM_F_EXCL
+    body = route[rtnl._HEADER.size:]
+    assert body[:12] == bytes([2, 0, 0, 0, 254, 4, 0, 1, 0, 0, 0, 0])
+    assert body[12:] == (b"\x08\x00\x05\x00" + bytes([169, 254, 1, 1])
+                         + b"\x08\x00\x04\x00" + (2).to_bytes(4, "little"))
+    link = rtnl._encode(rtnl.Route("169.254.1.1/32", "eth0", scope_link=True, onlink=True), 2, 1)
+    assert link[rtnl._HEADER.size:][:12] == bytes([2, 32, 0, 0, 254, 4, 253, 1, 4, 0, 0, 0])
+    addr = rtnl._encode(rtnl.Addr("eth0", "10.244.0.2/32"), 7, 3)[rtnl._HEADER.size:]
+    assert addr[:8] == bytes([2, 32, 0, 0]) + (7).to_bytes(4, "little")
+    assert addr[8:] == (b"\x08\x00\x02\x00" + bytes([10, 244, 0, 2]) + b"\x08\x00\x01\x00"
+                        + bytes([10, 244, 0, 2]))
+    up = rtnl._encode(rtnl.LinkUp("lo"), 1, 2)[rtnl._HEADER.size:]
+    assert up[:16] == struct.pack("=BxHiII", 0, 0, 1, rtnl.IFF_UP, rtnl.IFF_UP)
