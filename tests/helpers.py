@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from typing import Any
 
 from podnet.model import Cluster, build, read_texts
 
@@ -36,3 +37,17 @@ def policy_docs(policies: list[dict]) -> list[dict]:  # type: ignore[type-arg]
                       "ingress": rules(pol["ingress"], "from"),
                       "egress": rules(pol["egress"], "to")}}
             for i, pol in enumerate(policies)]
+
+
+def counted(monkeypatch: Any, owner: object, name: str) -> list[int]:
+    """Wrap ``owner.name`` so each call appends to the returned list (how many times a test's
+    command built or classified), the real function still doing the work."""
+    count: list[int] = []
+    real = getattr(owner, name)
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        count.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, counting)
+    return count

@@ -44,6 +44,23 @@ def run(*args: str):
     return CliRunner().invoke(app, list(args))
 
 
+def _gateway_probes(tmp_path, extra: str, judged: bool = True) -> dict:  # type: ignore[type-arg]
+    """infra/gw's lab probes by URL on lab-gateway plus ``extra``, with the Gateway pod's hops
+    judged by NetworkPolicy (or not)."""
+    from podnet.analysis import Analysis
+    from podnet.gateway.attach import build
+    from podnet.model import load
+    from podnet.predict import gateway as predict
+
+    more = tmp_path / "extra.yaml"
+    more.write_text(extra)
+    a = Analysis(load([GW, str(more)], nodes=2))
+    cfg = build(a.cluster)
+    entry = predict.entries(a, cfg)["infra/gw"]
+    reach = predict.reachability(a, "infra/gw") if judged else None
+    return {p.url: p for p in predict.probes(cfg, "infra/gw", entry, "10.0.0.254", reach)}
+
+
 def test_each_gateway_gets_a_labelled_pod_and_a_loadbalancer_service():
     r = run("reach", "-f", GW, "-o", "json")
     assert r.exit_code == 0, r.output
@@ -100,18 +117,9 @@ def test_several_denied_endpoints_may_be_marked_down(tmp_path):
     """NGINX Gateway Fabric's upstreams keep nginx's max_fails=1 (nginx's docs,
     ngx_http_upstream_module "server ... max_fails"): after every endpoint timed out, a request
     within fail_timeout gets 502 at once; the lab accepts either, nothing else."""
-    from podnet.analysis import Analysis
-    from podnet.gateway.attach import build
-    from podnet.model import load
     from podnet.predict import gateway as predict
 
-    deny = tmp_path / "deny.yaml"
-    deny.write_text(DENY_WEB)
-    a = Analysis(load([GW, str(deny)], nodes=2))
-    cfg = build(a.cluster)
-    entry = predict.entries(a, cfg)["infra/gw"]
-    probes = {p.url: p for p in predict.probes(cfg, "infra/gw", entry, "10.0.0.254",
-                                              predict.reachability(a, "infra/gw"))}
+    probes = _gateway_probes(tmp_path, DENY_WEB)
     web = probes["http://probe.example.com:80/"]  # two endpoints, both denied
     assert web.expected.status == 504 and len(web.expected.unreachable) == 2
     assert predict.agrees(web, 504, None, None, None) and predict.agrees(web, 502, None, None, None)
@@ -138,23 +146,14 @@ spec:
 def test_a_denied_endpoint_is_not_among_the_pods_that_may_answer(tmp_path):
     """One of the web Service's three endpoints is closed to the Gateway's pod: nginx moves on
     after its connect timeout, so a 200 comes from web-0 or web-1, never from web-extra."""
-    from podnet.analysis import Analysis
-    from podnet.gateway.attach import build
-    from podnet.model import load
     from podnet.predict import gateway as predict
 
-    extra = tmp_path / "extra.yaml"
-    extra.write_text(EXTRA_WEB)
-    a = Analysis(load([GW, str(extra)], nodes=2))
-    cfg = build(a.cluster)
-    entry = predict.entries(a, cfg)["infra/gw"]
-    probes = {p.url: p for p in predict.probes(cfg, "infra/gw", entry, "10.0.0.254",
-                                              predict.reachability(a, "infra/gw"))}
+    probes = _gateway_probes(tmp_path, EXTRA_WEB)
     web = probes["http://probe.example.com:80/"]
     assert web.expected.status == 200 and len(web.expected.unreachable) == 1
     assert web.pods == {"web/web-0", "web/web-1"}
     assert predict.agrees(web, 200, None, "web/web-0", None)
     assert not predict.agrees(web, 200, None, "web/web-extra", None)
     # without the policy's judgement every endpoint may answer
-    plain = {p.url: p for p in predict.probes(cfg, "infra/gw", entry, "10.0.0.254")}
+    plain = _gateway_probes(tmp_path, EXTRA_WEB, judged=False)
     assert plain["http://probe.example.com:80/"].pods == {"web/web-0", "web/web-1", "web/web-extra"}

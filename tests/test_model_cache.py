@@ -25,6 +25,7 @@ from podnet.cli.app import main
 from podnet.model.load import read_texts
 from podnet.model.objects import Pod
 from tests.conftest import EXAMPLES, ROOT
+from tests.helpers import counted
 
 sys.path.insert(0, str(ROOT / "bench"))
 import gen  # noqa: E402
@@ -37,15 +38,7 @@ REAL_BUILD = cluster_mod.build
 def builds(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[list[int]]:
     """A cache directory of this test's own, and a count of the models built."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    count: list[int] = []
-    real = cluster_mod.build
-
-    def counting(*args: Any, **kwargs: Any) -> Any:
-        count.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(cluster_mod, "build", counting)
-    yield count
+    yield counted(monkeypatch, cluster_mod, "build")
 
 
 def cache_dir(tmp_path: Path) -> Path:

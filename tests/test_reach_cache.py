@@ -17,6 +17,7 @@ import podnet.policy.classes as classes_mod
 from podnet.cli.app import main
 from podnet.cli.modelfile import LazyCluster
 from tests.conftest import ROOT
+from tests.helpers import counted
 
 sys.path.insert(0, str(ROOT / "bench"))
 import gen  # noqa: E402
@@ -29,15 +30,7 @@ def classified(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[list
     """A cache directory of this test's own, and a count of the classifications."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     monkeypatch.delenv("PODNET_NO_CACHE", raising=False)
-    count: list[int] = []
-    real = classes_mod.classify
-
-    def counting(*args: Any, **kwargs: Any) -> Any:
-        count.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(classes_mod, "classify", counting)
-    yield count
+    yield counted(monkeypatch, classes_mod, "classify")
 
 
 def _input(tmp_path: Path, pods: int = 600) -> Path:
