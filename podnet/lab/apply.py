@@ -12,11 +12,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from podnet import names
 from podnet.errors import LabError, LabPrerequisiteError
-from podnet.lab import batch, gate, netns, teardown, tls
+from podnet.lab import batch, gate, netns, teardown
 from podnet.lab.ledger import Ledger, exists
 from podnet.lab.plan import (
     AddAddress,
@@ -40,6 +40,9 @@ from podnet.lab.plan import (
     WriteResolvConf,
 )
 from podnet.lab.teardown import NETNS_ETC
+
+if TYPE_CHECKING:
+    from podnet.lab import tls
 
 
 def check_prerequisites() -> None:
@@ -120,6 +123,8 @@ def _start_bird(step: StartBird, ledger: Ledger) -> None:
 
 def _lab_ca(ledger: Ledger) -> tls.Pair:
     """One CA per lab, made on first use: it signs the servers' and the clients' certificates."""
+    from podnet.lab import tls  # cryptography: only labs with ingress controllers pay for it
+
     try:
         return tls.Pair(ledger.file("ca.crt").read_bytes(), ledger.file("ca.key").read_bytes())
     except FileNotFoundError:
@@ -138,6 +143,8 @@ def _start_ingress(step: StartIngress | StartGateway, ledger: Ledger) -> None:
         ledger.write_state(f"{what}-skipped.json", {
             "reason": "nginx is not installed (Debian package nginx): run make install"})
         return
+    from podnet.lab import tls
+
     ca = _lab_ca(ledger)
     home = ledger.file(step.tag)
     os.mkdir(home, 0o700)
