@@ -94,3 +94,32 @@ def test_http_from_a_pod_judges_the_client_to_controller_hop():
         "ingress-nginx/ingress-nginx-controller-0 on 80/TCP" in str(blocked["reason"])
     assert _http("https://weight.example.com/", ips["client/caller"])["status"] == 200
     assert _http("http://weight.example.com/", "203.0.113.7")["status"] == 200
+
+
+CLOSED_CANARY = """apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: canary-closed, namespace: app}
+spec:
+  podSelector: {matchLabels: {app: canary}}
+  policyTypes: [Ingress]
+"""
+
+
+def test_a_canary_closed_to_the_controller_is_not_among_the_pods_that_may_answer(tmp_path):
+    """weight.example.com splits 30 % to the canary; a policy closes the canary's pod to the
+    controller, so nginx never gets its answer there: a 200 comes from a stable pod only,
+    and `podnet http` names the closed endpoint."""
+    from podnet.predict import ingress as predict
+
+    closed = tmp_path / "closed.yaml"
+    closed.write_text(CLOSED_CANARY)
+    for extra, canary_may_answer in (([], True), ([str(closed)], False)):
+        analysis = Analysis(load([CANARY, *extra], nodes=2))
+        (table,) = build_all(analysis.cluster, find_controllers(analysis.cluster))
+        probes = {p.url: p for p in predict.http_probes(analysis, table, "10.0.0.254")}
+        weight = probes["http://weight.example.com/"]
+        assert weight.expected is not None and weight.expected.canary is not None
+        pods = weight.allowed_pods(analysis)
+        assert {p for p in pods if p.startswith("app/stable-")} and len(pods) == 2 + canary_may_answer
+        assert any(p.startswith("app/canary-") for p in pods) is canary_may_answer
+        assert bool(weight.expected.canary["unreachable"]) is not canary_may_answer

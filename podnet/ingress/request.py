@@ -263,6 +263,8 @@ def handle(table: Table, req: Request, reachable: Reachable | None = None) -> Ou
         canary_info = {"service": alt.service, "port": alt.service_port or alt.port,
                        "endpoints": list(alt.endpoints), "ingress": alt.canary_ingress,
                        "probability": round(share, 6), "reason": why}
+        if reachable is not None:  # the canary's endpoints NetworkPolicy keeps the controller from
+            canary_info["unreachable"] = [e for e in alt.endpoints if not reachable(e)]
         if share == 1.0:
             up = alt
     remote = _remote_addr(req, table)

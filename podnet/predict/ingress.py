@@ -87,13 +87,15 @@ class HttpProbe:
 
     def allowed_pods(self, a: Analysis) -> set[str]:
         """The pods that may answer a 200 (the backend's, less those policy keeps out; and the
-        canary's when it takes a share of requests, not all: ``canary_split`` counts them)."""
+        canary's open ones when it takes a share of requests, not all: ``canary_split`` counts
+        them)."""
         o = self.expected
         if o is None or o.backend is None:
             return set()
         eps = [e for e in o.backend.endpoints if e not in o.unreachable]
         if o.canary is not None and 0 < o.canary["probability"] < 1:
-            eps += list(o.canary["endpoints"])
+            closed = set(o.canary.get("unreachable", ()))
+            eps += [e for e in o.canary["endpoints"] if e not in closed]
         return {p.key for e in eps if (p := a.cluster.pod_by_ip(e.rpartition(":")[0]))}
 
 
