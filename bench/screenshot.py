@@ -14,6 +14,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from matrixclick import click_cell
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "report.png"
 # the cell clicked: a frontend reaching its backend on 8080, through two policies
@@ -36,15 +38,7 @@ def main() -> None:
             page = browser.new_page(viewport={"width": 1100, "height": 1000})
             page.goto(html.as_uri())
             page.wait_for_selector("body[data-rendered]", state="attached")
-            # the matrix is a canvas: click where the row's and the column's labels cross
-            at = page.evaluate("""([src, dst]) => {
-              const cv = document.querySelector('#matrix canvas').getBoundingClientRect();
-              const r = [...document.querySelectorAll('#matrix .row.wl')].find(e => e.title === src);
-              const c = [...document.querySelectorAll('#matrix .col')].find(e => e.title === dst);
-              const rb = r.getBoundingClientRect(), cb = c.getBoundingClientRect();
-              return {x: cb.left + cb.width / 2 - cv.left, y: rb.top + rb.height / 2 - cv.top};
-            }""", list(CELL))
-            page.locator("#matrix canvas").click(position=at)
+            click_cell(page, *CELL)
             # the page as a reader sees it after following the header's link: header on top
             page.evaluate("location.hash = '#connectivity'")
             page.screenshot(path=str(out))

@@ -18,6 +18,9 @@ import pytest
 
 from tests.conftest import EXAMPLES
 
+sys.path.insert(0, str(Path(__file__).parent.parent / "bench"))
+from matrixclick import click_cell  # noqa: E402
+
 OSLO = str(EXAMPLES / "oslo")
 CHROMIUM = next(filter(None, (shutil.which(n) for n in ("chromium", "chromium-browser"))), None)
 PROBE = EXAMPLES.parent / "tests" / "manifests" / "oslo-lab-probe.json"
@@ -116,18 +119,6 @@ def cell(page: Any, src: str, dst: str) -> dict[str, Any]:
     m = read_matrix(page)
     c: dict[str, Any] = m["cells"][m["rows"].index(src)][m["cols"].index(dst)]
     return c
-
-
-def click_cell(page: Any, src: str, dst: str) -> None:
-    """Click the canvas where row ``src``'s label and column ``dst``'s label cross."""
-    at = page.evaluate("""([src, dst]) => {
-      const cv = document.querySelector('#matrix canvas').getBoundingClientRect();
-      const r = [...document.querySelectorAll('#matrix .row.wl')].find(e => e.title === src);
-      const c = [...document.querySelectorAll('#matrix .col')].find(e => e.title === dst);
-      const rb = r.getBoundingClientRect(), cb = c.getBoundingClientRect();
-      return {x: cb.left + cb.width / 2 - cv.left, y: rb.top + rb.height / 2 - cv.top};
-    }""", [src, dst])
-    page.locator("#matrix canvas").click(position=at)
 
 
 def show(page: Any, name: str) -> Any:
