@@ -22,12 +22,18 @@ SCENARIO = str(ROOT / "tests" / "manifests" / "lab-ingress")
 CANARY = str(ROOT / "tests" / "manifests" / "lab-ingress-canary")
 
 
-def test_every_annotation_agrees_with_real_nginx(lab_name):
-    r = podnet("lab", "up", "-f", SCENARIO, "--name", lab_name, "--nodes", "2")
+def up_and_probe(lab_name: str, *up_args: str) -> dict:  # type: ignore[type-arg]
+    """``lab up`` with these arguments, then ``lab probe -o json``: its data, with no mismatch."""
+    r = podnet("lab", "up", *up_args, "--name", lab_name)
     assert r.returncode == 0, r.stderr
     r = podnet("lab", "probe", "--name", lab_name, "-o", "json")
-    data = json.loads(r.stdout)
+    data: dict = json.loads(r.stdout)  # type: ignore[type-arg]
     assert data["mismatches"] == [] and r.returncode == 0, data["mismatches"]
+    return data
+
+
+def test_every_annotation_agrees_with_real_nginx(lab_name):
+    data = up_and_probe(lab_name, "-f", SCENARIO, "--nodes", "2")
     web = data["http"]
     statuses = {int(w["observed"].split()[0]) for w in web if w["from"] == "external"}
     # 200s, every redirect, the client certificate, the allowlist, no rule, the body limit, no
@@ -69,10 +75,7 @@ def pod_ip(lab: str, key: str) -> str:
 
 def test_oslo_front_door_with_and_without_the_fix(lab_name):
     oslo, fixes = str(EXAMPLES / "oslo"), str(EXAMPLES / "oslo-fixes")
-    r = podnet("lab", "up", "-f", oslo, "-f", fixes, "--name", lab_name, "--cni", "host-gw")
-    assert r.returncode == 0, r.stderr
-    data = json.loads(podnet("lab", "probe", "--name", lab_name, "-o", "json").stdout)
-    assert data["mismatches"] == []
+    data = up_and_probe(lab_name, "-f", oslo, "-f", fixes, "--cni", "host-gw")
     by_url = {w["url"]: w for w in data["http"]}
     assert by_url["https://api.coolvds-demo.no/"]["observed"].startswith("200 from production/")
     assert by_url["http://api.coolvds-demo.no/"]["observed"] == "308 https://api.coolvds-demo.no"
@@ -127,11 +130,7 @@ def test_a_stand_in_controller_runs_when_the_input_declares_none(lab_name, pool)
 
 
 def test_canaries_split_as_predicted_and_pods_call_the_controller(lab_name):
-    r = podnet("lab", "up", "-f", CANARY, "--name", lab_name, "--nodes", "2")
-    assert r.returncode == 0, r.stderr
-    r = podnet("lab", "probe", "--name", lab_name, "-o", "json")
-    data = json.loads(r.stdout)
-    assert data["mismatches"] == [] and r.returncode == 0, data["mismatches"]
+    data = up_and_probe(lab_name, "-f", CANARY, "--nodes", "2")
     web = data["http"]
     assert all(w["agrees"] for w in web)
     # the weights, counted: 400 requests each, the canary's count inside the exact binomial
