@@ -106,40 +106,37 @@ class EditSpace:
                 m[at] |= np.where(peers[None, :, None], mask[:, None, :], ZERO)
         return m
 
+    def _grant(self, m: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+               ports: tuple[PolicyPort, ...], dst: np.ndarray) -> None:
+        """OR a group's ports into ``m[rows x cols]``; ``dst``: each row's destination class,
+        on which named ports resolve."""
+        if rows.size and cols.size:
+            mask = self.mask(ports, dst)
+            m[np.ix_(rows, cols)] |= mask if mask.ndim == 1 else mask[:, None, :]
+
     def rows_egress(self, groups: Sequence[Group]) -> np.ndarray:
         """[i, source class] toward ``rows[i]``."""
         d = self.rows
         m = self._zeros(len(d), self.n)
         for g in groups:
-            at, src = np.flatnonzero(g.peers[d]), np.flatnonzero(g.count > 0)
-            if at.size == 0 or src.size == 0:
-                continue
-            mask = self.mask(g.ports, d[at])
-            m[np.ix_(at, src)] |= mask if mask.ndim == 1 else mask[:, None, :]
+            at = np.flatnonzero(g.peers[d])
+            self._grant(m, at, np.flatnonzero(g.count > 0), g.ports, d[at])
         return m
 
     def cols_egress(self, groups: Sequence[Group]) -> np.ndarray:
         """[destination class, j] from ``cols[j]``."""
-        s = self.cols
-        m = self._zeros(self.n, len(s))
+        m = self._zeros(self.n, len(self.cols))
         for g in groups:
-            at, dst = np.flatnonzero(g.count[s] > 0), np.flatnonzero(g.peers)
-            if at.size == 0 or dst.size == 0:
-                continue
-            mask = self.mask(g.ports, dst)
-            m[np.ix_(dst, at)] |= mask if mask.ndim == 1 else mask[:, None, :]
+            dst = np.flatnonzero(g.peers)
+            self._grant(m, dst, np.flatnonzero(g.count[self.cols] > 0), g.ports, dst)
         return m
 
     def cols_ingress(self, groups: Sequence[Group]) -> np.ndarray:
         """[destination class, j] from ``cols[j]``."""
-        s = self.cols
-        m = self._zeros(self.n, len(s))
+        m = self._zeros(self.n, len(self.cols))
         for g in groups:
-            at, dst = np.flatnonzero(g.peers[s]), np.flatnonzero(g.count > 0)
-            if at.size == 0 or dst.size == 0:
-                continue
-            mask = self.mask(g.ports, dst)
-            m[np.ix_(dst, at)] |= mask if mask.ndim == 1 else mask[:, None, :]
+            dst = np.flatnonzero(g.count > 0)
+            self._grant(m, dst, np.flatnonzero(g.peers[self.cols]), g.ports, dst)
         return m
 
     def cols_ext(self, groups: Sequence[Group]) -> np.ndarray:
