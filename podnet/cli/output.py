@@ -58,9 +58,13 @@ def console() -> Console:
     file: Any = CheckedStdout()
     if sys.stdout.isatty():
         return Console(file=file)
-    width = int(os.environ.get("COLUMNS", "120"))
-    return Console(file=file, width=width, color_system=None, force_terminal=False,
+    return Console(file=file, width=_width(), color_system=None, force_terminal=False,
                    highlight=False, soft_wrap=True)
+
+
+def _width() -> int:
+    """The width off a terminal: COLUMNS, else 120 (a COLUMNS that is no number fails)."""
+    return int(os.environ.get("COLUMNS", "120"))
 
 
 # What rich's ``print`` would change in a line when stdout is no terminal (``console()``'s
@@ -80,7 +84,7 @@ def print_lines(lines: list[str]) -> None:
         for line in lines:
             c.print(line)
         return
-    int(os.environ.get("COLUMNS", "120"))  # what console() would refuse, refused here too
+    _width()  # what console() would refuse is refused here too
     out = CheckedStdout()
     out.write("".join(line + "\n" for line in lines))
     out.flush()
