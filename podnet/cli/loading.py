@@ -32,9 +32,6 @@ def load_docs(files: list[str], keep_prefix: bool = False) -> Docs:
 
 # Set by the app's --no-cache (podnet.cli.app) for the command that runs.
 CACHE = {"enabled": True}
-# The model cache key of the model ``load_cluster`` last returned ("" when the cache is off),
-# for results derived from that model and cached beside it (``podnet.cli.reach_cache``).
-LOADED = {"key": ""}
 
 
 def load_cluster(files: list[str], nodes: int = 3, keep_prefix: bool = False, *,
@@ -44,6 +41,13 @@ def load_cluster(files: list[str], nodes: int = 3, keep_prefix: bool = False, *,
 
     ``hosts``: the caller reads only the Ingresses that shape these hosts' servers
     (``podnet.model.ingress_hosts``); from the cache it may get only those."""
+    return load_keyed(files, nodes, keep_prefix, hosts=hosts, **overrides)[0]
+
+
+def load_keyed(files: list[str], nodes: int = 3, keep_prefix: bool = False, *,
+               hosts: frozenset[str] | None = None, **overrides: object) -> tuple[Cluster, str]:
+    """``load_cluster``, and the model's cache key ("" with the cache off): what a command
+    keys what it derives from the model by (``podnet.cli.reach_cache``)."""
     from podnet.cli import modelcache
     from podnet.model.cluster import build
     from podnet.model.load import gather, parse_gathered
@@ -59,9 +63,8 @@ def load_cluster(files: list[str], nodes: int = 3, keep_prefix: bool = False, *,
         cluster = build(parse_gathered(gathered, keep_prefix), nodes=nodes, overrides=given)
         if cached:
             modelcache.put(key, cluster)
-    LOADED["key"] = key
     warn(cluster)
-    return cluster
+    return cluster, key
 
 
 def warn(cluster: Cluster) -> None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from podnet.cli.common import FileOpt, NodesOpt, OutputOpt, check_format, load_cluster
+from podnet.cli.common import FileOpt, NodesOpt, OutputOpt, check_format
 from podnet.cli.output import console, emit_json, emit_lines
 
 if TYPE_CHECKING:
@@ -56,13 +56,13 @@ def register(app: typer.Typer) -> None:
         import numpy as np
 
         from podnet.cli import reach_out
-        from podnet.cli.loading import LOADED
+        from podnet.cli.loading import load_keyed
         from podnet.cli.reach_cache import derived
         from podnet.policy import class_matrix, count_allowed, pod_matrix
         from podnet.policy.query import parse_ports, select_pods
 
         check_format(output, REACH_FORMATS)
-        cluster = load_cluster(filename, nodes)
+        cluster, key = load_keyed(filename, nodes)
         if output == "connlist":
             from podnet.analysis import Analysis
             from podnet.policy.connlist import connlist
@@ -71,7 +71,7 @@ def register(app: typer.Typer) -> None:
             emit_lines(connlist(cluster, analysis.compiled))
             return
         # compiled policies and classes, cached beside the model: a summary reads no pod
-        found = derived(cluster, LOADED["key"], not no_ipblock_matches_pods)
+        found = derived(cluster, key, not no_ipblock_matches_pods)
         port_list = parse_ports(ports, cluster)
         classes = found.classes
         cm = class_matrix(cluster, found.compiled, port_list, classes, found.namespaces)
