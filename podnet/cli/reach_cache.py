@@ -42,14 +42,14 @@ class Derived:
 
 
 def _source() -> str:
-    """A hash of podnet/policy's source: it decides what is derived from the model."""
+    """A hash of podnet/policy's source: it decides what is derived from the model (the
+    model's own source is in the model's key already)."""
     global _policy_source
     if _policy_source is None:
         import podnet
-        from podnet.cli.modelcache import source_hash
 
         root = Path(podnet.__file__).parent
-        h = hashlib.sha256(source_hash(root).encode())
+        h = hashlib.sha256()
         for f in sorted((root / "policy").glob("*.py")):
             data = f.read_bytes()
             h.update(b"%s:%d:" % (f.name.encode(), len(data)) + data)
