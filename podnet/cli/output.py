@@ -69,9 +69,10 @@ def _width() -> int:
 
 # What rich's ``print`` would change in a line when stdout is no terminal (``console()``'s
 # settings: no colour, no highlighting, soft wrap): markup tags (``[`` then a letter, ``#``,
-# ``/`` or ``@``, as rich's markup.RE_TAGS; ``ingress[0]`` is none), emoji codes ``:name:``,
-# trailing spaces past the width (and, below, the control codes it strips).
-_RICH_WOULD_CHANGE = re.compile(r"\[[a-z#/@]|:\S*:|\s$")
+# ``/`` or ``@``, as rich's markup.RE_TAGS; ``ingress[0]`` is none), an escaped bracket
+# (``\[`` prints ``[``), emoji codes ``:name:``, trailing spaces past the width (and, below,
+# the control codes it strips).
+_RICH_WOULD_CHANGE = re.compile(r"\[[a-z#/@]|\\\[|:\S*:|\s$")
 
 
 def print_lines(lines: list[str]) -> None:
