@@ -44,6 +44,8 @@ def synthetic_node(index: int) -> str:
 
 
 IFNAMSIZ = 15
+# the NFLOG group the lab's policy rulesets log their drops to (podnet.lab.droplog)
+DROP_LOG_GROUP = 7
 NETNS_MAX = 100  # well under NAME_MAX, so /run/netns/<name> and /etc/netns/<name>/ always fit
 _LAB_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?$")
 

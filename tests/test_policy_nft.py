@@ -12,7 +12,7 @@ from podnet.netfilter.check import nft_problems
 from podnet.netfilter.nft_parse import parse_nft
 from podnet.netfilter.policy_walk import Packet, forward_verdict
 from podnet.policy import Evaluator, compile_cluster
-from podnet.policy.nft import render_node
+from podnet.policy.nft import render_node, render_nodes
 from podnet.policy.query import parse_ports
 from tests.conftest import EXAMPLES, ROOT
 
@@ -21,9 +21,12 @@ INPUTS = {"oslo": EXAMPLES / "oslo", "lab-basic": ROOT / "tests" / "manifests" /
           "lab-admin": ROOT / "tests" / "manifests" / "lab-admin"}
 
 
-def rulesets(path):  # type: ignore[no-untyped-def]
+def rulesets(path, log_group=None):  # type: ignore[no-untyped-def]
     cluster = load([str(path)])
     compiled = compile_cluster(cluster)
+    if log_group is not None:  # as the lab loads them
+        return cluster, compiled, render_nodes(cluster, compiled, [n.name for n in cluster.nodes],
+                                               log_group)
     return cluster, compiled, {n.name: render_node(cluster, compiled, n.name)
                                for n in cluster.nodes}
 
@@ -49,9 +52,10 @@ def test_rendered_policy_parses_back_and_is_consistent(case):
         assert list(rs.base) == ["forward"]
 
 
+@pytest.mark.parametrize("log_group", [None, 7], ids=["analyzer", "lab-logs-drops"])
 @pytest.mark.parametrize("case", sorted(INPUTS))
-def test_the_ruleset_agrees_with_the_analyzer_for_every_pod_pair(case):
-    cluster, compiled, texts = rulesets(INPUTS[case])
+def test_the_ruleset_agrees_with_the_analyzer_for_every_pod_pair(case, log_group):
+    cluster, compiled, texts = rulesets(INPUTS[case], log_group)
     parsed = {node: parse_nft(text) for node, text in texts.items()}
     ev = Evaluator(cluster, compiled)
     pods = [p for p in cluster.pods if p.ip and not p.host_network]
@@ -76,6 +80,21 @@ def test_the_ruleset_agrees_with_the_analyzer_for_every_pod_pair(case):
                 denied += not got
     assert checked
     assert bool(denied) == (case != "lab-basic")  # lab-basic's policies allow every declared port
+
+
+@pytest.mark.parametrize("case", ["oslo", "lab-admin"])
+def test_the_labs_rulesets_log_every_policy_drop_and_nothing_else(case):
+    _, _, plain = rulesets(INPUTS[case])
+    _, _, logged = rulesets(INPUTS[case], 7)
+    for node, text in logged.items():
+        drops = [line.strip() for line in text.splitlines() if " drop" in f" {line.strip()}"]
+        assert drops, node
+        for line in drops:
+            assert (line == "ct state invalid drop"
+                    or " log group 7 snaplen 64 drop " in f" {line} "), line
+        # the same ruleset otherwise
+        assert text.replace("log group 7 snaplen 64 drop", "drop") == plain[node]
+        assert nft_problems(parse_nft(text)) == []
 
 
 def test_the_walk_refuses_grammar_it_does_not_know():

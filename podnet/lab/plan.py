@@ -354,7 +354,8 @@ def build_plan(cluster: Cluster, lab: str, cni: str | None = None,
         steps += [WaitRoutes(names.node_netns(lab, st.node),
                              tuple(r.dst for r in st.routes if r.proto == "bird" and not r.blackhole))
                   for st in states]
-    rulesets = render_nodes(cluster, analysis.compiled, [n.name for n in cluster.nodes])
+    rulesets = render_nodes(cluster, analysis.compiled, [n.name for n in cluster.nodes],
+                            names.DROP_LOG_GROUP)
     for node in cluster.nodes:
         ns = names.node_netns(lab, node.name)
         steps.append(LoadRules(ns, "policy", rulesets[node.name]))

@@ -83,6 +83,11 @@ class _Walk:
                 protos, i = _values(t, i + 2)
                 if pkt.proto not in protos:
                     return ""
+            elif w == "log":  # log [group N] [snaplen N] [queue-threshold N] [prefix S]: no verdict
+                i += 1
+                while i + 1 < len(t) and t[i] in ("group", "snaplen", "queue-threshold", "prefix",
+                                                   "level", "flags"):
+                    i += 2
             elif w == "add" and t[i + 1].startswith("@"):  # a record in a set: no verdict
                 i = t.index("}", i) + 1
             elif w == "th" and t[i + 1] == "dport":

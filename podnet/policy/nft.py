@@ -42,6 +42,7 @@ L4 = {"TCP": "tcp", "UDP": "udp", "SCTP": "sctp"}
 # What an admin rule's action does to a packet in each tier; "goto" is completed with the
 # pod's NetworkPolicy chain. A baseline Pass leaves the connection to the default: allowed.
 ADMIN_VERDICT = {"Allow": "return", "Deny": "drop", "Pass": "goto"}
+SNAPLEN = 64  # what a logged drop carries of its packet: the IPv4 header and the ports
 BASELINE_VERDICT = {"Allow": "return", "Deny": "drop", "Pass": "return"}
 
 
@@ -61,9 +62,12 @@ def _port_match(p: PolicyPort, number: int | None) -> str:
 
 
 class _Renderer:
-    def __init__(self, cluster: Cluster, compiled: Compiled) -> None:
+    def __init__(self, cluster: Cluster, compiled: Compiled, log_group: int | None = None) -> None:
         self.cluster = cluster
         self.compiled = compiled
+        # the lab logs every policy drop to an NFLOG group: its prober learns of a dropped
+        # probe at once (podnet.lab.droplog); the packets' fate is the same
+        self.drop = "drop" if log_group is None else f"log group {log_group} snaplen {SNAPLEN} drop"
         self.ns_labels = {n: ns.labels for n, ns in cluster.namespaces.items()}
         self.pods = [p for p in cluster.pods if not p.host_network and p.ip]
         # by identity: one policy's peer is matched against every pod once, not once for each
@@ -175,7 +179,7 @@ class _Renderer:
                 body.append(f"# {t.policy}: no {t.direction} rule, isolates only")
             for rule in t.rules:
                 body += self._ingress_rule(rule, pod) if ingress else self._egress_rule(rule)
-        body.append(f'drop comment "no policy allows this {"ingress" if ingress else "egress"}"')
+        body.append(f'{self.drop} comment "no policy allows this {"ingress" if ingress else "egress"}"')
         return body
 
     def _tier_rules(self, t: TierTarget, pod: Pod, ingress: bool, verdicts: dict[str, str],
@@ -184,6 +188,8 @@ class _Renderer:
         body = [f"# {t.tier} {t.policy}{prio}"]
         for rule in t.rules:
             verdict = verdicts[rule.action]
+            if verdict == "drop":
+                verdict = self.drop
             if verdict == "goto":
                 verdict = f"goto {rest}"
             if not rule.peers:
@@ -220,10 +226,12 @@ def render_node(cluster: Cluster, compiled: Compiled, node: str) -> str:
     return _render_node(_Renderer(cluster, compiled), node)
 
 
-def render_nodes(cluster: Cluster, compiled: Compiled, nodes: list[str]) -> dict[str, str]:
+def render_nodes(cluster: Cluster, compiled: Compiled, nodes: list[str],
+                 log_group: int | None = None) -> dict[str, str]:
     """``render_node`` for each of ``nodes``, sharing what the nodes' rulesets have in common
-    (which pods each peer selects)."""
-    r = _Renderer(cluster, compiled)
+    (which pods each peer selects); with ``log_group``, every drop is logged to that NFLOG
+    group first."""
+    r = _Renderer(cluster, compiled, log_group)
     return {node: _render_node(r, node) for node in nodes}
 
 
