@@ -132,6 +132,7 @@ def probe_cmd(name: NameOpt = "",
               ) -> None:
     """Probe every pod to every pod on every port; compare with the analyzer's prediction."""
     check_format(output, ("table", "json"))
+    from podnet import names
     from podnet.analysis import Analysis
     from podnet.lab.plan import LAB_IPTABLES_FEATURES
     from podnet.lab.probe import Target, probe
@@ -155,8 +156,11 @@ def probe_cmd(name: NameOpt = "",
         targets = groups.setdefault(places[src.key]["netns"], [])
         targets += [Target(i, j, dst.ip, port, proto) for j, dst in enumerate(pods) if i != j
                     for port, proto in probed]
+    own = {pl["netns"]: pl["ip"] for pl in places.values()
+           if pl["netns"] != names.node_netns(name, pl["node"])}  # not hostNetwork
     start = time.monotonic()
-    results = probe(groups, timeout=timeout)
+    results = probe(groups, timeout=timeout, sources=own,
+                    drop_logs=[names.node_netns(name, n.name) for n in analysis.cluster.nodes])
     pod_cmp = predict.compare_pods(analysis, pods, probed, {
         (t.src, t.dst, t.port, t.proto): ok for t, ok in results.items()})
     protos = PROTOCOLS if sctp else tuple(p for p in PROTOCOLS if p != "SCTP")

@@ -1,14 +1,17 @@
-"""Real connections from every pod to every pod on every port, all at once, short timeouts.
+"""Real packets from every pod to every pod on every port, all at once, short timeouts.
 
 A flow counts as *reachable* when the destination answered at all: the workload's reply, or a
 refusal (TCP RST / ICMP port unreachable) from a port nobody listens on, since both prove the
-packets crossed the network and its policies. Silence until the deadline means dropped.
+packets crossed the network and its policies. Silence until the deadline means dropped, and so
+does a drop record: the lab's policy rulesets log each drop (``podnet.lab.droplog``), so a
+denied probe is known when its packet is dropped, not a timeout later.
 
-Pod-to-pod probes cost a few system calls each: sockets are created inside the source pod's
-namespace (one setns per source), connected or sent without blocking, and every probe's socket
-waits in one epoll set; the probes of a source share one deadline and one UDP re-send. Sources
-are shared among one forked process per CPU, because the kernel's work for a connection (the
-packet's walk through both pods and the nodes' rules, inside the connect) is most of the cost.
+A TCP probe from a pod's own namespace is a SYN sent from a raw socket, answered by a SYN-ACK
+or a reset (the source's kernel resets the half-open connection); other probes are sockets,
+connected or sent without blocking. Every probe waits in one epoll set; the probes of a source
+share one deadline and one UDP re-send. Sources are started by one thread per CPU: the kernel's
+work for a packet (its walk through both pods and the nodes' rules) happens inside the system
+call that sends it, outside the interpreter's lock, and is most of the cost.
 Service probes (which pod answered) still run on asyncio: they are few.
 """
 
@@ -18,19 +21,26 @@ import asyncio
 import errno
 import gc
 import os
+import random
 import resource
 import select
 import socket
+import struct
+import threading
 import time
 from collections import deque
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import dns.message
 import dns.rdatatype
 
+from podnet.lab import droplog
 from podnet.lab.nsenter import inside
 from podnet.lab.sockets import stream_socket
+from podnet.names import DROP_LOG_GROUP
 
 # UDP probes carry a DNS query, so a DNS server answers them like any other datagram service:
 # the workload server echoes its pod name whatever it receives, the lab DNS answers this name
@@ -56,8 +66,10 @@ def _decode(data: bytes) -> str:
     return "dns"
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(NamedTuple):
+    """One probe: from pod ``src`` to pod ``dst`` (indices into the caller's pod list), sent to
+    ``ip``:``port``/``proto``."""
+
     src: int
     dst: int
     ip: str
@@ -88,42 +100,155 @@ def _sockets(netns: str, protos: list[str]) -> list[socket.socket]:
     return socks
 
 
+def _words(addr: bytes) -> int:
+    return (addr[0] << 8 | addr[1]) + (addr[2] << 8 | addr[3])
+
+
+_SYN = struct.Struct("!HHIIBBHHH")  # ports, sequence, acknowledgement, offset, flags, window, sum, urgent
+WINDOW = 64240
+SPORTS = (20000, 60000)
+SLICE = 256  # socket probes a worker opens at a time  # where a run's raw probes take their source ports
+
+
+def _syn(src_sum: int, dst: bytes, sport: int, dport: int, seq: int) -> bytes:
+    """A 20-byte TCP SYN and its checksum (over the pseudo-header: both addresses, the protocol
+    and the length); the kernel adds the IP header."""
+    total = (src_sum + _words(dst) + socket.IPPROTO_TCP + 20 + sport + dport + (seq >> 16)
+             + (seq & 0xFFFF) + 0x5002 + WINDOW)
+    total = (total & 0xFFFF) + (total >> 16)
+    total = (total & 0xFFFF) + (total >> 16)
+    return _SYN.pack(sport, dport, seq, 0, 0x50, 0x02, WINDOW, ~total & 0xFFFF, 0)
+
+
+class _Room:
+    """Room for open sockets under the descriptor limit. A slice takes its room at once, and
+    may when nothing is open even if it is larger: workers that each hold part of what they
+    need could otherwise wait for each other for good."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget, self.open = budget, 0
+        self.cond = threading.Condition()
+
+    def take(self, n: int) -> None:
+        with self.cond:
+            while self.open and self.open + n > self.budget:
+                self.cond.wait()
+            self.open += n
+
+    def give(self) -> None:
+        with self.cond:
+            self.open -= 1
+            self.cond.notify_all()
+
+
 class _Probe:
     __slots__ = ("target", "sock", "done")
 
-    def __init__(self, target: Target, sock: socket.socket) -> None:
+    def __init__(self, target: Target, sock: socket.socket | None) -> None:
         self.target, self.sock, self.done = target, sock, False
 
 
 class _Engine:
-    """Every probe's socket in one epoll set; a probe costs its socket, its connect or send
-    and, when it ends, one read or getsockopt. Sources start in order, so the probes of one
-    source share their start time, their UDP re-send time and their deadline."""
+    """Every probe in one epoll set, waited on by the calling thread, while worker threads start
+    the sources' probes (the kernel's work for a packet happens inside the system call that
+    sends it, outside the interpreter's lock, so the threads send on every CPU at once).
 
-    def __init__(self, timeout: float, budget: int) -> None:
-        self.timeout, self.budget = timeout, budget
+    A TCP probe from a pod whose address the caller gives is a SYN from a raw socket: a SYN-ACK
+    or a reset in answer means the network let it through, as a completed connect would, in
+    three packets where a connect and its close take seven (and the workload's accept and
+    close); the source's kernel resets the half-open connection itself. Other probes are
+    sockets: connected or sent without blocking, judged when they end (one read or getsockopt).
+    The probes of a source share their start time, their UDP re-send time and their deadline;
+    a drop record (``podnet.lab.droplog``) judges a probe denied before it."""
+
+    def __init__(self, timeout: float, budget: int, logs: Sequence[socket.socket] = ()) -> None:
+        self.timeout = timeout
         self.poller = select.epoll()
-        self.live: dict[int, _Probe] = {}
+        self.live: dict[int, _Probe] = {}  # socket probes by descriptor
+        self.raws: dict[int, socket.socket] = {}
+        self.logs = {s.fileno(): s for s in logs}
+        for fd in self.logs:
+            self.poller.register(fd, select.EPOLLIN)
+        self.flows: dict[bytes, _Probe] = {}  # by flow key: raw probes; all when drops are logged
         self.results: dict[Target, bool] = {}
+        self.silent: list[_Probe] = []  # denied at the deadline
         self.resends: deque[tuple[float, list[_Probe]]] = deque()
         self.deadlines: deque[tuple[float, list[_Probe]]] = deque()
+        self.room = _Room(budget)
+        self.seq = random.getrandbits(32)
+        self.ack = ((self.seq + 1) & 0xFFFFFFFF).to_bytes(4, "big")
 
     def _finish(self, p: _Probe, ok: bool) -> None:
-        self.results[p.target] = ok
+        if p.done:
+            return
         p.done = True
-        self.live.pop(p.sock.fileno(), None)
-        p.sock.close()  # closing also leaves the epoll set
+        self.results[p.target] = ok
+        if p.sock is not None:
+            self.live.pop(p.sock.fileno(), None)
+            p.sock.close()  # closing also leaves the epoll set
+            self.room.give()
 
-    def start(self, netns: str, targets: list[Target]) -> None:
+    def start(self, netns: str, targets: list[Target], src_ip: str | None) -> None:
+        """Send one source's probes (in a worker thread)."""
+        raw = [t for t in targets if t.proto == "TCP"] if src_ip else []
+        if raw and src_ip:
+            try:
+                self._start_raw(netns, raw, src_ip)
+            except OSError:  # no raw sockets here, or not that address: probe with sockets
+                pass
+            else:
+                targets = [t for t in targets if t.proto != "TCP"]
+        if targets:
+            self._start_sockets(netns, targets)
+
+    def _start_raw(self, netns: str, targets: list[Target], src_ip: str) -> None:
+        with inside(netns):
+            rs = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+        try:  # every answer must wait here until read: a lost one would read as a drop
+            rs.setsockopt(socket.SOL_SOCKET, 33, 1 << 20)  # SO_RCVBUFFORCE
+            rs.bind((src_ip, 0))  # the source address the checksum counted
+        except OSError:
+            rs.close()
+            raise
+        rs.setblocking(False)
+        self.raws[rs.fileno()] = rs
+        self.poller.register(rs.fileno(), select.EPOLLIN)
+        src = socket.inet_aton(src_ip)
+        src_sum, seq, flows, batch = _words(src), self.seq, self.flows, []
+        low, high = SPORTS
+        base = random.randrange(low, high)
+        send = rs.sendto
+        for k, t in enumerate(targets):
+            p = _Probe(t, None)
+            dst = socket.inet_aton(t.ip)
+            sport = low + (base - low + k) % (high - low)
+            flows[src + dst + sport.to_bytes(2, "big") + t.port.to_bytes(2, "big")] = p
+            batch.append(p)
+            try:
+                send(_syn(src_sum, dst, sport, t.port, seq), (t.ip, 0))
+            except OSError:  # no route: what a connect would have said at once
+                self._finish(p, False)
+        self.deadlines.append((time.monotonic() + self.timeout, batch))
+
+    def _start_sockets(self, netns: str, targets: list[Target]) -> None:
+        # in slices: a large source starts its first probes before it has room for all
+        for i in range(0, len(targets), SLICE):
+            self._start_slice(netns, targets[i:i + SLICE])
+
+    def _start_slice(self, netns: str, targets: list[Target]) -> None:
+        self.room.take(len(targets))
         socks = _sockets(netns, [t.proto for t in targets])
         batch, udp = [], []
-        register = self.poller.register
+        register, keyed = self.poller.register, bool(self.logs)
         for t, s in zip(targets, socks, strict=True):
             p = _Probe(t, s)
             try:
                 if t.proto == "UDP":
                     s.connect((t.ip, t.port))
+                    if keyed:
+                        self._key(p)
                     s.send(PROBE_PAYLOAD)
+                    self.live[s.fileno()] = p
                     register(s.fileno(), select.EPOLLIN)
                     udp.append(p)
                 else:
@@ -131,20 +256,62 @@ class _Engine:
                     if err != errno.EINPROGRESS:  # answered (or refused) at once, or no route
                         self._finish(p, err in (0, errno.ECONNREFUSED))
                         continue
+                    if keyed:
+                        self._key(p)
+                    self.live[s.fileno()] = p
                     register(s.fileno(), select.EPOLLOUT)
             except OSError as exc:
                 self._finish(p, isinstance(exc, ConnectionRefusedError))
                 continue
-            self.live[s.fileno()] = p
             batch.append(p)
         now = time.monotonic()
         if udp:
             self.resends.append((now + self.timeout / 2, udp))
         self.deadlines.append((now + self.timeout, batch))
 
+    def _key(self, p: _Probe) -> None:
+        assert p.sock is not None
+        (src, sport), dst = p.sock.getsockname(), socket.inet_aton(p.target.ip)
+        self.flows[socket.inet_aton(src) + dst + sport.to_bytes(2, "big")
+                   + p.target.port.to_bytes(2, "big")] = p
+
+    def _answers(self, rs: socket.socket) -> None:
+        """A raw socket's packets: a SYN-ACK or a reset acknowledging a probe's SYN answers it
+        (the socket also sees the other TCP packets reaching the pod)."""
+        ack, flows = self.ack, self.flows
+        while True:
+            try:
+                d = rs.recv(128)
+            except BlockingIOError:
+                return
+            ihl = (d[0] & 0x0F) * 4
+            if len(d) < ihl + 20 or d[ihl + 8:ihl + 12] != ack or not d[ihl + 13] & 0x14:
+                continue
+            flags = d[ihl + 13]
+            if flags & 0x04 or flags & 0x12 == 0x12:
+                p = flows.pop(d[16:20] + d[12:16] + d[ihl + 2:ihl + 4] + d[ihl:ihl + 2], None)
+                if p is not None:
+                    self._finish(p, True)
+
+    def _records(self, sock: socket.socket) -> None:
+        flows = self.flows
+        while True:
+            try:
+                data = sock.recv(1 << 16)
+            except BlockingIOError:
+                return
+            except OSError as exc:  # ENOBUFS: records lost; their probes wait for the deadline
+                if exc.errno == errno.ENOBUFS:
+                    continue
+                raise
+            for key in droplog.flows(data):
+                p = flows.pop(key, None)
+                if p is not None:
+                    self._finish(p, False)
+
     def _event(self, fd: int) -> None:
         p = self.live.get(fd)
-        if p is None:
+        if p is None or p.sock is None:
             return
         if p.target.proto == "UDP":
             try:
@@ -165,7 +332,7 @@ class _Engine:
         while self.resends and self.resends[0][0] <= now:
             # one retry: a first datagram can race neighbour resolution
             for p in self.resends.popleft()[1]:
-                if not p.done:
+                if not p.done and p.sock is not None:
                     try:
                         p.sock.send(PROBE_PAYLOAD)
                     except OSError as exc:
@@ -173,87 +340,89 @@ class _Engine:
         while self.deadlines and self.deadlines[0][0] <= now:
             for p in self.deadlines.popleft()[1]:
                 if not p.done:  # silence until the deadline: dropped
+                    self.silent.append(p)
                     self._finish(p, False)
 
-    def run_until(self, free: int) -> None:
-        """Handle answers and timers until at most ``budget - free`` sockets are open."""
-        while self.live and len(self.live) > self.budget - free:
-            nxt = min([q[0][0] for q in (self.resends, self.deadlines) if q],
-                      default=time.monotonic())
-            # answers first: a deadline that passed while sources were starting must not
-            # judge a probe whose answer is already waiting
-            # (epoll.poll returns at most 1023 events unless told more)
-            for fd, _ in self.poller.poll(max(0.0, nxt - time.monotonic()), len(self.live)):
+    def _poll(self, timeout: float) -> None:
+        raws, logs = self.raws, self.logs
+        # epoll.poll returns at most 1023 events unless told more
+        for fd, _ in self.poller.poll(timeout, max(64, len(self.live) + len(raws) + len(logs))):
+            if fd in raws:
+                self._answers(raws[fd])
+            elif fd in logs:
+                self._records(logs[fd])
+            else:
                 self._event(fd)
-            self._timers(time.monotonic())
+
+    def run(self, groups: dict[str, list[Target]], sources: Mapping[str, str], workers: int) -> None:
+        total = sum(len(ts) for ts in groups.values())
+        shares = [[(ns, ts) for ns, ts in list(groups.items())[i::workers] if ts]
+                  for i in range(workers)]
+
+        def start_share(share: list[tuple[str, list[Target]]]) -> None:
+            for ns, ts in share:
+                self.start(ns, ts, sources.get(ns))
+
+        with ThreadPoolExecutor(workers) as pool:
+            starting = {pool.submit(start_share, share) for share in shares}
+            while starting or (len(self.results) < total and (self.deadlines or self.live)):
+                done = {f for f in starting if f.done()}
+                for f in done:
+                    f.result()  # a worker's error is the probe's
+                starting -= done
+                if not starting and len(self.results) >= total:
+                    break
+                nxt = min([q[0][0] for q in (self.resends, self.deadlines) if q],
+                          default=time.monotonic() + 1)
+                # answers first: a deadline that passed while sources were starting must not
+                # judge a probe whose answer is already waiting
+                # (a negative timeout would block for good)
+                self._poll(max(0.0, min(0.01, nxt - time.monotonic()) if starting
+                               else nxt - time.monotonic()))
+                self._timers(time.monotonic())
+
+    def close(self) -> None:
+        for p in list(self.live.values()):
+            if p.sock is not None:
+                p.sock.close()
+        for s in self.raws.values():
+            s.close()
+        self.poller.close()
 
 
-def _probe_here(groups: dict[str, list[Target]], timeout: float) -> dict[Target, bool]:
+def probe(groups: dict[str, list[Target]], timeout: float = 1.0,
+          sources: Mapping[str, str] | None = None, drop_logs: Sequence[str] = ()
+          ) -> dict[Target, bool]:
+    """Probe every target, grouped by source namespace; returns reachability per target.
+
+    ``sources`` gives the address of each source namespace whose TCP probes may be raw SYNs
+    (a pod's own namespace: one address); ``drop_logs``, the namespaces whose policy rulesets
+    log their drops (the nodes'). Where every one of those could be listened to, a probe met
+    by silence and no drop record is probed again as a plain connection, the way it always
+    was: a lost answer or record must not pass for a policy's verdict."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    engine = _Engine(timeout, max(1, hard - 512))
+    logs = [s for s in (droplog.listen(ns, DROP_LOG_GROUP) for ns in drop_logs) if s is not None]
+    engine = _Engine(timeout, max(1, hard - 512 - len(groups) - len(logs)), logs)
+    workers = max(1, min(len(groups), len(os.sched_getaffinity(0))))
     collecting = gc.isenabled()
     gc.disable()  # 40,000 probes allocate no cycles; a collection in the loop is pure delay
     try:
-        for netns, targets in groups.items():
-            if targets:
-                engine.run_until(len(targets))
-                engine.start(netns, targets)
-        engine.run_until(engine.budget)
+        engine.run(groups, sources or {}, workers)
     finally:
         if collecting:
             gc.enable()
-        for p in list(engine.live.values()):
-            p.sock.close()
-        engine.poller.close()
-    return engine.results
-
-
-def _workers(groups: dict[str, list[Target]]) -> int:
-    return max(1, min(len(groups), len(os.sched_getaffinity(0))))
-
-
-def probe(groups: dict[str, list[Target]], timeout: float = 1.0) -> dict[Target, bool]:
-    """Probe every target, grouped by source namespace; returns reachability per target.
-    Sources start as soon as the open-file limit (raised to its hard limit) has room for all
-    their sockets, so every source that fits probes at once and waits one timeout.
-
-    Most of a probe's cost is the kernel's: the connect runs the packet through the source
-    pod, both nodes' rules and the destination pod inside the system call. So the sources are
-    shared among one process per CPU (forked children report one byte per target)."""
-    n = _workers(groups)
-    shares = [dict(list(groups.items())[i::n]) for i in range(n)]
-    children: list[tuple[int, int, dict[str, list[Target]]]] = []
-    for share in shares[1:]:
-        rd, wr = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - the child's side is seen through the parent's result
-            code = 1
-            try:
-                os.close(rd)
-                got = _probe_here(share, timeout)
-                data = bytes(got.get(t, False) for ts in share.values() for t in ts)
-                with os.fdopen(wr, "wb") as out:
-                    out.write(data)
-                code = 0
-            finally:
-                os._exit(code)
-        os.close(wr)
-        children.append((pid, rd, share))
-    reports: list[tuple[int, int, bytes, dict[str, list[Target]]]] = []
-    try:
-        results = _probe_here(shares[0], timeout)
-    finally:  # reap every child even when this side failed: each ends within its timeout
-        for pid, rd, share in children:
-            with os.fdopen(rd, "rb") as src:
-                data = src.read()
-            reports.append((pid, os.waitpid(pid, 0)[1], data, share))
-    for pid, status, data, share in reports:
-        targets = [t for ts in share.values() for t in ts]
-        if status != 0 or len(data) != len(targets):
-            raise OSError(f"probe worker {pid} failed (status {status})")
-        results.update(zip(targets, map(bool, data), strict=True))
+        engine.close()
+        for s in logs:
+            s.close()
+    results = engine.results
+    if drop_logs and len(logs) == len(drop_logs) and engine.silent:
+        where = {t: ns for ns, ts in groups.items() for t in ts}
+        again: dict[str, list[Target]] = {}
+        for p in engine.silent:
+            again.setdefault(where[p.target], []).append(p.target)
+        results.update(probe(again, timeout))
     return results
 
 

@@ -7,9 +7,11 @@ import os
 import subprocess
 import sys
 import time
+from typing import Any
 
 import pytest
 
+from podnet import names
 from podnet.errors import LabError, LabPrerequisiteError
 from podnet.lab import apply, ledger
 from podnet.lab.plan import AddAddress, AddRoute, build_plan
@@ -310,3 +312,65 @@ def test_probe_engine_waits_one_timeout_for_all_and_its_verdicts_do_not_depend_o
     for proto in ("TCP", "UDP"):
         assert {ok for t, ok in slow.items() if t.proto == proto} == {True, False}, proto
     assert 3.0 <= took < 5.5, f"{took:.2f} s for a 3 s timeout"
+
+
+def _oslo_probes(lab_name: str) -> tuple[dict[str, Any], dict[str, list[Any]], dict[str, str],
+                                          list[str]]:
+    """The oslo lab's pods, every pod-to-pod probe on two TCP ports and DNS, the pods' own
+    addresses by namespace (raw SYNs) and the nodes' namespaces (drop records)."""
+    from podnet.lab.probe import Target
+
+    r = podnet("lab", "up", "-f", str(ROOT / "examples" / "oslo"), "--name", lab_name,
+               "--cni", "host-gw")
+    assert r.returncode == 0, r.stderr
+    places = {p["key"]: p for p in ledger.Ledger(lab_name).read_state("pods.json")}
+    keys = sorted(places)
+    groups = {places[src]["netns"]: [Target(i, j, places[dst]["ip"], port, proto)
+                                     for j, dst in enumerate(keys) if i != j
+                                     for port, proto in ((8080, "TCP"), (5432, "TCP"), (53, "UDP"))]
+              for i, src in enumerate(keys)}
+    own = {p["netns"]: p["ip"] for p in places.values()
+           if p["netns"] != names.node_netns(lab_name, p["node"])}
+    nodes = [names.node_netns(lab_name, n) for n in sorted({p["node"] for p in places.values()})]
+    assert own and nodes
+    return places, groups, own, nodes
+
+
+def test_raw_syns_and_drop_records_give_the_plain_verdicts_without_waiting(lab_name):
+    """TCP probes as raw SYNs from the pods' own namespaces, and denied probes judged by the
+    nodes' drop records: the verdicts of the plain probe (connect, close, deadline), and a run
+    with a 5 s timeout that ends long before it, since no probe waits for its deadline."""
+    from podnet.lab.probe import probe
+
+    _, groups, own, nodes = _oslo_probes(lab_name)
+    plain = probe(groups, timeout=1.0)
+    assert set(plain.values()) == {True, False}
+    start = time.monotonic()
+    fast = probe(groups, timeout=5.0, sources=own, drop_logs=nodes)
+    took = time.monotonic() - start
+    assert fast == plain
+    assert took < 3.0, f"{took:.2f} s: some probe waited for its 5 s deadline"
+
+
+def test_silence_without_a_drop_record_is_probed_again_the_plain_way(lab_name):
+    """A drop no policy rule made (here an extra nft table in one node, dropping one pod's
+    8080 without a record) gets neither an answer nor a record: the probe asks again with a
+    plain connection, which the same rule drops, so it is denied, after two deadlines."""
+    from podnet.lab.probe import probe
+
+    places, groups, own, nodes = _oslo_probes(lab_name)
+    dst = next(p for p in places.values()
+               if p["netns"] != names.node_netns(lab_name, p["node"]) and (8080, "TCP") in
+               {(port, proto) for port, proto in p["ports"]})
+    rule = "table inet pntest {\n" + "".join(  # forwarded, and from the node's own pods
+        f" chain {hook} {{\n  type filter hook {hook} priority 0; policy accept;\n"
+        f"  ip daddr {dst['ip']} tcp dport 8080 drop\n }}\n" for hook in ("forward", "output")) + "}\n"
+    subprocess.run(["ip", "netns", "exec", names.node_netns(lab_name, dst["node"]), "nft", "-f",
+                    "-"], input=rule, text=True, check=True)
+    start = time.monotonic()
+    got = probe(groups, timeout=1.0, sources=own, drop_logs=nodes)
+    took = time.monotonic() - start
+    to_dst = {t: ok for t, ok in got.items() if t.ip == dst["ip"] and t.port == 8080}
+    assert to_dst and not any(to_dst.values())
+    assert got == probe(groups, timeout=1.0)
+    assert took >= 2.0, f"{took:.2f} s: the silent probes were not asked again"
