@@ -63,8 +63,9 @@ def test_help_still_answers(argv: list[str]) -> None:
     assert out == run(argv, typer_only=True)[1]
 
 
-def test_quick_lab_commands_import_no_typer() -> None:
-    """`lab probe` of a missing lab, and a dry run of `lab up`: neither typer nor pydantic."""
+def test_quick_lab_commands_import_neither_typer_nor_pyroute2() -> None:
+    """`lab probe` of a missing lab, and a dry run of `lab up`: no typer, no pydantic, and no
+    pyroute2 (whose package import alone costs ~0.25 s: issue 17)."""
     probe = ("import sys, os, json\nfrom podnet.cli.quick import main\nseen = []\n"
              "for argv in (['lab', 'probe', '--name', 'nosuchlab'], "
              f"['lab', 'up', '--dry-run', '-f', {OSLO!r}, '--name', 'qk1']):\n"
@@ -78,5 +79,5 @@ def test_quick_lab_commands_import_no_typer() -> None:
     codes, mods = json.loads(out.splitlines()[-1])
     assert codes[0] != 0 and codes[1] == 0  # the missing lab failed, the dry run printed
     assert "podnet.cli.lab_run" in mods and "podnet.lab.plan" in mods  # they did run
-    assert not {m for m in mods if m.split(".")[0] in ("typer", "pydantic")}
+    assert not {m for m in mods if m.split(".")[0] in ("typer", "pydantic", "pyroute2")}
     assert "podnet.cli.app" not in mods

@@ -114,12 +114,13 @@ def probe(name: str = "", ports: str | None = None, output: str = "table",
     from podnet.analysis import Analysis
     from podnet.cli.lab_http import front_mismatches, probe_fronts, probe_gateways, probe_http
     from podnet.lab.plan import LAB_IPTABLES_FEATURES
+    from podnet.lab.prereq import check_prerequisites
     from podnet.lab.probe import Target, probe
     from podnet.lab.sockets import sctp_supported
     from podnet.policy.query import parse_ports
     from podnet.predict import probe as predict
 
-    lab_modules()[0].check_prerequisites()  # probing enters the lab's namespaces: root
+    check_prerequisites()  # probing enters the lab's namespaces: root
     led = complete_lab(name)
     lab = led.read_state("lab.json")
     analysis = Analysis(cluster_of(lab), iptables_features=LAB_IPTABLES_FEATURES)
