@@ -2,85 +2,27 @@
 
 from __future__ import annotations
 
-import base64
 import os
 import sys
-import time
-from dataclasses import replace
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
 
-from podnet.cli.common import CniOpt, FileOpt, NodesOpt, OutputOpt, check_format, choices, load_docs, warn
-from podnet.cli.lab_common import NameOpt, cluster_of, complete_lab, lab_app, lab_modules
-from podnet.cli.lab_http import front_mismatches, probe_fronts, probe_gateways, probe_http
-from podnet.cli.output import console, emit_json, emit_text
+from podnet.cli import (
+    lab_curl,  # noqa: F401  (registers curl, first in `podnet lab --help`)
+    lab_run,
+)
+from podnet.cli.common import CniOpt, FileOpt, NodesOpt, OutputOpt, check_format, choices
+from podnet.cli.lab_common import NameOpt, complete_lab, lab_app, lab_modules
+from podnet.cli.output import console, emit_json
 from podnet.errors import UsageError
-from podnet.model.vocabulary import LAB_PROXY_MODES, PROTOCOLS, PROXY_MODES
-
-if TYPE_CHECKING:
-    from podnet.analysis import Analysis
-
-PUBLIC_SECRET_KEYS = ("tls.crt", "ca.crt")  # certificates: what the model reads, none secret
-REDACTED = base64.b64encode(b"<redacted by podnet>").decode()
-
-
-def _with_migrated(docs: Any, cluster: Any) -> Any:
-    """The input and what ``podnet ingress migrate`` writes for it: the migrated Gateways are
-    then the lab's Gateways like any other (data-plane pods, LoadBalancer Services, nginx)."""
-    from podnet.model.load import read_texts
-    from podnet.predict.migration import _tables, documents
-
-    if not _tables(cluster):
-        raise UsageError("--migrated-gateway: the input has no Ingress served by a declared "
-                         "ingress-nginx controller, so there is nothing to migrate")
-    extra = read_texts([("<podnet ingress migrate>", documents(cluster))])
-    docs.extend(extra)
-    return docs
-
-
-def _kept_docs(docs: Any) -> list[dict[str, Any]]:
-    """What the lab's state keeps of the input: every document, but a Secret's values only where
-    they are certificates (the model reads those: which hosts get TLS, which CA auth-tls uses);
-    every other value, keys above all, is replaced, so the state file holds no key material."""
-    kept = []
-    for d in docs:
-        body = d.body
-        if body.get("kind") == "Secret":
-            body = dict(body)
-            for field in ("data", "stringData"):
-                values = body.get(field)
-                if isinstance(values, dict):
-                    body[field] = {k: (v if k in PUBLIC_SECRET_KEYS else
-                                       REDACTED if field == "data" else "<redacted by podnet>")
-                                   for k, v in values.items()}
-        kept.append({"file": d.file, "doc": d.doc, "body": body})
-    return kept
+from podnet.model.vocabulary import LAB_PROXY_MODES, PROXY_MODES
 
 
 def register(app: typer.Typer) -> None:
     from podnet.cli import lab_doctor  # noqa: F401  (registers doctor, capture, conntrack)
 
     app.add_typer(lab_app, name="lab")
-
-
-def _with_standin(docs: Any, cluster: Any) -> tuple[Any, str]:
-    """The documents with the stand-in ingress controller added when the input has Ingresses
-    and no controller (kept in the lab's state like the input's, so every later prediction
-    sees its pod), and a note saying so ("" when none is added)."""
-    from podnet.ingress import standin
-    from podnet.model.load import Docs, RawDoc
-
-    extra = standin.documents(cluster)
-    if not extra:
-        return docs, ""
-    added = Docs()
-    added.warnings, added.texts = docs.warnings, docs.texts
-    added += docs
-    added += [RawDoc(standin.FILE, i, body) for i, body in enumerate(extra)]
-    svc = next((b["spec"]["type"] for b in extra if b["kind"] == "Service"), "the input's")
-    return added, (f"no ingress controller in the input: the lab runs a stand-in, Deployment "
-                   f"{standin.NAMESPACE}/{standin.NAME} behind a {svc} Service")
 
 
 @lab_app.command("up")
@@ -95,33 +37,7 @@ def up(filename: FileOpt = [], name: NameOpt = "",  # noqa: B006
            "requests to both fronts")] = False
        ) -> None:
     """Build the cluster's network: fabric, nodes, pods, routes, workloads."""
-    from podnet.model.cluster import build
-
-    if not name:
-        raise UsageError("lab up needs --name")
-    docs = load_docs(filename)  # once: the state below keeps these documents, and stdin reads once
-    cluster = build(docs, nodes=nodes)
-    docs, standin = _with_standin(docs, cluster)
-    if standin:
-        cluster = build(docs, nodes=nodes)
-    if migrated_gateway:  # after the stand-in: migration needs a controller
-        docs = _with_migrated(docs, cluster)
-        cluster = build(docs, nodes=nodes)
-    warn(cluster)
-    apply, _, plan_mod, _ = lab_modules()
-    plan = plan_mod.build_plan(cluster, name, cni or cluster.net.cni, proxy)
-    if standin:
-        sys.stderr.write(f"note: {standin}\n")
-    for note in plan.notes:
-        sys.stderr.write(f"note: {note}\n")
-    if dry_run:
-        emit_text(plan.text())
-        return
-    state = {"docs": _kept_docs(docs), "nodes": nodes, "overrides": {}, "created": time.time(),
-             "migrated_gateway": migrated_gateway}
-    took = apply.up(plan, state)
-    console().print(f"lab {name} up: {len(cluster.nodes)} nodes, {len(plan.pods)} pods, "
-                    f"cni {plan.cni}, kube-proxy {plan.proxy}, in {took:.2f} s")
+    lab_run.up(filename, name, cni, nodes, proxy, dry_run, migrated_gateway)
 
 
 @lab_app.command("probe")
@@ -131,117 +47,7 @@ def probe_cmd(name: NameOpt = "",
               timeout: Annotated[float, typer.Option("--timeout", help="seconds per probe")] = 1.0
               ) -> None:
     """Probe every pod to every pod on every port; compare with the analyzer's prediction."""
-    check_format(output, ("table", "json"))
-    from podnet import names
-    from podnet.analysis import Analysis
-    from podnet.lab.plan import LAB_IPTABLES_FEATURES
-    from podnet.lab.probe import Target, probe
-    from podnet.lab.sockets import sctp_supported
-    from podnet.policy.query import parse_ports
-    from podnet.predict import probe as predict
-
-    lab_modules()[0].check_prerequisites()  # probing enters the lab's namespaces: root
-    led = complete_lab(name)
-    lab = led.read_state("lab.json")
-    analysis = Analysis(cluster_of(lab), iptables_features=LAB_IPTABLES_FEATURES)
-    places = {p["key"]: p for p in led.read_state("pods.json")}
-    port_list = parse_ports(ports, analysis.cluster)
-    sctp = sctp_supported()
-    probed = [(p, proto) for p, proto in port_list if proto != "SCTP" or sctp]
-    skipped = [f"{p}/{proto}: this kernel has no SCTP" for p, proto in port_list
-               if proto == "SCTP" and not sctp]
-    pods = predict.probed_pods(analysis)
-    groups: dict[str, list[Any]] = {}
-    for i, src in enumerate(pods):
-        targets = groups.setdefault(places[src.key]["netns"], [])
-        targets += [Target(i, j, dst.ip, port, proto) for j, dst in enumerate(pods) if i != j
-                    for port, proto in probed]
-    own = {pl["netns"]: pl["ip"] for pl in places.values()
-           if pl["netns"] != names.node_netns(name, pl["node"])}  # not hostNetwork
-    start = time.monotonic()
-    results = probe(groups, timeout=timeout, sources=own,
-                    drop_logs=[names.node_netns(name, n.name) for n in analysis.cluster.nodes])
-    pod_cmp = predict.compare_pods(analysis, pods, probed, {
-        (t.src, t.dst, t.port, t.proto): ok for t, ok in results.items()})
-    protos = PROTOCOLS if sctp else tuple(p for p in PROTOCOLS if p != "SCTP")
-    services = _probe_services(analysis, pods, places, timeout, name, lab.get("proxy", "iptables"),
-                               lab.get("external_ip", ""), protos)
-    web, web_skipped = probe_http(analysis, led, lab.get("external_ip", ""))
-    skipped += web_skipped
-    gws, gw_skipped = probe_gateways(analysis, led, lab.get("external_ip", ""))
-    skipped += gw_skipped
-    fronts = (probe_fronts(analysis, led, lab.get("external_ip", ""))
-              if lab.get("migrated_gateway") else None)
-    mismatches = (pod_cmp.mismatches + predict.service_mismatches(services)
-                  + [{"from": w["from"], "to": f"{w['url']} ({w['why']})", "port": "http",
-                      "predicted": w["predicted"], "observed": w["observed"]}
-                     for w in web if not w["agrees"]]
-                  + [{"from": "external", "to": f"{w['url']} ({w['why']})", "port": "http",
-                      "predicted": w["predicted"], "observed": w["observed"]}
-                     for w in gws if not w["agrees"]]
-                  + (front_mismatches(fronts) if fronts is not None else []))
-    data = {"pods": pod_cmp.pods, "ports": list(pod_cmp.observed), "matrix": pod_cmp.observed,
-            "services": services, "http": web, "gateway": gws,
-            **({"migration": fronts} if fronts is not None else {}),
-            "mismatches": mismatches, "skipped": skipped,
-            "probes": len(results) + len(services) + len(web) + len(gws)
-            + 2 * len(fronts["requests"] if fronts else ()),
-            "seconds": round(time.monotonic() - start, 2)}
-    if output == "json":
-        emit_json(data)
-    else:
-        c = console()
-        served = sum(1 for s in services if s["observed"] not in ("dropped", "rejected"))
-        c.print(f"{data['probes']} probes ({len(services)} to Service IPs, {served} answered; "
-                f"{len(web)} HTTP requests through ingress controllers, {len(gws)} through "
-                f"Gateways) in "
-                f"{data['seconds']:.2f} s; {len(mismatches)} mismatches")
-        if fronts is not None:
-            s = fronts["summary"]
-            c.print(f"migration: {s['requests']} requests to both fronts; predicted "
-                    f"{s['predicted_differ']} differ, observed {s['observed_differ']} differ; "
-                    f"mismatches: ingress {s['ingress_mismatches']}, gateway "
-                    f"{s['gateway_mismatches']}, differences {s['disagreements']}")
-        for why in skipped:
-            c.print(f"  not probed: {why}")
-        for mm in mismatches:
-            pred, obs = mm["predicted"], mm["observed"]
-            if isinstance(pred, bool):
-                pred, obs = ("allowed" if pred else "denied"), ("reachable" if obs else "dropped")
-            c.print(f"  {mm['from']} -> {mm['to']} {mm['port']}: predicted {pred}, observed {obs}",
-                    markup=False)
-    if mismatches:
-        raise typer.Exit(1)
-
-
-def _probe_services(analysis: Analysis, pods: list[Any], places: dict[str, Any], timeout: float,
-                    lab: str, mode: str, external_ip: str, protos: tuple[str, ...]
-                    ) -> list[dict[str, Any]]:
-    """Send predict's Service probes from the pods' and the outside's namespaces, repeat the
-    sticky ones, and let predict compare."""
-    from podnet.lab.probe import ServiceTarget, probe_services
-    from podnet.names import external_netns
-    from podnet.predict import probe as predict
-
-    asks = predict.service_probes(analysis, pods, external_ip, protos)
-    sent: dict[ServiceTarget, predict.ServiceProbe] = {}
-    groups: dict[str, list[ServiceTarget]] = {}
-    for q in asks:
-        t = ServiceTarget(q.src, q.service, q.ip, q.port, q.proto)
-        ns = places[pods[q.src].key]["netns"] if q.src >= 0 else external_netns(lab)
-        groups.setdefault(ns, []).append(t)
-        sent[t] = q
-    answers = probe_services(groups, timeout=timeout)
-    # ClientIP affinity: once the first connections are in, the same client asks again and
-    # must land on the same endpoint every time
-    again = {ns: [replace(t, attempt=k) for t in ts for k in (1, 2, 3)
-                  if sent[t].sticky and answers[t] not in ("dropped", "rejected")]
-             for ns, ts in groups.items()}
-    more = probe_services({ns: ts for ns, ts in again.items() if ts}, timeout=timeout)
-    repeats = {sent[t]: [more[replace(t, attempt=k)] for k in (1, 2, 3)]
-               for t in answers if replace(t, attempt=1) in more}
-    return predict.compare_services(analysis, mode, {sent[t]: a for t, a in answers.items()},
-                                    repeats)
+    lab_run.probe(name, ports, output, timeout)
 
 
 @lab_app.command("status")

@@ -1,9 +1,10 @@
-"""The entry point, and a way around typer for the one question users repeat: ``explain``.
+"""The entry point, and a way around typer for the commands users repeat or wait on: ``explain``,
+``lab up`` and ``lab probe``.
 
 Parsing a command line through typer costs more than a repeated ``explain`` itself: importing
 typer, and then pydantic, which typer (0.29) imports to coerce any option that is not a flag
 (0.3-0.5 s of CPU on the shared machine, docs/benchmarks.md). ``parse`` recognises the plain
-form of an ``explain`` command line (its own options, each once or repeated as typer allows,
+form of those command lines (their own options, each once or repeated as typer allows,
 ``--opt VALUE`` or ``--opt=VALUE``, an optional ``--no-cache`` before the command) and runs the
 same code the typer command runs; anything else (``--help``, an unknown or malformed option,
 a value that looks like an option) goes to typer, which says what is wrong as it always has.
@@ -20,11 +21,25 @@ from collections.abc import Callable
 
 from podnet.errors import OutputError, PodnetError, exit_code_for
 
-# explain's options: the keyword each sets, and whether it repeats (``-f``) or is a flag
-_EXPLAIN = {"-f": "filename", "--filename": "filename", "--from": "src", "--to": "dst",
-            "--port": "port", "-o": "output", "--output": "output", "--nodes": "nodes",
-            "--no-ipblock-matches-pods": "no_ipblock_matches_pods"}
-_FLAGS = {"no_ipblock_matches_pods"}
+# The commands run here, each with its options: the keyword each option sets. What a keyword
+# holds: a list (repeatable), a flag, a number; anything else is one string.
+_COMMANDS: dict[tuple[str, ...], dict[str, str]] = {
+    ("explain",): {"-f": "filename", "--filename": "filename", "--from": "src", "--to": "dst",
+                   "--port": "port", "-o": "output", "--output": "output", "--nodes": "nodes",
+                   "--no-ipblock-matches-pods": "no_ipblock_matches_pods"},
+    ("lab", "up"): {"-f": "filename", "--filename": "filename", "--name": "name", "--cni": "cni",
+                    "--nodes": "nodes", "--proxy": "proxy", "--dry-run": "dry_run",
+                    "--migrated-gateway": "migrated_gateway"},
+    ("lab", "probe"): {"--name": "name", "--ports": "ports", "-o": "output", "--output": "output",
+                       "--timeout": "timeout"},
+}
+_LISTS = {"filename"}
+_FLAGS = {"no_ipblock_matches_pods", "dry_run", "migrated_gateway"}
+_INTS = {"nodes"}
+_FLOATS = {"timeout"}
+# checked as typer's option callbacks check them (podnet.cli.common.choices), in the order the
+# options came on the command line, as click processes them
+_CHOICES = {"cni": ("--cni", "CNI_MODES"), "proxy": ("--proxy", "PROXY_MODES")}
 
 
 def explain(filename: list[str], src: str = "", dst: str = "", port: str = "",
@@ -66,20 +81,23 @@ def explain(filename: list[str], src: str = "", dst: str = "", port: str = "",
 
 
 def parse(argv: list[str]) -> Callable[[], None] | None:
-    """The ``explain`` this command line asks for, ready to run; None when typer should parse
-    it (not ``explain``, or anything beyond the plain form)."""
+    """The command this command line asks for (``explain``, ``lab up``, ``lab probe``), ready
+    to run; None when typer should parse it (another command, or anything beyond the plain
+    form)."""
     args = list(argv)
     no_cache = bool(args) and args[0] == "--no-cache"
     if no_cache:
         args.pop(0)
-    if not args or args[0] != "explain":
+    command = next((c for c in _COMMANDS if tuple(args[:len(c)]) == c), None)
+    if command is None:
         return None
-    kwargs: dict[str, object] = {"filename": []}
-    rest = args[1:]
+    options = _COMMANDS[command]
+    kwargs: dict[str, object] = {k: [] for k in set(options.values()) & _LISTS}
+    rest = args[len(command):]
     while rest:
         token = rest.pop(0)
         name, eq, value = token.partition("=") if token.startswith("--") else (token, "", "")
-        key = _EXPLAIN.get(name)
+        key = options.get(name)
         if key is None:
             return None
         if key in _FLAGS:
@@ -93,25 +111,50 @@ def parse(argv: list[str]) -> Callable[[], None] | None:
             value = rest.pop(0)
         if value.startswith("-") and value != "-":
             return None  # typer may read it as a value or an option: let it decide
-        if key == "nodes":
+        if key in _INTS:
             if not value.isascii() or not value.isdigit():
                 return None
             kwargs[key] = int(value)
-        elif key == "filename":
-            files = kwargs["filename"]
-            assert isinstance(files, list)
-            files.append(value)
+        elif key in _FLOATS:
+            if not _plain_decimal(value):
+                return None
+            kwargs[key] = float(value)
+        elif key in _LISTS:
+            values = kwargs[key]
+            assert isinstance(values, list)
+            values.append(value)
         else:
-            kwargs[key] = value
+            kwargs[key] = value  # the last counts; click checks it where the first one came
+    checks = [(key, *_CHOICES[key]) for key in kwargs if key in _CHOICES]
 
     def run() -> None:
-        from podnet.cli.loading import CACHE
+        from podnet.cli.loading import CACHE, check_choice
+        from podnet.model import vocabulary
 
+        for key, flag, allowed in checks:
+            check_choice(flag, str(kwargs[key]), getattr(vocabulary, allowed))
         CACHE["enabled"] = not no_cache
-        explain(**kwargs)  # type: ignore[arg-type]
+        _runner(command)(**kwargs)
         sys.exit(0)  # as typer ends a command: stdout is flushed and checked on the way out
 
     return run
+
+
+def _plain_decimal(value: str) -> bool:
+    """Digits with at most one point: what float() and click read alike (no exponent, inf or
+    nan, which go to typer)."""
+    whole, _, fraction = value.partition(".")
+    digits = whole + fraction
+    return bool(digits) and digits.isascii() and digits.isdigit()
+
+
+def _runner(command: tuple[str, ...]) -> Callable[..., None]:
+    """The plain function behind the typer command, imported when it runs."""
+    if command == ("explain",):
+        return explain
+    from podnet.cli import lab_run
+
+    return lab_run.up if command == ("lab", "up") else lab_run.probe
 
 
 def guarded(run: Callable[[], None]) -> None:

@@ -39,22 +39,11 @@ from podnet.lab.plan import (
     WaitRoutes,
     WriteResolvConf,
 )
+from podnet.lab.prereq import check_prerequisites
 from podnet.lab.teardown import NETNS_ETC
 
 if TYPE_CHECKING:
     from podnet.lab import tls
-
-
-def check_prerequisites() -> None:
-    if not netns.is_root():
-        raise LabPrerequisiteError("the lab needs root (network namespaces, links, routes): "
-                                   "run podnet lab as root")
-    if not os.path.exists("/proc/self/ns/net"):
-        raise LabPrerequisiteError("this kernel has no network namespaces")
-    for tool, pkg in (("nft", "nftables"), ("iptables-restore", "iptables")):
-        if shutil.which(tool) is None:
-            raise LabPrerequisiteError(f"the lab needs {tool} (Debian package {pkg}): "
-                                       "run make install")
 
 
 def _run(step: Step, ledger: Ledger, k: netns.Kernel) -> None:

@@ -10,12 +10,18 @@ from __future__ import annotations
 import errno
 import os
 import subprocess
-
-from pyroute2 import IPRoute, NetlinkError, netns
-from pyroute2.netlink.rtnl import ndmsg
+from typing import TYPE_CHECKING
 
 from podnet.errors import LabError
 from podnet.lab.nsenter import create_netns, inside
+
+if TYPE_CHECKING:
+    from pyroute2 import IPRoute
+
+# pyroute2 is imported where a socket is opened or a message built, not here: its package
+# import runs ~0.25 s of __init__ (every pyroute2 module), which `lab up --dry-run`, `lab probe`
+# and `lab down` of an empty lab need not pay (issue 17)
+NETNS_RUN_DIR = "/var/run/netns"
 
 RTNH_F_ONLINK = 4
 
@@ -42,12 +48,14 @@ class Kernel:
     def ipr(self, ns: str) -> IPRoute:
         sock = self._sockets.get(ns)
         if sock is None:
+            from pyroute2 import IPRoute
+
             with inside(ns):  # fails on a missing namespace rather than creating one
                 sock = self._sockets[ns] = IPRoute()
         return sock
 
     def create(self, name: str) -> None:
-        if name in netns.listnetns():
+        if name in listed():
             raise LabError(f"netns add {name}", "a namespace of that name already exists")
         create_netns(name)
         ipr = self.ipr(name)
@@ -87,6 +95,8 @@ class Kernel:
             spec["scope"] = 253
         if onlink:
             spec["flags"] = RTNH_F_ONLINK
+        from pyroute2 import NetlinkError
+
         try:
             ipr.route("add", **spec)
         except NetlinkError as e:
@@ -107,6 +117,8 @@ class Kernel:
             ipr.addr("add", index=idx, address=addr, prefixlen=int(plen))
 
     def add_neighbour(self, ns: str, ip: str, mac: str, dev: str) -> None:
+        from pyroute2.netlink.rtnl import ndmsg
+
         ipr = self.ipr(ns)
         ipr.neigh("add", dst=ip, lladdr=mac, ifindex=_index(ipr, dev),
                   state=ndmsg.states["permanent"])
@@ -126,12 +138,18 @@ class Kernel:
 
 
 def remove(name: str) -> None:
-    if name in netns.listnetns():
+    if name in listed():
+        from pyroute2 import netns
+
         netns.remove(name)
 
 
 def listed() -> list[str]:
-    return list(netns.listnetns())
+    """The named namespaces, as pyroute2's ``netns.listnetns`` reads them."""
+    try:
+        return os.listdir(NETNS_RUN_DIR)
+    except FileNotFoundError:
+        return []
 
 
 def _index(ipr: IPRoute, ifname: str) -> int:
@@ -152,10 +170,6 @@ def sysctl(ns: str, settings: tuple[tuple[str, str], ...]) -> None:
                     f.write(value)
             except OSError as e:
                 raise LabError(f"[{ns}] sysctl {key}={value}", e.strerror or str(e)) from None
-
-
-def is_root() -> bool:
-    return os.geteuid() == 0
 
 
 def _run_inside(ns: str, argv: list[str], text: str) -> subprocess.CompletedProcess[str]:
