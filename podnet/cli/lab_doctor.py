@@ -22,7 +22,7 @@ PodOpt = Annotated[str | None, typer.Option("--pod", help="NS/POD the checklist 
 def _lab(name: str) -> tuple[Any, dict[str, Any], dict[str, Any], Any]:
     """The lab's ledger, state, pod places and analysis (as `lab probe` builds them)."""
     from podnet.analysis import Analysis
-    from podnet.lab.plan import LAB_IPTABLES_FEATURES
+    from podnet.lab.features import LAB_IPTABLES_FEATURES
 
     lab_modules()[0].check_prerequisites()  # entering the lab's namespaces needs root
     led = complete_lab(name)

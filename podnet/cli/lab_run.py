@@ -111,27 +111,26 @@ def probe(name: str = "", ports: str | None = None, output: str = "table",
           timeout: float = 1.0) -> None:
     """Probe every pod to every pod on every port; compare with the analyzer's prediction."""
     check_format(output, ("table", "json"))
+    from concurrent.futures import ThreadPoolExecutor
+
     from podnet import names
-    from podnet.analysis import Analysis
-    from podnet.cli.lab_http import front_mismatches, probe_fronts, probe_gateways, probe_http
-    from podnet.lab.plan import LAB_IPTABLES_FEATURES
+    from podnet.lab.features import LAB_IPTABLES_FEATURES
     from podnet.lab.prereq import check_prerequisites
     from podnet.lab.probe import Target, probe
     from podnet.lab.sockets import sctp_supported
     from podnet.policy.query import parse_ports
-    from podnet.predict import probe as predict
 
     check_prerequisites()  # probing enters the lab's namespaces: root
     led = complete_lab(name)
     lab = led.read_state("lab.json")
-    analysis = Analysis(cluster_of(lab), iptables_features=LAB_IPTABLES_FEATURES)
+    cluster = cluster_of(lab)
     places = {p["key"]: p for p in led.read_state("pods.json")}
-    port_list = parse_ports(ports, analysis.cluster)
+    port_list = parse_ports(ports, cluster)
     sctp = sctp_supported()
     probed = [(p, proto) for p, proto in port_list if proto != "SCTP" or sctp]
     skipped = [f"{p}/{proto}: this kernel has no SCTP" for p, proto in port_list
                if proto == "SCTP" and not sctp]
-    pods = predict.probed_pods(analysis)
+    pods = [p for p in cluster.pods if not p.host_network]  # predict.probed_pods, checked below
     groups: dict[str, list[Any]] = {}
     for i, src in enumerate(pods):
         targets = groups.setdefault(places[src.key]["netns"], [])
@@ -140,10 +139,23 @@ def probe(name: str = "", ports: str | None = None, output: str = "table",
     own = {pl["netns"]: pl["ip"] for pl in places.values()
            if pl["netns"] != names.node_netns(name, pl["node"])}  # not hostNetwork
     start = time.monotonic()
-    results = probe(groups, timeout=timeout, sources=own,
-                    drop_logs=[names.node_netns(name, n.name) for n in analysis.cluster.nodes])
+    # The pods probe in the background while the prediction is made: the analysis and its
+    # imports (numpy) are a third of a 200-pod probe's time, and its threads mostly wait for
+    # the kernel.
+    with ThreadPoolExecutor(1) as background:
+        pod_probe = background.submit(probe, groups, timeout, own,
+                                      [names.node_netns(name, n.name) for n in cluster.nodes])
+        from podnet.analysis import Analysis
+        from podnet.cli.lab_http import front_mismatches, probe_fronts, probe_gateways, probe_http
+        from podnet.predict import probe as predict
+
+        analysis = Analysis(cluster, iptables_features=LAB_IPTABLES_FEATURES)
+        if [p.key for p in predict.probed_pods(analysis)] != [p.key for p in pods]:
+            raise AssertionError("lab probe: the probed pods are not the predicted ones")
+        expected = predict.expected_pods(analysis, pods, probed)
+        results = pod_probe.result()
     pod_cmp = predict.compare_pods(analysis, pods, probed, {
-        (t.src, t.dst, t.port, t.proto): ok for t, ok in results.items()})
+        (t.src, t.dst, t.port, t.proto): ok for t, ok in results.items()}, expected)
     protos = PROTOCOLS if sctp else tuple(p for p in PROTOCOLS if p != "SCTP")
     services = _probe_services(analysis, pods, places, timeout, name, lab.get("proxy", "iptables"),
                                lab.get("external_ip", ""), protos)

@@ -25,6 +25,7 @@ from podnet.errors import LabPrerequisiteError
 from podnet.ingress import nginx
 from podnet.ingress.controllers import controller_pods, find_controllers
 from podnet.ingress.routes import build_all
+from podnet.lab.features import LAB_IPTABLES_FEATURES
 from podnet.model import gateways
 from podnet.model.builtin import APISERVER_PORT, apiserver_answer, apiserver_listeners
 from podnet.model.cluster import Cluster
@@ -32,10 +33,6 @@ from podnet.model.vocabulary import LAB_CNI_MODES, LAB_PROXY_MODES
 from podnet.policy.nft import render_nodes
 from podnet.services.iptables import render_jumps
 
-# The lab loads kube-proxy's rules for real: no nfacct counters, which need accounting objects
-# kube-proxy creates through nfnetlink_acct (the lab creates none, and the kernel it is tested
-# on has no such module); iptables' --random-fully it has.
-LAB_IPTABLES_FEATURES = frozenset({"random-fully"})
 POD_GATEWAY = "169.254.1.1"
 
 

@@ -17,8 +17,8 @@ Service probes (which pod answered) still run on asyncio: they are few.
 
 from __future__ import annotations
 
-import asyncio
 import errno
+import functools
 import gc
 import os
 import random
@@ -29,13 +29,10 @@ import struct
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import NamedTuple
-
-import dns.message
-import dns.rdatatype
 
 from podnet.lab import droplog
 from podnet.lab.nsenter import inside
@@ -46,16 +43,29 @@ from podnet.names import DROP_LOG_GROUP
 # the workload server echoes its pod name whatever it receives, the lab DNS answers this name
 # with a TXT record naming the pod it runs in.
 WHOAMI = "whoami.podnet."
-PROBE_PAYLOAD = dns.message.make_query(WHOAMI, "TXT", id=4242).to_wire()
 HELLO = b"?\n"  # a TCP probe speaks first, so the workload need not wait to tell it is no HTTP
 
 
 
 
-def _decode(data: bytes) -> str:
-    """The pod's name, 'dns', or predict's HTTP_SERVER when nginx answered (not a workload)."""
+@functools.cache
+def probe_payload() -> bytes:
+    """A DNS query for WHOAMI (dnspython is imported when a UDP probe is sent: ~0.08 s)."""
+    import dns.message
+
+    return dns.message.make_query(WHOAMI, "TXT", id=4242).to_wire()
+
+
+def _decode(data: bytes, proto: str) -> str:
+    """The pod's name, 'dns', or predict's HTTP_SERVER when nginx answered (not a workload).
+    Only a datagram may be a DNS answer: the workload says its name in plain text."""
     if data.startswith(b"HTTP/"):
         return "http-server"
+    if proto != "UDP":
+        return data.decode(errors="replace").strip()
+    import dns.message
+    import dns.rdatatype
+
     try:
         msg = dns.message.from_wire(data)
     except Exception:  # noqa: BLE001 - not DNS: the workload server's plain reply
@@ -104,20 +114,13 @@ def _words(addr: bytes) -> int:
     return (addr[0] << 8 | addr[1]) + (addr[2] << 8 | addr[3])
 
 
-_SYN = struct.Struct("!HHIIBBHHH")  # ports, sequence, acknowledgement, offset, flags, window, sum, urgent
+# A 20-byte TCP SYN (the kernel adds the IP header): ports, sequence, acknowledgement, offset,
+# flags, window, checksum (over the pseudo-header too: both addresses, the protocol, the
+# length), urgent pointer
+_SYN = struct.Struct("!HHIIBBHHH")
 WINDOW = 64240
 SPORTS = (20000, 60000)
 SLICE = 256  # socket probes a worker opens at a time  # where a run's raw probes take their source ports
-
-
-def _syn(src_sum: int, dst: bytes, sport: int, dport: int, seq: int) -> bytes:
-    """A 20-byte TCP SYN and its checksum (over the pseudo-header: both addresses, the protocol
-    and the length); the kernel adds the IP header."""
-    total = (src_sum + _words(dst) + socket.IPPROTO_TCP + 20 + sport + dport + (seq >> 16)
-             + (seq & 0xFFFF) + 0x5002 + WINDOW)
-    total = (total & 0xFFFF) + (total >> 16)
-    total = (total & 0xFFFF) + (total >> 16)
-    return _SYN.pack(sport, dport, seq, 0, 0x50, 0x02, WINDOW, ~total & 0xFFFF, 0)
 
 
 class _Room:
@@ -169,24 +172,35 @@ class _Engine:
         self.logs = {s.fileno(): s for s in logs}
         for fd in self.logs:
             self.poller.register(fd, select.EPOLLIN)
-        self.flows: dict[bytes, _Probe] = {}  # by flow key: raw probes; all when drops are logged
+        # by flow key: raw probes (their targets: nothing else to keep), and the socket probes
+        # too when drops are logged
+        self.flows: dict[bytes, Target | _Probe] = {}
         self.results: dict[Target, bool] = {}
-        self.silent: list[_Probe] = []  # denied at the deadline
+        self.silent: list[Target] = []  # denied at the deadline
         self.resends: deque[tuple[float, list[_Probe]]] = deque()
-        self.deadlines: deque[tuple[float, list[_Probe]]] = deque()
+        self.deadlines: deque[tuple[float, list[_Probe] | list[Target]]] = deque()
+        self.dsts: dict[tuple[str, int], tuple[bytes, int]] = {}  # address, checksum part
         self.room = _Room(budget)
+        self.lock = threading.RLock()  # a socket probe's start against its judgement
         self.seq = random.getrandbits(32)
         self.ack = ((self.seq + 1) & 0xFFFFFFFF).to_bytes(4, "big")
 
+    def _judge(self, v: Target | _Probe, ok: bool) -> None:
+        if isinstance(v, _Probe):
+            self._finish(v, ok)
+        else:
+            self.results.setdefault(v, ok)
+
     def _finish(self, p: _Probe, ok: bool) -> None:
-        if p.done:
-            return
-        p.done = True
-        self.results[p.target] = ok
-        if p.sock is not None:
-            self.live.pop(p.sock.fileno(), None)
-            p.sock.close()  # closing also leaves the epoll set
-            self.room.give()
+        with self.lock:
+            if p.done:
+                return
+            p.done = True
+            self.results[p.target] = ok
+            if p.sock is not None:
+                self.live.pop(p.sock.fileno(), None)
+                p.sock.close()  # closing also leaves the epoll set
+                self.room.give()
 
     def start(self, netns: str, targets: list[Target], src_ip: str | None) -> None:
         """Send one source's probes (in a worker thread)."""
@@ -214,21 +228,29 @@ class _Engine:
         self.raws[rs.fileno()] = rs
         self.poller.register(rs.fileno(), select.EPOLLIN)
         src = socket.inet_aton(src_ip)
-        src_sum, seq, flows, batch = _words(src), self.seq, self.flows, []
+        seq, flows, dsts, pack = self.seq, self.flows, self.dsts, _SYN.pack
+        # the checksum's sum, all but the destination's part and the source port
+        fixed = (_words(src) + socket.IPPROTO_TCP + 20 + (seq >> 16) + (seq & 0xFFFF) + 0x5002
+                 + WINDOW)
         low, high = SPORTS
-        base = random.randrange(low, high)
+        base = random.randrange(high - low)
         send = rs.sendto
         for k, t in enumerate(targets):
-            p = _Probe(t, None)
-            dst = socket.inet_aton(t.ip)
-            sport = low + (base - low + k) % (high - low)
-            flows[src + dst + sport.to_bytes(2, "big") + t.port.to_bytes(2, "big")] = p
-            batch.append(p)
+            dst = dsts.get((t.ip, t.port))
+            if dst is None:
+                address = socket.inet_aton(t.ip)
+                dst = dsts[t.ip, t.port] = address, _words(address) + t.port
+            sport = low + (base + k) % (high - low)
+            flows[src + dst[0] + sport.to_bytes(2, "big") + t.port.to_bytes(2, "big")] = t
+            total = fixed + dst[1] + sport
+            total = (total & 0xFFFF) + (total >> 16)
+            total = (total & 0xFFFF) + (total >> 16)
             try:
-                send(_syn(src_sum, dst, sport, t.port, seq), (t.ip, 0))
+                send(pack(sport, t.port, seq, 0, 0x50, 0x02, WINDOW, ~total & 0xFFFF, 0),
+                     (t.ip, 0))
             except OSError:  # no route: what a connect would have said at once
-                self._finish(p, False)
-        self.deadlines.append((time.monotonic() + self.timeout, batch))
+                self.results.setdefault(t, False)
+        self.deadlines.append((time.monotonic() + self.timeout, targets))
 
     def _start_sockets(self, netns: str, targets: list[Target]) -> None:
         # in slices: a large source starts its first probes before it has room for all
@@ -242,32 +264,43 @@ class _Engine:
         register, keyed = self.poller.register, bool(self.logs)
         for t, s in zip(targets, socks, strict=True):
             p = _Probe(t, s)
-            try:
-                if t.proto == "UDP":
-                    s.connect((t.ip, t.port))
-                    if keyed:
-                        self._key(p)
-                    s.send(PROBE_PAYLOAD)
-                    self.live[s.fileno()] = p
-                    register(s.fileno(), select.EPOLLIN)
-                    udp.append(p)
-                else:
-                    err = s.connect_ex((t.ip, t.port))
-                    if err != errno.EINPROGRESS:  # answered (or refused) at once, or no route
-                        self._finish(p, err in (0, errno.ECONNREFUSED))
-                        continue
-                    if keyed:
-                        self._key(p)
-                    self.live[s.fileno()] = p
-                    register(s.fileno(), select.EPOLLOUT)
-            except OSError as exc:
-                self._finish(p, isinstance(exc, ConnectionRefusedError))
-                continue
-            batch.append(p)
+            # its answer or its drop record may come before the socket is in the epoll set:
+            # the judgement waits until it is (a socket closed first could not be added)
+            with self.lock:
+                if self._start_socket(p, s, register, keyed):
+                    batch.append(p)
+                    if t.proto == "UDP":
+                        udp.append(p)
         now = time.monotonic()
         if udp:
             self.resends.append((now + self.timeout / 2, udp))
         self.deadlines.append((now + self.timeout, batch))
+
+    def _start_socket(self, p: _Probe, s: socket.socket, register: Callable[[int, int], None],
+                      keyed: bool) -> bool:
+        """Send one socket probe; False when it is judged already."""
+        t = p.target
+        try:
+            if t.proto == "UDP":
+                s.connect((t.ip, t.port))
+                if keyed:
+                    self._key(p)
+                s.send(probe_payload())
+                self.live[s.fileno()] = p
+                register(s.fileno(), select.EPOLLIN)
+                return True
+            err = s.connect_ex((t.ip, t.port))
+            if err != errno.EINPROGRESS:  # answered (or refused) at once, or no route
+                self._finish(p, err in (0, errno.ECONNREFUSED))
+                return False
+            if keyed:
+                self._key(p)
+            self.live[s.fileno()] = p
+            register(s.fileno(), select.EPOLLOUT)
+            return True
+        except OSError as exc:
+            self._finish(p, isinstance(exc, ConnectionRefusedError))
+            return False
 
     def _key(self, p: _Probe) -> None:
         assert p.sock is not None
@@ -289,9 +322,9 @@ class _Engine:
                 continue
             flags = d[ihl + 13]
             if flags & 0x04 or flags & 0x12 == 0x12:
-                p = flows.pop(d[16:20] + d[12:16] + d[ihl + 2:ihl + 4] + d[ihl:ihl + 2], None)
-                if p is not None:
-                    self._finish(p, True)
+                v = flows.pop(d[16:20] + d[12:16] + d[ihl + 2:ihl + 4] + d[ihl:ihl + 2], None)
+                if v is not None:
+                    self._judge(v, True)
 
     def _records(self, sock: socket.socket) -> None:
         flows = self.flows
@@ -305,9 +338,9 @@ class _Engine:
                     continue
                 raise
             for key in droplog.flows(data):
-                p = flows.pop(key, None)
-                if p is not None:
-                    self._finish(p, False)
+                v = flows.pop(key, None)
+                if v is not None:
+                    self._judge(v, False)
 
     def _event(self, fd: int) -> None:
         p = self.live.get(fd)
@@ -334,14 +367,19 @@ class _Engine:
             for p in self.resends.popleft()[1]:
                 if not p.done and p.sock is not None:
                     try:
-                        p.sock.send(PROBE_PAYLOAD)
+                        p.sock.send(probe_payload())
                     except OSError as exc:
                         self._finish(p, isinstance(exc, ConnectionRefusedError))
+        results = self.results
         while self.deadlines and self.deadlines[0][0] <= now:
-            for p in self.deadlines.popleft()[1]:
-                if not p.done:  # silence until the deadline: dropped
-                    self.silent.append(p)
-                    self._finish(p, False)
+            for v in self.deadlines.popleft()[1]:  # silence until the deadline: dropped
+                if isinstance(v, _Probe):
+                    if not v.done:
+                        self.silent.append(v.target)
+                        self._finish(v, False)
+                elif v not in results:
+                    self.silent.append(v)
+                    results[v] = False
 
     def _poll(self, timeout: float) -> None:
         raws, logs = self.raws, self.logs
@@ -420,8 +458,8 @@ def probe(groups: dict[str, list[Target]], timeout: float = 1.0,
     if drop_logs and len(logs) == len(drop_logs) and engine.silent:
         where = {t: ns for ns, ts in groups.items() for t in ts}
         again: dict[str, list[Target]] = {}
-        for p in engine.silent:
-            again.setdefault(where[p.target], []).append(p.target)
+        for t in engine.silent:
+            again.setdefault(where[t], []).append(t)
         results.update(probe(again, timeout))
     return results
 
@@ -438,6 +476,8 @@ class ServiceTarget:
 
 async def _ask(sock: socket.socket, t: ServiceTarget, timeout: float) -> str:
     """'<ns/pod>' that answered, 'rejected', or 'dropped'."""
+    import asyncio
+
     loop = asyncio.get_running_loop()
     try:
         if t.proto != "UDP":
@@ -446,9 +486,9 @@ async def _ask(sock: socket.socket, t: ServiceTarget, timeout: float) -> str:
             data = await asyncio.wait_for(loop.sock_recv(sock, 256), timeout)
         else:
             sock.connect((t.ip, t.port))
-            sock.send(PROBE_PAYLOAD)
+            sock.send(probe_payload())
             data = await asyncio.wait_for(loop.sock_recv(sock, 512), timeout)
-        return _decode(data) or "rejected"
+        return _decode(data, t.proto) or "rejected"
     except ConnectionRefusedError:
         return "rejected"
     except (TimeoutError, OSError):
@@ -460,6 +500,8 @@ async def _ask(sock: socket.socket, t: ServiceTarget, timeout: float) -> str:
 def probe_services(groups: dict[str, list[ServiceTarget]], timeout: float = 1.0
                    ) -> dict[ServiceTarget, str]:
     """Connect to Service IPs from inside pods; report which pod answered each time."""
+    import asyncio  # here: the pod probes start without it
+
     parallel = _parallelism(groups)
 
     async def run() -> dict[ServiceTarget, str]:

@@ -68,19 +68,29 @@ class PodComparison:
     mismatches: list[dict[str, Any]]
 
 
-def compare_pods(a: Analysis, pods: list[Pod], ports: list[tuple[int, str]],
-                 seen: dict[PodKey, bool]) -> PodComparison:
-    """``seen``: reachability the lab observed per (src, dst, port, proto), indices into
-    ``pods``. A pod reaches itself without a probe."""
+def expected_pods(a: Analysis, pods: list[Pod], ports: list[tuple[int, str]]
+                  ) -> dict[str, Any]:
+    """The analyzer's pod-to-pod verdicts per port ("80/TCP"), a matrix over ``pods``: what
+    ``compare_pods`` holds the probes to, computable before they end."""
     index = {p.key: i for i, p in enumerate(a.cluster.pods)}
-    keys = [p.key for p in pods]
     cm = class_matrix(a.cluster, a.compiled, ports)
     idx = np.array([index[p.key] for p in pods], dtype=np.int64)
+    return {f"{port}/{proto}": pod_matrix(cm, (port, proto), idx, idx) for port, proto in ports}
+
+
+def compare_pods(a: Analysis, pods: list[Pod], ports: list[tuple[int, str]],
+                 seen: dict[PodKey, bool], expected: dict[str, Any] | None = None
+                 ) -> PodComparison:
+    """``seen``: reachability the lab observed per (src, dst, port, proto), indices into
+    ``pods``; ``expected``: ``expected_pods``, when the caller computed it already. A pod
+    reaches itself without a probe."""
+    keys = [p.key for p in pods]
+    want_all = expected if expected is not None else expected_pods(a, pods, ports)
     observed: dict[str, list[list[bool]]] = {}
     mismatches: list[dict[str, Any]] = []
     for port, proto in ports:
         name = f"{port}/{proto}"
-        want = pod_matrix(cm, (port, proto), idx, idx)
+        want = want_all[name]
         m = [[i == j for j in range(len(pods))] for i in range(len(pods))]
         for (i, j, p, pr), ok in seen.items():
             if (p, pr) != (port, proto):

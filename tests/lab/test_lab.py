@@ -146,6 +146,7 @@ def test_oslo_policies_enforced_for_real(lab_name, cni, proxy):
         assert "10.244.1.0/24 via 10.0.0.2 dev eth0 proto static" in routes
     r = podnet("lab", "probe", "--name", lab_name, "-o", "json", "--ports", "8080/TCP,80/TCP,53/UDP",
                "--timeout", "0.5")
+    assert r.stdout, r.stderr
     data = json.loads(r.stdout)
     assert r.returncode == 0 and data["mismatches"] == [], data["mismatches"]
     pods = data["pods"]
