@@ -139,9 +139,9 @@ def probe(name: str = "", ports: str | None = None, output: str = "table",
     own = {pl["netns"]: pl["ip"] for pl in places.values()
            if pl["netns"] != names.node_netns(name, pl["node"])}  # not hostNetwork
     start = time.monotonic()
-    # The pods probe in the background while the prediction is made: the analysis and its
-    # imports (numpy) are a third of a 200-pod probe's time, and its threads mostly wait for
-    # the kernel.
+    # The pods probe in the background while the prediction is made (the analysis and its
+    # imports, numpy, were a third of a 200-pod probe's time) and while the Service and HTTP
+    # probes run: the pod probes' threads mostly wait for the kernel, the others for answers.
     with ThreadPoolExecutor(1) as background:
         pod_probe = background.submit(probe, groups, timeout, own,
                                       [names.node_netns(name, n.name) for n in cluster.nodes])
@@ -153,18 +153,18 @@ def probe(name: str = "", ports: str | None = None, output: str = "table",
         if [p.key for p in predict.probed_pods(analysis)] != [p.key for p in pods]:
             raise AssertionError("lab probe: the probed pods are not the predicted ones")
         expected = predict.expected_pods(analysis, pods, probed)
+        protos = PROTOCOLS if sctp else tuple(p for p in PROTOCOLS if p != "SCTP")
+        services = _probe_services(analysis, pods, places, timeout, name,
+                                   lab.get("proxy", "iptables"), lab.get("external_ip", ""), protos)
+        web, web_skipped = probe_http(analysis, led, lab.get("external_ip", ""))
+        skipped += web_skipped
+        gws, gw_skipped = probe_gateways(analysis, led, lab.get("external_ip", ""))
+        skipped += gw_skipped
+        fronts = (probe_fronts(analysis, led, lab.get("external_ip", ""))
+                  if lab.get("migrated_gateway") else None)
         results = pod_probe.result()
     pod_cmp = predict.compare_pods(analysis, pods, probed, {
         (t.src, t.dst, t.port, t.proto): ok for t, ok in results.items()}, expected)
-    protos = PROTOCOLS if sctp else tuple(p for p in PROTOCOLS if p != "SCTP")
-    services = _probe_services(analysis, pods, places, timeout, name, lab.get("proxy", "iptables"),
-                               lab.get("external_ip", ""), protos)
-    web, web_skipped = probe_http(analysis, led, lab.get("external_ip", ""))
-    skipped += web_skipped
-    gws, gw_skipped = probe_gateways(analysis, led, lab.get("external_ip", ""))
-    skipped += gw_skipped
-    fronts = (probe_fronts(analysis, led, lab.get("external_ip", ""))
-              if lab.get("migrated_gateway") else None)
     mismatches = (pod_cmp.mismatches + predict.service_mismatches(services)
                   + [{"from": w["from"], "to": f"{w['url']} ({w['why']})", "port": "http",
                       "predicted": w["predicted"], "observed": w["observed"]}
