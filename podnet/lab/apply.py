@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from podnet import names
 from podnet.errors import LabError, LabPrerequisiteError
-from podnet.lab import batch, gate, netns, teardown
+from podnet.lab import batch, gate, netns, rtnl, teardown
 from podnet.lab.ledger import Ledger, exists
 from podnet.lab.plan import (
     AddAddress,
@@ -316,6 +316,7 @@ def up(plan: LabPlan, state: dict[str, Any]) -> float:
         raise LabPrerequisiteError(f"lab {plan.lab!r} left state behind: `podnet lab down --name "
                                    f"{plan.lab}` first") from None
     start = time.monotonic()
+    rtnl.preload()
     step: Step | str = "prepare"
     total = len(plan.steps) + 1
     daemons: dict[str, _Daemon] = {}

@@ -19,6 +19,7 @@ from __future__ import annotations
 import errno
 import subprocess
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 
 from podnet.errors import LabError
 from podnet.lab import rtnl
@@ -33,6 +34,7 @@ from podnet.lab.plan import (
     AddVeth,
     AddVxlan,
     Step,
+    WriteResolvConf,
 )
 
 IP_STEPS = (AddNetns, AddBridge, AddVeth, AddAddress, AddRoute, AddVxlan, AddNeighbour)
@@ -187,6 +189,27 @@ def apply_run(steps: Sequence[Step], ledger: Ledger, other: Callable[[Step], Non
     """Run ``steps``: the namespaces, then each namespace's batch wave by wave, then the steps
     `ip` cannot do (``other``, one by one, in their order)."""
     created = [s for s in steps if isinstance(s, AddNetns)]
+    # resolv.conf files need no link: they are written by a thread while the links are made
+    # (a file each, ~1 ms on this machine's overlay: 0.2 s of a 200-pod lab)
+    files = [s for s in steps if isinstance(s, WriteResolvConf)]
+    def write() -> None:
+        for step in files:
+            other(step)
+
+    with ThreadPoolExecutor(1) as side:
+        written = side.submit(write)
+        try:
+            _apply_links(steps, created, ledger)
+        except BaseException:
+            wait([written])  # nothing may still write when teardown runs; the links' error wins
+            raise
+        written.result()
+    for step in steps:
+        if not isinstance(step, (*IP_STEPS, WriteResolvConf)):
+            other(step)
+
+
+def _apply_links(steps: Sequence[Step], created: list[AddNetns], ledger: Ledger) -> None:
     for made in created:
         ledger.record("netns", name=made.name)
     if created:
@@ -209,6 +232,3 @@ def apply_run(steps: Sequence[Step], ledger: Ledger, other: Callable[[Step], Non
             first = next((e for e in errors if e is not None), None)
             if first is not None:
                 raise first
-    for step in steps:
-        if not isinstance(step, IP_STEPS):
-            other(step)
