@@ -119,8 +119,8 @@ def _words(addr: bytes) -> int:
 # length), urgent pointer
 _SYN = struct.Struct("!HHIIBBHHH")
 WINDOW = 64240
-SPORTS = (20000, 60000)
-SLICE = 256  # socket probes a worker opens at a time  # where a run's raw probes take their source ports
+SPORTS = (20000, 60000)  # where a run's raw probes take their source ports
+SLICE = 256  # socket probes a worker opens at a time
 
 
 class _Room:
