@@ -204,14 +204,17 @@ class _Engine:
 
     def start(self, netns: str, targets: list[Target], src_ip: str | None) -> None:
         """Send one source's probes (in a worker thread)."""
-        raw = [t for t in targets if t.proto == "TCP"] if src_ip else []
+        # raw SYNs are IPv4's (the checksum counts 4-byte addresses)
+        raw = ([t for t in targets if t.proto == "TCP" and ":" not in t.ip]
+               if src_ip and ":" not in src_ip else [])
         if raw and src_ip:
-            try:
+            try:  # fails before its first SYN, or not at all
                 self._start_raw(netns, raw, src_ip)
             except OSError:  # no raw sockets here, or not that address: probe with sockets
                 pass
             else:
-                targets = [t for t in targets if t.proto != "TCP"]
+                sent = set(raw)
+                targets = [t for t in targets if t not in sent]
         if targets:
             self._start_sockets(netns, targets)
 
