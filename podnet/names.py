@@ -44,8 +44,10 @@ def synthetic_node(index: int) -> str:
 
 
 IFNAMSIZ = 15
-# the NFLOG group the lab's policy rulesets log their drops to (podnet.lab.droplog)
+# the NFLOG group the lab's policy rulesets log their drops to (podnet.lab.droplog), and how
+# much of a dropped packet a record carries: an IPv4 header with options and the ports
 DROP_LOG_GROUP = 7
+DROP_LOG_SNAPLEN = 64
 NETNS_MAX = 100  # well under NAME_MAX, so /run/netns/<name> and /etc/netns/<name>/ always fit
 _LAB_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?$")
 

@@ -21,6 +21,7 @@ import struct
 from collections.abc import Iterator
 
 from podnet.lab.nsenter import inside
+from podnet.names import DROP_LOG_SNAPLEN
 
 NETLINK_NETFILTER = 12
 NFNL_SUBSYS_ULOG = 4
@@ -31,7 +32,6 @@ NFULNL_COPY_PACKET = 2
 NFULA_PAYLOAD = 9
 NLMSG_ERROR = 2
 NLM_F_REQUEST, NLM_F_ACK = 0x1, 0x4
-SNAPLEN = 64  # an IPv4 header with options and the ports behind it
 # The kernel sends records in batches of up to QTHRESH (in one buffer of NLBUFSIZ bytes) and
 # flushes a batch after FLUSH hundredths of a second. Its defaults (100 records, 1 s) would
 # hold the last records of a probe back for as long as the timeout they are meant to save.
@@ -43,11 +43,12 @@ RCVBUF = 4 << 20
 
 
 def _bind_request(group: int) -> bytes:
-    """Bind ``group`` to this socket, ask for the first SNAPLEN bytes of each packet, and set
-    the batching."""
+    """Bind ``group`` to this socket, ask for the first DROP_LOG_SNAPLEN bytes of each packet,
+    and set the batching."""
     nfgen = struct.pack("=BBH", socket.AF_UNSPEC, 0, socket.htons(group))
     cmd = _ATTR.pack(5, NFULA_CFG_CMD) + bytes([NFULNL_CFG_CMD_BIND]) + b"\0" * 3
-    mode = _ATTR.pack(10, NFULA_CFG_MODE) + struct.pack("!IBB", SNAPLEN, NFULNL_COPY_PACKET, 0)
+    mode = _ATTR.pack(10, NFULA_CFG_MODE) + struct.pack("!IBB", DROP_LOG_SNAPLEN,
+                                                         NFULNL_COPY_PACKET, 0)
     mode += b"\0" * 2
     batching = b"".join(_ATTR.pack(8, attr) + struct.pack("!I", value) for attr, value in (
         (NFULA_CFG_NLBUFSIZ, NLBUFSIZ), (NFULA_CFG_TIMEOUT, FLUSH), (NFULA_CFG_QTHRESH, QTHRESH)))

@@ -42,7 +42,6 @@ L4 = {"TCP": "tcp", "UDP": "udp", "SCTP": "sctp"}
 # What an admin rule's action does to a packet in each tier; "goto" is completed with the
 # pod's NetworkPolicy chain. A baseline Pass leaves the connection to the default: allowed.
 ADMIN_VERDICT = {"Allow": "return", "Deny": "drop", "Pass": "goto"}
-SNAPLEN = 64  # what a logged drop carries of its packet: the IPv4 header and the ports
 BASELINE_VERDICT = {"Allow": "return", "Deny": "drop", "Pass": "return"}
 
 
@@ -67,7 +66,8 @@ class _Renderer:
         self.compiled = compiled
         # the lab logs every policy drop to an NFLOG group: its prober learns of a dropped
         # probe at once (podnet.lab.droplog); the packets' fate is the same
-        self.drop = "drop" if log_group is None else f"log group {log_group} snaplen {SNAPLEN} drop"
+        self.drop = ("drop" if log_group is None
+                     else f"log group {log_group} snaplen {names.DROP_LOG_SNAPLEN} drop")
         self.ns_labels = {n: ns.labels for n, ns in cluster.namespaces.items()}
         self.pods = [p for p in cluster.pods if not p.host_network and p.ip]
         # by identity: one policy's peer is matched against every pod once, not once for each

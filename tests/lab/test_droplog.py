@@ -14,6 +14,7 @@ import pytest
 
 from podnet.lab import droplog
 from podnet.lab.nsenter import inside
+from podnet.names import DROP_LOG_SNAPLEN
 
 GROUP = 7
 
@@ -33,7 +34,7 @@ def dropping_ns() -> Iterator[str]:
         subprocess.run(["ip", "netns", "exec", name, "nft", "-f", "-"], check=True, text=True,
                        input="table inet t {\n chain out {\n  type filter hook output priority "
                              "filter; policy accept;\n  ip daddr 10.9.9.0/24 udp dport 53 "
-                             f"log group {GROUP} snaplen {droplog.SNAPLEN} drop\n }}\n}}\n")
+                             f"log group {GROUP} snaplen {DROP_LOG_SNAPLEN} drop\n }}\n}}\n")
         yield name
     finally:
         subprocess.run(["ip", "netns", "del", name], check=False)
