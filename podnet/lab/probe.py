@@ -87,13 +87,19 @@ class Target(NamedTuple):
     proto: str
 
 
+def _open_file_limit() -> int:
+    """The open-file limit, raised to its hard limit first: every probe holds a socket."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
 def _parallelism(groups: Mapping[str, Sequence[object]]) -> int:
     """How many sources may probe at once: as many as the open-file limit (raised to its hard
     limit) holds with every socket of the largest group open, each wave costing up to one
     timeout. 8 at a time took four timeouts on a 12-pod cluster."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    hard = _open_file_limit()
     largest = max((len(g) for g in groups.values()), default=1)
     return max(1, min(len(groups), (hard - 512) // max(largest, 1)))
 
@@ -441,9 +447,7 @@ def probe(groups: dict[str, list[Target]], timeout: float = 1.0,
     log their drops (the nodes'). Where every one of those could be listened to, a probe met
     by silence and no drop record is probed again as a plain connection, the way it always
     was: a lost answer or record must not pass for a policy's verdict."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    hard = _open_file_limit()
     logs = [s for s in (droplog.listen(ns, DROP_LOG_GROUP) for ns in drop_logs) if s is not None]
     engine = _Engine(timeout, max(1, hard - 512 - len(groups) - len(logs)), logs)
     workers = max(1, min(len(groups), len(os.sched_getaffinity(0))))
