@@ -19,7 +19,7 @@ from __future__ import annotations
 import errno
 import subprocess
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 
 from podnet.errors import LabError
 from podnet.lab import rtnl
@@ -187,29 +187,29 @@ def _spawn(ns: str | None) -> subprocess.Popen[str]:
 
 def apply_run(steps: Sequence[Step], ledger: Ledger, other: Callable[[Step], None]) -> None:
     """Run ``steps``: the namespaces, then each namespace's batch wave by wave, then the steps
-    `ip` cannot do (``other``, one by one, in their order)."""
-    created = [s for s in steps if isinstance(s, AddNetns)]
+    `ip` cannot do (``other``, one by one, in their order), but for the resolv.conf files,
+    which ``other`` writes while the links are made."""
     # resolv.conf files need no link: they are written by a thread while the links are made
     # (a file each, ~1 ms on this machine's overlay: 0.2 s of a 200-pod lab)
     files = [s for s in steps if isinstance(s, WriteResolvConf)]
+
     def write() -> None:
         for step in files:
             other(step)
 
+    # leaving the block waits for the writes, so nothing still writes when teardown runs; a
+    # failure of the links is raised before one of the writes
     with ThreadPoolExecutor(1) as side:
         written = side.submit(write)
-        try:
-            _apply_links(steps, created, ledger)
-        except BaseException:
-            wait([written])  # nothing may still write when teardown runs; the links' error wins
-            raise
-        written.result()
+        _apply_links(steps, ledger)
+    written.result()
     for step in steps:
         if not isinstance(step, (*IP_STEPS, WriteResolvConf)):
             other(step)
 
 
-def _apply_links(steps: Sequence[Step], created: list[AddNetns], ledger: Ledger) -> None:
+def _apply_links(steps: Sequence[Step], ledger: Ledger) -> None:
+    created = [s for s in steps if isinstance(s, AddNetns)]
     for made in created:
         ledger.record("netns", name=made.name)
     if created:
