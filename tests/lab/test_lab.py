@@ -291,19 +291,9 @@ def test_probe_engine_waits_one_timeout_for_all_and_its_verdicts_do_not_depend_o
     verdicts with a 3 s timeout are those with 0.5 s, and the 3 s run takes one timeout, not
     one per probe or per source. TCP and UDP (DNS, and elsewhere a port nobody listens on:
     ICMP refused when policy lets it through), allowed and denied, from sources shared among the workers."""
-    from podnet.lab.probe import Target, probe
+    from podnet.lab.probe import probe
 
-    oslo = str(ROOT / "examples" / "oslo")
-    r = podnet("lab", "up", "-f", oslo, "--name", lab_name, "--cni", "host-gw")
-    assert r.returncode == 0, r.stderr
-    places = {p["key"]: p for p in ledger.Ledger(lab_name).read_state("pods.json")}
-    keys = sorted(places)
-    groups: dict[str, list[Target]] = {}
-    for i, src in enumerate(keys):
-        groups[places[src]["netns"]] = [Target(i, j, places[dst]["ip"], port, proto)
-                                        for j, dst in enumerate(keys) if i != j
-                                        for port, proto in ((8080, "TCP"), (5432, "TCP"),
-                                                            (53, "UDP"))]
+    _, groups, _, _ = _oslo_probes(lab_name)
     quick = probe(groups, timeout=0.5)
     start = time.monotonic()
     slow = probe(groups, timeout=3.0)
