@@ -8,7 +8,8 @@ import struct
 
 from podnet.lab import batch, rtnl
 from podnet.lab.apply import BATCHED, runs
-from podnet.lab.plan import AddNetns, AddRoute, AddVeth, LoadRules, StartDns, build_plan
+from podnet.lab.plan import build_plan
+from podnet.lab.steps import AddNetns, AddRoute, AddVeth, LoadRules, StartDns
 from podnet.model import load
 from tests.conftest import ROOT
 

@@ -21,7 +21,8 @@ def test_bad_lab_name_is_a_clear_error():
 
 
 def test_plan_loads_the_chosen_proxy_and_attracts_lb_ips():
-    from podnet.lab.plan import LoadIptables, LoadRules, build_plan
+    from podnet.lab.plan import build_plan
+    from podnet.lab.steps import LoadIptables, LoadRules
     from podnet.model import load
     from tests.conftest import ROOT
 
@@ -79,7 +80,8 @@ def test_lab_loads_iptables_rules_without_nfacct_counters():
     """The lab loads kube-proxy's rules for real: nfacct matches name accounting objects that
     only kube-proxy creates (iptables-restore fails without them), so the lab renders for a
     node without nfacct, with --random-fully."""
-    from podnet.lab.plan import LoadIptables, build_plan
+    from podnet.lab.plan import build_plan
+    from podnet.lab.steps import LoadIptables
     from podnet.model import load
     from tests.conftest import ROOT
 

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from podnet import names
 from podnet.errors import LabError, LabPrerequisiteError
-from podnet.lab import batch, gate, netns, rtnl, teardown
+from podnet.lab import batch, gate, netns, teardown
 from podnet.lab.ledger import Ledger, exists
-from podnet.lab.plan import (
+from podnet.lab.prereq import check_prerequisites
+from podnet.lab.steps import (
     AddAddress,
     AddBridge,
     AddFdb,
@@ -39,7 +40,6 @@ from podnet.lab.plan import (
     WaitRoutes,
     WriteResolvConf,
 )
-from podnet.lab.prereq import check_prerequisites
 from podnet.lab.teardown import NETNS_ETC
 
 if TYPE_CHECKING:
@@ -316,7 +316,6 @@ def up(plan: LabPlan, state: dict[str, Any]) -> float:
         raise LabPrerequisiteError(f"lab {plan.lab!r} left state behind: `podnet lab down --name "
                                    f"{plan.lab}` first") from None
     start = time.monotonic()
-    rtnl.preload()
     step: Step | str = "prepare"
     total = len(plan.steps) + 1
     daemons: dict[str, _Daemon] = {}

@@ -25,7 +25,7 @@ from podnet.errors import LabError
 from podnet.lab import rtnl
 from podnet.lab.ledger import Ledger
 from podnet.lab.nsenter import inside
-from podnet.lab.plan import (
+from podnet.lab.steps import (
     AddAddress,
     AddBridge,
     AddNeighbour,

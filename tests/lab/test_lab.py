@@ -14,7 +14,8 @@ import pytest
 from podnet import names
 from podnet.errors import LabError, LabPrerequisiteError
 from podnet.lab import apply, ledger
-from podnet.lab.plan import AddAddress, AddRoute, build_plan
+from podnet.lab.plan import build_plan
+from podnet.lab.steps import AddAddress, AddRoute
 from podnet.model import load
 from tests.conftest import ROOT
 from tests.lab.conftest import netns_names
