@@ -81,7 +81,9 @@ def run(path: Path, url: str, runs: int = 3) -> tuple[float, float, float, dict[
 
 def stages(path: Path, url: str) -> str:
     """Load, compile and one lookup, timed inside one process."""
-    from podnet.ingress import build_all, find_controllers, handle, request
+    from podnet.ingress.controllers import find_controllers
+    from podnet.ingress.request import handle, request
+    from podnet.ingress.routes import build_all
     from podnet.model import build, read_paths
     t0 = time.perf_counter()
     cluster = build(read_paths([str(path)]), nodes=20)

@@ -7,8 +7,9 @@ from typing import Any
 
 from helpers import cluster_of
 
-from podnet.ingress import Outcome, Table, build_all, find_controllers, handle, request
-from podnet.ingress.routes import DEFAULT_SERVER
+from podnet.ingress.controllers import find_controllers
+from podnet.ingress.request import Outcome, handle, request
+from podnet.ingress.routes import DEFAULT_SERVER, Table, build_all
 
 PEM = base64.b64encode(b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n").decode()
 KEY = base64.b64encode(b"-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n").decode()

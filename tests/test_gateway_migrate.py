@@ -13,7 +13,8 @@ from podnet.gateway.attach import build
 from podnet.gateway.migrate import migrate
 from podnet.gateway.parse import read
 from podnet.gateway.verify import verify
-from podnet.ingress import build_all, find_controllers
+from podnet.ingress.controllers import find_controllers
+from podnet.ingress.routes import build_all
 
 A = "nginx.ingress.kubernetes.io/"
 

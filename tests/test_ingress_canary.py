@@ -11,7 +11,9 @@ from typer.testing import CliRunner
 
 from podnet.analysis import Analysis
 from podnet.cli.app import app
-from podnet.ingress import build_all, find_controllers, nginx
+from podnet.ingress import nginx
+from podnet.ingress.controllers import find_controllers
+from podnet.ingress.routes import build_all
 from podnet.model import load
 from podnet.predict.canary import ALPHA, binomial_bounds, canary_splits
 from tests.conftest import ROOT

@@ -16,8 +16,8 @@ from ingress_kit import (
     tables,
 )
 
-from podnet.ingress import build_all, find_controllers
-from podnet.ingress.controllers import DEFAULT_CONTROLLER_CLASS
+from podnet.ingress.controllers import DEFAULT_CONTROLLER_CLASS, find_controllers
+from podnet.ingress.routes import build_all
 
 
 def test_class_annotation_must_equal_ingress_class():

@@ -7,7 +7,7 @@ import pytest
 from ingress_kit import controller, http, ingress, table, tls_secret
 
 from podnet.errors import UsageError
-from podnet.ingress import request
+from podnet.ingress.request import request
 
 P = "nginx.ingress.kubernetes.io/"
 

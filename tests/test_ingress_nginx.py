@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from podnet.ingress import build_all, find_controllers, nginx
+from podnet.ingress import nginx
+from podnet.ingress.controllers import find_controllers
+from podnet.ingress.routes import build_all
 from podnet.model import load
 from tests.conftest import EXAMPLES, ROOT
 from tests.test_cli import podnet

@@ -226,8 +226,8 @@ def test_tables_for_one_host_equal_the_full_table():
     from helpers import cluster_of
     from ingress_kit import ECHO, ingress_class
 
-    from podnet.ingress import build_all, find_controllers
-    from podnet.ingress.routes import hosts_for
+    from podnet.ingress.controllers import find_controllers
+    from podnet.ingress.routes import build_all, hosts_for
     docs = ECHO + ingress_class() + "".join(
         ingress(f"i{n}", f"h{n % 3}.example", paths=((f"/p{n}", "Prefix", "echo", 80),))
         for n in range(9)) + ingress("w", "*.example", annotations=REGEX) + ingress(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from podnet.analysis import Analysis
-from podnet.ingress import find_controllers, standin
+from podnet.ingress import standin
+from podnet.ingress.controllers import find_controllers
 from podnet.model.cluster import build
 from podnet.model.load import RawDoc, read_paths
 from podnet.predict.ingress import entry

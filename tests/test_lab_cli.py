@@ -31,10 +31,14 @@ def test_lab_up_from_stdin_keeps_the_documents_it_built(monkeypatch, capsys):
     text = "\n---\n".join(f.read_text() for f in oslo)
     recorded: list[dict[str, object]] = []
 
-    def fake_up(plan: object, state: dict[str, object]) -> float:
+    begun = object()
+
+    def fake_up(plan: object, state: dict[str, object], started: object) -> float:
+        assert started is begun
         recorded.append(state)
         return 0.0
 
+    monkeypatch.setattr(apply, "begin", lambda lab, namespaces: begun)
     monkeypatch.setattr(apply, "up", fake_up)
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
     assert _run(["lab", "up", "-f", "-", "--name", "t", "--cni", "host-gw"]) == 0

@@ -90,3 +90,24 @@ def test_lab_loads_iptables_rules_without_nfacct_counters():
              if isinstance(s, LoadIptables)]
     assert texts and not any("nfacct" in t for t in texts)
     assert any("-j MASQUERADE --random-fully" in t for t in texts)
+
+
+def test_the_namespaces_begun_before_the_plan_are_the_plans():
+    """`lab up` starts making ``layout.namespaces`` while the plan is built, and the plan's own
+    namespace steps are then skipped: the two lists must be the same, in every CNI mode, for
+    clusters with hostNetwork pods, ingress controllers, Gateways and DNS."""
+    from podnet.lab.layout import namespaces
+    from podnet.lab.plan import build_plan
+    from podnet.lab.steps import AddNetns
+    from podnet.model import load
+    from tests.conftest import ROOT
+
+    inputs = [EXAMPLES / "oslo", *(ROOT / "tests" / "manifests" / m for m in (
+        "lab-basic", "lab-services", "lab-ingress", "lab-gateway", "lab-admin"))]
+    for path in inputs:
+        cluster = load([str(path)], nodes=2)
+        assert any(p.host_network for p in cluster.pods) or path.name != "oslo"
+        for cni in ("host-gw", "vxlan", "bgp"):
+            plan = build_plan(cluster, "x", cni)
+            made = [s.name for s in plan.steps if isinstance(s, AddNetns)]
+            assert namespaces(cluster, "x") == made, (path.name, cni)

@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 from podnet.cli import modelcache
 from podnet.cli.app import app
-from podnet.ingress import build_all, find_controllers
 from podnet.ingress import report as rep
-from podnet.ingress.routes import hosts_for
+from podnet.ingress.controllers import find_controllers
+from podnet.ingress.routes import build_all, hosts_for
 from podnet.model.cluster import build
 from podnet.model.ingress_hosts import shaped_hosts
 from podnet.model.load import read_paths

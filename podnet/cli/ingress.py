@@ -12,12 +12,14 @@ from podnet.cli.output import console, emit_json, emit_text
 from podnet.errors import UsageError
 
 if TYPE_CHECKING:
-    from podnet.ingress import Outcome, Request, Table
+    from podnet.ingress.request import Outcome, Request
+    from podnet.ingress.routes import Table
     from podnet.model.cluster import Cluster
 
 
 def _tables(cluster: Cluster) -> tuple[Table, ...]:
-    from podnet.ingress import build_all, find_controllers
+    from podnet.ingress.controllers import find_controllers
+    from podnet.ingress.routes import build_all
 
     return build_all(cluster, find_controllers(cluster))
 
@@ -70,8 +72,8 @@ def _print_table(data: dict[str, Any]) -> None:
 
 def _route(cluster: Cluster, req: Request, controller: str, gateway: str) -> Outcome:
     """The front the request reaches, and its outcome there."""
-    from podnet.ingress import build_all, find_controllers
-    from podnet.ingress.routes import DEFAULT_SERVER, hosts_for
+    from podnet.ingress.controllers import find_controllers
+    from podnet.ingress.routes import DEFAULT_SERVER, build_all, hosts_for
 
     # Gateway API is read only when the input has a Gateway (reading it is a tenth of a
     # second of imports; without a Gateway it routes nothing)
@@ -204,7 +206,7 @@ def register(app: typer.Typer) -> None:
         Without --controller or --gateway: the ingress controller that has a server for the
         host, else the Gateway with a route for it, else the first of either."""
         from podnet.ingress import report as rep
-        from podnet.ingress import request
+        from podnet.ingress.request import request
         from podnet.ingress.routes import hosts_for
 
         check_format(output, ("table", "json"))

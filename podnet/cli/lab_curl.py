@@ -49,7 +49,7 @@ def curl_cmd(url: Annotated[str, typer.Argument(help="http:// or https:// URL")]
     predicts (NetworkPolicy judged on a pod's hop to the controller)."""
     check_format(output, ("table", "json"))
     from podnet.analysis import Analysis
-    from podnet.ingress import request
+    from podnet.ingress.request import request
     from podnet.lab.http import HttpAsk, fetch
     from podnet.predict import ingress as predict
 

@@ -24,7 +24,8 @@ def _client_cert(led: Any, cn: str) -> tuple[str, str]:
 
 
 def _http_tables(analysis: Analysis, led: Any) -> tuple[list[Any], list[str]]:
-    from podnet.ingress import build_all, find_controllers
+    from podnet.ingress.controllers import find_controllers
+    from podnet.ingress.routes import build_all
 
     try:
         why = led.read_state("ingress-skipped.json")["reason"]

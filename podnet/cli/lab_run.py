@@ -10,7 +10,7 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from podnet.cli.lab_state import cluster_of, complete_lab, lab_modules
+from podnet.cli.lab_state import cluster_of, complete_lab
 from podnet.cli.loading import check_format, load_docs, warn
 from podnet.cli.output import console, emit_json, emit_text
 from podnet.errors import UsageError
@@ -91,18 +91,31 @@ def up(filename: list[str], name: str = "", cni: str | None = None, nodes: int =
         docs = _with_migrated(docs, cluster)
         cluster = build(docs, nodes=nodes)
     warn(cluster)
-    apply, _, plan_mod, _ = lab_modules()
-    plan = plan_mod.build_plan(cluster, name, cni or cluster.net.cni, proxy)
+    begun = None
+    if not dry_run:
+        # the namespaces are made while the plan's modules load and the plan is built
+        from podnet.lab import apply, layout
+
+        layout.check_cni(cni or cluster.net.cni)
+        begun = apply.begin(name, layout.namespaces(cluster, name))
+    try:
+        from podnet.lab.plan import build_plan
+
+        plan = build_plan(cluster, name, cni or cluster.net.cni, proxy)
+    except BaseException:
+        if begun is not None:
+            begun.abandon()
+        raise
     if standin:
         sys.stderr.write(f"note: {standin}\n")
     for note in plan.notes:
         sys.stderr.write(f"note: {note}\n")
-    if dry_run:
+    if begun is None:
         emit_text(plan.text())
         return
     state = {"docs": _kept_docs(docs), "nodes": nodes, "overrides": {}, "created": time.time(),
              "migrated_gateway": migrated_gateway}
-    took = apply.up(plan, state)
+    took = apply.up(plan, state, begun)
     console().print(f"lab {name} up: {len(cluster.nodes)} nodes, {len(plan.pods)} pods, "
                     f"cni {plan.cni}, kube-proxy {plan.proxy}, in {took:.2f} s")
 

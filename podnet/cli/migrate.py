@@ -63,7 +63,8 @@ def register(group: typer.Typer) -> None:
         from podnet.gateway.parse import read
         from podnet.gateway.verify import policy_actions
         from podnet.gateway.verify import verify as run_verify
-        from podnet.ingress import build_all, find_controllers
+        from podnet.ingress.controllers import find_controllers
+        from podnet.ingress.routes import build_all
 
         check_format(output, ("yaml", "json"))
         cluster = load_cluster(filename, nodes)

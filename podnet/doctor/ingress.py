@@ -7,9 +7,8 @@ from collections.abc import Iterator
 
 from podnet.doctor.context import Context
 from podnet.doctor.finding import Finding, check, to_yaml
-from podnet.ingress import Table, build_all, find_controllers
-from podnet.ingress.controllers import controller_pods
-from podnet.ingress.routes import DEFAULT_SERVER
+from podnet.ingress.controllers import controller_pods, find_controllers
+from podnet.ingress.routes import DEFAULT_SERVER, Table, build_all
 from podnet.predict.ingress import reachability
 
 

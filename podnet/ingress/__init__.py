@@ -1,8 +1,3 @@
-"""Ingress as ingress-nginx serves it: controllers, route tables, one request's outcome."""
-
-from podnet.ingress.controllers import Controller, find_controllers
-from podnet.ingress.request import Outcome, Request, handle, request
-from podnet.ingress.routes import Table, build, build_all
-
-__all__ = ["Controller", "Outcome", "Request", "Table", "build", "build_all", "find_controllers",
-           "handle", "request"]
+"""Ingress as ingress-nginx serves it: controllers (``controllers``), route tables
+(``routes``), one request's outcome (``request``). The package itself imports nothing, so a
+command that needs one of them (`lab up` needs only the controllers) pays for that one."""

@@ -123,7 +123,7 @@ def failures(stderr: str) -> list[tuple[int, str]]:
     return out
 
 
-def _check(ns: str, proc: subprocess.Popen[str], stdin: str,
+def _check(ns: str, proc: subprocess.Popen[str], stdin: str | None,
            batch: list[tuple[str, Step]]) -> LabError | None:
     _, err = proc.communicate(stdin)
     if proc.returncode == 0:
@@ -208,15 +208,39 @@ def apply_run(steps: Sequence[Step], ledger: Ledger, other: Callable[[Step], Non
             other(step)
 
 
+class Making:
+    """Namespaces one `ip -batch` is making, as `ip netns add` does, each recorded in the
+    ledger before: started at once, awaited with ``wait``. The lines are written up front and
+    `ip` runs them as they come; its stdin stays open until ``wait``, which closes it."""
+
+    def __init__(self, steps: Sequence[AddNetns], ledger: Ledger) -> None:
+        for step in steps:
+            ledger.record("netns", name=step.name)
+        self.names = frozenset(s.name for s in steps)
+        self._batch: list[tuple[str, Step]] = [(f"netns add {s.name}", s) for s in steps]
+        self._proc: subprocess.Popen[str] | None = None
+        self._error: LabError | None = None
+        if steps:
+            self._proc = _spawn(None)
+            assert self._proc.stdin is not None
+            try:  # ~30 bytes a namespace: far below a pipe's 64 KiB
+                self._proc.stdin.write("".join(f"{line}\n" for line, _ in self._batch))
+                self._proc.stdin.flush()
+            except BrokenPipeError:
+                pass  # `ip` died: ``wait`` reports what it said
+
+    def wait(self) -> LabError | None:
+        """The first failed namespace's error, or None once all exist; `ip` has exited."""
+        if self._proc is not None:
+            proc, self._proc = self._proc, None
+            self._error = _check("", proc, None, self._batch)
+        return self._error
+
+
 def _apply_links(steps: Sequence[Step], ledger: Ledger) -> None:
-    created = [s for s in steps if isinstance(s, AddNetns)]
-    for made in created:
-        ledger.record("netns", name=made.name)
-    if created:
-        batch: list[tuple[str, Step]] = [(f"netns add {n.name}", n) for n in created]
-        error = _check("", _spawn(None), "".join(f"{line}\n" for line, _ in batch), batch)
-        if error is not None:
-            raise error
+    error = Making([s for s in steps if isinstance(s, AddNetns)], ledger).wait()
+    if error is not None:
+        raise error
     for wave in waves([s for s in steps if isinstance(s, IP_STEPS)]):
         direct = {ns: ops for ns, b in wave.items() if (ops := direct_ops(ns, b)) is not None}
         items = [(ns, b) for ns, b in wave.items() if ns not in direct]

@@ -21,10 +21,9 @@ from podnet.dataplane import bird
 from podnet.dataplane.cni import desired_state
 from podnet.dns.resolvconf import ResolvConf, dns_service_ip, node_resolv, resolv_conf
 from podnet.errors import LabPrerequisiteError
-from podnet.ingress import nginx
 from podnet.ingress.controllers import controller_pods, find_controllers
-from podnet.ingress.routes import build_all
 from podnet.lab.features import LAB_IPTABLES_FEATURES
+from podnet.lab.layout import check_cni
 from podnet.lab.steps import (
     AddAddress,
     AddBridge,
@@ -50,7 +49,7 @@ from podnet.lab.steps import (
 from podnet.model import gateways
 from podnet.model.builtin import APISERVER_PORT, apiserver_answer, apiserver_listeners
 from podnet.model.cluster import Cluster
-from podnet.model.vocabulary import LAB_CNI_MODES, LAB_PROXY_MODES
+from podnet.model.vocabulary import LAB_PROXY_MODES
 from podnet.policy.nft import render_nodes
 from podnet.services.iptables import render_jumps
 
@@ -78,10 +77,7 @@ def build_plan(cluster: Cluster, lab: str, cni: str | None = None,
     if why:
         raise LabPrerequisiteError(why)
     mode = cni or cluster.net.cni
-    if mode not in LAB_CNI_MODES:
-        raise LabPrerequisiteError(
-            f"the lab builds --cni {', '.join(LAB_CNI_MODES)} so far; {mode!r} is modelled by "
-            f"the analyzer but not built by the lab (pass --cni {' or '.join(LAB_CNI_MODES)})")
+    check_cni(mode)
     proxy, notes = _proxy_mode(cluster, proxy)
     underlay = ipaddress.ip_network(cluster.net.node_cidr, strict=False)
     mtu = cluster.net.underlay_mtu
@@ -197,6 +193,11 @@ def ingress_pods(cluster: Cluster) -> dict[str, str]:
 
 
 def ingress_steps(cluster: Cluster, places: list[PodPlace]) -> list[Step]:
+    if not any(p.ingress for p in places):
+        return []  # nor the route tables' and nginx renderer's imports
+    from podnet.ingress import nginx
+    from podnet.ingress.routes import build_all
+
     out: list[Step] = []
     tables = {t.controller.key: t for t in build_all(cluster, find_controllers(cluster))}
     for place in places:
@@ -213,6 +214,8 @@ def ingress_steps(cluster: Cluster, places: list[PodPlace]) -> list[Step]:
 def gateway_pods(cluster: Cluster) -> dict[str, str]:
     """data-plane pod -> the Gateway it serves (those the lab runs: a programmed HTTP or HTTPS
     listener)."""
+    if not gateways.declared((*cluster.configs, *cluster.ignored)):
+        return {}  # nor the Gateway API's imports
     from podnet.gateway.attach import build
     from podnet.predict.gateway import data_plane, served
 
@@ -227,6 +230,8 @@ def gateway_pods(cluster: Cluster) -> dict[str, str]:
 def gateway_steps(cluster: Cluster, places: list[PodPlace]) -> list[Step]:
     """Each Gateway's nginx (NGINX Gateway Fabric's data plane) in its data-plane pod, so the
     pod's NetworkPolicy applies to its connections and its LoadBalancer Service reaches it."""
+    if not gateways.declared((*cluster.configs, *cluster.ignored)):
+        return []
     from podnet.gateway import nginx as gw_nginx
     from podnet.gateway.attach import build
 

@@ -1,10 +1,10 @@
 """One asyncio process that serves every pod's declared ports from sockets opened inside each
 pod's namespace, answering with the pod's name so a probe knows who it reached.
 
-Run as ``python -m podnet.lab.workload [--gate] <state-dir>``; it reads ``pods.json`` there,
-then ``listeners.json`` (the API server stand-ins on control-plane nodes, which answer with
-their own name), waits at the gate (``podnet.lab.gate``), binds everything, then writes
-``workload.ready``.
+Run as ``python -m podnet.lab.workload [--gate] <state-dir>``; it waits at the gate
+(``podnet.lab.gate``: `lab up` starts it before the plan that names the pods exists), reads
+``pods.json`` there, then ``listeners.json`` (the API server stand-ins on control-plane nodes,
+which answer with their own name), binds everything, then writes ``workload.ready``.
 """
 
 from __future__ import annotations
@@ -253,11 +253,11 @@ async def _serve(socks: list[tuple[socket.socket, str, bytes]], ready: Path) -> 
 
 def main() -> None:
     state = Path(sys.argv[-1])
+    gate.wait(sys.argv)
     pods = json.loads((state / "pods.json").read_text())
     listeners = state / "listeners.json"
     if listeners.exists():  # after the pods: a hostNetwork pod on the same port wins
         pods += json.loads(listeners.read_text())
-    gate.wait(sys.argv)
     socks = _open(pods)
     asyncio.run(_serve(socks, state / "workload.ready"))
 

@@ -44,6 +44,11 @@ def _is_gateway(o: Other) -> bool:
     return o.kind == "Gateway" and o.api_version.startswith(GROUP + "/") and bool(o.name)
 
 
+def declared(others: Iterable[Other]) -> bool:
+    """Whether the input declares any Gateway (and so a Gateway API configuration to build)."""
+    return any(_is_gateway(o) for o in others)
+
+
 def _ports(body: Mapping[str, Any]) -> tuple[int, ...]:
     spec = body.get("spec") or {}
     listeners = spec.get("listeners") if isinstance(spec, Mapping) else None

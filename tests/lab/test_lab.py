@@ -15,7 +15,7 @@ from podnet import names
 from podnet.errors import LabError, LabPrerequisiteError
 from podnet.lab import apply, ledger
 from podnet.lab.plan import build_plan
-from podnet.lab.steps import AddAddress, AddRoute
+from podnet.lab.steps import AddAddress, AddNetns, AddRoute
 from podnet.model import load
 from tests.conftest import ROOT
 from tests.lab.conftest import netns_names
@@ -112,6 +112,27 @@ def test_a_failure_inside_a_batch_tears_down_the_whole_batch(lab_name):
     with pytest.raises(LabError) as e:
         apply.up(broken, {"docs": [], "nodes": 2})
     assert e.value.step == str(bad) and "no-such-if1" in str(e.value)
+    assert not [n for n in netns_names() if n.startswith(f"pn-{lab_name}_")]
+    assert not ledger.exists(lab_name)
+
+
+def test_a_plan_refused_after_the_namespaces_began_leaves_nothing(lab_name):
+    """`lab up` starts making the namespaces before the plan is built; the plan then refuses
+    (`--proxy ipvs` is refused by the plan builder): every namespace goes, and the state too."""
+    r = podnet("lab", "up", "-f", BASIC, "--name", lab_name, "--proxy", "ipvs")
+    assert r.returncode == 2 and "CONFIG_IP_VS" in r.stderr and "Traceback" not in r.stderr
+    assert not [n for n in netns_names() if n.startswith(f"pn-{lab_name}_")]
+    assert not ledger.exists(lab_name)
+
+
+def test_a_namespace_the_early_batch_cannot_make_fails_up_and_tears_down(lab_name):
+    plan = build_plan(load([BASIC], nodes=2), lab_name, "host-gw")
+    taken = f"pn-{lab_name}_n_node-1"
+    subprocess.run(["ip", "netns", "add", taken], check=True)
+    begun = apply.begin(lab_name, [s.name for s in plan.steps if isinstance(s, AddNetns)])
+    with pytest.raises(LabError) as e:
+        apply.up(plan, {"docs": [], "nodes": 2}, begun)
+    assert e.value.step == f"netns add {taken}" and "exists" in str(e.value)
     assert not [n for n in netns_names() if n.startswith(f"pn-{lab_name}_")]
     assert not ledger.exists(lab_name)
 

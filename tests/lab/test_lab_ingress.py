@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from podnet.ingress import build_all, find_controllers, nginx
+from podnet.ingress import nginx
+from podnet.ingress.controllers import find_controllers
+from podnet.ingress.routes import build_all
 from podnet.lab import apply, ledger
 from podnet.lab.plan import build_plan
 from podnet.model import load
