@@ -31,18 +31,26 @@ def test_lab_up_from_stdin_keeps_the_documents_it_built(monkeypatch, capsys):
     text = "\n---\n".join(f.read_text() for f in oslo)
     recorded: list[dict[str, object]] = []
 
-    begun = object()
+    made: list[str] = []
+
+    class Begun:
+        def make(self, namespaces: list[str]) -> None:
+            made.extend(namespaces)
+
+    begun = Begun()
 
     def fake_up(plan: object, state: dict[str, object], started: object) -> float:
         assert started is begun
         recorded.append(state)
         return 0.0
 
-    monkeypatch.setattr(apply, "begin", lambda lab, namespaces: begun)
+    monkeypatch.setattr(apply, "begin", lambda lab: begun)
     monkeypatch.setattr(apply, "up", fake_up)
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
     assert _run(["lab", "up", "-f", "-", "--name", "t", "--cni", "host-gw"]) == 0
     assert "lab t up: 3 nodes" in capsys.readouterr().out
+    # the fabric, 3 nodes, the 10 pods not on their node's network, the outside
+    assert made[0] == "pn-t_fabric" and made[-1] == "pn-t_external" and len(made) == 15
     (state,) = recorded
     docs = state["docs"]
     assert isinstance(docs, list)

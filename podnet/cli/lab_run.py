@@ -78,10 +78,26 @@ def _with_standin(docs: Any, cluster: Any) -> tuple[Any, str]:
 def up(filename: list[str], name: str = "", cni: str | None = None, nodes: int = 3,
        proxy: str | None = None, dry_run: bool = False, migrated_gateway: bool = False) -> None:
     """Build the cluster's network: fabric, nodes, pods, routes, workloads."""
-    from podnet.model.cluster import build
-
     if not name:
         raise UsageError("lab up needs --name")
+    begun = None
+    if not dry_run:
+        # the lab's daemons start now, on the core left idle while the input is read
+        from podnet.lab import apply
+
+        begun = apply.begin(name)
+    try:
+        return _up(begun, filename, name, cni, nodes, proxy, migrated_gateway)
+    except BaseException:
+        if begun is not None:
+            begun.abandon()
+        raise
+
+
+def _up(begun: Any, filename: list[str], name: str, cni: str | None, nodes: int,
+        proxy: str | None, migrated_gateway: bool) -> None:
+    from podnet.model.cluster import build
+
     docs = load_docs(filename)  # once: the state below keeps these documents, and stdin reads once
     cluster = build(docs, nodes=nodes)
     docs, standin = _with_standin(docs, cluster)
@@ -91,21 +107,15 @@ def up(filename: list[str], name: str = "", cni: str | None = None, nodes: int =
         docs = _with_migrated(docs, cluster)
         cluster = build(docs, nodes=nodes)
     warn(cluster)
-    begun = None
-    if not dry_run:
+    if begun is not None:
         # the namespaces are made while the plan's modules load and the plan is built
-        from podnet.lab import apply, layout
+        from podnet.lab import layout
 
         layout.check_cni(cni or cluster.net.cni)
-        begun = apply.begin(name, layout.namespaces(cluster, name))
-    try:
-        from podnet.lab.plan import build_plan
+        begun.make(layout.namespaces(cluster, name))
+    from podnet.lab.plan import build_plan
 
-        plan = build_plan(cluster, name, cni or cluster.net.cni, proxy)
-    except BaseException:
-        if begun is not None:
-            begun.abandon()
-        raise
+    plan = build_plan(cluster, name, cni or cluster.net.cni, proxy)
     if standin:
         sys.stderr.write(f"note: {standin}\n")
     for note in plan.notes:
@@ -115,6 +125,8 @@ def up(filename: list[str], name: str = "", cni: str | None = None, nodes: int =
         return
     state = {"docs": _kept_docs(docs), "nodes": nodes, "overrides": {}, "created": time.time(),
              "migrated_gateway": migrated_gateway}
+    from podnet.lab import apply
+
     took = apply.up(plan, state, begun)
     console().print(f"lab {name} up: {len(cluster.nodes)} nodes, {len(plan.pods)} pods, "
                     f"cni {plan.cni}, kube-proxy {plan.proxy}, in {took:.2f} s")

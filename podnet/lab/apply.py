@@ -217,14 +217,20 @@ class _Daemon:
             except BrokenPipeError:
                 pass
 
-    def release(self) -> None:
-        self.released = True
+    def advance(self) -> None:
+        """Let it past a gate that is not its last (the DNS server's first: its files exist)."""
         assert self.proc.stdin is not None
         try:
             self.proc.stdin.write(gate.GO)
-            self.proc.stdin.close()
+            self.proc.stdin.flush()
         except BrokenPipeError:
             pass  # it died already: awaiting it reports its log
+
+    def release(self) -> None:
+        """Let it past its last gate and bind."""
+        self.released = True
+        self.advance()
+        self.close()
 
 
 def _start_daemon(ledger: Ledger, name: str, module: str, step: str) -> _Daemon:
@@ -306,25 +312,34 @@ def runs(steps: tuple[Step, ...]) -> list[tuple[Step, ...]]:
 
 @dataclass(slots=True)
 class Begun:
-    """A bring-up started before its plan exists: the lab's ledger is open, an `ip` process
-    is making its namespaces and the workload server is starting (it waits at its gate for
-    the pods the plan will name). ``up`` goes on from here; ``abandon`` undoes it."""
+    """A bring-up started before its plan exists: the lab's ledger is open and its daemons
+    are starting (each waits at its gate); once the cluster is known, ``make`` starts an `ip`
+    process making the namespaces. ``up`` goes on from here; ``abandon`` undoes it."""
     ledger: Ledger
-    namespaces: batch.Making
     daemons: dict[str, _Daemon]
     started: float
+    namespaces: batch.Making | None = None
+    handed: bool = False  # to ``up``, which tears down itself on failure
+
+    def make(self, namespaces: Sequence[str]) -> None:
+        """Start making the plan's namespaces (``layout.namespaces``), all recorded first."""
+        assert self.namespaces is None
+        self.namespaces = batch.Making([AddNetns(n) for n in namespaces], self.ledger)
 
     def abandon(self) -> None:
+        if self.handed:
+            return
         for d in self.daemons.values():
             d.close()
-        self.namespaces.wait()  # `ip` has exited before teardown removes what it made
+        if self.namespaces is not None:
+            self.namespaces.wait()  # `ip` has exited before teardown removes what it made
         self.ledger.close()
         teardown.down(self.ledger.lab)
 
 
-def begin(lab: str, namespaces: Sequence[str]) -> Begun:
-    """Open lab ``lab``'s ledger, start making its namespaces and start its workload server;
-    the namespaces are the plan's (``layout.namespaces``), all recorded before any is made."""
+def begin(lab: str) -> Begun:
+    """Open lab ``lab``'s ledger and start its daemons: their Python start-up and imports
+    (~0.4 s of CPU) run on the core `lab up` leaves idle while it reads and builds the model."""
     check_prerequisites()
     if exists(lab):
         raise LabPrerequisiteError(f"lab {lab!r} is already up: `podnet lab down --name {lab}` "
@@ -335,29 +350,30 @@ def begin(lab: str, namespaces: Sequence[str]) -> Begun:
     except FileExistsError:
         raise LabPrerequisiteError(f"lab {lab!r} left state behind: `podnet lab down --name "
                                    f"{lab}` first") from None
-    started = time.monotonic()
-    making = None
+    begun = Begun(ledger, {}, time.monotonic())
     try:
-        making = batch.Making([AddNetns(n) for n in namespaces], ledger)
-        # Python start-up and imports (~0.15 s of CPU) overlap the namespaces and the plan
-        workload = _start_daemon(ledger, "workload", "podnet.lab.workload", "start workload server")
+        # the workload server reads its pods, the DNS server its files, after their first gate
+        begun.daemons["workload"] = _start_daemon(ledger, "workload", "podnet.lab.workload",
+                                                  "start workload server")
+        begun.daemons["dns"] = _start_daemon(ledger, "dns", "podnet.lab.dnsserver", "start DNS")
     except BaseException:
-        if making is not None:
-            making.wait()
-        ledger.close()
-        teardown.down(lab)
+        begun.abandon()
         raise
-    return Begun(ledger, making, {"workload": workload}, started)
+    return begun
 
 
 def up(plan: LabPlan, state: dict[str, Any], begun: Begun | None = None) -> float:
     """Build the lab, from where ``begin`` left it when given; returns seconds taken since the
     bring-up began. Leaves nothing behind when it fails."""
     if begun is None:
-        begun = begin(plan.lab, [s.name for s in plan.steps if isinstance(s, AddNetns)])
+        begun = begin(plan.lab)
     elif begun.ledger.lab != plan.lab:
         begun.abandon()
         raise ValueError(f"lab {begun.ledger.lab!r} was begun, the plan is lab {plan.lab!r}")
+    begun.handed = True
+    if begun.namespaces is None:
+        begun.make([s.name for s in plan.steps if isinstance(s, AddNetns)])
+    assert begun.namespaces is not None
     ledger, daemons = begun.ledger, begun.daemons
     step: Step | str = "prepare"
     total = len(plan.steps) + 1
@@ -371,12 +387,13 @@ def up(plan: LabPlan, state: dict[str, Any], begun: Begun | None = None) -> floa
         ledger.write_state("listeners.json", [
             {"key": p.key, "netns": p.netns, "ip": p.ip, "node": p.node,
              "ports": [list(x) for x in p.ports]} for p in plan.listeners])
-        # The daemons start first and wait at their gates: ~1 s of Python start-up, imports
-        # and the DNS zone each, which used to come after the namespaces, overlaps them now.
         dns = next((s for s in plan.steps if isinstance(s, StartDns)), None)
-        if dns is not None:
+        if dns is None:
+            daemons.pop("dns").close()
+        else:  # it builds its zone from these files while the links are made
             ledger.write_text("dns.json", dns.config)
-            daemons["dns"] = _start_daemon(ledger, "dns", "podnet.lab.dnsserver", str(dns))
+            daemons["dns"].step = str(dns)
+            daemons["dns"].advance()
         step = "netns add"
         error = begun.namespaces.wait()
         if error is not None:

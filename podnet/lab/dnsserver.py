@@ -96,9 +96,12 @@ class Server(asyncio.DatagramProtocol):
 
 
 async def serve(state: Path, argv: list[str]) -> None:
+    # `lab up` starts this before its plan exists: the first gate opens once the plan's files
+    # are written, the second once the namespaces bound below exist; the zone is built between
+    gate.wait(argv)
     plan = json.loads((state / "dns.json").read_text())
     zone = _zone(state)
-    gate.wait(argv)  # the zone is built while `lab up` makes the namespaces bound below
+    gate.wait(argv)
     log = (state / "dns-queries.jsonl").open("a")
     loop = asyncio.get_running_loop()
     upstream = (plan["upstream_ip"], 53)

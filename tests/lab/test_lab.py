@@ -129,7 +129,8 @@ def test_a_namespace_the_early_batch_cannot_make_fails_up_and_tears_down(lab_nam
     plan = build_plan(load([BASIC], nodes=2), lab_name, "host-gw")
     taken = f"pn-{lab_name}_n_node-1"
     subprocess.run(["ip", "netns", "add", taken], check=True)
-    begun = apply.begin(lab_name, [s.name for s in plan.steps if isinstance(s, AddNetns)])
+    begun = apply.begin(lab_name)
+    begun.make([s.name for s in plan.steps if isinstance(s, AddNetns)])
     with pytest.raises(LabError) as e:
         apply.up(plan, {"docs": [], "nodes": 2}, begun)
     assert e.value.step == f"netns add {taken}" and "exists" in str(e.value)
