@@ -15,6 +15,9 @@ import hashlib
 import re
 from typing import NamedTuple
 
+# the name a lab probe asks the lab's DNS servers for: each answers with who it is
+WHOAMI = "whoami.podnet."
+
 
 def qualified(namespace: str, name: str) -> str:
     return f"{namespace}/{name}" if namespace else name

@@ -8,8 +8,10 @@ import sys
 
 import pytest
 
-from podnet.dns import answer, build_zone, lookup, resolv_conf
-from podnet.dns.resolvconf import ResolvConf
+from podnet.dns.records import build_zone, zone_data, zone_from_data
+from podnet.dns.resolvconf import ResolvConf, resolv_conf
+from podnet.dns.resolver import lookup
+from podnet.dns.server import answer
 from podnet.model import load
 from tests.conftest import EXAMPLES
 from tests.helpers import cluster_of
@@ -19,6 +21,16 @@ OSLO = str(EXAMPLES / "oslo")
 
 def test_zone_golden(golden):
     golden("dns/oslo.zone", build_zone(load([OSLO])).text())
+
+
+def test_the_zone_handed_to_the_lab_dns_server_reads_back_whole():
+    """`lab up` writes the zone as JSON for the lab's DNS server, which no longer builds the
+    model: what it reads back must be the zone, every record and the namespaces it knows."""
+    zone = build_zone(load([OSLO]))
+    back = zone_from_data(json.loads(json.dumps(zone_data(zone))))
+    assert back == zone and back.text() == zone.text() and back.namespaces == zone.namespaces
+    assert answer(back, "kube-dns.kube-system.svc.cluster.local.", "A") == answer(
+        zone, "kube-dns.kube-system.svc.cluster.local.", "A")
 
 
 def test_resolv_conf_goldens(golden):

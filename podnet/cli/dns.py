@@ -21,7 +21,10 @@ def register(app: typer.Typer) -> None:
                 "--missing", help="an external name that does not exist (repeatable)")] = [],  # noqa: B006
             output: OutputOpt = "table", nodes: NodesOpt = 3) -> None:
         """What a lookup from a pod does: resolv.conf, the queries in order, the answer."""
-        from podnet.dns import answer, build_zone, lookup, resolv_conf
+        from podnet.dns.records import build_zone
+        from podnet.dns.resolvconf import resolv_conf
+        from podnet.dns.resolver import lookup
+        from podnet.dns.server import answer
 
         check_format(output, ("table", "json"))
         cluster = load_cluster(filename, nodes)

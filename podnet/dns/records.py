@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from podnet.model.cluster import Cluster
+if TYPE_CHECKING:
+    from podnet.model.cluster import Cluster
 
 SCHEMA_VERSION = "1.0.1"
 TTL = 30  # kubeadm's Corefile sets ttl 30
@@ -82,3 +84,19 @@ def build_zone(cluster: Cluster) -> Zone:
             add(f"{dashed(pod.ip)}.{pod.namespace}.pod.{domain}.", "A", pod.ip)
     ordered = {n: tuple(sorted(set(rs), key=lambda r: (r.type, r.value))) for n, rs in recs.items()}
     return Zone(domain, ordered, frozenset(cluster.namespaces))
+
+
+def zone_data(zone: Zone) -> dict[str, Any]:
+    """The zone as JSON data (`lab up` hands it to the lab's DNS server, which then needs
+    neither the model nor the input); ``zone_from_data`` reads it back."""
+    return {"domain": zone.domain, "namespaces": sorted(zone.namespaces),
+            "records": [[r.name, r.type, r.value] for name in sorted(zone.records)
+                        for r in zone.records[name]]}
+
+
+def zone_from_data(data: Mapping[str, Any]) -> Zone:
+    records: dict[str, list[Record]] = defaultdict(list)
+    for name, rtype, value in data["records"]:
+        records[name].append(Record(name, rtype, value))
+    return Zone(data["domain"], {k: tuple(v) for k, v in records.items()},
+                frozenset(data["namespaces"]))

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from podnet.dns import ResolvConf, external_lookup, resolv_conf
-from podnet.dns.resolvconf import dns_service_ip
+from podnet.dns.resolvconf import ResolvConf, dns_service_ip, resolv_conf
+from podnet.dns.resolver import external_lookup
 from podnet.doctor.context import Context, Group
 from podnet.doctor.finding import Finding, check, object_name, to_yaml
 from podnet.model.objects import Pod

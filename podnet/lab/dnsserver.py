@@ -23,19 +23,11 @@ import dns.rcode
 import dns.rdatatype
 import dns.rrset
 
-from podnet.dns.records import TTL, Zone, build_zone
+from podnet.dns.records import TTL, Zone, zone_from_data
 from podnet.dns.server import answer
 from podnet.lab import gate
 from podnet.lab.nsenter import inside
-from podnet.lab.probe import WHOAMI
-from podnet.model import build
-from podnet.model.load import RawDoc
-
-
-def _zone(state: Path) -> Zone:
-    lab = json.loads((state / "lab.json").read_text())
-    docs = [RawDoc(d["file"], d["doc"], d["body"]) for d in lab["docs"]]
-    return build_zone(build(docs, nodes=lab["nodes"], overrides=lab.get("overrides") or {}))
+from podnet.names import WHOAMI
 
 
 class Server(asyncio.DatagramProtocol):
@@ -97,10 +89,10 @@ class Server(asyncio.DatagramProtocol):
 
 async def serve(state: Path, argv: list[str]) -> None:
     # `lab up` starts this before its plan exists: the first gate opens once the plan's files
-    # are written, the second once the namespaces bound below exist; the zone is built between
+    # are written, the second once the namespaces bound below exist; the zone is read between
     gate.wait(argv)
     plan = json.loads((state / "dns.json").read_text())
-    zone = _zone(state)
+    zone = zone_from_data(plan["zone"])  # built by `lab up` from the model this needs not load
     gate.wait(argv)
     log = (state / "dns-queries.jsonl").open("a")
     loop = asyncio.get_running_loop()

@@ -19,6 +19,7 @@ from podnet import names
 from podnet.analysis import Analysis
 from podnet.dataplane import bird
 from podnet.dataplane.cni import desired_state
+from podnet.dns.records import build_zone, zone_data
 from podnet.dns.resolvconf import ResolvConf, dns_service_ip, node_resolv, resolv_conf
 from podnet.errors import LabPrerequisiteError
 from podnet.ingress.controllers import controller_pods, find_controllers
@@ -178,7 +179,8 @@ def build_plan(cluster: Cluster, lab: str, cni: str | None = None,
         steps.append(AddRoute(ext, f"{addr}/32", "eth0", via=node_ip[leader]))
     servers = [{"key": p.key, "netns": p.netns} for p in places if p.dns_server]
     steps.append(StartDns(json.dumps({"upstream_ip": ext_ip, "external_netns": ext,
-                                      "servers": servers}, sort_keys=True)))
+                                      "servers": servers, "zone": zone_data(build_zone(cluster))},
+                                     sort_keys=True)))
     steps += ingress_steps(cluster, places)
     steps += gateway_steps(cluster, places)
     listeners = tuple(PodPlace(apiserver_answer(node), names.node_netns(lab, node), ip, node,

@@ -37,12 +37,11 @@ from typing import NamedTuple
 from podnet.lab import droplog
 from podnet.lab.nsenter import inside
 from podnet.lab.sockets import stream_socket
-from podnet.names import DROP_LOG_GROUP
+from podnet.names import DROP_LOG_GROUP, WHOAMI
 
 # UDP probes carry a DNS query, so a DNS server answers them like any other datagram service:
 # the workload server echoes its pod name whatever it receives, the lab DNS answers this name
 # with a TXT record naming the pod it runs in.
-WHOAMI = "whoami.podnet."
 HELLO = b"?\n"  # a TCP probe speaks first, so the workload need not wait to tell it is no HTTP
 
 

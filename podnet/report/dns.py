@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from podnet.dns import external_lookup, resolv_conf
-from podnet.dns.resolvconf import dns_service_ip, node_resolv
+from podnet.dns.resolvconf import dns_service_ip, node_resolv, resolv_conf
+from podnet.dns.resolver import external_lookup
 from podnet.model.cluster import Cluster
 from podnet.policy.connlist import representatives
 

@@ -8,7 +8,10 @@ import sys
 
 import pytest
 
-from podnet.dns import answer, build_zone, lookup, resolv_conf
+from podnet.dns.records import build_zone
+from podnet.dns.resolvconf import resolv_conf
+from podnet.dns.resolver import lookup
+from podnet.dns.server import answer
 from podnet.lab import ledger
 from podnet.model import load
 from tests.conftest import ROOT
