@@ -136,12 +136,10 @@ def probe(name: str = "", ports: str | None = None, output: str = "table",
           timeout: float = 1.0) -> None:
     """Probe every pod to every pod on every port; compare with the analyzer's prediction."""
     check_format(output, ("table", "json"))
-    from concurrent.futures import ThreadPoolExecutor
-
     from podnet import names
     from podnet.lab.features import LAB_IPTABLES_FEATURES
     from podnet.lab.prereq import check_prerequisites
-    from podnet.lab.probe import Target, probe
+    from podnet.lab.probe import Target, probe_apart
     from podnet.lab.sockets import sctp_supported
     from podnet.policy.query import parse_ports
 
@@ -164,12 +162,12 @@ def probe(name: str = "", ports: str | None = None, output: str = "table",
     own = {pl["netns"]: pl["ip"] for pl in places.values()
            if pl["netns"] != names.node_netns(name, pl["node"])}  # not hostNetwork
     start = time.monotonic()
-    # The pods probe in the background while the prediction is made (the analysis and its
+    # The pods probe in a child process while the prediction is made (the analysis and its
     # imports, numpy, were a third of a 200-pod probe's time) and while the Service and HTTP
-    # probes run: the pod probes' threads mostly wait for the kernel, the others for answers.
-    with ThreadPoolExecutor(1) as background:
-        pod_probe = background.submit(probe, groups, timeout, own,
-                                      [names.node_netns(name, n.name) for n in cluster.nodes])
+    # probes run.
+    pod_probe = probe_apart(groups, timeout, own, [names.node_netns(name, n.name)
+                                                   for n in cluster.nodes])
+    try:
         from podnet.analysis import Analysis
         from podnet.cli.lab_http import front_mismatches, probe_fronts, probe_gateways, probe_http
         from podnet.predict import probe as predict
@@ -187,7 +185,10 @@ def probe(name: str = "", ports: str | None = None, output: str = "table",
         skipped += gw_skipped
         fronts = (probe_fronts(analysis, led, lab.get("external_ip", ""))
                   if lab.get("migrated_gateway") else None)
-        results = pod_probe.result()
+    except BaseException:
+        pod_probe.cancel()
+        raise
+    results = pod_probe.result()
     pod_cmp = predict.compare_pods(analysis, pods, probed, {
         (t.src, t.dst, t.port, t.proto): ok for t, ok in results.items()}, expected)
     mismatches = (pod_cmp.mismatches + predict.service_mismatches(services)

@@ -372,6 +372,26 @@ def test_raw_syns_and_drop_records_give_the_plain_verdicts_without_waiting(lab_n
     assert time.monotonic() - start < 3.0
 
 
+def test_the_pod_probes_in_a_child_process_give_the_same_verdicts(lab_name):
+    """`lab probe` runs the pod probes in a forked child (an interpreter lock of its own): the
+    verdicts that come back over the pipe are the in-process ones, target for target; a
+    failure in the child is a LabError here, and a cancelled child is gone."""
+    from podnet.lab.probe import probe, probe_apart
+
+    _, groups, own, nodes = _oslo_probes(lab_name)
+    here = probe(groups, timeout=1.0, sources=own, drop_logs=nodes)
+    assert probe_apart(groups, 1.0, own, nodes).result() == here
+    broken = {f"pn-{lab_name}_p_no-such-pod": next(iter(groups.values()))[:1]}
+    with pytest.raises(LabError) as e:
+        probe_apart(broken, 1.0).result()
+    assert e.value.step == "probe pods" and "no-such-pod" in str(e.value)
+    slow = probe_apart(groups, 30.0)
+    slow.cancel()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(slow.pid, os.WNOHANG)  # reaped: neither running nor a zombie
+    assert not os.path.exists(f"/proc/{slow.pid}")
+
+
 def test_silence_without_a_drop_record_is_probed_again_the_plain_way(lab_name):
     """A drop no policy rule made (here an extra nft table in one node, dropping one pod's
     8080 without a record) gets neither an answer nor a record: the probe asks again with a
