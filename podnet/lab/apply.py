@@ -65,8 +65,6 @@ def _run(step: Step, ledger: Ledger, k: netns.Kernel) -> None:
         k.add_vxlan(step.netns, d.name, d.vni, d.local, d.port, d.mac, d.mtu, d.address)
     elif isinstance(step, AddNeighbour):
         k.add_neighbour(step.netns, step.entry.ip, step.entry.mac, step.entry.dev)
-    elif isinstance(step, AddFdb):
-        k.add_fdb(step.netns, step.entry.mac, step.entry.dst, step.entry.dev)
     elif isinstance(step, StartBird):
         _start_bird(step, ledger)
     elif isinstance(step, WaitRoutes):

@@ -28,6 +28,7 @@ from podnet.lab.nsenter import inside
 from podnet.lab.steps import (
     AddAddress,
     AddBridge,
+    AddFdb,
     AddNeighbour,
     AddNetns,
     AddRoute,
@@ -188,7 +189,7 @@ def _spawn(ns: str | None) -> subprocess.Popen[str]:
 def apply_run(steps: Sequence[Step], ledger: Ledger, other: Callable[[Step], None]) -> None:
     """Run ``steps``: the namespaces, then each namespace's batch wave by wave, then the steps
     `ip` cannot do (``other``, one by one, in their order), but for the resolv.conf files,
-    which ``other`` writes while the links are made."""
+    which ``other`` writes while the links are made, and the FDB entries, sent here."""
     # resolv.conf files need no link: they are written by a thread while the links are made
     # (a file each, ~1 ms on this machine's overlay: 0.2 s of a 200-pod lab)
     files = [s for s in steps if isinstance(s, WriteResolvConf)]
@@ -203,8 +204,19 @@ def apply_run(steps: Sequence[Step], ledger: Ledger, other: Callable[[Step], Non
         written = side.submit(write)
         _apply_links(steps, ledger)
     written.result()
+    # VXLAN peers' FDB entries (`bridge fdb`, which `ip -batch` cannot say) over rtnetlink,
+    # one datagram a node
+    fdb: dict[str, list[tuple[rtnl.Op, Step]]] = {}
     for step in steps:
-        if not isinstance(step, (*IP_STEPS, WriteResolvConf)):
+        if isinstance(step, AddFdb):
+            e = step.entry
+            fdb.setdefault(step.netns, []).append((rtnl.Fdb(e.dev, e.mac, e.dst), step))
+    for ns, ops in fdb.items():
+        error = _direct(ns, ops)
+        if error is not None:
+            raise error
+    for step in steps:
+        if not isinstance(step, (*IP_STEPS, WriteResolvConf, AddFdb)):
             other(step)
 
 

@@ -123,10 +123,6 @@ class Kernel:
         ipr.neigh("add", dst=ip, lladdr=mac, ifindex=_index(ipr, dev),
                   state=ndmsg.states["permanent"])
 
-    def add_fdb(self, ns: str, mac: str, dst: str, dev: str) -> None:
-        ipr = self.ipr(ns)
-        ipr.fdb("add", ifindex=_index(ipr, dev), lladdr=mac, dst=dst)
-
     def routes(self, ns: str) -> list[str]:
         """Destinations (CIDR) of the main table's IPv4 routes."""
         out = []
