@@ -369,13 +369,14 @@ def up(plan: LabPlan, state: dict[str, Any], begun: Begun | None = None) -> floa
         begun.abandon()
         raise ValueError(f"lab {begun.ledger.lab!r} was begun, the plan is lab {plan.lab!r}")
     begun.handed = True
-    if begun.namespaces is None:
-        begun.make([s.name for s in plan.steps if isinstance(s, AddNetns)])
-    assert begun.namespaces is not None
     ledger, daemons = begun.ledger, begun.daemons
     step: Step | str = "prepare"
     total = len(plan.steps) + 1
     try:
+        if begun.namespaces is None:
+            begun.make([s.name for s in plan.steps if isinstance(s, AddNetns)])
+        making = begun.namespaces
+        assert making is not None
         ledger.write_state("lab.json", {**state, "cni": plan.cni, "proxy": plan.proxy,
                                         "external_ip": plan.external_ip})
         ledger.write_state("pods.json", [
@@ -393,10 +394,10 @@ def up(plan: LabPlan, state: dict[str, Any], begun: Begun | None = None) -> floa
             daemons["dns"].step = str(dns)
             daemons["dns"].advance()
         step = "netns add"
-        error = begun.namespaces.wait()
+        error = making.wait()
         if error is not None:
             raise error
-        made = begun.namespaces.names
+        made = making.names
         steps = tuple(s for s in plan.steps if not (isinstance(s, AddNetns) and s.name in made))
         if not any(isinstance(s, StartBird | StartIngress | StartGateway) for s in steps):
             # it binds 0.0.0.0 in namespaces that exist now, and binds while the links are made;
@@ -429,7 +430,8 @@ def up(plan: LabPlan, state: dict[str, Any], begun: Begun | None = None) -> floa
     except BaseException as e:
         for d in daemons.values():
             d.close()
-        begun.namespaces.wait()
+        if begun.namespaces is not None:
+            begun.namespaces.wait()  # `ip` has exited before teardown removes what it made
         ledger.close()
         teardown.down(plan.lab)
         if isinstance(e, LabError):

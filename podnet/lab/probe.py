@@ -529,7 +529,6 @@ def probe_services(groups: dict[str, list[ServiceTarget]], timeout: float = 1.0
     return asyncio.run(run())
 
 
-
 class Apart:
     """``probe`` running in a forked child (``probe_apart``): ``result`` waits for its verdicts,
     ``cancel`` stops it. Its threads have an interpreter lock of their own while this process

@@ -3,11 +3,13 @@ rtnetlink socket, all in one datagram: what a pod's namespace needs, without an 
 for each pod (~10 ms of fork and exec each, where these messages take well under a
 millisecond), and a node's FDB entries, without pyroute2's package import.
 
-The requests are encoded here, as pyroute2's message classes encode them (each asks for an
-acknowledgement); pyroute2's ``IPBatch`` would send them too, but runs an event loop per
-request (1.5 ms each, 1.5 s of a 200-pod ``lab up``). The socket is opened by a thread inside
-the namespace (``nsenter.inside``), so they act there. The kernel handles them in order and
-answers each, and a failure is reported as the operation it came from.
+The requests are encoded here (each asks for an acknowledgement): links, addresses and routes
+byte for byte as pyroute2's message classes encode them (tests/test_rtnl_encode.py), an FDB
+entry as `bridge fdb show` lists what `bridge fdb add` makes (tests/lab/test_rtnl.py).
+pyroute2's ``IPBatch`` would send them too, but runs an event loop per request (1.5 ms each,
+1.5 s of a 200-pod ``lab up``). The socket is opened by a thread inside the namespace
+(``nsenter.inside``), so they act there. The kernel handles them in order and answers each,
+and a failure is reported as the operation it came from.
 """
 
 from __future__ import annotations
