@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from typing import TYPE_CHECKING
 
 from podnet import names
 from podnet.analysis import Analysis
@@ -53,6 +54,9 @@ from podnet.model.cluster import Cluster
 from podnet.model.vocabulary import LAB_PROXY_MODES
 from podnet.policy.nft import render_nodes
 from podnet.services.iptables import render_jumps
+
+if TYPE_CHECKING:
+    from podnet.gateway.attach import Config as GatewayConfig
 
 POD_GATEWAY = "169.254.1.1"
 
@@ -214,16 +218,13 @@ def ingress_steps(cluster: Cluster, places: list[PodPlace]) -> list[Step]:
     return out
 
 
-def gateway_pods(cluster: Cluster) -> dict[str, str]:
+def _gateway_pods(cluster: Cluster, config: GatewayConfig) -> dict[str, str]:
     """data-plane pod -> the Gateway it serves (those the lab runs: a programmed HTTP or HTTPS
     listener)."""
-    if not gateways.declared((*cluster.configs, *cluster.ignored)):
-        return {}  # nor the Gateway API's imports
-    from podnet.gateway.attach import build
     from podnet.predict.gateway import data_plane, served
 
     out = {}
-    for key in served(build(cluster)):
+    for key in served(config):
         pod = data_plane(cluster, key)
         if cluster.pod(pod.key) is not None:
             out[pod.key] = key
@@ -234,14 +235,14 @@ def gateway_steps(cluster: Cluster, places: list[PodPlace]) -> list[Step]:
     """Each Gateway's nginx (NGINX Gateway Fabric's data plane) in its data-plane pod, so the
     pod's NetworkPolicy applies to its connections and its LoadBalancer Service reaches it."""
     if not gateways.declared((*cluster.configs, *cluster.ignored)):
-        return []
+        return []  # nor the Gateway API's imports
     from podnet.gateway import nginx as gw_nginx
     from podnet.gateway.attach import build
 
     config = build(cluster)
     where = {p.key: p for p in places}
     out: list[Step] = []
-    for pod, key in sorted(gateway_pods(cluster).items()):
+    for pod, key in sorted(_gateway_pods(cluster, config).items()):
         place = where.get(pod)
         if place is None:
             continue
