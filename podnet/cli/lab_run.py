@@ -18,6 +18,7 @@ from podnet.model.vocabulary import PROTOCOLS
 
 if TYPE_CHECKING:
     from podnet.analysis import Analysis
+    from podnet.lab.apply import Begun
 
 PUBLIC_SECRET_KEYS = ("tls.crt", "ca.crt")  # certificates: what the model reads, none secret
 REDACTED = base64.b64encode(b"<redacted by podnet>").decode()
@@ -94,7 +95,7 @@ def up(filename: list[str], name: str = "", cni: str | None = None, nodes: int =
         raise
 
 
-def _up(begun: Any, filename: list[str], name: str, cni: str | None, nodes: int,
+def _up(begun: Begun | None, filename: list[str], name: str, cni: str | None, nodes: int,
         proxy: str | None, migrated_gateway: bool) -> None:
     from podnet.model.cluster import build
 
@@ -139,7 +140,7 @@ def probe(name: str = "", ports: str | None = None, output: str = "table",
     from podnet import names
     from podnet.lab.features import LAB_IPTABLES_FEATURES
     from podnet.lab.prereq import check_prerequisites
-    from podnet.lab.probe import Target, probe_apart
+    from podnet.lab.probe import Apart, Target
     from podnet.lab.sockets import sctp_supported
     from podnet.policy.query import parse_ports
 
@@ -165,8 +166,7 @@ def probe(name: str = "", ports: str | None = None, output: str = "table",
     # The pods probe in a child process while the prediction is made (the analysis and its
     # imports, numpy, were a third of a 200-pod probe's time) and while the Service and HTTP
     # probes run.
-    pod_probe = probe_apart(groups, timeout, own, [names.node_netns(name, n.name)
-                                                   for n in cluster.nodes])
+    pod_probe = Apart(groups, timeout, own, [names.node_netns(name, n.name) for n in cluster.nodes])
     try:
         from podnet.analysis import Analysis
         from podnet.cli.lab_http import front_mismatches, probe_fronts, probe_gateways, probe_http

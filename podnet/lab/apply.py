@@ -389,7 +389,7 @@ def up(plan: LabPlan, state: dict[str, Any], begun: Begun | None = None) -> floa
         dns = next((s for s in plan.steps if isinstance(s, StartDns)), None)
         if dns is None:
             daemons.pop("dns").close()
-        else:  # it builds its zone from these files while the links are made
+        else:  # it reads its zone from these files while the links are made
             ledger.write_text("dns.json", dns.config)
             daemons["dns"].step = str(dns)
             daemons["dns"].advance()

@@ -530,13 +530,13 @@ def probe_services(groups: dict[str, list[ServiceTarget]], timeout: float = 1.0
 
 
 class Apart:
-    """``probe`` running in a forked child (``probe_apart``): ``result`` waits for its verdicts,
-    ``cancel`` stops it. Its threads have an interpreter lock of their own while this process
+    """``probe`` running in a forked child: ``result`` gives what ``probe`` returns, ``cancel``
+    stops it. Its threads have an interpreter lock of their own while this process
     predicts and probes Services and HTTP; in one process the imports and the analysis held
     the lock the engine's answer loop waited for (1.5 s of probing took up to 2.5 s)."""
 
-    def __init__(self, groups: dict[str, list[Target]], timeout: float,
-                 sources: Mapping[str, str] | None, drop_logs: Sequence[str]) -> None:
+    def __init__(self, groups: dict[str, list[Target]], timeout: float = 1.0,
+                 sources: Mapping[str, str] | None = None, drop_logs: Sequence[str] = ()) -> None:
         self._order = [t for ts in groups.values() for t in ts]
         read_end, write_end = os.pipe()
         self.pid = os.fork()
@@ -580,9 +580,3 @@ def _child(pipe: int, order: list[Target], groups: dict[str, list[Target]], time
             f.write(out)
     finally:
         os._exit(status)
-
-
-def probe_apart(groups: dict[str, list[Target]], timeout: float = 1.0,
-                sources: Mapping[str, str] | None = None, drop_logs: Sequence[str] = ()) -> Apart:
-    """``probe``, started in a child process; ``.result()`` gives what ``probe`` returns."""
-    return Apart(groups, timeout, sources, drop_logs)

@@ -376,16 +376,16 @@ def test_the_pod_probes_in_a_child_process_give_the_same_verdicts(lab_name):
     """`lab probe` runs the pod probes in a forked child (an interpreter lock of its own): the
     verdicts that come back over the pipe are the in-process ones, target for target; a
     failure in the child is a LabError here, and a cancelled child is gone."""
-    from podnet.lab.probe import probe, probe_apart
+    from podnet.lab.probe import Apart, probe
 
     _, groups, own, nodes = _oslo_probes(lab_name)
     here = probe(groups, timeout=1.0, sources=own, drop_logs=nodes)
-    assert probe_apart(groups, 1.0, own, nodes).result() == here
+    assert Apart(groups, 1.0, own, nodes).result() == here
     broken = {f"pn-{lab_name}_p_no-such-pod": next(iter(groups.values()))[:1]}
     with pytest.raises(LabError) as e:
-        probe_apart(broken, 1.0).result()
+        Apart(broken, 1.0).result()
     assert e.value.step == "probe pods" and "no-such-pod" in str(e.value)
-    slow = probe_apart(groups, 30.0)
+    slow = Apart(groups, 30.0)
     slow.cancel()
     with pytest.raises(ChildProcessError):
         os.waitpid(slow.pid, os.WNOHANG)  # reaped: neither running nor a zombie
