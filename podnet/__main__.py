@@ -1,3 +1,3 @@
-from podnet.cli.quick import main
+from podnet.cli.quick import entry
 
-main()
+entry()
