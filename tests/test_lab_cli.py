@@ -26,6 +26,7 @@ def _run(argv: list[str]) -> int:
 
 def test_lab_up_from_stdin_keeps_the_documents_it_built(monkeypatch, capsys):
     import podnet.lab.apply as apply
+    import podnet.lab.daemons as daemons
 
     oslo = sorted((EXAMPLES / "oslo").glob("*.yaml"))
     text = "\n---\n".join(f.read_text() for f in oslo)
@@ -44,7 +45,7 @@ def test_lab_up_from_stdin_keeps_the_documents_it_built(monkeypatch, capsys):
         recorded.append(state)
         return 0.0
 
-    monkeypatch.setattr(apply, "begin", lambda lab: begun)
+    monkeypatch.setattr(daemons, "begin", lambda lab: begun)
     monkeypatch.setattr(apply, "up", fake_up)
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
     assert _run(["lab", "up", "-f", "-", "--name", "t", "--cni", "host-gw"]) == 0

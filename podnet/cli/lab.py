@@ -13,7 +13,7 @@ from podnet.cli import (
     lab_run,
 )
 from podnet.cli.common import CniOpt, FileOpt, NodesOpt, OutputOpt, check_format, choices
-from podnet.cli.lab_common import NameOpt, complete_lab, lab_app, lab_modules
+from podnet.cli.lab_common import NameOpt, complete_lab, lab_app
 from podnet.cli.output import console, emit_json
 from podnet.errors import UsageError
 from podnet.model.vocabulary import LAB_PROXY_MODES, PROXY_MODES
@@ -54,7 +54,8 @@ def probe_cmd(name: NameOpt = "",
 def status(output: OutputOpt = "table") -> None:
     """The labs that are up, and what each holds; a lab whose `lab up` was interrupted says so."""
     check_format(output, ("table", "json"))
-    _, ledger_mod, _, _ = lab_modules()
+    from podnet.lab import ledger as ledger_mod
+
     data = []
     for lab in ledger_mod.labs():
         led = ledger_mod.Ledger(lab)
@@ -113,9 +114,12 @@ def down(name: NameOpt = "") -> None:
     """Tear a lab down: exactly what its ledger recorded. Idempotent."""
     if not name:
         raise UsageError("lab down needs --name")
-    apply, ledger_mod, _, teardown = lab_modules()
+    from podnet.lab import ledger as ledger_mod
+    from podnet.lab import teardown
+    from podnet.lab.prereq import check_prerequisites
+
     ledger_mod.check_name(name)
-    apply.check_prerequisites()
+    check_prerequisites()
     removed = teardown.down(name)
     console().print(f"lab {name}: removed {len(removed)} objects")
 
@@ -125,7 +129,10 @@ def clean(names: Annotated[list[str] | None, typer.Argument(help="labs to remove
           = None,
           yes: Annotated[bool, typer.Option("--yes", "-y", help="do not ask")] = False) -> None:
     """Tear down the labs named, or every lab podnet knows of (after asking)."""
-    apply, ledger_mod, _, teardown = lab_modules()
+    from podnet.lab import ledger as ledger_mod
+    from podnet.lab import teardown
+    from podnet.lab.prereq import check_prerequisites
+
     chosen = [ledger_mod.check_name(n) for n in names] if names else ledger_mod.labs()
     if not chosen:
         console().print("no lab to clean")
@@ -135,7 +142,7 @@ def clean(names: Annotated[list[str] | None, typer.Argument(help="labs to remove
             raise UsageError(f"lab clean would remove {', '.join(chosen)}: confirm with --yes")
         if not typer.confirm(f"remove labs {', '.join(chosen)}?"):
             raise typer.Exit(1)
-    apply.check_prerequisites()
+    check_prerequisites()
     for lab, removed in teardown.clean(chosen).items():
         console().print(f"lab {lab}: removed {len(removed)} objects")
 

@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from podnet.cli.lab_state import cluster_of, complete_lab, lab_modules
+from podnet.cli.lab_state import cluster_of, complete_lab
 
 lab_app = typer.Typer(no_args_is_help=True, help="Build the cluster for real in network namespaces.")
 NameOpt = Annotated[str, typer.Option("--name", help="Lab name (1-12 of a-z, 0-9, -).")]
 
-__all__ = ["NameOpt", "cluster_of", "complete_lab", "lab_app", "lab_modules"]
+__all__ = ["NameOpt", "cluster_of", "complete_lab", "lab_app"]

@@ -9,7 +9,7 @@ import typer
 
 from podnet import names
 from podnet.cli.common import OutputOpt, check_format
-from podnet.cli.lab_common import NameOpt, cluster_of, complete_lab, lab_app, lab_modules
+from podnet.cli.lab_common import NameOpt, cluster_of, complete_lab, lab_app
 from podnet.cli.lab_http import _client_cert, _http_tables
 from podnet.cli.output import console, emit_json
 from podnet.errors import LabPrerequisiteError, UsageError
@@ -51,9 +51,10 @@ def curl_cmd(url: Annotated[str, typer.Argument(help="http:// or https:// URL")]
     from podnet.analysis import Analysis
     from podnet.ingress.request import request
     from podnet.lab.http import HttpAsk, fetch
+    from podnet.lab.prereq import check_prerequisites
     from podnet.predict import ingress as predict
 
-    lab_modules()[0].check_prerequisites()
+    check_prerequisites()
     led = complete_lab(name)
     lab = led.read_state("lab.json")
     analysis = Analysis(cluster_of(lab))

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from podnet.cli.common import OutputOpt, check_format
-from podnet.cli.lab_common import NameOpt, cluster_of, complete_lab, lab_app, lab_modules
+from podnet.cli.lab_common import NameOpt, cluster_of, complete_lab, lab_app
 from podnet.cli.output import console, emit_json
 from podnet.errors import UsageError
 
@@ -23,8 +23,9 @@ def _lab(name: str) -> tuple[Any, dict[str, Any], dict[str, Any], Any]:
     """The lab's ledger, state, pod places and analysis (as `lab probe` builds them)."""
     from podnet.analysis import Analysis
     from podnet.lab.features import LAB_IPTABLES_FEATURES
+    from podnet.lab.prereq import check_prerequisites
 
-    lab_modules()[0].check_prerequisites()  # entering the lab's namespaces needs root
+    check_prerequisites()  # entering the lab's namespaces needs root
     led = complete_lab(name)
     lab = led.read_state("lab.json")
     places = {p["key"]: p for p in led.read_state("pods.json")}

@@ -18,7 +18,7 @@ from podnet.model.vocabulary import PROTOCOLS
 
 if TYPE_CHECKING:
     from podnet.analysis import Analysis
-    from podnet.lab.apply import Begun
+    from podnet.lab.daemons import Begun
 
 PUBLIC_SECRET_KEYS = ("tls.crt", "ca.crt")  # certificates: what the model reads, none secret
 REDACTED = base64.b64encode(b"<redacted by podnet>").decode()
@@ -84,9 +84,9 @@ def up(filename: list[str], name: str = "", cni: str | None = None, nodes: int =
     begun = None
     if not dry_run:
         # the lab's daemons start now, on the core left idle while the input is read
-        from podnet.lab import apply
+        from podnet.lab import daemons
 
-        begun = apply.begin(name)
+        begun = daemons.begin(name)
     try:
         return _up(begun, filename, name, cni, nodes, proxy, migrated_gateway)
     except BaseException:

@@ -1,19 +1,12 @@
-"""What every `podnet lab` command needs besides typer: the lab modules (imported lazily: the
-analyzer must work where pyroute2 or root are missing), a lab's ledger, and its cluster rebuilt
-from its state. No typer here: ``podnet.cli.quick`` runs `lab up` and `lab probe` without it."""
+"""What every `podnet lab` command needs besides typer: a lab's ledger, and its cluster rebuilt
+from its state (the lab modules are imported where used: the analyzer must work where pyroute2
+or root are missing). No typer here: ``podnet.cli.quick`` runs `lab up` and `lab probe` without it."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from podnet.errors import LabPrerequisiteError, UsageError
-
-
-def lab_modules() -> Any:
-    # Imported lazily: the analyzer commands must work where pyroute2 or root are missing.
-    from podnet.lab import apply, ledger, plan, teardown
-
-    return apply, ledger, plan, teardown
 
 
 def cluster_of(state: dict[str, Any]) -> Any:

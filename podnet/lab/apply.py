@@ -6,29 +6,20 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 import time
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from podnet import names
 from podnet.errors import LabError, LabPrerequisiteError
-from podnet.lab import batch, gate, netns, teardown
-from podnet.lab.ledger import Ledger, exists
-from podnet.lab.prereq import check_prerequisites
+from podnet.lab import batch, netns, teardown
+from podnet.lab.daemons import Begun, await_ready, begin, spawn
+from podnet.lab.ledger import Ledger
 from podnet.lab.steps import (
-    AddAddress,
-    AddBridge,
     AddFdb,
-    AddNeighbour,
     AddNetns,
-    AddRoute,
-    AddVeth,
-    AddVxlan,
     LabPlan,
     LoadIptables,
     LoadRules,
@@ -48,24 +39,9 @@ if TYPE_CHECKING:
 
 
 def _run(step: Step, ledger: Ledger, k: netns.Kernel) -> None:
-    if isinstance(step, AddNetns):
-        ledger.record("netns", name=step.name)
-        k.create(step.name)
-    elif isinstance(step, AddBridge):
-        k.add_bridge(step.netns, step.ifname)
-    elif isinstance(step, AddVeth):
-        k.add_veth(step.netns, step.ifname, step.peer_netns, step.peer_ifname, step.mtu,
-                   step.master)
-    elif isinstance(step, AddAddress):
-        k.add_address(step.netns, step.ifname, step.cidr)
-    elif isinstance(step, AddRoute):
-        k.add_route(step.netns, step.dst, step.ifname, step.via, step.scope_link, step.onlink)
-    elif isinstance(step, AddVxlan):
-        d = step.device
-        k.add_vxlan(step.netns, d.name, d.vni, d.local, d.port, d.mac, d.mtu, d.address)
-    elif isinstance(step, AddNeighbour):
-        k.add_neighbour(step.netns, step.entry.ip, step.entry.mac, step.entry.dev)
-    elif isinstance(step, StartBird):
+    """A step `ip -batch` does not do (``batch.apply_run`` makes the links, addresses, routes
+    and neighbours)."""
+    if isinstance(step, StartBird):
         _start_bird(step, ledger)
     elif isinstance(step, WaitRoutes):
         _wait_routes(step, k)
@@ -81,22 +57,6 @@ def _run(step: Step, ledger: Ledger, k: netns.Kernel) -> None:
         _run_ruleset(step)
 
 
-def _spawn(ledger: Ledger, name: str, argv: list[str], gated: bool = False,
-           **extra: str) -> subprocess.Popen[bytes]:
-    """Start a lab daemon; its pidfile is named in the ledger before it exists, and holds the
-    process's start time too, so teardown can prove a pid is still the one podnet started.
-    A gated daemon gets a pipe on stdin and waits at ``podnet.lab.gate`` until released."""
-    ledger.record("process", name=name, pidfile=f"{name}.pid", match=argv[-1], **extra)
-    fd = os.open(ledger.file(f"{name}.log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW,
-                 0o600)
-    with os.fdopen(fd, "wb") as log:  # the child keeps its own copy
-        proc = subprocess.Popen(argv, stdin=subprocess.PIPE if gated else subprocess.DEVNULL,
-                                stdout=log, stderr=log, start_new_session=True, umask=0o077)
-    teardown.CHILDREN[proc.pid] = proc
-    ledger.write_text(f"{name}.pid", f"{proc.pid} {teardown.start_time(proc.pid)}\n")
-    return proc
-
-
 def _start_bird(step: StartBird, ledger: Ledger) -> None:
     if shutil.which("bird") is None:
         raise LabPrerequisiteError("bgp mode needs BIRD (Debian package bird2): run make install")
@@ -105,7 +65,7 @@ def _start_bird(step: StartBird, ledger: Ledger) -> None:
     tag = f"bird-{names.short_tag(step.node)}"
     conf = ledger.write_text(f"{tag}.conf", step.config)
     sock = ledger.file(f"{tag}.ctl")
-    _spawn(ledger, tag, ["ip", "netns", "exec", step.netns, "bird", "-f", "-c", str(conf), "-s",
+    spawn(ledger, tag, ["ip", "netns", "exec", step.netns, "bird", "-f", "-c", str(conf), "-s",
                          str(sock)], node=step.node, socket=sock.name)
 
 
@@ -147,7 +107,7 @@ def _start_ingress(step: StartIngress | StartGateway, ledger: Ledger) -> None:
     _write_new(home / "certs" / "client-ca.crt", ca.cert.decode())
     conf = home / "nginx.conf"
     _write_new(conf, step.config)
-    _spawn(ledger, step.tag, ["ip", "netns", "exec", step.netns, "nginx", "-p", str(home),
+    spawn(ledger, step.tag, ["ip", "netns", "exec", step.netns, "nginx", "-p", str(home),
                               "-e", str(home / "error.log"), "-c", str(conf)])
     _wait_file(home / "nginx.pid", str(step), home / "error.log")
 
@@ -195,65 +155,6 @@ def _write_new(path: Path, text: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
     with os.fdopen(fd, "w") as f:
         f.write(text)
-
-
-@dataclass(slots=True)
-class _Daemon:
-    """A gated Python daemon of the lab: started before the namespaces it binds in exist
-    (its interpreter start-up and imports overlap the bring-up), released when they do."""
-    step: str
-    proc: subprocess.Popen[bytes]
-    ready: Path
-    log: Path
-    released: bool = False
-
-    def close(self) -> None:
-        """Give up on it: end of file at its gate, where it exits without binding."""
-        if self.proc.stdin is not None and not self.proc.stdin.closed:
-            try:
-                self.proc.stdin.close()
-            except BrokenPipeError:
-                pass
-
-    def advance(self) -> None:
-        """Let it past a gate that is not its last (the DNS server's first: its files exist)."""
-        assert self.proc.stdin is not None
-        try:
-            self.proc.stdin.write(gate.GO)
-            self.proc.stdin.flush()
-        except BrokenPipeError:
-            pass  # it died already: awaiting it reports its log
-
-    def release(self) -> None:
-        """Let it past its last gate and bind."""
-        self.released = True
-        self.advance()
-        self.close()
-
-
-def _start_daemon(ledger: Ledger, name: str, module: str, step: str) -> _Daemon:
-    proc = _spawn(ledger, name, [sys.executable, "-m", module, gate.FLAG, str(ledger.dir)],
-                  gated=True)
-    return _Daemon(step, proc, ledger.file(f"{name}.ready"), ledger.file(f"{name}.log"))
-
-
-def _await_ready(daemons: list[_Daemon], timeout: float = 30.0) -> None:
-    """Until every daemon has written its ready file (after binding all its sockets), or one
-    has exited, which fails bring-up with the last line it logged."""
-    deadline = time.monotonic() + timeout
-    waiting = list(daemons)
-    while waiting:
-        for d in list(waiting):
-            if d.ready.exists():
-                waiting.remove(d)
-            elif d.proc.poll() is not None:
-                lines = d.log.read_text().strip().splitlines() if d.log.exists() else []
-                raise LabError(d.step, lines[-1] if lines else f"exit {d.proc.returncode}")
-        if not waiting:
-            return
-        if time.monotonic() > deadline:
-            raise LabError(waiting[0].step, "not ready in time")
-        time.sleep(0.002)  # a stat and a wait4 each: cheap, and bring-up ends on this
 
 
 def _load_rulesets(steps: list[Step]) -> None:
@@ -308,58 +209,6 @@ def runs(steps: tuple[Step, ...]) -> list[tuple[Step, ...]]:
     return out
 
 
-@dataclass(slots=True)
-class Begun:
-    """A bring-up started before its plan exists: the lab's ledger is open and its daemons
-    are starting (each waits at its gate); once the cluster is known, ``make`` starts an `ip`
-    process making the namespaces. ``up`` goes on from here; ``abandon`` undoes it."""
-    ledger: Ledger
-    daemons: dict[str, _Daemon]
-    started: float
-    namespaces: batch.Making | None = None
-    handed: bool = False  # to ``up``, which tears down itself on failure
-
-    def make(self, namespaces: Sequence[str]) -> None:
-        """Start making the plan's namespaces (``layout.namespaces``), all recorded first."""
-        assert self.namespaces is None
-        self.namespaces = batch.Making([AddNetns(n) for n in namespaces], self.ledger)
-
-    def abandon(self) -> None:
-        if self.handed:
-            return
-        for d in self.daemons.values():
-            d.close()
-        if self.namespaces is not None:
-            self.namespaces.wait()  # `ip` has exited before teardown removes what it made
-        self.ledger.close()
-        teardown.down(self.ledger.lab)
-
-
-def begin(lab: str) -> Begun:
-    """Open lab ``lab``'s ledger and start its daemons: their Python start-up and imports
-    (~0.4 s of CPU) run on the core `lab up` leaves idle while it reads and builds the model."""
-    check_prerequisites()
-    if exists(lab):
-        raise LabPrerequisiteError(f"lab {lab!r} is already up: `podnet lab down --name {lab}` "
-                                   "first")
-    ledger = Ledger(lab)
-    try:
-        ledger.open_new()
-    except FileExistsError:
-        raise LabPrerequisiteError(f"lab {lab!r} left state behind: `podnet lab down --name "
-                                   f"{lab}` first") from None
-    begun = Begun(ledger, {}, time.monotonic())
-    try:
-        # the workload server reads its pods, the DNS server its files, after their first gate
-        begun.daemons["workload"] = _start_daemon(ledger, "workload", "podnet.lab.workload",
-                                                  "start workload server")
-        begun.daemons["dns"] = _start_daemon(ledger, "dns", "podnet.lab.dnsserver", "start DNS")
-    except BaseException:
-        begun.abandon()
-        raise
-    return begun
-
-
 def up(plan: LabPlan, state: dict[str, Any], begun: Begun | None = None) -> float:
     """Build the lab, from where ``begin`` left it when given; returns seconds taken since the
     bring-up began. Leaves nothing behind when it fails."""
@@ -411,7 +260,7 @@ def up(plan: LabPlan, state: dict[str, Any], begun: Begun | None = None) -> floa
                 if "dns" in daemons and daemons["dns"].released:
                     # what follows the DNS step (nginx) may resolve names: it comes after
                     # the DNS answers, as it did when the step waited for it
-                    _await_ready([daemons.pop("dns")])
+                    await_ready([daemons.pop("dns")])
                 if isinstance(step, StartDns):
                     daemons["dns"].release()
                 elif isinstance(step, LoadRules | LoadIptables):
@@ -425,7 +274,7 @@ def up(plan: LabPlan, state: dict[str, Any], begun: Begun | None = None) -> floa
         ledger.progress(total - 1, total, step)
         if not daemons["workload"].released:
             daemons["workload"].release()
-        _await_ready(list(daemons.values()))
+        await_ready(list(daemons.values()))
         ledger.complete(total)
     except BaseException as e:
         for d in daemons.values():

@@ -1,19 +1,19 @@
-"""A thin layer over pyroute2, for the links and neighbours the lab makes (a pod's own links,
-addresses and routes go over one datagram each: ``podnet.lab.rtnl``).
+"""What the lab reads and sets in its namespaces besides links (``podnet.lab.batch`` and
+``podnet.lab.rtnl`` make those): the routes BIRD installed, over pyroute2; sysctls; rulesets;
+removing a namespace.
 
-Namespaces are created explicitly and fail if they exist; sockets are opened from inside an
-existing namespace, so a misspelt name fails instead of creating a stray namespace.
+Sockets are opened from inside an existing namespace, so a misspelt name fails instead of
+creating a stray namespace.
 """
 
 from __future__ import annotations
 
-import errno
 import os
 import subprocess
 from typing import TYPE_CHECKING
 
 from podnet.errors import LabError
-from podnet.lab.nsenter import create_netns, inside
+from podnet.lab.nsenter import inside
 
 if TYPE_CHECKING:
     from pyroute2 import IPRoute
@@ -22,8 +22,6 @@ if TYPE_CHECKING:
 # import runs ~0.25 s of __init__ (every pyroute2 module), which `lab up --dry-run`, `lab probe`
 # and `lab down` of an empty lab need not pay (issue 17)
 NETNS_RUN_DIR = "/var/run/netns"
-
-RTNH_F_ONLINK = 4
 
 
 class Kernel:
@@ -54,75 +52,6 @@ class Kernel:
                 sock = self._sockets[ns] = IPRoute()
         return sock
 
-    def create(self, name: str) -> None:
-        if name in listed():
-            raise LabError(f"netns add {name}", "a namespace of that name already exists")
-        create_netns(name)
-        ipr = self.ipr(name)
-        ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
-
-    def add_bridge(self, ns: str, ifname: str) -> None:
-        ipr = self.ipr(ns)
-        ipr.link("add", ifname=ifname, kind="bridge")
-        ipr.link("set", index=_index(ipr, ifname), state="up")
-
-    def add_veth(self, ns: str, ifname: str, peer_ns: str, peer_ifname: str, mtu: int,
-                 master: str) -> None:
-        """Create the pair inside ``ns`` with its peer born in ``peer_ns``: the root namespace
-        never holds either end."""
-        ipr = self.ipr(ns)
-        ipr.link("add", ifname=ifname, kind="veth", mtu=mtu,
-                 peer={"ifname": peer_ifname, "net_ns_fd": peer_ns, "mtu": mtu})
-        idx = _index(ipr, ifname)
-        if master:
-            ipr.link("set", index=idx, master=_index(ipr, master))
-        ipr.link("set", index=idx, state="up")
-        peer = self.ipr(peer_ns)
-        peer.link("set", index=_index(peer, peer_ifname), state="up")
-
-    def add_address(self, ns: str, ifname: str, cidr: str) -> None:
-        address, _, plen = cidr.partition("/")
-        ipr = self.ipr(ns)
-        ipr.addr("add", index=_index(ipr, ifname), address=address, prefixlen=int(plen))
-
-    def add_route(self, ns: str, dst: str, ifname: str, via: str, scope_link: bool,
-                  onlink: bool = False) -> None:
-        ipr = self.ipr(ns)
-        spec: dict[str, object] = {"dst": dst, "oif": _index(ipr, ifname)}
-        if via:
-            spec["gateway"] = via
-        if scope_link:
-            spec["scope"] = 253
-        if onlink:
-            spec["flags"] = RTNH_F_ONLINK
-        from pyroute2 import NetlinkError
-
-        try:
-            ipr.route("add", **spec)
-        except NetlinkError as e:
-            if e.code != errno.EEXIST:
-                raise
-
-
-    def add_vxlan(self, ns: str, name: str, vni: int, local: str, port: int, mac: str, mtu: int,
-                  address: str) -> None:
-        ipr = self.ipr(ns)
-        ipr.link("add", ifname=name, kind="vxlan", vxlan_id=vni, vxlan_local=local,
-                 vxlan_port=port, vxlan_learning=0, vxlan_link=_index(ipr, "eth0"),
-                 address=mac, mtu=mtu)
-        idx = _index(ipr, name)
-        ipr.link("set", index=idx, state="up")
-        if address:
-            addr, _, plen = address.partition("/")
-            ipr.addr("add", index=idx, address=addr, prefixlen=int(plen))
-
-    def add_neighbour(self, ns: str, ip: str, mac: str, dev: str) -> None:
-        from pyroute2.netlink.rtnl import ndmsg
-
-        ipr = self.ipr(ns)
-        ipr.neigh("add", dst=ip, lladdr=mac, ifindex=_index(ipr, dev),
-                  state=ndmsg.states["permanent"])
-
     def routes(self, ns: str) -> list[str]:
         """Destinations (CIDR) of the main table's IPv4 routes."""
         out = []
@@ -146,13 +75,6 @@ def listed() -> list[str]:
         return os.listdir(NETNS_RUN_DIR)
     except FileNotFoundError:
         return []
-
-
-def _index(ipr: IPRoute, ifname: str) -> int:
-    found = ipr.link_lookup(ifname=ifname)
-    if not found:
-        raise LabError(f"lookup {ifname}", "no such interface")
-    return int(found[0])
 
 
 def sysctl(ns: str, settings: tuple[tuple[str, str], ...]) -> None:

@@ -29,21 +29,3 @@ def inside(name: str) -> Iterator[None]:
         _setns(home)
         os.close(target)
         os.close(home)
-
-
-def create_netns(name: str) -> None:
-    """``ip netns add`` without a process: give the calling thread a new network namespace,
-    bind-mount it at /run/netns/<name> (pyroute2's ``attach`` does the mount as iproute2
-    does), and return the thread to where it was. pyroute2's own ``create`` forks a helper
-    for this, ~20 ms a namespace."""
-    from pyroute2 import netns
-
-    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
-    try:
-        if _libc.unshare(CLONE_NEWNET) != 0:
-            err = ctypes.get_errno()
-            raise OSError(err, os.strerror(err))
-        netns.attach(name, "thread-self")
-    finally:
-        _setns(home)
-        os.close(home)

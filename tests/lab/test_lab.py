@@ -13,7 +13,7 @@ import pytest
 
 from podnet import names
 from podnet.errors import LabError, LabPrerequisiteError
-from podnet.lab import apply, ledger
+from podnet.lab import apply, daemons, ledger
 from podnet.lab.plan import build_plan
 from podnet.lab.steps import AddAddress, AddNetns, AddRoute
 from podnet.model import load
@@ -129,7 +129,7 @@ def test_a_namespace_the_early_batch_cannot_make_fails_up_and_tears_down(lab_nam
     plan = build_plan(load([BASIC], nodes=2), lab_name, "host-gw")
     taken = f"pn-{lab_name}_n_node-1"
     subprocess.run(["ip", "netns", "add", taken], check=True)
-    begun = apply.begin(lab_name)
+    begun = daemons.begin(lab_name)
     begun.make([s.name for s in plan.steps if isinstance(s, AddNetns)])
     with pytest.raises(LabError) as e:
         apply.up(plan, {"docs": [], "nodes": 2}, begun)
@@ -266,25 +266,25 @@ def test_a_zombie_daemon_counts_as_stopped():
     assert _gone(proc.pid)
 
 
-def test_namespaces_are_made_in_process_and_never_by_accident(lab_name):
+def test_a_namespace_is_read_from_inside_and_never_made_by_accident(lab_name):
+    """netns.Kernel (the routes BIRD installed) opens its socket from inside the namespace: a
+    missing one is an error, not created on the fly, and the thread comes back home."""
     from podnet.lab.netns import Kernel, remove
 
     name = f"pn-{lab_name}_x"
     home = os.readlink("/proc/thread-self/ns/net")
     with Kernel() as k:
         with pytest.raises(OSError):
-            k.ipr(name)  # a missing namespace is an error, not created on the fly
+            k.ipr(name)
         assert not os.path.exists(f"/run/netns/{name}")
-        host_links = subprocess.run(["ip", "-br", "link"], capture_output=True, text=True).stdout
+        host_routes = subprocess.run(["ip", "route"], capture_output=True, text=True).stdout
         try:
-            k.create(name)
-            k.add_bridge(name, "br0")
-            inside = subprocess.run(["ip", "-n", name, "-br", "link"], capture_output=True,
-                                    text=True, check=True).stdout
-            assert "br0" in inside and "lo" in inside
-            # the bridge went into the new namespace, and this thread came back home
-            assert subprocess.run(["ip", "-br", "link"], capture_output=True,
-                                  text=True).stdout == host_links
+            subprocess.run(["ip", "netns", "add", name], check=True)
+            for line in ("link set lo up", "route add 10.9.8.0/24 dev lo"):
+                subprocess.run(["ip", "-n", name, *line.split()], check=True)
+            assert k.routes(name) == ["10.9.8.0/24"]  # the namespace's table, not the host's
+            assert subprocess.run(["ip", "route"], capture_output=True,
+                                  text=True).stdout == host_routes
             assert os.readlink("/proc/thread-self/ns/net") == home
         finally:
             remove(name)
