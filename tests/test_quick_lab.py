@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from podnet.cli import quick
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, ROOT
 from tests.test_quick_explain import run
 
 OSLO = str(EXAMPLES / "oslo")
@@ -81,3 +81,23 @@ def test_quick_lab_commands_import_neither_typer_nor_pyroute2() -> None:
     assert "podnet.cli.lab_run" in mods and "podnet.lab.plan" in mods  # they did run
     assert not {m for m in mods if m.split(".")[0] in ("typer", "pydantic", "pyroute2")}
     assert "podnet.cli.app" not in mods
+
+
+def test_lab_probe_loads_the_http_front_modules_only_for_inputs_that_have_fronts() -> None:
+    """`lab probe` of a lab without Ingress controllers or Gateways sends no HTTP and imports
+    neither the Gateway API's modules nor the HTTP prober (their imports were ~0.1 s of CPU
+    beside the pod probes: issue 17)."""
+    probe = ("import json, sys\nfrom podnet.analysis import Analysis\n"
+             "from podnet.cli.lab_http import probe_gateways, probe_http\n"
+             "from podnet.model import load\n"
+             f"plain = Analysis(load([{str(ROOT / 'tests' / 'manifests' / 'lab-basic')!r}]))\n"
+             "before = set(sys.modules)\n"
+             "out = [probe_http(plain, None, ''), probe_gateways(plain, None, '')]\n"
+             "print(json.dumps([out, sorted(set(sys.modules) - before)]))")
+    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True,
+                         text=True, timeout=120).stdout
+    results, loaded = json.loads(out.splitlines()[-1])
+    assert results == [[[], []], [[], []]]
+    assert not [m for m in loaded if m.startswith(("podnet.gateway", "podnet.lab.http",
+                                                   "podnet.predict.ingress",
+                                                   "podnet.predict.gateway"))]

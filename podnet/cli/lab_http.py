@@ -57,7 +57,10 @@ def probe_http(analysis: Analysis, led: Any, external_ip: str
     LoadBalancer address or NodePort) and from a pod of each namespace (to its ClusterIP, the
     client -> controller hop judged by NetworkPolicy), and compared with `podnet http`
     (`--from` the client's IP): status, redirect, the pod that answered."""
-    from podnet.ingress.controllers import controller_pods
+    from podnet.ingress.controllers import controller_pods, find_controllers
+
+    if not find_controllers(analysis.cluster):
+        return [], []  # no controller and no Ingress: nothing to send, no HTTP modules to load
     from podnet.lab.http import HttpAsk, fetch_all
     from podnet.predict import ingress as predict
     from podnet.predict.canary import ALPHA, canary_splits
@@ -136,6 +139,11 @@ def probe_gateways(analysis: Analysis, led: Any, external_ip: str
     """Each Gateway's request corpus, sent for real from the outside to the Gateway's nginx
     and compared with `podnet.gateway.router`: status, redirect, the pod that answered and
     the path it was sent."""
+    from podnet.model import gateways
+
+    c = analysis.cluster
+    if not gateways.declared((*c.configs, *c.ignored)):
+        return [], []  # the Gateway API's modules are for inputs that have Gateways
     from podnet.gateway.attach import build
     from podnet.lab.http import HttpAsk, fetch_all
     from podnet.predict import gateway as predict

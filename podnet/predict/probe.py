@@ -36,11 +36,11 @@ def ingress_controller_pods(a: Analysis) -> set[str]:
 def _gateway_pods(a: Analysis) -> list[tuple[Pod, set[int]]]:
     """Each served Gateway's data-plane pod and the ports its nginx listens on (those of its
     programmed listeners)."""
+    if not any(p.labels.get(gateways.APP_LABEL) == gateways.APP for p in a.cluster.pods):
+        return []  # before the Gateway API's modules: most labs have no Gateway
     from podnet.gateway.attach import build
     from podnet.predict.gateway import data_plane, served
 
-    if not any(p.labels.get(gateways.APP_LABEL) == gateways.APP for p in a.cluster.pods):
-        return []
     config = build(a.cluster)
     return [(data_plane(a.cluster, k), {x.listener.port for x in config.gateways[k].listeners
                                          if x.programmed}) for k in served(config)]
