@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import struct
 
-from podnet.lab import batch, rtnl
+from podnet.lab import batch, making, rtnl
 from podnet.lab.apply import BATCHED, runs
 from podnet.lab.plan import build_plan
 from podnet.lab.steps import AddNetns, AddRoute, AddVeth, LoadRules, StartDns
@@ -60,9 +60,9 @@ def test_route_lines_say_protocol_and_scope():
 def test_failed_lines_are_read_with_their_messages():
     err = ("RTNETLINK answers: File exists\nCommand failed -:3\n"
            'Cannot find device "nope0"\nCommand failed -:4\n')
-    assert batch.failures(err) == [(3, "RTNETLINK answers: File exists"),
-                                   (4, 'Cannot find device "nope0"')]
-    assert batch.failures("") == []
+    assert making.failures(err) == [(3, "RTNETLINK answers: File exists"),
+                                    (4, 'Cannot find device "nope0"')]
+    assert making.failures("") == []
 
 
 def test_pods_and_the_outside_go_over_rtnetlink_and_nodes_through_ip():

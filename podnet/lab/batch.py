@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from podnet.errors import LabError
 from podnet.lab import rtnl
 from podnet.lab.ledger import Ledger
-from podnet.lab.nsenter import inside
+from podnet.lab.making import Making, failures, spawn
 from podnet.lab.steps import (
     AddAddress,
     AddBridge,
@@ -111,19 +111,6 @@ def waves(steps: Sequence[Step]) -> list[dict[str, list[tuple[str, Step]]]]:
     return out
 
 
-def failures(stderr: str) -> list[tuple[int, str]]:
-    """(line number, message) for each line `ip -force -batch` reports as failed."""
-    out: list[tuple[int, str]] = []
-    said: list[str] = []
-    for text in stderr.splitlines():
-        if text.startswith("Command failed -:"):
-            out.append((int(text.rsplit(":", 1)[1]), "; ".join(said) or "failed"))
-            said = []
-        elif text.strip():
-            said.append(text.strip())
-    return out
-
-
 def _check(ns: str, proc: subprocess.Popen[str], stdin: str | None,
            batch: list[tuple[str, Step]]) -> LabError | None:
     _, err = proc.communicate(stdin)
@@ -176,16 +163,6 @@ def _direct(ns: str, ops: list[tuple[rtnl.Op, Step]]) -> LabError | None:
     return None
 
 
-def _spawn(ns: str | None) -> subprocess.Popen[str]:
-    argv = ["ip", "-force", "-batch", "-"]
-    if ns is None:
-        return subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True)
-    with inside(ns):  # the child is born in the namespace this thread is in
-        return subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True)
-
-
 def apply_run(steps: Sequence[Step], ledger: Ledger, other: Callable[[Step], None]) -> None:
     """Run ``steps``: the namespaces, then each namespace's batch wave by wave, then the steps
     `ip` cannot do (``other``, one by one, in their order), but for the resolv.conf files,
@@ -220,37 +197,8 @@ def apply_run(steps: Sequence[Step], ledger: Ledger, other: Callable[[Step], Non
             other(step)
 
 
-class Making:
-    """Namespaces one `ip -batch` is making, as `ip netns add` does, each recorded in the
-    ledger before: started at once, awaited with ``wait``. The lines are written up front and
-    `ip` runs them as they come; its stdin stays open until ``wait``, which closes it."""
-
-    def __init__(self, steps: Sequence[AddNetns], ledger: Ledger) -> None:
-        for step in steps:
-            ledger.record("netns", name=step.name)
-        self.names = frozenset(s.name for s in steps)
-        self._batch: list[tuple[str, Step]] = [(f"netns add {s.name}", s) for s in steps]
-        self._proc: subprocess.Popen[str] | None = None
-        self._error: LabError | None = None
-        if steps:
-            self._proc = _spawn(None)
-            assert self._proc.stdin is not None
-            try:  # ~30 bytes a namespace: far below a pipe's 64 KiB
-                self._proc.stdin.write("".join(f"{line}\n" for line, _ in self._batch))
-                self._proc.stdin.flush()
-            except BrokenPipeError:
-                pass  # `ip` died: ``wait`` reports what it said
-
-    def wait(self) -> LabError | None:
-        """The first failed namespace's error, or None once all exist; `ip` has exited."""
-        if self._proc is not None:
-            proc, self._proc = self._proc, None
-            self._error = _check("", proc, None, self._batch)
-        return self._error
-
-
 def _apply_links(steps: Sequence[Step], ledger: Ledger) -> None:
-    error = Making([s for s in steps if isinstance(s, AddNetns)], ledger).wait()
+    error = Making([s.name for s in steps if isinstance(s, AddNetns)], ledger).wait()
     if error is not None:
         raise error
     for wave in waves([s for s in steps if isinstance(s, IP_STEPS)]):
@@ -258,7 +206,7 @@ def _apply_links(steps: Sequence[Step], ledger: Ledger) -> None:
         items = [(ns, b) for ns, b in wave.items() if ns not in direct]
         errors: list[LabError | None] = []
         for i in range(0, max(len(items), 1), PARALLEL):
-            running = [(ns, _spawn(ns), batch) for ns, batch in items[i:i + PARALLEL]]
+            running = [(ns, spawn(ns), batch) for ns, batch in items[i:i + PARALLEL]]
             if i == 0:  # while the first `ip` processes start
                 errors += [_direct(ns, ops) for ns, ops in direct.items()]
             # every process of the group is waited for before a failure is raised, so none

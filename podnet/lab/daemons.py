@@ -20,7 +20,7 @@ from podnet.lab.ledger import Ledger, exists
 from podnet.lab.prereq import check_prerequisites
 
 if TYPE_CHECKING:
-    from podnet.lab.batch import Making
+    from podnet.lab.making import Making
 
 
 def spawn(ledger: Ledger, name: str, argv: list[str], gated: bool = False,
@@ -112,10 +112,9 @@ class Begun:
     def make(self, namespaces: Sequence[str]) -> None:
         """Start making the plan's namespaces (``layout.namespaces``), all recorded first."""
         assert self.namespaces is None
-        from podnet.lab.batch import Making  # here: `ip`'s batch and the steps, after begin
-        from podnet.lab.steps import AddNetns
+        from podnet.lab.making import Making
 
-        self.namespaces = Making([AddNetns(n) for n in namespaces], self.ledger)
+        self.namespaces = Making(namespaces, self.ledger)
 
     def abandon(self) -> None:
         if self.handed:
