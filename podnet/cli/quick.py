@@ -192,8 +192,12 @@ def main(argv: list[str] | None = None) -> None:
     gc.disable()
     from podnet.cli.fasthelp import serve
 
-    serve(sys.argv[1:] if argv is None else argv)  # help and usage without typer; exits if so
-    call = parse(sys.argv[1:] if argv is None else argv)
+    args = sys.argv[1:] if argv is None else argv
+    serve(args)  # help and usage without typer; exits if so
+    from podnet.cli.codecache import install
+
+    install(args)  # before the command's modules define their dataclasses
+    call = parse(args)
     if call is None:
         from podnet.cli.app import main as full
 
