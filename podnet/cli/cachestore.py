@@ -1,5 +1,5 @@
 """The cache directory's signed store: podnet's cached models (``podnet.cli.modelcache``) and
-the compiled code of its dataclasses (``podnet.codecache``) are entries here. Kept apart from
+the compiled code of its dataclasses (``podnet.cli.codecache``) are entries here. Kept apart from
 the model cache, which imports the model: the code cache is read before any model class exists.
 
 Nothing read from the store is trusted on its name or place: an entry is read only when it is a

@@ -66,7 +66,7 @@ def _start_bird(step: StartBird, ledger: Ledger) -> None:
     conf = ledger.write_text(f"{tag}.conf", step.config)
     sock = ledger.file(f"{tag}.ctl")
     spawn(ledger, tag, ["ip", "netns", "exec", step.netns, "bird", "-f", "-c", str(conf), "-s",
-                         str(sock)], node=step.node, socket=sock.name)
+                        str(sock)], node=step.node, socket=sock.name)
 
 
 def _lab_ca(ledger: Ledger) -> tls.Pair:
@@ -108,7 +108,7 @@ def _start_ingress(step: StartIngress | StartGateway, ledger: Ledger) -> None:
     conf = home / "nginx.conf"
     _write_new(conf, step.config)
     spawn(ledger, step.tag, ["ip", "netns", "exec", step.netns, "nginx", "-p", str(home),
-                              "-e", str(home / "error.log"), "-c", str(conf)])
+                             "-e", str(home / "error.log"), "-c", str(conf)])
     _wait_file(home / "nginx.pid", str(step), home / "error.log")
 
 
