@@ -93,6 +93,18 @@ def test_turned_off_it_writes_nothing(tmp_path):
     assert not list(tmp_path.glob("podnet/*.code"))
 
 
+def test_a_cache_moved_after_install_is_not_written(tmp_path):
+    """A process whose XDG_CACHE_HOME changes (a test's, undone) writes in neither place."""
+    first, moved = tmp_path / "first", tmp_path / "moved"
+    code = ("import dataclasses, os\nfrom podnet.cli import codecache\ncodecache.install([])\n"
+            f"os.environ['XDG_CACHE_HOME'] = {str(moved)!r}\n"
+            "@dataclasses.dataclass(frozen=True)\nclass A:\n    x: int\n")
+    env = {k: v for k, v in os.environ.items() if k != "PODNET_NO_CACHE"}
+    subprocess.run([sys.executable, "-c", code], env={**env, "XDG_CACHE_HOME": str(first)},
+                   check=True, timeout=60)
+    assert not list(tmp_path.rglob("*.code"))
+
+
 def test_the_command_line_fills_and_uses_it(tmp_path):
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
     env.pop("PODNET_NO_CACHE", None)

@@ -37,7 +37,7 @@ MOST = 1500
 
 _codes: dict[str, CodeType] = {}
 _used: set[str] = set()
-_state = {"installed": False, "compiled": 0}
+_state: dict[str, Any] = {"installed": False, "compiled": 0, "directory": None}
 
 
 def _key() -> str:
@@ -71,10 +71,10 @@ def _load() -> None:
 
 
 def _save() -> None:
-    if not _state["compiled"]:
-        return
     from podnet.cli import cachestore
 
+    if not _state["compiled"] or cachestore.directory() != _state["directory"]:
+        return  # nothing new, or the cache moved (a test's XDG_CACHE_HOME undone): not there
     keep = _codes if len(_codes) <= MOST else {k: _codes[k] for k in _used}
     try:
         cachestore.write(_key(), marshal.dumps(keep), SUFFIX)
@@ -85,12 +85,12 @@ def _save() -> None:
 def install(argv: list[str]) -> None:
     """Use and fill the cache for the rest of this process (once; not with ``--no-cache`` or
     ``PODNET_NO_CACHE``, nor on an interpreter whose dataclasses it does not know)."""
-    from podnet.cli.cachestore import enabled
+    from podnet.cli.cachestore import directory, enabled
 
     if (_state["installed"] or sys.version_info[:2] not in VERSIONS
             or not enabled("--no-cache" not in argv) or "exec" in vars(dataclasses)):
         return
-    _state["installed"] = True
+    _state["installed"], _state["directory"] = True, directory()
     try:
         _load()
     except Exception:  # noqa: BLE001 - whatever is wrong with the cache, compiling still works
@@ -101,4 +101,4 @@ def install(argv: list[str]) -> None:
 
 def compiled() -> int:
     """Sources compiled in this process since ``install`` (none when the cache had them all)."""
-    return _state["compiled"]
+    return int(_state["compiled"])
