@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -63,6 +64,13 @@ def test_help_still_answers(argv: list[str]) -> None:
     assert out == run(argv, typer_only=True)[1]
 
 
+def _last_json(code: str) -> Any:
+    """The JSON on the last line ``code`` prints, run in a fresh interpreter."""
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                         text=True, timeout=120).stdout
+    return json.loads(out.splitlines()[-1])
+
+
 def test_quick_lab_commands_import_neither_typer_nor_pyroute2() -> None:
     """`lab probe` of a missing lab, and a dry run of `lab up`: no typer, no pydantic, and no
     pyroute2 (whose package import alone costs ~0.25 s: issue 17)."""
@@ -74,9 +82,7 @@ def test_quick_lab_commands_import_neither_typer_nor_pyroute2() -> None:
              "    try:\n        main()\n    except SystemExit as e:\n        seen.append(e.code)\n"
              "    sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__\n"
              "print(json.dumps([seen, sorted(sys.modules)]))")
-    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True,
-                         text=True, timeout=120).stdout
-    codes, mods = json.loads(out.splitlines()[-1])
+    codes, mods = _last_json(probe)
     assert codes[0] != 0 and codes[1] == 0  # the missing lab failed, the dry run printed
     assert "podnet.cli.lab_run" in mods and "podnet.lab.plan" in mods  # they did run
     assert not {m for m in mods if m.split(".")[0] in ("typer", "pydantic", "pyroute2")}
@@ -94,9 +100,7 @@ def test_lab_probe_loads_the_http_front_modules_only_for_inputs_that_have_fronts
              "before = set(sys.modules)\n"
              "out = [probe_http(plain, None, ''), probe_gateways(plain, None, '')]\n"
              "print(json.dumps([out, sorted(set(sys.modules) - before)]))")
-    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True,
-                         text=True, timeout=120).stdout
-    results, loaded = json.loads(out.splitlines()[-1])
+    results, loaded = _last_json(probe)
     assert results == [[[], []], [[], []]]
     assert not [m for m in loaded if m.startswith(("podnet.gateway", "podnet.lab.http",
                                                    "podnet.predict.ingress",
