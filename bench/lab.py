@@ -5,7 +5,8 @@ of 25, 50 and 100 pods on the same 10 nodes (host-gw) for the curve of bring-up 
 (build/bench/lab-up.json, for bench/plots.py). ``--quick``: 10 and 20 pods on 2 nodes.
 
 Targets (issue 17): `lab up` at most 3x the floor per pod; `lab probe` under 2 s. Run as root:
-``.venv/bin/python bench/lab.py``; prints a markdown table.
+``.venv/bin/python bench/lab.py [--runs N]``; prints a markdown table of medians and ranges over
+the runs (3 by default: one run of a two-core machine varies by a fifth).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from statistics import median
 
 sys.path.insert(0, str(Path(__file__).parent))
 import series  # noqa: E402
@@ -112,6 +114,12 @@ def one_lab(path: Path, cni: str, nodes: int, pods: int) -> dict[str, float | in
             "probes": data["probes"], "denied": denied, "mismatches": len(data["mismatches"]), "down": t_down}
 
 
+def _spread(values: list[float], digits: int = 2) -> str:
+    """The median, and the range when there are several: '0.86 (0.78-0.90)'."""
+    mid = f"{median(values):.{digits}f}"
+    return mid if len(values) == 1 else f"{mid} ({min(values):.{digits}f}-{max(values):.{digits}f})"
+
+
 def up_only(nodes: int, pods: int, load_start: float) -> None:
     """`lab up` and `lab down` of the largest lab, host-gw, paired with the floor."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -136,6 +144,9 @@ def up_only(nodes: int, pods: int, load_start: float) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="10 and 20 pods on 2 nodes")
+    ap.add_argument("--runs", type=int, default=3,
+                    help="runs of the largest labs (floor, up, probe, down per CNI), alternating "
+                         "the CNIs; the table gives medians and ranges (default 3)")
     ap.add_argument("--up-only", action="store_true",
                     help="only the largest lab's up and down (host-gw) and its floor: no probe, "
                          "no curve, no vxlan")
@@ -163,19 +174,24 @@ def main() -> None:
                 downs[n], _ = run("lab", "down", "--name", name)
         path = Path(tmp) / f"lab{pods}.json"
         path.write_text(manifest(nodes, pods))
-        results = {cni: one_lab(path, cni, nodes, pods) for cni in ("host-gw", "vxlan")}
-    ups[pods], downs[pods] = float(results["host-gw"]["up"]), float(results["host-gw"]["down"])
-    print("| lab benchmark | figure | floor, same run | target |")
+        rounds = [{cni: one_lab(path, cni, nodes, pods) for cni in ("host-gw", "vxlan")}
+                  for _ in range(args.runs)]
+    results = {cni: [r[cni] for r in rounds] for cni in rounds[0]}
+    ups[pods] = median([float(x["up"]) for x in results["host-gw"]])
+    downs[pods] = median([float(x["down"]) for x in results["host-gw"]])
+    print(f"| lab benchmark ({args.runs} runs: median, range) | figure | floor, same run | target |")
     print("|---|---|---|---|")
-    for cni, x in results.items():
-        per_pod, floor = float(x["up"]) / pods, float(x["floor"])
-        print(f"| `lab up`, {pods} pods on {nodes} nodes ({cni}, policies) | {x['up']:.2f} s, "
-              f"{per_pod * 1000:.1f} ms a pod | `ip -batch` namespaces and veths: "
-              f"{floor * 1000:.1f} ms a pod ({per_pod / floor:.1f}x) | <= 3x floor |")
-        print(f"| `lab probe` ({cni}), {x['probes']} probes, {x['denied']} denied | "
-              f"{x['probe']:.2f} s (probing {x['probing']} s), {x['mismatches']} mismatches | | "
-              "< 2 s, 0 mismatches |")
-        print(f"| `lab down` ({cni}) | {x['down']:.2f} s | | |")
+    for cni, xs in results.items():
+        ratios = [float(x["up"]) / float(x["floor"]) / pods for x in xs]
+        print(f"| `lab up`, {pods} pods on {nodes} nodes ({cni}, policies) | "
+              f"{_spread([float(x['up']) for x in xs])} s | `ip -batch` namespaces and veths: "
+              f"{_spread([float(x['floor']) * 1000 for x in xs], 1)} ms a pod; ratio "
+              f"{_spread(ratios, 1)}x | <= 3x floor |")
+        print(f"| `lab probe` ({cni}), {xs[0]['probes']} probes, {xs[0]['denied']} denied | "
+              f"{_spread([float(x['probe']) for x in xs])} s (probing "
+              f"{_spread([float(x['probing']) for x in xs])} s), "
+              f"{max(int(x['mismatches']) for x in xs)} mismatches at most | | < 2 s, 0 mismatches |")
+        print(f"| `lab down` ({cni}) | {_spread([float(x['down']) for x in xs])} s | | |")
     for n in sizes[:-1]:
         print(f"| `lab up`, {n} pods on {nodes} nodes (host-gw, policies) | {ups[n]:.2f} s "
               f"(down {downs[n]:.2f} s) | | |")
