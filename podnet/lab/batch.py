@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from podnet.errors import LabError
 from podnet.lab import rtnl
 from podnet.lab.ledger import Ledger
-from podnet.lab.making import Making, failures, spawn
+from podnet.lab.making import Making, failures, spawn_ip
 from podnet.lab.steps import (
     AddAddress,
     AddBridge,
@@ -206,7 +206,7 @@ def _apply_links(steps: Sequence[Step], ledger: Ledger) -> None:
         items = [(ns, b) for ns, b in wave.items() if ns not in direct]
         errors: list[LabError | None] = []
         for i in range(0, max(len(items), 1), PARALLEL):
-            running = [(ns, spawn(ns), batch) for ns, batch in items[i:i + PARALLEL]]
+            running = [(ns, spawn_ip(ns), batch) for ns, batch in items[i:i + PARALLEL]]
             if i == 0:  # while the first `ip` processes start
                 errors += [_direct(ns, ops) for ns, ops in direct.items()]
             # every process of the group is waited for before a failure is raised, so none

@@ -12,15 +12,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from podnet.errors import LabError, LabPrerequisiteError
 from podnet.lab import gate, teardown
 from podnet.lab.ledger import Ledger, exists
+from podnet.lab.making import Making
 from podnet.lab.prereq import check_prerequisites
-
-if TYPE_CHECKING:
-    from podnet.lab.making import Making
 
 
 def spawn(ledger: Ledger, name: str, argv: list[str], gated: bool = False,
@@ -112,8 +109,6 @@ class Begun:
     def make(self, namespaces: Sequence[str]) -> None:
         """Start making the plan's namespaces (``layout.namespaces``), all recorded first."""
         assert self.namespaces is None
-        from podnet.lab.making import Making
-
         self.namespaces = Making(namespaces, self.ledger)
 
     def abandon(self) -> None:

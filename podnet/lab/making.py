@@ -25,7 +25,7 @@ def failures(stderr: str) -> list[tuple[int, str]]:
     return out
 
 
-def spawn(ns: str | None) -> subprocess.Popen[str]:
+def spawn_ip(ns: str | None) -> subprocess.Popen[str]:
     """`ip -force -batch -` reading stdin, in namespace ``ns`` (None: this process's)."""
     argv = ["ip", "-force", "-batch", "-"]
     if ns is None:
@@ -49,7 +49,7 @@ class Making:
         self._proc: subprocess.Popen[str] | None = None
         self._error: LabError | None = None
         if names:
-            self._proc = spawn(None)
+            self._proc = spawn_ip(None)
             assert self._proc.stdin is not None
             try:  # ~30 bytes a namespace: far below a pipe's 64 KiB
                 self._proc.stdin.write("".join(f"{line}\n" for line in self._lines))
