@@ -38,6 +38,7 @@ from typing import NamedTuple, NoReturn
 from podnet.errors import LabError
 from podnet.lab import droplog
 from podnet.lab.nsenter import inside
+from podnet.lab.sendmany import send_all
 from podnet.lab.sockets import stream_socket
 from podnet.names import DROP_LOG_GROUP, WHOAMI
 
@@ -244,22 +245,21 @@ class _Engine:
                  + WINDOW)
         low, high = SPORTS
         base = random.randrange(high - low)
-        send = rs.sendto
+        packets = []
         for k, t in enumerate(targets):
             dst = dsts.get((t.ip, t.port))
             if dst is None:
                 address = socket.inet_aton(t.ip)
                 dst = dsts[t.ip, t.port] = address, _words(address) + t.port
             sport = low + (base + k) % (high - low)
+            # keyed before it is sent: its answer may come before the call returns
             flows[src + dst[0] + sport.to_bytes(2, "big") + t.port.to_bytes(2, "big")] = t
             total = fixed + dst[1] + sport
             total = (total & 0xFFFF) + (total >> 16)
             total = (total & 0xFFFF) + (total >> 16)
-            try:
-                send(pack(sport, t.port, seq, 0, 0x50, 0x02, WINDOW, ~total & 0xFFFF, 0),
-                     (t.ip, 0))
-            except OSError:  # no route: what a connect would have said at once
-                self.results.setdefault(t, False)
+            packets.append(pack(sport, t.port, seq, 0, 0x50, 0x02, WINDOW, ~total & 0xFFFF, 0))
+        for k in send_all(rs, packets, [t.ip for t in targets]):
+            self.results.setdefault(targets[k], False)  # no route: what connect said at once
         self.deadlines.append((time.monotonic() + self.timeout, targets))
 
     def _start_sockets(self, netns: str, targets: list[Target]) -> None:
@@ -404,15 +404,20 @@ class _Engine:
 
     def run(self, groups: dict[str, list[Target]], sources: Mapping[str, str], workers: int) -> None:
         total = sum(len(ts) for ts in groups.values())
-        shares = [[(ns, ts) for ns, ts in list(groups.items())[i::workers] if ts]
-                  for i in range(workers)]
+        # each worker takes the next source when done with its last: shares fixed in advance
+        # ended 0.04-0.07 s apart (200 pods), one core idle meanwhile
+        queue = deque((ns, ts) for ns, ts in groups.items() if ts)
 
-        def start_share(share: list[tuple[str, list[Target]]]) -> None:
-            for ns, ts in share:
+        def start_next() -> None:
+            while True:
+                try:
+                    ns, ts = queue.popleft()
+                except IndexError:
+                    return
                 self.start(ns, ts, sources.get(ns))
 
         with ThreadPoolExecutor(workers) as pool:
-            starting = {pool.submit(start_share, share) for share in shares}
+            starting = {pool.submit(start_next) for _ in range(workers)}
             while starting or (len(self.results) < total and (self.deadlines or self.live)):
                 done = {f for f in starting if f.done()}
                 for f in done:
