@@ -78,6 +78,12 @@ def external_netns(lab: str) -> str:
     return f"pn-{lab}_external"
 
 
+def resolv_dir(lab: str, index: int) -> str:
+    """The lab's ``index``-th resolv.conf directory under /etc/netns (podnet.lab.resolvfiles):
+    in the lab's name space, and no namespace's name (those say _fabric, _external, _n_, _p_)."""
+    return f"pn-{lab}_resolv-{index}"
+
+
 def _bounded(prefix: str, ident: str) -> str:
     name = prefix + "_" + ident
     return name if len(name) <= NETNS_MAX else f"{prefix}~{_digest(ident, 32)}"

@@ -19,7 +19,6 @@ from __future__ import annotations
 import errno
 import subprocess
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 from podnet.errors import LabError
 from podnet.lab import rtnl
@@ -35,7 +34,6 @@ from podnet.lab.steps import (
     AddVeth,
     AddVxlan,
     Step,
-    WriteResolvConf,
 )
 
 IP_STEPS = (AddNetns, AddBridge, AddVeth, AddAddress, AddRoute, AddVxlan, AddNeighbour)
@@ -165,22 +163,9 @@ def _direct(ns: str, ops: list[tuple[rtnl.Op, Step]]) -> LabError | None:
 
 def apply_run(steps: Sequence[Step], ledger: Ledger, other: Callable[[Step], None]) -> None:
     """Run ``steps``: the namespaces, then each namespace's batch wave by wave, then the steps
-    `ip` cannot do (``other``, one by one, in their order), but for the resolv.conf files,
-    which ``other`` writes while the links are made, and the FDB entries, sent here."""
-    # resolv.conf files need no link: they are written by a thread while the links are made
-    # (a file each, ~1 ms on this machine's overlay: 0.2 s of a 200-pod lab)
-    files = [s for s in steps if isinstance(s, WriteResolvConf)]
-
-    def write() -> None:
-        for step in files:
-            other(step)
-
-    # leaving the block waits for the writes, so nothing still writes when teardown runs; a
-    # failure of the links is raised before one of the writes
-    with ThreadPoolExecutor(1) as side:
-        written = side.submit(write)
-        _apply_links(steps, ledger)
-    written.result()
+    `ip` cannot do (``other``, one by one, in their order), but for the FDB entries, sent
+    here."""
+    _apply_links(steps, ledger)
     # VXLAN peers' FDB entries (`bridge fdb`, which `ip -batch` cannot say) over rtnetlink,
     # one datagram a node
     fdb: dict[str, list[tuple[rtnl.Op, Step]]] = {}
@@ -193,7 +178,7 @@ def apply_run(steps: Sequence[Step], ledger: Ledger, other: Callable[[Step], Non
         if error is not None:
             raise error
     for step in steps:
-        if not isinstance(step, (*IP_STEPS, WriteResolvConf, AddFdb)):
+        if not isinstance(step, (*IP_STEPS, AddFdb)):
             other(step)
 
 

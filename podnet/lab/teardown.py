@@ -6,12 +6,9 @@ import os
 import signal
 import subprocess
 import time
-from pathlib import Path
 
-from podnet.lab import netns
+from podnet.lab import netns, resolvfiles
 from podnet.lab.ledger import Ledger, labs
-
-NETNS_ETC = Path("/etc/netns")
 
 # Daemons this process started itself: reaped after they are stopped, so none lingers as a
 # zombie when `lab up` fails and tears down in the same process.
@@ -107,17 +104,7 @@ def down(lab: str) -> list[str]:
         if e["kind"] == "netns" and e.get("name") in present and ledger.owns_netns(e["name"]):
             netns.remove(e["name"])
             removed.append(f"netns {e['name']}")
-    for e in reversed(entries):
-        if e["kind"] == "etc-netns" and ledger.owns_netns(e.get("netns")):
-            path = NETNS_ETC / str(e["netns"])
-            if path.is_symlink():
-                continue
-            (path / "resolv.conf").unlink(missing_ok=True)
-            try:
-                path.rmdir()
-                removed.append(f"dir {path}")
-            except OSError:
-                pass  # not empty or already gone: never remove what podnet did not write
+    removed += resolvfiles.remove(entries, ledger)
     ledger.remove()
     return removed
 
