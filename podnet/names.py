@@ -84,6 +84,11 @@ def resolv_dir(lab: str, index: int) -> str:
     return f"pn-{lab}_resolv-{index}"
 
 
+def resolv_link(directory: str, index: int) -> str:
+    """The ``index``-th symbolic link to ``directory`` (a ``resolv_dir``) beside it."""
+    return f"{directory}-link-{index}"
+
+
 def _bounded(prefix: str, ident: str) -> str:
     name = prefix + "_" + ident
     return name if len(name) <= NETNS_MAX else f"{prefix}~{_digest(ident, 32)}"

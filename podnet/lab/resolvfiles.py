@@ -2,13 +2,14 @@
 and their removal.
 
 Each distinct text is written once, in a directory of the lab's own under /etc/netns
-(``names.resolv_dir``), and /etc/netns/<namespace> is a symbolic link to that directory. The
-pods of one Kubernetes namespace share their resolv.conf (its search list names the namespace),
-so a 200-pod lab makes a dozen files and 210 links where it made 210 directories and 210 files.
-`ip netns exec` opens /etc/netns/<name> and bind-mounts each file it finds there over /etc, so a
-link to a directory serves as the directory did. Why: on a file system that rations new inodes
-(ext4 without a journal skips every inode freed in the last 30 seconds, one lookup each) the
-directories were the largest part of a `lab up` right after a `lab down` (docs/benchmarks.md).
+(``names.resolv_dir``), beside one symbolic link to it, and /etc/netns/<namespace> is a hard link
+to that symbolic link: a name, no inode of its own. The pods of one Kubernetes namespace share
+their resolv.conf (its search list names the namespace), so a 200-pod lab makes about twenty
+inodes where it made 420 (a directory and a file a namespace). `ip netns exec` opens
+/etc/netns/<name> and bind-mounts each file it finds there over /etc, and a link to a directory
+serves as the directory did. Why: on a file system that rations new inodes (ext4 without a
+journal skips every inode freed in the last 30 seconds, one lookup each) making them was the
+largest part of a `lab up` right after a `lab down`, on its critical path (docs/benchmarks.md).
 
 Everything is recorded in the ledger before it is made. ``remove`` unlinks a link only where it
 still points where the ledger says, and removes only the file podnet wrote and its directory,
@@ -17,7 +18,9 @@ never a directory's other content and never through a link.
 
 from __future__ import annotations
 
+import errno
 import os
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -37,20 +40,41 @@ def write(steps: Sequence[WriteResolvConf], ledger: Ledger) -> None:
             raise LabError(str(step), f"{step.netns!r} is not a namespace of lab {ledger.lab!r}")
     if steps and not NETNS_ETC.is_dir():  # a stat, where mkdir of what exists cost ~1 ms here
         NETNS_ETC.mkdir(parents=True, exist_ok=True)
-    shared: dict[str, str] = {}  # text -> its directory
+    shared: dict[str, tuple[str, str]] = {}  # text -> its directory, its link
+    links: Counter[str] = Counter()  # directory -> links made to it
     for step in steps:
         try:
-            where = shared.get(step.text)
-            if where is None:
-                where = shared[step.text] = names.resolv_dir(ledger.lab, len(shared))
+            where, link = shared.get(step.text) or ("", "")
+            if not where:
+                where = names.resolv_dir(ledger.lab, len(shared))
                 ledger.record("etc-netns", netns=where)
                 # an existing directory is not ours: fail, do not write into it
                 os.mkdir(NETNS_ETC / where, 0o755)
                 write_new(NETNS_ETC / where / "resolv.conf", step.text)
+                link = _link(where, 0, ledger)
+                shared[step.text] = where, link
+                links[where] += 1
             ledger.record("etc-netns-link", netns=step.netns, target=where)
-            os.symlink(where, NETNS_ETC / step.netns)  # relative: beside it in /etc/netns
+            try:
+                os.link(NETNS_ETC / link, NETNS_ETC / step.netns, follow_symlinks=False)
+            except OSError as e:
+                if e.errno != errno.EMLINK:
+                    raise
+                link = _link(where, links[where], ledger)
+                shared[step.text] = where, link
+                links[where] += 1
+                os.link(NETNS_ETC / link, NETNS_ETC / step.netns, follow_symlinks=False)
         except OSError as e:
             raise LabError(str(step), f"{type(e).__name__}: {e}") from None
+
+
+def _link(where: str, index: int, ledger: Ledger) -> str:
+    """A new symbolic link to ``where``, whose inode the namespaces' names share (one inode
+    holds 65,000 names on ext4: past that, the next link's)."""
+    link = names.resolv_link(where, index)
+    ledger.record("etc-netns-link", netns=link, target=where)
+    os.symlink(where, NETNS_ETC / link)  # relative: beside it in /etc/netns
+    return link
 
 
 def write_new(path: Path, text: str) -> None:

@@ -1,10 +1,12 @@
 """/etc/netns for the lab's resolv.conf files (podnet/lab/resolvfiles.py), on the real file
-system under a directory of the test's own: one directory per distinct text and a link per
-namespace, each namespace reading its own text; teardown removes exactly that, and nothing it
-did not make (a link pointed elsewhere, a directory in a link's place, a foreign namespace)."""
+system under a directory of the test's own: one directory per distinct text, one symbolic link
+to it, and a name per namespace for that link's inode, each namespace reading its own text;
+teardown removes exactly that, and nothing it did not make (a link pointed elsewhere, a
+directory in a link's place, a foreign namespace)."""
 
 from __future__ import annotations
 
+import errno
 import os
 
 import pytest
@@ -45,8 +47,35 @@ def test_each_namespace_reads_its_own_text_and_each_text_is_written_once(etc):
         assert (etc / step.netns).is_symlink()
     dirs = sorted(p.name for p in etc.iterdir() if not p.is_symlink())
     assert dirs == ["pn-rf_resolv-0", "pn-rf_resolv-1", "pn-rf_resolv-2"]
+    # three inodes for the five names: each text's link, named once more per namespace
+    inodes = {os.lstat(etc / s.netns).st_ino for s in _steps()}
+    assert inodes == {os.lstat(etc / f"{d}-link-0").st_ino for d in dirs}
+    assert os.lstat(etc / "pn-rf_resolv-1-link-0").st_nlink == 3  # itself, web-0, web-1
     removed = resolvfiles.remove(led.entries(), led)
-    assert len(removed) == 5 + 3
+    assert len(removed) == 5 + 3 + 3
+    assert list(etc.iterdir()) == []
+
+
+def test_a_link_full_of_names_gives_way_to_a_new_one(etc, monkeypatch):
+    """Past a file system's limit of names for one inode (EMLINK: 65,000 on ext4) the next
+    names go to a new link to the same directory."""
+    calls = []
+    real = os.link
+
+    def link(src, dst, *, follow_symlinks=True):
+        calls.append(dst)
+        if len(calls) == 2:  # the kernel's answer once the inode holds all it can
+            raise OSError(errno.EMLINK, os.strerror(errno.EMLINK))
+        real(src, dst, follow_symlinks=follow_symlinks)
+
+    monkeypatch.setattr(resolvfiles.os, "link", link)
+    led = _ledger()
+    steps = [WriteResolvConf(f"pn-rf_p_a_web-{k}", A) for k in range(3)]
+    resolvfiles.write(steps, led)
+    assert [(etc / s.netns / "resolv.conf").read_text() for s in steps] == [A] * 3
+    assert sorted(p.name for p in etc.iterdir() if "link" in p.name) == [
+        "pn-rf_resolv-0-link-0", "pn-rf_resolv-0-link-1"]
+    resolvfiles.remove(led.entries(), led)
     assert list(etc.iterdir()) == []
 
 
