@@ -169,6 +169,12 @@ def _run_ruleset(step: Step) -> None:
 BATCHED = (*batch.IP_STEPS, AddFdb, Sysctl)
 
 
+def after_files(steps: tuple[Step, ...]) -> tuple[Step, ...]:
+    """The plan's steps but its resolv.conf files, which ``up`` writes while the namespaces
+    are made: what ``runs`` cuts."""
+    return tuple(s for s in steps if not isinstance(s, WriteResolvConf))
+
+
 def runs(steps: tuple[Step, ...]) -> list[tuple[Step, ...]]:
     """The plan cut into maximal runs of batchable steps and single other steps, in order."""
     out: list[tuple[Step, ...]] = []
@@ -229,8 +235,8 @@ def up(plan: LabPlan, state: dict[str, Any], begun: Begun | None = None) -> floa
         if error is not None:
             raise error
         made = making.names
-        steps = tuple(s for s in plan.steps if not (isinstance(s, AddNetns) and s.name in made
-                                                    or isinstance(s, WriteResolvConf)))
+        steps = tuple(s for s in after_files(plan.steps)
+                      if not (isinstance(s, AddNetns) and s.name in made))
         if not any(isinstance(s, StartBird | StartIngress | StartGateway) for s in steps):
             # it binds 0.0.0.0 in namespaces that exist now, and binds while the links are made;
             # with other daemons it waits for the end, where they have taken their ports first
