@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import NamedTuple, NoReturn
 
 from podnet.errors import LabError
-from podnet.lab import droplog
+from podnet.lab import answers, droplog
 from podnet.lab.nsenter import inside
 from podnet.lab.sendmany import send_all
 from podnet.lab.sockets import stream_socket
@@ -231,6 +231,7 @@ class _Engine:
             rs = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
         try:  # every answer must wait here until read: a lost one would read as a drop
             rs.setsockopt(socket.SOL_SOCKET, 33, 1 << 20)  # SO_RCVBUFFORCE
+            answers.attach(rs, int.from_bytes(self.ack, "big"))  # and nothing else waits
             rs.bind((src_ip, 0))  # the source address the checksum counted
         except OSError:
             rs.close()
@@ -320,7 +321,8 @@ class _Engine:
 
     def _answers(self, rs: socket.socket) -> None:
         """A raw socket's packets: a SYN-ACK or a reset acknowledging a probe's SYN answers it
-        (the socket also sees the other TCP packets reaching the pod)."""
+        (the kernel's filter, ``answers``, drops the other TCP packets reaching the pod; those
+        queued before it was attached are skipped here)."""
         ack, flows = self.ack, self.flows
         while True:
             try:
