@@ -63,6 +63,35 @@ def test_up_probe_down(lab_name):
     assert podnet("lab", "down", "--name", lab_name).returncode == 0  # idempotent
 
 
+def test_probe_starts_from_the_layout_up_kept_and_redoes_one_that_is_wrong(lab_name):
+    """`lab up` keeps what `lab probe` probes unless told the ports (the pods in the model's
+    order, their ports, the nodes): the probe starts its pods' probes from it before rebuilding
+    the model. A layout the model disagrees with, a malformed one, or none (a lab of an earlier
+    version) gives the same verdicts."""
+    from podnet.cli.lab_run import probe_layout
+    from podnet.cli.lab_state import cluster_of
+
+    r = podnet("lab", "up", "-f", BASIC, "--name", lab_name, "--nodes", "2")
+    assert r.returncode == 0, r.stderr
+    led = ledger.Ledger(lab_name)
+    state = led.read_state("lab.json")
+    kept = state["probe"]
+    assert kept == probe_layout(cluster_of(state))  # what the probe checks it against
+    assert kept["ports"] == [[80, "TCP"], [5432, "TCP"], [53, "UDP"]]
+    base = json.loads(podnet("lab", "probe", "--name", lab_name, "-o", "json").stdout)
+    assert base["mismatches"] == [] and base["probes"] > 0
+    wrong = [{**kept, "pods": kept["pods"][::-1]}, {**kept, "ports": [[80, "TCP"]]},
+             {**kept, "pods": ["shop/nobody"]}, {**kept, "nodes": ["../../x"]},
+             {**kept, "ports": [["eighty", "TCP"]]}, None]
+    for layout in wrong:
+        led.write_state("lab.json", {**state, "probe": layout} if layout else
+                        {k: v for k, v in state.items() if k != "probe"})
+        r = podnet("lab", "probe", "--name", lab_name, "-o", "json")
+        assert r.returncode == 0 and "Traceback" not in r.stderr, (layout, r.stderr)
+        data = json.loads(r.stdout)
+        assert (data["matrix"], data["mismatches"]) == (base["matrix"], []), layout
+
+
 def test_probe_sees_a_broken_route(lab_name):
     assert podnet("lab", "up", "-f", BASIC, "--name", lab_name, "--nodes", "2").returncode == 0
     cluster = load([BASIC], nodes=2)
