@@ -23,12 +23,14 @@ import os
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from podnet import names
 from podnet.errors import LabError
 from podnet.lab.ledger import Ledger
-from podnet.lab.steps import WriteResolvConf
+
+if TYPE_CHECKING:  # the steps module is not needed to tear down (lab down imports this)
+    from podnet.lab.steps import WriteResolvConf
 
 NETNS_ETC = Path("/etc/netns")
 
