@@ -123,8 +123,6 @@ def _wait_routes(step: WaitRoutes, k: netns.Kernel, timeout: float = 60.0) -> No
         time.sleep(0.05)
 
 
-
-
 def _wait_file(path: Path, step: str, log: Path, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not path.exists():

