@@ -98,8 +98,9 @@ def await_ready(daemons: list[Daemon], timeout: float = 30.0) -> None:
 @dataclass(slots=True)
 class Begun:
     """A bring-up started before its plan exists: the lab's ledger is open and its daemons
-    are starting (each waits at its gate); once the cluster is known, ``make`` starts an `ip`
-    process making the namespaces. ``up`` goes on from here; ``abandon`` undoes it."""
+    are starting (each waits at its gate); once the cluster is known, ``make`` starts the `ip`
+    processes making the namespaces (``Making``). ``up`` goes on from here; ``abandon`` undoes
+    it."""
     ledger: Ledger
     daemons: dict[str, Daemon]
     started: float
